@@ -1,0 +1,202 @@
+//! [`AuthContext`]: what a handler learns about an authenticated caller.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::claims::Identity;
+use crate::scope::{AccessibleIds, ScopeSet};
+
+/// The authenticated caller, as injected by every adapter.
+///
+/// Cheap to clone (the claims are shared). `Debug` never shows the raw token.
+///
+/// ```
+/// use jwt_core::{AuthContext, Identity, ScopeRules};
+/// let ctx = AuthContext::for_identity(
+///     Identity {
+///         user_id: Some("alice".into()),
+///         scopes: vec!["agents:a1:read".into(), "teams:read".into()],
+///         ..Identity::default()
+///     },
+///     &ScopeRules::default(),
+/// );
+/// assert!(ctx.can("teams:t9:read"));
+/// assert!(!ctx.is_admin());
+/// assert!(ctx.accessible_ids("agents", "read").contains("a1"));
+/// ```
+#[derive(Clone)]
+pub struct AuthContext {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    identity: Identity,
+    scopes: ScopeSet,
+    claims: Map<String, Value>,
+    required_scopes: Vec<String>,
+    route: Option<String>,
+    listing: Option<(String, AccessibleIds)>,
+    token: Option<String>,
+}
+
+/// The JSON shape of an [`AuthContext`] (what the conformance echo handler returns).
+#[derive(Serialize)]
+struct View<'a> {
+    user_id: &'a Option<String>,
+    session_id: &'a Option<String>,
+    scopes: &'a [String],
+    dependencies: &'a Map<String, Value>,
+    session_state: &'a Map<String, Value>,
+    claims: &'a Map<String, Value>,
+    required_scopes: &'a [String],
+    is_admin: bool,
+}
+
+impl AuthContext {
+    pub(crate) fn new(
+        identity: Identity,
+        scopes: ScopeSet,
+        claims: Map<String, Value>,
+        required_scopes: Vec<String>,
+        route: Option<String>,
+        listing: Option<(String, AccessibleIds)>,
+        token: Option<String>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                identity,
+                scopes,
+                claims,
+                required_scopes,
+                route,
+                listing,
+                token,
+            }),
+        }
+    }
+
+    /// A context for an identity built elsewhere (tests, service principals).
+    pub fn for_identity(identity: Identity, rules: &crate::ScopeRules) -> Self {
+        let scopes = ScopeSet::parse(&identity.scopes, rules);
+        Self::new(identity, scopes, Map::new(), Vec::new(), None, None, None)
+    }
+
+    /// The user id (`sub` by default).
+    pub fn user_id(&self) -> Option<&str> {
+        self.inner.identity.user_id.as_deref()
+    }
+
+    /// The session id (`session_id` by default).
+    pub fn session_id(&self) -> Option<&str> {
+        self.inner.identity.session_id.as_deref()
+    }
+
+    /// The raw scope strings.
+    pub fn scopes(&self) -> &[String] {
+        &self.inner.identity.scopes
+    }
+
+    /// The parsed scopes.
+    pub fn scope_set(&self) -> &ScopeSet {
+        &self.inner.scopes
+    }
+
+    /// The `dependencies` map (configured claims).
+    pub fn dependencies(&self) -> &Map<String, Value> {
+        &self.inner.identity.dependencies
+    }
+
+    /// The `session_state` map (configured claims).
+    pub fn session_state(&self) -> &Map<String, Value> {
+        &self.inner.identity.session_state
+    }
+
+    /// Every verified claim.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.inner.claims
+    }
+
+    /// One claim.
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        self.inner.claims.get(name)
+    }
+
+    /// Deserializes the claims into the caller's own type.
+    ///
+    /// # Errors
+    /// The `serde_json` error when the claims do not fit `T`.
+    pub fn claims_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(&Value::Object(self.inner.claims.clone()))
+    }
+
+    /// The scopes the matched route required, rendered for this request.
+    pub fn required_scopes(&self) -> &[String] {
+        &self.inner.required_scopes
+    }
+
+    /// The route-table entry that matched, if any (`"GET /agents/{agent_id}"`).
+    pub fn route(&self) -> Option<&str> {
+        self.inner.route.as_deref()
+    }
+
+    /// The raw token (for forwarding to a downstream service). Never logged by this crate.
+    pub fn token(&self) -> Option<&str> {
+        self.inner.token.as_deref()
+    }
+
+    /// Whether the caller holds the admin scope.
+    pub fn is_admin(&self) -> bool {
+        self.inner.scopes.is_admin()
+    }
+
+    /// Whether the caller's scopes satisfy `scope` (`"agents:a1:run"`, `"config:read"`, ...).
+    pub fn can(&self, scope: &str) -> bool {
+        self.inner.scopes.can(scope)
+    }
+
+    /// The ids of `resource` the caller may perform `action` on.
+    pub fn accessible_ids(&self, resource: &str, action: &str) -> AccessibleIds {
+        self.inner.scopes.accessible_ids(resource, &[action])
+    }
+
+    /// The ids to show in a listing of `resource` (agno-behaviour.md §11): the set the
+    /// middleware computed on the listing fallback when it applied, otherwise every id the
+    /// caller may `read` or `run`.
+    pub fn listing_ids(&self, resource: &str) -> AccessibleIds {
+        match &self.inner.listing {
+            Some((r, ids)) if r == resource => ids.clone(),
+            _ => self.inner.scopes.accessible_ids(resource, &["read", "run"]),
+        }
+    }
+
+    /// The identity as JSON (token excluded).
+    pub fn to_json(&self) -> Value {
+        let i = &self.inner;
+        serde_json::to_value(View {
+            user_id: &i.identity.user_id,
+            session_id: &i.identity.session_id,
+            scopes: &i.identity.scopes,
+            dependencies: &i.identity.dependencies,
+            session_state: &i.identity.session_state,
+            claims: &i.claims,
+            required_scopes: &i.required_scopes,
+            is_admin: self.is_admin(),
+        })
+        .unwrap_or(Value::Null)
+    }
+}
+
+impl fmt::Debug for AuthContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthContext")
+            .field("user_id", &self.user_id())
+            .field("session_id", &self.session_id())
+            .field("scopes", &self.scopes())
+            .field("route", &self.route())
+            .field("token", &self.inner.token.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}

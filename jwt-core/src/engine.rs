@@ -1,0 +1,440 @@
+//! The decision engine: [`JwtAuth`] and its builder. Every adapter calls
+//! [`JwtAuth::authenticate`] and only renders what it returns.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::claims::{ClaimsConfig, StandardClaims};
+use crate::context::AuthContext;
+use crate::error::{AuthError, AuthErrorKind, ConfigError, InvalidToken};
+use crate::request::{RequestParts, has_header};
+use crate::routes::{Access, RouteTable, ScopeMapper, parse_required};
+use crate::scope::{Scope, ScopeSet};
+use crate::token_source::{AnyOf, BearerHeader, CookieToken, TokenSource};
+use crate::validation::{AudiencePolicy, Validation, now_secs};
+use crate::verifier::{TokenKind, Verifier, VerifyError};
+
+/// How `OPTIONS` requests are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OptionsPolicy {
+    /// CORS preflights (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) pass
+    /// without a token; other `OPTIONS` requests are authenticated like any method. Default.
+    #[default]
+    BypassPreflight,
+    /// Every `OPTIONS` request passes (agno's behaviour).
+    BypassAll,
+    /// `OPTIONS` is authenticated like any method.
+    Authenticate,
+}
+
+/// Where the token comes from (agno's `token_source`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenLocation {
+    /// `Authorization: Bearer` (default).
+    Header,
+    /// The named cookie.
+    Cookie(String),
+    /// Header first, then the named cookie.
+    Both(String),
+    /// Header and cookie; two different tokens are a 400.
+    BothStrict(String),
+}
+
+/// What [`JwtAuth::authenticate`] decided for a request that may proceed.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// A valid token: its context goes into the request.
+    Authenticated(AuthContext),
+    /// The route is excluded, a CORS preflight, or an optional-auth route without a token.
+    Anonymous,
+}
+
+impl Outcome {
+    /// The context, if authenticated.
+    pub fn context(&self) -> Option<&AuthContext> {
+        match self {
+            Outcome::Authenticated(ctx) => Some(ctx),
+            Outcome::Anonymous => None,
+        }
+    }
+
+    /// The context, if authenticated.
+    pub fn into_context(self) -> Option<AuthContext> {
+        match self {
+            Outcome::Authenticated(ctx) => Some(ctx),
+            Outcome::Anonymous => None,
+        }
+    }
+}
+
+/// The configured middleware: verifier, token source, claim mapping, route table and validation.
+/// Cheap to clone and shared across worker threads.
+///
+/// ```
+/// use jwt_core::{JwtAuth, RouteTable, SimpleRequest, StaticKeys, mint};
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let secret = b"an-hs256-secret-of-at-least-32-bytes!";
+/// let auth = JwtAuth::builder()
+///     .verifier(StaticKeys::hs256(secret)?)
+///     .scopes(RouteTable::agent_os().build()?)
+///     .build()?;
+///
+/// let token = mint::hs256(secret, &serde_json::json!({
+///     "sub": "alice", "exp": 4_000_000_000u64, "scopes": ["agents:read"],
+/// }))?;
+/// let header = format!("Bearer {token}");
+/// let req = SimpleRequest::new("GET", "/agents/a1").header("Authorization", &header);
+/// let ctx = auth.authenticate(&req).await?.into_context().unwrap();
+/// assert_eq!(ctx.user_id(), Some("alice"));
+///
+/// let run = SimpleRequest::new("POST", "/agents/a1/runs").header("Authorization", &header);
+/// let err = auth.authenticate(&run).await.unwrap_err();
+/// assert_eq!(err.status(), 403);
+/// assert_eq!(err.body(), r#"{"detail":"Insufficient permissions. Required scope(s): agents:a1:run"}"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct JwtAuth {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    verifier: Arc<dyn Verifier>,
+    source: Box<dyn TokenSource>,
+    claims: Box<dyn ClaimsConfig>,
+    mapper: Box<dyn ScopeMapper>,
+    validation: Validation,
+    options: OptionsPolicy,
+    authorization: bool,
+    realm: Cow<'static, str>,
+    keep_token: bool,
+}
+
+impl fmt::Debug for JwtAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("JwtAuth")
+            .field("verifier", &i.verifier)
+            .field("source", &i.source)
+            .field("claims", &i.claims)
+            .field("validation", &i.validation)
+            .field("options", &i.options)
+            .field("authorization", &i.authorization)
+            .field("realm", &i.realm)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`JwtAuth`]; every mistake is a [`ConfigError`] from [`JwtAuthBuilder::build`].
+#[derive(Default)]
+pub struct JwtAuthBuilder {
+    verifier: Option<Arc<dyn Verifier>>,
+    source: Option<Box<dyn TokenSource>>,
+    claims: Option<Box<dyn ClaimsConfig>>,
+    mapper: Option<Box<dyn ScopeMapper>>,
+    validation: Validation,
+    leeway: Option<u64>,
+    max_token_len: Option<usize>,
+    options: OptionsPolicy,
+    authorization: Option<bool>,
+    realm: Option<Cow<'static, str>>,
+    keep_token: bool,
+    error: Option<ConfigError>,
+}
+
+impl fmt::Debug for JwtAuthBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtAuthBuilder").finish_non_exhaustive()
+    }
+}
+
+impl JwtAuth {
+    /// A builder with secure defaults: header token, `exp` required, 10 s leeway, no audience
+    /// accepted unless configured, CORS preflights bypassed, every route needing a valid token.
+    pub fn builder() -> JwtAuthBuilder {
+        JwtAuthBuilder::default()
+    }
+
+    /// The realm in `WWW-Authenticate`.
+    pub fn realm(&self) -> &str {
+        &self.inner.realm
+    }
+
+    /// The decision for one request: `Ok` to let it through (with or without identity),
+    /// `Err` to answer with the error's status, body and `WWW-Authenticate`.
+    ///
+    /// # Errors
+    /// An [`AuthError`] of status 400, 401, 403 or 503.
+    pub async fn authenticate(&self, req: &dyn RequestParts) -> Result<Outcome, AuthError> {
+        self.decide(req).await.map_err(|e| {
+            tracing::debug!(status = e.status(), detail = %e.detail(), "request refused");
+            e.with_realm(self.inner.realm.clone())
+        })
+    }
+
+    async fn decide(&self, req: &dyn RequestParts) -> Result<Outcome, AuthError> {
+        let i = &*self.inner;
+        let method = req.method();
+        if method == "OPTIONS" {
+            match i.options {
+                OptionsPolicy::BypassAll => return Ok(Outcome::Anonymous),
+                OptionsPolicy::BypassPreflight
+                    if has_header(req, "origin")
+                        && has_header(req, "access-control-request-method") =>
+                {
+                    return Ok(Outcome::Anonymous);
+                }
+                _ => {}
+            }
+        }
+        let path = req.path();
+        let route = i.mapper.resolve(method, path);
+        if *route.access == Access::Excluded {
+            return Ok(Outcome::Anonymous);
+        }
+        let token = match i.source.extract(req)? {
+            Some(t) => t,
+            None if *route.access == Access::Optional => return Ok(Outcome::Anonymous),
+            None => {
+                return Err(AuthErrorKind::MissingToken(i.source.missing_detail()).into());
+            }
+        };
+        if token.len() > i.validation.max_token_length() {
+            return Err(InvalidToken::TooLong.into());
+        }
+        let verified = i.verifier.verify(token).await.map_err(|e| match e {
+            VerifyError::Invalid(reason) => AuthError::from(reason),
+            VerifyError::Unavailable => AuthError::new(AuthErrorKind::Unavailable),
+        })?;
+        if verified.kind == TokenKind::Jwt {
+            i.validation
+                .validate_at(verified.header.as_ref(), &verified.claims, now_secs())?;
+        }
+        let identity = i.claims.identity(&verified.claims)?;
+        let rules = i.mapper.scope_rules();
+        let scopes = ScopeSet::with_rules(&identity.scopes, rules.clone());
+
+        let mut required_text = Vec::new();
+        let mut listing = None;
+        if i.authorization {
+            if let Access::Scopes(templates) = &*route.access {
+                let required = parse_required(templates, &route.params, rules);
+                let missing = required.iter().any(|(_, s)| !scopes.grants(s));
+                if missing {
+                    // agno's listing fallback: a GET collection with per-resource scopes.
+                    let fallback = route
+                        .listing
+                        .filter(|_| method == "GET" || method == "HEAD");
+                    match fallback {
+                        Some(l) => {
+                            let ids = scopes.accessible_ids(&l.resource, &[l.action.as_str()]);
+                            if ids.is_empty() {
+                                return Err(insufficient(&required));
+                            }
+                            listing = Some((l.resource.clone(), ids));
+                        }
+                        None => return Err(insufficient(&required)),
+                    }
+                }
+                required_text = required.into_iter().map(|(t, _)| t).collect();
+            }
+            for check in route.checks {
+                let text = check.scope.render(&route.params);
+                if !scopes.grants(&Scope::parse(&text, rules)) {
+                    return Err(AuthErrorKind::AccessDenied {
+                        action: check.action.clone(),
+                        noun: check.noun.clone(),
+                        required: text,
+                    }
+                    .into());
+                }
+            }
+        }
+        let claims = verified.claims;
+        Ok(Outcome::Authenticated(AuthContext::new(
+            identity,
+            scopes,
+            claims,
+            required_text,
+            route.route.map(str::to_owned),
+            listing,
+            i.keep_token.then(|| token.to_owned()),
+        )))
+    }
+}
+
+fn insufficient(required: &[(String, Scope)]) -> AuthError {
+    AuthErrorKind::InsufficientScope {
+        required: required.iter().map(|(t, _)| t.clone()).collect(),
+    }
+    .into()
+}
+
+impl JwtAuthBuilder {
+    fn fail(mut self, e: ConfigError) -> Self {
+        self.error.get_or_insert(e);
+        self
+    }
+
+    /// The verifier (required): [`crate::StaticKeys`], [`crate::Jwks`], [`crate::KeyChain`], ...
+    pub fn verifier(mut self, verifier: impl Verifier + 'static) -> Self {
+        self.verifier = Some(Arc::new(verifier));
+        self
+    }
+
+    /// A shared verifier.
+    pub fn shared_verifier(mut self, verifier: Arc<dyn Verifier>) -> Self {
+        self.verifier = Some(verifier);
+        self
+    }
+
+    /// Uses [`crate::KeyChain::from_env`]; a missing or bad variable surfaces in `build`.
+    pub fn verifier_from_env(self) -> Self {
+        match crate::KeyChain::from_env() {
+            Ok(chain) => self.verifier(chain),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// A custom token source.
+    pub fn token_source(mut self, source: impl TokenSource + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// One of agno's token locations.
+    pub fn token_location(self, location: TokenLocation) -> Self {
+        match location {
+            TokenLocation::Header => self.token_source(BearerHeader::new()),
+            TokenLocation::Cookie(name) => self.token_source(CookieToken::new(name)),
+            TokenLocation::Both(name) => self.token_source(AnyOf::header_then_cookie(name)),
+            TokenLocation::BothStrict(name) => {
+                self.token_source(AnyOf::header_then_cookie(name).into_strict())
+            }
+        }
+    }
+
+    /// A custom claims mapping (default [`StandardClaims`]).
+    pub fn claims(mut self, claims: impl ClaimsConfig + 'static) -> Self {
+        self.claims = Some(Box::new(claims));
+        self
+    }
+
+    /// The route → scope mapper (default: an empty table, every route needs a valid token).
+    pub fn scopes(mut self, mapper: impl ScopeMapper + 'static) -> Self {
+        self.mapper = Some(Box::new(mapper));
+        self
+    }
+
+    /// Turns scope enforcement off (authentication only) or on (default).
+    pub fn authorization(mut self, on: bool) -> Self {
+        self.authorization = Some(on);
+        self
+    }
+
+    /// The whole claim validation policy.
+    pub fn validation(mut self, validation: Validation) -> Self {
+        self.validation = validation;
+        self
+    }
+
+    /// Requires `aud` to contain `audience`.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        let mut list = match self.validation.audience_settings() {
+            AudiencePolicy::Require(list) => list.clone(),
+            _ => Vec::new(),
+        };
+        list.push(audience.into());
+        self.validation = self.validation.audience(list);
+        self
+    }
+
+    /// Requires `iss` to equal `issuer`.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.validation = self.validation.issuer([issuer.into()]);
+        self
+    }
+
+    /// The leeway in seconds (checked in `build`).
+    pub fn leeway(mut self, secs: u64) -> Self {
+        self.leeway = Some(secs);
+        self
+    }
+
+    /// The maximum token length (checked in `build`).
+    pub fn max_token_len(mut self, len: usize) -> Self {
+        self.max_token_len = Some(len);
+        self
+    }
+
+    /// How `OPTIONS` is treated.
+    pub fn options_policy(mut self, policy: OptionsPolicy) -> Self {
+        self.options = policy;
+        self
+    }
+
+    /// The realm in `WWW-Authenticate` (default `api`).
+    pub fn realm(mut self, realm: impl Into<Cow<'static, str>>) -> Self {
+        self.realm = Some(realm.into());
+        self
+    }
+
+    /// Keeps the raw token in the [`AuthContext`] (off by default).
+    pub fn keep_token(mut self, keep: bool) -> Self {
+        self.keep_token = keep;
+        self
+    }
+
+    /// The AgentOS preset: agno's route table, excluded routes, reserved subjects and `system`
+    /// alias. Token source, keys and audience are still yours to set.
+    pub fn agent_os(self) -> Self {
+        match RouteTable::agent_os().build() {
+            Ok(table) => self.scopes(table).claims(StandardClaims::agent_os()),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// Checks the configuration and builds the middleware.
+    ///
+    /// # Errors
+    /// [`ConfigError::NoKeySource`] without a verifier, [`ConfigError::LeewayOutOfRange`],
+    /// [`ConfigError::MaxTokenLengthOutOfRange`], or the first error a setter recorded.
+    pub fn build(self) -> Result<JwtAuth, ConfigError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        crate::crypto::self_test()?;
+        let verifier = self.verifier.ok_or(ConfigError::NoKeySource)?;
+        let mut validation = self.validation;
+        if let Some(l) = self.leeway {
+            validation = validation.leeway(l)?;
+        }
+        if let Some(n) = self.max_token_len {
+            validation = validation.max_token_len(n)?;
+        }
+        let mapper = match self.mapper {
+            Some(m) => m,
+            None => Box::new(RouteTable::builder().build()?),
+        };
+        let realm = self.realm.unwrap_or(Cow::Borrowed("api"));
+        if realm.is_empty() {
+            return Err(ConfigError::Empty("realm"));
+        }
+        Ok(JwtAuth {
+            inner: Arc::new(Inner {
+                verifier,
+                source: self.source.unwrap_or_else(|| Box::new(BearerHeader::new())),
+                claims: self
+                    .claims
+                    .unwrap_or_else(|| Box::new(StandardClaims::default())),
+                mapper,
+                validation,
+                options: self.options,
+                authorization: self.authorization.unwrap_or(true),
+                realm,
+                keep_token: self.keep_token,
+            }),
+        })
+    }
+}

@@ -1,0 +1,401 @@
+//! Typed errors: [`AuthError`] for requests (status, JSON body, `WWW-Authenticate`), [`InvalidToken`]
+//! for the reasons a token is refused, and [`ConfigError`] for mistakes caught at build time.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::PathBuf;
+
+/// Why a token was refused. Every variant renders a fixed message of ours: no text from a library
+/// ever reaches a client.
+///
+/// ```
+/// use jwt_core::InvalidToken;
+/// assert_eq!(InvalidToken::Expired.to_string(), "Token has expired");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidToken {
+    /// The token is longer than the configured maximum.
+    #[error("Invalid token: token is too long")]
+    TooLong,
+    /// Not a compact JWS: wrong segment count, bad characters, bad base64url or bad JSON.
+    #[error("Invalid token: malformed token")]
+    Malformed,
+    /// A JSON member name appears twice in the header or the claims.
+    #[error("Invalid token: duplicate member in token")]
+    DuplicateMember,
+    /// The claims set is not a JSON object.
+    #[error("Invalid token: claims must be a JSON object")]
+    ClaimsNotObject,
+    /// `alg` is missing, unknown, or not allowed for any configured key.
+    #[error("Invalid token: algorithm not allowed")]
+    AlgorithmNotAllowed,
+    /// The header uses a parameter we refuse (`crit`, `b64`, nested `cty`).
+    #[error("Invalid token: unsupported header parameter")]
+    UnsupportedHeader,
+    /// No configured key matches the token (`kid` unknown or ambiguous).
+    #[error("Invalid token: no matching verification key")]
+    UnknownKey,
+    /// The signature does not verify.
+    #[error("Invalid token: signature verification failed")]
+    BadSignature,
+    /// `exp` is in the past (leeway included).
+    #[error("Token has expired")]
+    Expired,
+    /// `nbf` is in the future (leeway included).
+    #[error("Invalid token: token is not yet valid")]
+    NotYetValid,
+    /// `iat` is in the future (leeway included).
+    #[error("Invalid token: token issued in the future")]
+    IssuedInFuture,
+    /// A registered or required claim is absent.
+    #[error("Invalid token: missing required claim")]
+    MissingClaim(String),
+    /// A claim has the wrong type or an out-of-range value.
+    #[error("Invalid token: invalid claim")]
+    InvalidClaim(String),
+    /// `aud` does not name this service (or is present when no audience is configured).
+    #[error("Invalid token audience")]
+    InvalidAudience,
+    /// `iss` is not a configured issuer.
+    #[error("Invalid token issuer")]
+    InvalidIssuer,
+    /// `typ` does not match the required token type (RFC 9068 mode).
+    #[error("Invalid token: wrong token type")]
+    WrongType,
+    /// The subject is a reserved principal.
+    #[error("Invalid token subject")]
+    ReservedSubject,
+    /// A static API key did not match.
+    #[error("Invalid authentication token")]
+    BadApiKey,
+}
+
+impl InvalidToken {
+    /// A short, header-safe description used as `error_description` in `WWW-Authenticate`.
+    ///
+    /// ```
+    /// assert_eq!(jwt_core::InvalidToken::Expired.description(), "token expired");
+    /// ```
+    pub fn description(&self) -> &'static str {
+        match self {
+            Self::TooLong => "token too long",
+            Self::Malformed => "malformed token",
+            Self::DuplicateMember => "duplicate member",
+            Self::ClaimsNotObject => "claims not an object",
+            Self::AlgorithmNotAllowed => "algorithm not allowed",
+            Self::UnsupportedHeader => "unsupported header parameter",
+            Self::UnknownKey => "no matching key",
+            Self::BadSignature => "invalid signature",
+            Self::Expired => "token expired",
+            Self::NotYetValid => "token not yet valid",
+            Self::IssuedInFuture => "token issued in the future",
+            Self::MissingClaim(_) => "missing claim",
+            Self::InvalidClaim(_) => "invalid claim",
+            Self::InvalidAudience => "invalid audience",
+            Self::InvalidIssuer => "invalid issuer",
+            Self::WrongType => "wrong token type",
+            Self::ReservedSubject => "invalid subject",
+            Self::BadApiKey => "invalid token",
+        }
+    }
+}
+
+/// Why a request was refused. Adapters render it with [`AuthError::status`], [`AuthError::body`]
+/// and [`AuthError::www_authenticate`]; they never inspect messages.
+///
+/// ```
+/// use jwt_core::{AuthError, InvalidToken};
+/// let err = AuthError::from(InvalidToken::Expired).with_realm("api");
+/// assert_eq!(err.status(), 401);
+/// assert_eq!(err.body(), r#"{"detail":"Token has expired"}"#);
+/// assert_eq!(
+///     err.www_authenticate(),
+///     r#"Bearer realm="api", error="invalid_token", error_description="token expired""#
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthError {
+    kind: AuthErrorKind,
+    realm: Cow<'static, str>,
+}
+
+/// The kind of an [`AuthError`]; each maps to one status code and RFC 6750 error code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthErrorKind {
+    /// No credential was presented (401, no error code). The string is the detail message.
+    MissingToken(Cow<'static, str>),
+    /// The `Authorization` header uses another scheme than the one expected (401, no error code).
+    UnsupportedScheme,
+    /// Malformed request: several credentials, bad `Bearer` grammar (400 `invalid_request`).
+    InvalidRequest(&'static str),
+    /// The token was refused (401 `invalid_token`).
+    InvalidToken(InvalidToken),
+    /// The token is valid but lacks a scope (403 `insufficient_scope`).
+    InsufficientScope {
+        /// The scopes the route requires, rendered for this request.
+        required: Vec<String>,
+    },
+    /// A route-level resource check failed (403 `insufficient_scope`), agno's
+    /// `Access denied to <action> this <noun>`.
+    AccessDenied {
+        /// The action (`read`, `run`, ...).
+        action: String,
+        /// The resource noun (`agent`, `team`, ...).
+        noun: String,
+        /// The scope that would have granted access.
+        required: String,
+    },
+    /// No verification keys are available yet (503).
+    Unavailable,
+}
+
+impl AuthError {
+    /// Builds an error of `kind` with the default realm `api`.
+    pub fn new(kind: AuthErrorKind) -> Self {
+        Self {
+            kind,
+            realm: Cow::Borrowed("api"),
+        }
+    }
+
+    /// Sets the realm shown in `WWW-Authenticate`.
+    pub fn with_realm(mut self, realm: impl Into<Cow<'static, str>>) -> Self {
+        self.realm = realm.into();
+        self
+    }
+
+    /// The kind of failure.
+    pub fn kind(&self) -> &AuthErrorKind {
+        &self.kind
+    }
+
+    /// The HTTP status code: 400, 401, 403 or 503.
+    pub fn status(&self) -> u16 {
+        match self.kind {
+            AuthErrorKind::InvalidRequest(_) => 400,
+            AuthErrorKind::MissingToken(_)
+            | AuthErrorKind::UnsupportedScheme
+            | AuthErrorKind::InvalidToken(_) => 401,
+            AuthErrorKind::InsufficientScope { .. } | AuthErrorKind::AccessDenied { .. } => 403,
+            AuthErrorKind::Unavailable => 503,
+        }
+    }
+
+    /// The RFC 6750 error code, if any (`invalid_request`, `invalid_token`, `insufficient_scope`).
+    pub fn error_code(&self) -> Option<&'static str> {
+        match self.kind {
+            AuthErrorKind::InvalidRequest(_) => Some("invalid_request"),
+            AuthErrorKind::InvalidToken(_) => Some("invalid_token"),
+            AuthErrorKind::InsufficientScope { .. } | AuthErrorKind::AccessDenied { .. } => {
+                Some("insufficient_scope")
+            }
+            AuthErrorKind::MissingToken(_)
+            | AuthErrorKind::UnsupportedScheme
+            | AuthErrorKind::Unavailable => None,
+        }
+    }
+
+    /// The human-readable `detail` of the JSON body.
+    pub fn detail(&self) -> Cow<'_, str> {
+        match &self.kind {
+            AuthErrorKind::MissingToken(msg) => Cow::Borrowed(msg),
+            AuthErrorKind::UnsupportedScheme => {
+                Cow::Borrowed("Unsupported authorization scheme: expected Bearer")
+            }
+            AuthErrorKind::InvalidRequest(msg) => Cow::Borrowed(msg),
+            AuthErrorKind::InvalidToken(reason) => Cow::Owned(reason.to_string()),
+            AuthErrorKind::InsufficientScope { required } if required.is_empty() => {
+                Cow::Borrowed("Insufficient permissions")
+            }
+            AuthErrorKind::InsufficientScope { required } => Cow::Owned(format!(
+                "Insufficient permissions. Required scope(s): {}",
+                required.join(", ")
+            )),
+            AuthErrorKind::AccessDenied { action, noun, .. } => {
+                Cow::Owned(format!("Access denied to {action} this {noun}"))
+            }
+            AuthErrorKind::Unavailable => {
+                Cow::Borrowed("Authentication is temporarily unavailable")
+            }
+        }
+    }
+
+    /// The JSON body, `{"detail": "..."}`.
+    pub fn body(&self) -> String {
+        serde_json::json!({ "detail": self.detail() }).to_string()
+    }
+
+    /// The `WWW-Authenticate` value (RFC 6750 §3), or `None` for a 503.
+    pub fn www_authenticate_value(&self) -> Option<String> {
+        if self.status() == 503 {
+            return None;
+        }
+        Some(self.www_authenticate())
+    }
+
+    /// The `WWW-Authenticate` value (RFC 6750 §3). Every parameter is header-safe.
+    pub fn www_authenticate(&self) -> String {
+        let mut out = format!("Bearer realm=\"{}\"", header_safe(&self.realm));
+        if let Some(code) = self.error_code() {
+            out.push_str(&format!(", error=\"{code}\""));
+        }
+        match &self.kind {
+            AuthErrorKind::InvalidToken(reason) => {
+                out.push_str(&format!(", error_description=\"{}\"", reason.description()));
+            }
+            AuthErrorKind::InvalidRequest(msg) => {
+                out.push_str(&format!(", error_description=\"{}\"", header_safe(msg)));
+            }
+            AuthErrorKind::InsufficientScope { required } if !required.is_empty() => {
+                out.push_str(&format!(", scope=\"{}\"", header_safe(&required.join(" "))));
+            }
+            AuthErrorKind::AccessDenied { required, .. } => {
+                out.push_str(&format!(", scope=\"{}\"", header_safe(required)));
+            }
+            _ => {}
+        }
+        out
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.status(), self.detail())
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+impl From<InvalidToken> for AuthError {
+    fn from(reason: InvalidToken) -> Self {
+        Self::new(AuthErrorKind::InvalidToken(reason))
+    }
+}
+
+impl From<AuthErrorKind> for AuthError {
+    fn from(kind: AuthErrorKind) -> Self {
+        Self::new(kind)
+    }
+}
+
+/// Keeps only the characters RFC 6750 §3 allows in a quoted auth-param
+/// (`%x20-21 / %x23-5B / %x5D-7E`); anything else becomes `?`.
+fn header_safe(s: &str) -> Cow<'_, str> {
+    let ok = |c: char| matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e');
+    if s.chars().all(ok) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.chars().map(|c| if ok(c) { c } else { '?' }).collect())
+    }
+}
+
+/// A configuration mistake found while building keys, verifiers or the middleware. Never a panic,
+/// never a silent default.
+///
+/// ```
+/// use jwt_core::{ConfigError, StaticKeys};
+/// let err = StaticKeys::hs256(b"too short").unwrap_err();
+/// assert!(matches!(err, ConfigError::WeakHmacSecret { min: 32, .. }));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No key, JWKS or verifier was configured.
+    #[error(
+        "no verification key source configured (keys, JWKS file, JWKS, or JWT_VERIFICATION_KEY / JWT_JWKS_FILE / JWT_JWKS)"
+    )]
+    NoKeySource,
+    /// An HMAC secret is shorter than the hash output (RFC 7518 §3.2).
+    #[error("HMAC secret for {alg} is {len} bytes; at least {min} are required")]
+    WeakHmacSecret {
+        /// The algorithm.
+        alg: &'static str,
+        /// The secret's length.
+        len: usize,
+        /// The minimum length.
+        min: usize,
+    },
+    /// An RSA key is shorter than 2048 bits.
+    #[error("RSA key has {bits} bits; at least 2048 are required")]
+    WeakRsaKey {
+        /// The modulus size in bits.
+        bits: usize,
+    },
+    /// Key material could not be parsed.
+    #[error("invalid {what} key: {reason}")]
+    InvalidKey {
+        /// What kind of key was expected.
+        what: &'static str,
+        /// Our description of the problem.
+        reason: &'static str,
+    },
+    /// A key does not fit the algorithm it was configured with.
+    #[error("key type does not match algorithm {alg}")]
+    KeyAlgorithmMismatch {
+        /// The algorithm.
+        alg: &'static str,
+    },
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A JWKS document is not valid JSON or not a `{"keys": [...]}` object.
+    #[error("invalid JWKS{}: {reason}", origin.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default())]
+    InvalidJwks {
+        /// The file it came from, if any.
+        origin: Option<PathBuf>,
+        /// Our description of the problem.
+        reason: String,
+    },
+    /// A JWKS holds no usable verification key.
+    #[error("JWKS has no usable verification key")]
+    EmptyJwks,
+    /// HMAC and asymmetric algorithms were mixed in one key set (algorithm-confusion risk).
+    #[error("one key set mixes HMAC and asymmetric algorithms")]
+    MixedAlgorithmFamilies,
+    /// Leeway above the allowed maximum.
+    #[error("leeway of {0} s is out of range (0..={max} s)", max = crate::validation::MAX_LEEWAY_SECS)]
+    LeewayOutOfRange(u64),
+    /// A maximum token length of zero or absurd size.
+    #[error("max token length {0} is out of range (1..=1048576)")]
+    MaxTokenLengthOutOfRange(usize),
+    /// A route pattern or scope template is invalid.
+    #[error("invalid route {route:?}: {reason}")]
+    InvalidRoute {
+        /// The entry as written.
+        route: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A scope template names a path parameter the route does not have, or is malformed.
+    #[error("invalid scope {scope:?} for route {route:?}: {reason}")]
+    InvalidScopeTemplate {
+        /// The route.
+        route: String,
+        /// The scope as written.
+        scope: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An environment variable holds an unusable value.
+    #[error("environment variable {var}: {reason}")]
+    Env {
+        /// The variable.
+        var: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An empty API key list or an empty key.
+    #[error("API keys must be non-empty")]
+    EmptyApiKey,
+    /// A configured claim name, audience or issuer is empty.
+    #[error("{0} must not be empty")]
+    Empty(&'static str),
+}

@@ -1,0 +1,82 @@
+//! # jwt-core
+//!
+//! Framework-agnostic JWT authentication and hierarchical scope RBAC, modelled on agno's AgentOS
+//! middleware and hardened per RFC 8725. Every decision lives here; the `jwt-axum`, `jwt-actix`,
+//! `jwt-poem` and `jwt-warp` adapters only translate requests and render [`AuthError`]s.
+//!
+//! The four extension points are traits, each with built-ins:
+//!
+//! | trait | built-ins |
+//! |---|---|
+//! | [`TokenSource`] | [`BearerHeader`], [`CookieToken`], [`AnyOf`] (ordered or strict) |
+//! | [`ClaimsConfig`] | [`StandardClaims`] (`sub`, `session_id`, `scopes`/`scope`/`scp`, dependencies, session state, reserved subjects) |
+//! | [`Verifier`] | [`StaticKeys`], [`Jwks`], [`KeyChain`] (+ [`KeyChain::from_env`]), [`ApiKeys`], [`InsecureNoSignature`] |
+//! | [`ScopeMapper`] | [`RouteTable`] and its AgentOS preset [`RouteTable::agent_os`] |
+//!
+//! ```
+//! use jwt_core::{JwtAuth, RouteTable, SimpleRequest, StaticKeys, mint};
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let secret = b"an-hs256-secret-of-at-least-32-bytes!";
+//! let auth = JwtAuth::builder()
+//!     .verifier(StaticKeys::hs256(secret)?)
+//!     .audience("my-os")
+//!     .scopes(RouteTable::agent_os().build()?)
+//!     .build()?;
+//!
+//! let token = mint::hs256(secret, &serde_json::json!({
+//!     "sub": "alice", "aud": "my-os", "exp": 4_000_000_000u64,
+//!     "scopes": ["agents:a1:read", "agents:a2:read"],
+//! }))?;
+//! let bearer = format!("Bearer {token}");
+//! let req = SimpleRequest::new("GET", "/agents").header("Authorization", &bearer);
+//! let ctx = auth.authenticate(&req).await?.into_context().unwrap();
+//! let visible = ctx.listing_ids("agents");
+//! assert!(visible.contains("a1") && !visible.contains("a3"));
+//!
+//! let missing = auth.authenticate(&SimpleRequest::new("GET", "/agents")).await.unwrap_err();
+//! assert_eq!((missing.status(), missing.www_authenticate()), (401, r#"Bearer realm="api""#.into()));
+//! # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+mod agent_os;
+mod claims;
+mod context;
+pub mod crypto;
+mod engine;
+mod error;
+mod jose;
+mod keys;
+mod request;
+mod routes;
+mod scope;
+mod token_source;
+mod validation;
+mod verifier;
+
+pub use agent_os::{AGNO_DEFAULT_EXCLUDED, AGNO_DEFAULT_SCOPE_MAPPINGS, AGNO_RESERVED_SUBJECTS};
+pub use claims::{ClaimsConfig, Identity, ReservedSubjects, StandardClaims};
+pub use context::AuthContext;
+pub use crypto::{MintError, mint};
+pub use engine::{JwtAuth, JwtAuthBuilder, OptionsPolicy, Outcome, TokenLocation};
+pub use error::{AuthError, AuthErrorKind, ConfigError, InvalidToken};
+pub use jose::TokenHeader;
+pub use jsonwebtoken::{Algorithm, EncodingKey};
+pub use keys::{JwkDefaults, JwkRejection, VerificationKey};
+pub use request::{RequestParts, SimpleRequest};
+pub use routes::{
+    Access, Listing, ResourceCheck, RouteMatch, RouteTable, RouteTableBuilder, ScopeMapper,
+    ScopeTemplate, Unmapped,
+};
+pub use scope::{AccessibleIds, DEFAULT_ADMIN_SCOPE, Scope, ScopeRules, ScopeSet};
+pub use serde_json;
+pub use token_source::{AnyOf, BearerHeader, CookieToken, TokenSource};
+pub use validation::{
+    AudiencePolicy, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY_SECS, Validation,
+};
+pub use verifier::{
+    ApiKeys, InsecureNoSignature, Jwks, KeyChain, StaticKeys, TokenKind, Verified, Verifier,
+    VerifyError,
+};

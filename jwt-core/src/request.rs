@@ -1,0 +1,118 @@
+//! The small, framework-free view of a request that the engine reads: method, path and headers as
+//! plain strings/bytes, so that http 0.2 (actix) and http 1 (axum, poem, warp) adapters feed it alike.
+
+/// What the core needs to know about a request. Adapters implement it over their own request type
+/// without copying: header values are handed over as borrowed bytes.
+///
+/// ```
+/// use jwt_core::{RequestParts, SimpleRequest};
+/// let req = SimpleRequest::new("GET", "/agents").header("Authorization", "Bearer abc");
+/// let mut seen = Vec::new();
+/// req.for_each_header("authorization", &mut |v| seen.push(v));
+/// assert_eq!(seen, [b"Bearer abc".as_slice()]);
+/// ```
+pub trait RequestParts {
+    /// The method, e.g. `GET` (case-sensitive, as sent).
+    fn method(&self) -> &str;
+    /// The path, without the query string, as sent (not percent-decoded).
+    fn path(&self) -> &str;
+    /// Calls `f` with every value of the header `name` (matched case-insensitively), in order.
+    fn for_each_header<'a>(&'a self, name: &str, f: &mut dyn FnMut(&'a [u8]));
+}
+
+/// How many values a header has, and the first one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HeaderLookup<'a> {
+    Missing,
+    One(&'a [u8]),
+    Several,
+}
+
+pub(crate) fn lookup<'a>(req: &'a (impl RequestParts + ?Sized), name: &str) -> HeaderLookup<'a> {
+    let mut found = HeaderLookup::Missing;
+    req.for_each_header(name, &mut |v| {
+        found = match found {
+            HeaderLookup::Missing => HeaderLookup::One(v),
+            _ => HeaderLookup::Several,
+        }
+    });
+    found
+}
+
+pub(crate) fn has_header(req: &(impl RequestParts + ?Sized), name: &str) -> bool {
+    lookup(req, name) != HeaderLookup::Missing
+}
+
+/// A borrowed [`RequestParts`] built from string slices: for tests, examples and adapters whose
+/// framework has no header map worth borrowing.
+///
+/// ```
+/// use jwt_core::{RequestParts, SimpleRequest};
+/// let req = SimpleRequest::new("POST", "/agents/a1/runs").header("Cookie", "access_token=t");
+/// assert_eq!(req.method(), "POST");
+/// assert_eq!(req.path(), "/agents/a1/runs");
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct SimpleRequest<'a> {
+    method: &'a str,
+    path: &'a str,
+    headers: Vec<(&'a str, &'a [u8])>,
+}
+
+impl<'a> SimpleRequest<'a> {
+    /// A request with no headers.
+    pub fn new(method: &'a str, path: &'a str) -> Self {
+        Self {
+            method,
+            path,
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds a header (repeat the call for repeated headers).
+    pub fn header(mut self, name: &'a str, value: &'a str) -> Self {
+        self.headers.push((name, value.as_bytes()));
+        self
+    }
+
+    /// Adds a header whose value is raw bytes (e.g. not UTF-8).
+    pub fn header_bytes(mut self, name: &'a str, value: &'a [u8]) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+}
+
+impl RequestParts for SimpleRequest<'_> {
+    fn method(&self) -> &str {
+        self.method
+    }
+
+    fn path(&self) -> &str {
+        self.path
+    }
+
+    fn for_each_header<'a>(&'a self, name: &str, f: &mut dyn FnMut(&'a [u8])) {
+        for (n, v) in &self.headers {
+            if n.eq_ignore_ascii_case(name) {
+                f(v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_counts_values() {
+        let req = SimpleRequest::new("GET", "/")
+            .header("A", "1")
+            .header("a", "2")
+            .header("B", "3");
+        assert_eq!(lookup(&req, "a"), HeaderLookup::Several);
+        assert_eq!(lookup(&req, "b"), HeaderLookup::One(b"3"));
+        assert_eq!(lookup(&req, "c"), HeaderLookup::Missing);
+        assert!(has_header(&req, "B"));
+    }
+}

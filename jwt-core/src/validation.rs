@@ -1,0 +1,504 @@
+//! Claim validation after the signature has been verified: `exp`, `nbf`, `iat`, `aud`, `iss`,
+//! required claims and the RFC 9068 `typ` check, with a bounded leeway.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value};
+
+use crate::error::{ConfigError, InvalidToken};
+use crate::jose::TokenHeader;
+
+/// The largest leeway accepted, in seconds.
+pub const MAX_LEEWAY_SECS: u64 = 300;
+/// The default leeway, in seconds (agno's fixed value).
+pub const DEFAULT_LEEWAY_SECS: u64 = 10;
+/// The default maximum token length, checked before any decoding.
+pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
+
+/// What to do with the `aud` claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AudiencePolicy {
+    /// `aud` must be present and contain one of these values (exact, case-sensitive).
+    Require(Vec<String>),
+    /// No audience is configured: a token that names one is refused (RFC 7519 §4.1.3). Default.
+    RejectIfPresent,
+    /// `aud` is not looked at (agno with `verify_audience=False`).
+    Ignore,
+}
+
+/// The claim checks applied to every verified JWT.
+///
+/// ```
+/// use jwt_core::Validation;
+/// let v = Validation::default().audience(["my-os"]).issuer(["https://idp.example"]).leeway(30)?;
+/// assert_eq!(v.leeway_secs(), 30);
+/// assert!(Validation::default().leeway(301).is_err());
+/// # Ok::<(), jwt_core::ConfigError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Validation {
+    leeway: u64,
+    require_exp: bool,
+    validate_nbf: bool,
+    validate_iat: bool,
+    audience: AudiencePolicy,
+    issuers: Vec<String>,
+    required: Vec<String>,
+    rfc9068: bool,
+    max_token_len: usize,
+}
+
+impl Default for Validation {
+    fn default() -> Self {
+        Self {
+            leeway: DEFAULT_LEEWAY_SECS,
+            require_exp: true,
+            validate_nbf: true,
+            validate_iat: true,
+            audience: AudiencePolicy::RejectIfPresent,
+            issuers: Vec::new(),
+            required: Vec::new(),
+            rfc9068: false,
+            max_token_len: DEFAULT_MAX_TOKEN_LEN,
+        }
+    }
+}
+
+impl Validation {
+    /// Clock-skew allowance in seconds (default 10).
+    ///
+    /// # Errors
+    /// [`ConfigError::LeewayOutOfRange`] above [`MAX_LEEWAY_SECS`].
+    pub fn leeway(mut self, secs: u64) -> Result<Self, ConfigError> {
+        if secs > MAX_LEEWAY_SECS {
+            return Err(ConfigError::LeewayOutOfRange(secs));
+        }
+        self.leeway = secs;
+        Ok(self)
+    }
+
+    /// Whether `exp` must be present (default `true`; agno accepts tokens without it).
+    pub fn require_exp(mut self, required: bool) -> Self {
+        self.require_exp = required;
+        self
+    }
+
+    /// Whether `nbf` is checked when present (default `true`).
+    pub fn validate_nbf(mut self, on: bool) -> Self {
+        self.validate_nbf = on;
+        self
+    }
+
+    /// Whether an `iat` in the future is refused (default `true`).
+    pub fn validate_iat(mut self, on: bool) -> Self {
+        self.validate_iat = on;
+        self
+    }
+
+    /// Requires `aud` to contain one of `audiences`.
+    pub fn audience<I, S>(mut self, audiences: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.audience = AudiencePolicy::Require(audiences.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets the audience policy directly.
+    pub fn audience_policy(mut self, policy: AudiencePolicy) -> Self {
+        self.audience = policy;
+        self
+    }
+
+    /// Requires `iss` to be a string equal to one of `issuers`.
+    pub fn issuer<I, S>(mut self, issuers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.issuers = issuers.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Claims that must be present (not `null`).
+    pub fn required_claims<I, S>(mut self, claims: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.required = claims.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// RFC 9068 mode: `typ` must be `at+jwt` (or `application/at+jwt`, any case) and
+    /// `iss exp aud sub client_id iat jti` must be present.
+    pub fn rfc9068(mut self, on: bool) -> Self {
+        self.rfc9068 = on;
+        self
+    }
+
+    /// The maximum token length in bytes (default 8 KiB), checked before any decoding.
+    ///
+    /// # Errors
+    /// [`ConfigError::MaxTokenLengthOutOfRange`] for 0 or more than 1 MiB.
+    pub fn max_token_len(mut self, len: usize) -> Result<Self, ConfigError> {
+        if len == 0 || len > 1024 * 1024 {
+            return Err(ConfigError::MaxTokenLengthOutOfRange(len));
+        }
+        self.max_token_len = len;
+        Ok(self)
+    }
+
+    /// The configured leeway in seconds.
+    pub fn leeway_secs(&self) -> u64 {
+        self.leeway
+    }
+
+    /// The configured maximum token length.
+    pub fn max_token_length(&self) -> usize {
+        self.max_token_len
+    }
+
+    /// The configured audience policy.
+    pub fn audience_settings(&self) -> &AudiencePolicy {
+        &self.audience
+    }
+
+    pub(crate) fn validate_at(
+        &self,
+        header: Option<&TokenHeader>,
+        claims: &Map<String, Value>,
+        now: u64,
+    ) -> Result<(), InvalidToken> {
+        if self.rfc9068 {
+            let typ = header.and_then(|h| h.typ.as_deref()).unwrap_or("");
+            let typ = strip_prefix_ignore_case(typ, "application/").unwrap_or(typ);
+            if !typ.eq_ignore_ascii_case("at+jwt") {
+                return Err(InvalidToken::WrongType);
+            }
+            for name in ["iss", "exp", "aud", "sub", "client_id", "iat", "jti"] {
+                require(claims, name)?;
+            }
+        }
+        for name in &self.required {
+            require(claims, name)?;
+        }
+        let leeway = self.leeway as f64;
+        let now = now as f64;
+        match numeric_date(claims, "exp")? {
+            // RFC 7519 §4.1.4: the current time must be before `exp`.
+            Some(exp) if now >= exp + leeway => return Err(InvalidToken::Expired),
+            Some(_) => {}
+            None if self.require_exp => return Err(InvalidToken::MissingClaim("exp".into())),
+            None => {}
+        }
+        if self.validate_nbf
+            && let Some(nbf) = numeric_date(claims, "nbf")?
+            && nbf > now + leeway
+        {
+            return Err(InvalidToken::NotYetValid);
+        }
+        if self.validate_iat
+            && let Some(iat) = numeric_date(claims, "iat")?
+            && iat > now + leeway
+        {
+            return Err(InvalidToken::IssuedInFuture);
+        }
+        self.check_audience(claims)?;
+        if !self.issuers.is_empty() {
+            match claims.get("iss") {
+                Some(Value::String(iss)) if self.issuers.iter().any(|i| i == iss) => {}
+                Some(Value::String(_)) | None => return Err(InvalidToken::InvalidIssuer),
+                Some(_) => return Err(InvalidToken::InvalidIssuer),
+            }
+        }
+        Ok(())
+    }
+
+    fn check_audience(&self, claims: &Map<String, Value>) -> Result<(), InvalidToken> {
+        let aud = claims.get("aud");
+        match &self.audience {
+            AudiencePolicy::Ignore => Ok(()),
+            AudiencePolicy::RejectIfPresent => match aud {
+                None => Ok(()),
+                Some(_) => Err(InvalidToken::InvalidAudience),
+            },
+            AudiencePolicy::Require(expected) => {
+                let matches = |s: &str| expected.iter().any(|e| e == s);
+                let ok = match aud {
+                    Some(Value::String(s)) => matches(s),
+                    Some(Value::Array(items)) => {
+                        !items.is_empty()
+                            && items.iter().all(Value::is_string)
+                            && items.iter().filter_map(Value::as_str).any(matches)
+                    }
+                    _ => false,
+                };
+                if ok {
+                    Ok(())
+                } else {
+                    Err(InvalidToken::InvalidAudience)
+                }
+            }
+        }
+    }
+}
+
+fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+fn require(claims: &Map<String, Value>, name: &str) -> Result<(), InvalidToken> {
+    match claims.get(name) {
+        None | Some(Value::Null) => Err(InvalidToken::MissingClaim(name.to_owned())),
+        Some(_) => Ok(()),
+    }
+}
+
+/// A NumericDate (RFC 7519 §2): a non-negative JSON number that fits in `u64` seconds.
+fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<f64>, InvalidToken> {
+    const U64_LIMIT: f64 = 18_446_744_073_709_551_616.0;
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => {
+            if let Some(u) = n.as_u64() {
+                return Ok(Some(u as f64));
+            }
+            match n.as_f64() {
+                Some(f) if (0.0..U64_LIMIT).contains(&f) => Ok(Some(f)),
+                _ => Err(InvalidToken::InvalidClaim(name.to_owned())),
+            }
+        }
+        Some(_) => Err(InvalidToken::InvalidClaim(name.to_owned())),
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn check(v: &Validation, claims: Value) -> Result<(), InvalidToken> {
+        let Value::Object(map) = claims else { panic!() };
+        v.validate_at(None, &map, NOW)
+    }
+
+    #[test]
+    fn exp_edges() {
+        let v = Validation::default();
+        let n = NOW as i64;
+        assert_eq!(
+            check(&v, json!({"exp": n - 11})),
+            Err(InvalidToken::Expired)
+        );
+        assert_eq!(
+            check(&v, json!({"exp": n - 10})),
+            Err(InvalidToken::Expired)
+        );
+        assert!(check(&v, json!({"exp": n - 9})).is_ok());
+        assert!(check(&v, json!({"exp": n})).is_ok());
+        assert!(check(&v, json!({"exp": n as f64 + 600.5})).is_ok());
+        assert!(check(&v, json!({"exp": u64::MAX})).is_ok());
+        let strict = Validation::default().leeway(0).unwrap();
+        assert_eq!(
+            check(&strict, json!({"exp": n})),
+            Err(InvalidToken::Expired)
+        );
+        assert!(check(&strict, json!({"exp": n + 1})).is_ok());
+        for bad in [
+            json!("9999999999"),
+            json!(null),
+            json!(true),
+            json!([1]),
+            json!({}),
+            json!(-1),
+            json!(1e300),
+            json!(1e20),
+            json!(-0.5),
+        ] {
+            assert!(check(&v, json!({"exp": bad.clone()})).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn exp_required_by_default() {
+        assert_eq!(
+            check(&Validation::default(), json!({})),
+            Err(InvalidToken::MissingClaim("exp".into()))
+        );
+        assert!(check(&Validation::default().require_exp(false), json!({})).is_ok());
+    }
+
+    #[test]
+    fn nbf_and_iat_edges() {
+        let v = Validation::default();
+        let n = NOW as i64;
+        let exp = n + 600;
+        assert_eq!(
+            check(&v, json!({"exp": exp, "nbf": n + 11})),
+            Err(InvalidToken::NotYetValid)
+        );
+        assert!(check(&v, json!({"exp": exp, "nbf": n + 10})).is_ok());
+        assert!(check(&v, json!({"exp": exp, "nbf": n})).is_ok());
+        assert!(check(&v, json!({"exp": exp, "nbf": "1"})).is_err());
+        assert_eq!(
+            check(&v, json!({"exp": exp, "iat": n + 3600})),
+            Err(InvalidToken::IssuedInFuture)
+        );
+        assert!(check(&v, json!({"exp": exp, "iat": "x"})).is_err());
+        assert!(check(&v, json!({"exp": exp, "iat": n})).is_ok());
+        let off = Validation::default()
+            .validate_nbf(false)
+            .validate_iat(false);
+        assert!(check(&off, json!({"exp": exp, "nbf": n + 99, "iat": n + 99})).is_ok());
+    }
+
+    #[test]
+    fn audience_rules() {
+        let v = Validation::default().audience(["api"]);
+        let exp = NOW + 600;
+        let ok = |aud: Value| check(&v, json!({"exp": exp, "aud": aud})).is_ok();
+        assert!(ok(json!("api")));
+        assert!(ok(json!(["api", "x"])));
+        for bad in [
+            json!(["x"]),
+            json!([]),
+            json!("API"),
+            json!("api/"),
+            json!(5),
+            json!([5]),
+            json!({"a":1}),
+            json!(["api", 5]),
+            json!(null),
+        ] {
+            assert!(!ok(bad.clone()), "{bad}");
+        }
+        assert_eq!(
+            check(&v, json!({"exp": exp})),
+            Err(InvalidToken::InvalidAudience)
+        );
+        let none = Validation::default();
+        assert_eq!(
+            check(&none, json!({"exp": exp, "aud": "x"})),
+            Err(InvalidToken::InvalidAudience)
+        );
+        assert!(check(&none, json!({"exp": exp})).is_ok());
+        let ignore = Validation::default().audience_policy(AudiencePolicy::Ignore);
+        assert!(check(&ignore, json!({"exp": exp, "aud": 5})).is_ok());
+    }
+
+    #[test]
+    fn issuer_rules() {
+        let v = Validation::default().issuer(["https://idp.example"]);
+        let exp = NOW + 600;
+        assert!(check(&v, json!({"exp": exp, "iss": "https://idp.example"})).is_ok());
+        for bad in [
+            json!("https://idp.example/"),
+            json!("HTTPS://IDP.EXAMPLE"),
+            json!("http://idp.example"),
+            json!(["evil", "https://idp.example"]),
+            json!(5),
+        ] {
+            assert_eq!(
+                check(&v, json!({"exp": exp, "iss": bad})),
+                Err(InvalidToken::InvalidIssuer)
+            );
+        }
+        assert_eq!(
+            check(&v, json!({"exp": exp})),
+            Err(InvalidToken::InvalidIssuer)
+        );
+    }
+
+    #[test]
+    fn required_claims_and_rfc9068() {
+        let exp = NOW + 600;
+        let v = Validation::default().required_claims(["tenant"]);
+        assert_eq!(
+            check(&v, json!({"exp": exp})),
+            Err(InvalidToken::MissingClaim("tenant".into()))
+        );
+        assert_eq!(
+            check(&v, json!({"exp": exp, "tenant": null})),
+            Err(InvalidToken::MissingClaim("tenant".into()))
+        );
+        assert!(check(&v, json!({"exp": exp, "tenant": "t"})).is_ok());
+
+        let at = Validation::default().rfc9068(true).audience(["api"]);
+        let claims =
+            json!({"iss":"i","exp":exp,"aud":"api","sub":"s","client_id":"c","iat":NOW,"jti":"j"});
+        let Value::Object(map) = claims else { panic!() };
+        let header = |typ: Option<&str>| TokenHeader {
+            alg: jsonwebtoken::Algorithm::RS256,
+            kid: None,
+            typ: typ.map(str::to_owned),
+        };
+        for good in [
+            "at+jwt",
+            "AT+JWT",
+            "application/at+jwt",
+            "Application/AT+jwt",
+        ] {
+            assert!(
+                at.validate_at(Some(&header(Some(good))), &map, NOW).is_ok(),
+                "{good}"
+            );
+        }
+        for bad in [
+            None,
+            Some("JWT"),
+            Some("at+jwt "),
+            Some("logout+jwt"),
+            Some("dpop+jwt"),
+            Some("secevent+jwt"),
+        ] {
+            assert_eq!(
+                at.validate_at(Some(&header(bad)), &map, NOW),
+                Err(InvalidToken::WrongType),
+                "{bad:?}"
+            );
+        }
+        let mut missing = map.clone();
+        missing.remove("jti");
+        assert_eq!(
+            at.validate_at(Some(&header(Some("at+jwt"))), &missing, NOW),
+            Err(InvalidToken::MissingClaim("jti".into()))
+        );
+    }
+
+    #[test]
+    fn config_bounds() {
+        assert!(Validation::default().leeway(300).is_ok());
+        assert!(matches!(
+            Validation::default().leeway(u64::MAX),
+            Err(ConfigError::LeewayOutOfRange(_))
+        ));
+        assert!(Validation::default().max_token_len(0).is_err());
+        assert!(
+            Validation::default()
+                .max_token_len(2 * 1024 * 1024)
+                .is_err()
+        );
+        assert_eq!(
+            Validation::default()
+                .max_token_len(100)
+                .unwrap()
+                .max_token_length(),
+            100
+        );
+    }
+}

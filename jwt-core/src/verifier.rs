@@ -1,0 +1,562 @@
+//! The [`Verifier`] trait and its built-ins: static keys, JWK Sets (file or inline), an ordered
+//! chain (with [`KeyChain::from_env`]), static API keys and a named insecure development verifier.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use jsonwebtoken::Algorithm;
+use serde_json::{Map, Value};
+
+use crate::error::{ConfigError, InvalidToken};
+use crate::jose::{self, TokenHeader};
+use crate::keys::{Fallback, JwkDefaults, KeySet, VerificationKey, parse_jwks};
+
+/// What kind of credential was verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenKind {
+    /// A JWT: the engine applies the claim [`crate::Validation`].
+    Jwt,
+    /// An opaque key (no time claims to validate).
+    ApiKey,
+}
+
+/// The result of a successful verification.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The protected header (JWTs only).
+    pub header: Option<TokenHeader>,
+    /// The claims.
+    pub claims: Map<String, Value>,
+    /// What was verified.
+    pub kind: TokenKind,
+}
+
+/// Why verification failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The token is refused (401).
+    #[error(transparent)]
+    Invalid(#[from] InvalidToken),
+    /// No key set is available yet (503), e.g. a remote JWKS never fetched.
+    #[error("verification keys unavailable")]
+    Unavailable,
+}
+
+/// Verifies a token's signature (or key) and returns its claims. Claim validation (`exp`, `aud`,
+/// ...) is done by the engine for every verifier alike.
+///
+/// ```
+/// use jwt_core::{StaticKeys, Verifier, mint};
+/// # tokio_test_block(async {
+/// let secret = [1u8; 32];
+/// let keys = StaticKeys::hs256(&secret)?;
+/// let token = mint::hs256(&secret, &serde_json::json!({"sub": "a", "exp": 4_000_000_000u64}))?;
+/// let verified = keys.verify(&token).await.unwrap();
+/// assert_eq!(verified.claims["sub"], "a");
+/// # Ok::<(), Box<dyn std::error::Error>>(()) });
+/// # fn tokio_test_block<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[async_trait]
+pub trait Verifier: Send + Sync + fmt::Debug {
+    /// Verifies `token`.
+    async fn verify(&self, token: &str) -> Result<Verified, VerifyError>;
+}
+
+#[async_trait]
+impl<V: Verifier + ?Sized> Verifier for Arc<V> {
+    async fn verify(&self, token: &str) -> Result<Verified, VerifyError> {
+        (**self).verify(token).await
+    }
+}
+
+#[async_trait]
+impl<V: Verifier + ?Sized> Verifier for Box<V> {
+    async fn verify(&self, token: &str) -> Result<Verified, VerifyError> {
+        (**self).verify(token).await
+    }
+}
+
+/// Verifies a compact JWS against a key set: header rules, key lookup, signature, then claims.
+pub(crate) fn verify_with(set: &KeySet, token: &str) -> Result<Verified, InvalidToken> {
+    let compact = jose::split(token, usize::MAX)?;
+    let alg = compact.header.alg;
+    if !set.allows(alg) {
+        return Err(InvalidToken::AlgorithmNotAllowed);
+    }
+    let mut tried = false;
+    let mut ok = false;
+    for key in set.candidates(alg, compact.header.kid.as_deref()) {
+        tried = true;
+        if key.verify(compact.signing_input, &compact.signature) {
+            ok = true;
+            break;
+        }
+    }
+    if !tried {
+        return Err(InvalidToken::UnknownKey);
+    }
+    if !ok {
+        return Err(InvalidToken::BadSignature);
+    }
+    let claims = jose::decode_claims(compact.payload_b64)?;
+    Ok(Verified {
+        header: Some(compact.header),
+        claims,
+        kind: TokenKind::Jwt,
+    })
+}
+
+/// Static verification keys, tried by `kid` first, then in order (agno's `verification_keys`).
+///
+/// One key set never mixes HMAC and asymmetric algorithms (algorithm confusion, RFC 8725 §3.1).
+///
+/// ```
+/// use jwt_core::{Algorithm, StaticKeys, VerificationKey};
+/// let keys = StaticKeys::new(vec![
+///     VerificationKey::hmac(Algorithm::HS256, &[1u8; 32])?.with_kid("old"),
+///     VerificationKey::hmac(Algorithm::HS256, &[2u8; 32])?.with_kid("new"),
+/// ])?;
+/// assert_eq!(keys.len(), 2);
+/// assert!(StaticKeys::hs256(b"").is_err());
+/// # Ok::<(), jwt_core::ConfigError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct StaticKeys {
+    set: KeySet,
+}
+
+impl StaticKeys {
+    /// Several keys.
+    ///
+    /// # Errors
+    /// [`ConfigError::NoKeySource`] for an empty list, [`ConfigError::MixedAlgorithmFamilies`].
+    pub fn new(keys: Vec<VerificationKey>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            set: KeySet::new(keys, Fallback::InOrder)?,
+        })
+    }
+
+    /// One HS256 secret (≥ 32 bytes).
+    ///
+    /// # Errors
+    /// [`ConfigError::WeakHmacSecret`].
+    pub fn hs256(secret: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        Self::new(vec![VerificationKey::hmac(
+            Algorithm::HS256,
+            secret.as_ref(),
+        )?])
+    }
+
+    /// One HMAC secret for `alg`.
+    ///
+    /// # Errors
+    /// [`ConfigError::WeakHmacSecret`], [`ConfigError::KeyAlgorithmMismatch`].
+    pub fn hmac(alg: Algorithm, secret: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        Self::new(vec![VerificationKey::hmac(alg, secret.as_ref())?])
+    }
+
+    /// One PEM public key for `alg`.
+    ///
+    /// # Errors
+    /// As [`VerificationKey::from_pem`].
+    pub fn pem(alg: Algorithm, pem: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        Self::new(vec![VerificationKey::from_pem(alg, pem.as_ref())?])
+    }
+
+    /// One PEM public key read from a file.
+    ///
+    /// # Errors
+    /// [`ConfigError::Io`] or as [`VerificationKey::from_pem`].
+    pub fn pem_file(alg: Algorithm, path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::pem(alg, bytes)
+    }
+
+    /// The number of keys.
+    pub fn len(&self) -> usize {
+        self.set.keys().len()
+    }
+
+    /// Always false: a key set has at least one key.
+    pub fn is_empty(&self) -> bool {
+        self.set.keys().is_empty()
+    }
+}
+
+#[async_trait]
+impl Verifier for StaticKeys {
+    async fn verify(&self, token: &str) -> Result<Verified, VerifyError> {
+        Ok(verify_with(&self.set, token)?)
+    }
+}
+
+/// A JSON Web Key Set (RFC 7517) from a file or inline JSON.
+///
+/// Each key verifies exactly one algorithm: its `alg`, else the one its curve implies, else the
+/// configured default for RSA (`RS256`). `use`/`key_ops` must allow verification; unusable keys
+/// are skipped with a warning; private key material refuses the whole set; a `kid` that several
+/// keys share is ambiguous and matches nothing; a token without `kid` needs exactly one key of its
+/// algorithm.
+///
+/// ```
+/// use jwt_core::Jwks;
+/// let jwks = Jwks::from_json(r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"e1",
+///     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#)?;
+/// assert_eq!(jwks.kids(), ["e1"]);
+/// assert!(Jwks::from_json("{}").is_err());
+/// # Ok::<(), jwt_core::ConfigError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Jwks {
+    set: KeySet,
+}
+
+impl Jwks {
+    /// Parses inline JWKS JSON.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidJwks`], [`ConfigError::EmptyJwks`], [`ConfigError::MixedAlgorithmFamilies`].
+    pub fn from_json(json: &str) -> Result<Self, ConfigError> {
+        Self::from_json_with(json, JwkDefaults::default())
+    }
+
+    /// Parses inline JWKS JSON with explicit defaults for keys without `alg`.
+    ///
+    /// # Errors
+    /// As [`Jwks::from_json`].
+    pub fn from_json_with(json: &str, defaults: JwkDefaults) -> Result<Self, ConfigError> {
+        let keys = parse_jwks(json.as_bytes(), None, defaults)?;
+        Ok(Self {
+            set: KeySet::new(keys, Fallback::ExactlyOne)?,
+        })
+    }
+
+    /// Reads a JWKS file.
+    ///
+    /// # Errors
+    /// [`ConfigError::Io`] or as [`Jwks::from_json`].
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        Self::from_file_with(path, JwkDefaults::default())
+    }
+
+    /// Reads a JWKS file with explicit defaults for keys without `alg`.
+    ///
+    /// # Errors
+    /// As [`Jwks::from_file`].
+    pub fn from_file_with(
+        path: impl AsRef<Path>,
+        defaults: JwkDefaults,
+    ) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let keys = parse_jwks(&bytes, Some(path), defaults)?;
+        Ok(Self {
+            set: KeySet::new(keys, Fallback::ExactlyOne)?,
+        })
+    }
+
+    /// The `kid`s of the usable keys, in order.
+    pub fn kids(&self) -> Vec<&str> {
+        self.set
+            .keys()
+            .iter()
+            .filter_map(VerificationKey::kid)
+            .collect()
+    }
+
+    /// The usable keys.
+    pub fn keys(&self) -> &[VerificationKey] {
+        self.set.keys()
+    }
+}
+
+#[async_trait]
+impl Verifier for Jwks {
+    async fn verify(&self, token: &str) -> Result<Verified, VerifyError> {
+        Ok(verify_with(&self.set, token)?)
+    }
+}
+
+/// Several verifiers tried in order; the first success wins. An expired token whose signature
+/// verified stops the search (agno's rule); otherwise the most telling failure is reported.
+///
+/// ```
+/// use jwt_core::{KeyChain, StaticKeys};
+/// let chain = KeyChain::new()
+///     .with(StaticKeys::hs256([1u8; 32])?)
+///     .with(StaticKeys::hs256([2u8; 32])?);
+/// assert_eq!(chain.len(), 2);
+/// # Ok::<(), jwt_core::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct KeyChain {
+    verifiers: Vec<Arc<dyn Verifier>>,
+}
+
+impl KeyChain {
+    /// An empty chain.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a verifier.
+    pub fn with(mut self, verifier: impl Verifier + 'static) -> Self {
+        self.verifiers.push(Arc::new(verifier));
+        self
+    }
+
+    /// Appends a shared verifier.
+    pub fn with_shared(mut self, verifier: Arc<dyn Verifier>) -> Self {
+        self.verifiers.push(verifier);
+        self
+    }
+
+    /// The number of verifiers.
+    pub fn len(&self) -> usize {
+        self.verifiers.len()
+    }
+
+    /// Whether the chain is empty.
+    pub fn is_empty(&self) -> bool {
+        self.verifiers.is_empty()
+    }
+
+    /// Reads the agno environment: `JWT_JWKS_FILE` (a JWKS file), `JWT_JWKS` (inline JWKS JSON)
+    /// and `JWT_VERIFICATION_KEY` (a PEM public key, or an HMAC secret), tried in that order.
+    /// `JWT_ALGORITHM` picks the algorithm for the verification key (default: from the key type,
+    /// `HS256` for secrets).
+    ///
+    /// # Errors
+    /// [`ConfigError::NoKeySource`] when none is set, [`ConfigError::Env`] or the key's own error.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// As [`KeyChain::from_env`], reading variables through `lookup` (for config maps and tests).
+    ///
+    /// ```
+    /// use jwt_core::KeyChain;
+    /// let secret = "s".repeat(32);
+    /// let chain = KeyChain::from_lookup(|v| (v == "JWT_VERIFICATION_KEY").then(|| secret.clone()))?;
+    /// assert_eq!(chain.len(), 1);
+    /// assert!(KeyChain::from_lookup(|_| None).is_err());
+    /// # Ok::<(), jwt_core::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`KeyChain::from_env`].
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let mut chain = Self::new();
+        if let Some(path) = get("JWT_JWKS_FILE") {
+            chain = chain.with(Jwks::from_file(path.trim())?);
+        }
+        if let Some(json) = get("JWT_JWKS") {
+            chain = chain.with(Jwks::from_json(&json)?);
+        }
+        if let Some(key) = get("JWT_VERIFICATION_KEY") {
+            let alg =
+                match get("JWT_ALGORITHM") {
+                    Some(name) => Some(crate::keys::parse_alg(name.trim()).ok_or_else(|| {
+                        ConfigError::Env {
+                            var: "JWT_ALGORITHM",
+                            reason: format!("unknown algorithm {name:?}"),
+                        }
+                    })?),
+                    None => None,
+                };
+            chain = chain.with(StaticKeys::new(vec![key_from_text(&key, alg)?])?);
+        }
+        if chain.is_empty() {
+            return Err(ConfigError::NoKeySource);
+        }
+        Ok(chain)
+    }
+}
+
+/// A key given as text: a PEM public key (its type picks the algorithm unless `alg` is given) or
+/// an HMAC secret.
+fn key_from_text(text: &str, alg: Option<Algorithm>) -> Result<VerificationKey, ConfigError> {
+    let trimmed = text.trim();
+    if !trimmed.starts_with("-----BEGIN") {
+        return VerificationKey::hmac(alg.unwrap_or(Algorithm::HS256), text.as_bytes());
+    }
+    if let Some(alg) = alg {
+        return VerificationKey::from_pem(alg, trimmed.as_bytes());
+    }
+    [
+        Algorithm::RS256,
+        Algorithm::ES256,
+        Algorithm::ES384,
+        Algorithm::EdDSA,
+    ]
+    .into_iter()
+    .find_map(|alg| VerificationKey::from_pem(alg, trimmed.as_bytes()).ok())
+    .ok_or(ConfigError::InvalidKey {
+        what: "PEM",
+        reason: "not an RSA (≥ 2048 bits), P-256, P-384 or Ed25519 public key",
+    })
+}
+
+#[async_trait]
+impl Verifier for KeyChain {
+    async fn verify(&self, token: &str) -> Result<Verified, VerifyError> {
+        let mut worst = VerifyError::Invalid(InvalidToken::UnknownKey);
+        for verifier in &self.verifiers {
+            match verifier.verify(token).await {
+                Ok(v) => return Ok(v),
+                Err(VerifyError::Invalid(InvalidToken::Expired)) => {
+                    return Err(InvalidToken::Expired.into());
+                }
+                Err(e) => {
+                    // Keep the most specific reason: anything beats "no matching key".
+                    if worst == VerifyError::Invalid(InvalidToken::UnknownKey) {
+                        worst = e;
+                    }
+                }
+            }
+        }
+        Err(worst)
+    }
+}
+
+/// Static API keys (agno's `OS_SECURITY_KEY` mode), compared in constant time. Each key carries
+/// the claims its holder gets (e.g. a subject and scopes).
+///
+/// ```
+/// use jwt_core::ApiKeys;
+/// let keys = ApiKeys::new().key("k-0123456789", serde_json::json!({"sub": "ci", "scopes": ["agents:read"]}))?;
+/// assert_eq!(keys.len(), 1);
+/// assert!(ApiKeys::new().key("", serde_json::json!({})).is_err());
+/// # Ok::<(), jwt_core::ConfigError>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct ApiKeys {
+    keys: Vec<([u8; 32], Map<String, Value>)>,
+}
+
+impl fmt::Debug for ApiKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKeys")
+            .field("keys", &self.keys.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn digest(bytes: &[u8]) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+impl ApiKeys {
+    /// No keys yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a key and the claims it grants (a JSON object; anything else grants no claims).
+    ///
+    /// # Errors
+    /// [`ConfigError::EmptyApiKey`] for an empty key.
+    pub fn key(mut self, key: impl AsRef<[u8]>, claims: Value) -> Result<Self, ConfigError> {
+        let key = key.as_ref();
+        if key.is_empty() {
+            return Err(ConfigError::EmptyApiKey);
+        }
+        let claims = match claims {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        self.keys.push((digest(key), claims));
+        Ok(self)
+    }
+
+    /// The number of keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether no key is configured.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+#[async_trait]
+impl Verifier for ApiKeys {
+    async fn verify(&self, token: &str) -> Result<Verified, VerifyError> {
+        use subtle::ConstantTimeEq as _;
+        // Compare SHA-256 digests so neither content nor length leaks through timing; scan all.
+        let presented = digest(token.as_bytes());
+        let mut found: Option<&Map<String, Value>> = None;
+        for (key, claims) in &self.keys {
+            if bool::from(key.ct_eq(&presented)) {
+                found = Some(claims);
+            }
+        }
+        match found {
+            Some(claims) => Ok(Verified {
+                header: None,
+                claims: claims.clone(),
+                kind: TokenKind::ApiKey,
+            }),
+            None => Err(InvalidToken::BadApiKey.into()),
+        }
+    }
+}
+
+/// **Insecure, for development only.** Accepts any structurally valid compact JWT without
+/// checking its signature. The engine still checks `exp`, `nbf`, `iat`, `aud` and `iss`, and a
+/// malformed token is still a 401 (agno's `validate=False` accepts those as anonymous; we do not).
+///
+/// ```
+/// use jwt_core::InsecureNoSignature;
+/// let dev = InsecureNoSignature::new_for_development_only();
+/// assert!(format!("{dev:?}").contains("Insecure"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct InsecureNoSignature {
+    _private: (),
+}
+
+impl InsecureNoSignature {
+    /// Builds the verifier and logs a warning that signatures are not checked.
+    pub fn new_for_development_only() -> Self {
+        tracing::warn!(
+            "JWT signature verification is DISABLED (InsecureNoSignature): never use this in production"
+        );
+        Self { _private: () }
+    }
+}
+
+#[async_trait]
+impl Verifier for InsecureNoSignature {
+    async fn verify(&self, token: &str) -> Result<Verified, VerifyError> {
+        let (header_and_payload, _signature) =
+            token.rsplit_once('.').ok_or(InvalidToken::Malformed)?;
+        // Re-use the strict parser with a placeholder signature so every structural rule applies.
+        let placeholder = format!("{header_and_payload}.AA");
+        let compact = jose::split(&placeholder, usize::MAX)?;
+        let claims = jose::decode_claims(compact.payload_b64)?;
+        Ok(Verified {
+            header: Some(compact.header),
+            claims,
+            kind: TokenKind::Jwt,
+        })
+    }
+}
