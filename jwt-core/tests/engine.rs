@@ -1,0 +1,570 @@
+//! The decision engine end to end: token sources and their messages, error bodies and
+//! `WWW-Authenticate`, OPTIONS, excluded / optional / public routes, claim injection and the
+//! builder's configuration errors.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jwt_core::{
+    AnyOf, AudiencePolicy, AuthError, BearerHeader, ConfigError, JwtAuth, OptionsPolicy,
+    RouteTable, SimpleRequest, StandardClaims, StaticKeys, TokenLocation, Unmapped, Validation,
+    mint,
+};
+use serde_json::{Value, json};
+
+const SECRET: &[u8] = b"engine-tests-secret-0123456789abcdef";
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn tok(claims: Value) -> String {
+    mint::hs256(SECRET, &claims).unwrap()
+}
+
+fn good() -> String {
+    tok(json!({"sub": "alice", "exp": now() + 600, "scopes": ["items:read"]}))
+}
+
+fn builder() -> jwt_core::JwtAuthBuilder {
+    JwtAuth::builder().verifier(StaticKeys::hs256(SECRET).unwrap())
+}
+
+fn table() -> RouteTable {
+    RouteTable::builder()
+        .route("GET /items", ["items:read"])
+        .route("DELETE /items/{id}", ["items:{id}:delete"])
+        .public("GET /me")
+        .optional("GET /feed")
+        .exclude("/health")
+        .exclude("/public/*")
+        .build()
+        .unwrap()
+}
+
+async fn call(auth: &JwtAuth, req: SimpleRequest<'_>) -> Result<Value, AuthError> {
+    auth.authenticate(&req)
+        .await
+        .map(|o| o.into_context().map_or(Value::Null, |c| c.to_json()))
+}
+
+#[tokio::test]
+async fn missing_token_messages_per_source() {
+    let cases = [
+        (TokenLocation::Header, "Authorization header missing"),
+        (
+            TokenLocation::Cookie("access_token".into()),
+            "JWT cookie 'access_token' missing",
+        ),
+        (
+            TokenLocation::Both("session".into()),
+            "JWT token missing from both Authorization header and 'session' cookie",
+        ),
+    ];
+    for (location, detail) in cases {
+        let auth = builder().token_location(location).build().unwrap();
+        let err = call(&auth, SimpleRequest::new("GET", "/x"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), 401);
+        assert_eq!(err.detail(), detail);
+        assert_eq!(err.body(), json!({ "detail": detail }).to_string());
+        assert_eq!(err.www_authenticate(), r#"Bearer realm="api""#);
+        assert_eq!(err.error_code(), None);
+    }
+}
+
+#[tokio::test]
+async fn cookie_and_both_sources_read_the_cookie() {
+    let cookie = format!("access_token={}", good());
+    for location in [
+        TokenLocation::Cookie("access_token".into()),
+        TokenLocation::Both("access_token".into()),
+        TokenLocation::BothStrict("access_token".into()),
+    ] {
+        let auth = builder().token_location(location).build().unwrap();
+        let ctx = call(
+            &auth,
+            SimpleRequest::new("GET", "/x").header("Cookie", &cookie),
+        )
+        .await
+        .unwrap();
+        assert_eq!(ctx["user_id"], "alice");
+    }
+    // The header-only source ignores cookies.
+    let auth = builder().build().unwrap();
+    let err = call(
+        &auth,
+        SimpleRequest::new("GET", "/x").header("Cookie", &cookie),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.status(), 401);
+}
+
+#[tokio::test]
+async fn header_wins_over_cookie_unless_strict() {
+    let other = tok(json!({"sub": "bob", "exp": now() + 600}));
+    let bearer = format!("Bearer {}", good());
+    let cookie = format!("access_token={other}");
+    let both = builder()
+        .token_location(TokenLocation::Both("access_token".into()))
+        .build()
+        .unwrap();
+    let req = || {
+        SimpleRequest::new("GET", "/x")
+            .header("Authorization", &bearer)
+            .header("Cookie", &cookie)
+    };
+    assert_eq!(call(&both, req()).await.unwrap()["user_id"], "alice");
+    let strict = builder()
+        .token_location(TokenLocation::BothStrict("access_token".into()))
+        .build()
+        .unwrap();
+    let err = call(&strict, req()).await.unwrap_err();
+    assert_eq!(err.status(), 400);
+    assert_eq!(err.error_code(), Some("invalid_request"));
+    assert!(
+        err.www_authenticate()
+            .contains(r#"error="invalid_request""#)
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_header_token_is_not_retried_from_the_cookie() {
+    let cookie = format!("access_token={}", good());
+    let both = builder()
+        .token_location(TokenLocation::Both("access_token".into()))
+        .build()
+        .unwrap();
+    let req = SimpleRequest::new("GET", "/x")
+        .header("Authorization", "Bearer not.a.jwt")
+        .header("Cookie", &cookie);
+    assert_eq!(call(&both, req).await.unwrap_err().status(), 401);
+}
+
+#[tokio::test]
+async fn custom_header_source() {
+    let auth = builder()
+        .token_source(BearerHeader::new().header_name("X-Api-Token"))
+        .build()
+        .unwrap();
+    let value = format!("Bearer {}", good());
+    let ok = SimpleRequest::new("GET", "/x").header("x-api-token", &value);
+    assert!(call(&auth, ok).await.is_ok());
+    let wrong_header = SimpleRequest::new("GET", "/x").header("Authorization", &value);
+    assert_eq!(call(&auth, wrong_header).await.unwrap_err().status(), 401);
+}
+
+#[tokio::test]
+async fn raw_token_without_scheme_needs_opt_in() {
+    let raw = good();
+    let strict = builder().build().unwrap();
+    let req = || SimpleRequest::new("GET", "/x").header("Authorization", &raw);
+    let err = call(&strict, req()).await.unwrap_err();
+    assert_eq!((err.status(), err.error_code()), (401, None));
+    let compat = builder()
+        .token_source(BearerHeader::new().allow_raw_token(true))
+        .build()
+        .unwrap();
+    assert!(call(&compat, req()).await.is_ok());
+}
+
+#[tokio::test]
+async fn error_statuses_bodies_and_challenges() {
+    let auth = builder().scopes(table()).realm("agno").build().unwrap();
+    let bearer = |t: &str| format!("Bearer {t}");
+
+    let expired = bearer(&tok(json!({"sub": "a", "exp": now() - 100})));
+    let err = call(
+        &auth,
+        SimpleRequest::new("GET", "/items").header("Authorization", &expired),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.status(), 401);
+    assert_eq!(err.body(), r#"{"detail":"Token has expired"}"#);
+    assert_eq!(
+        err.www_authenticate(),
+        r#"Bearer realm="agno", error="invalid_token", error_description="token expired""#
+    );
+
+    let bad_sig = bearer(&mint::hs256(&[0u8; 32], &json!({"exp": now() + 60})).unwrap());
+    let err = call(
+        &auth,
+        SimpleRequest::new("GET", "/items").header("Authorization", &bad_sig),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.detail(), "Invalid token: signature verification failed");
+
+    let no_scope = bearer(&tok(
+        json!({"sub": "a", "exp": now() + 60, "scopes": ["items:x:delete"]}),
+    ));
+    let err = call(
+        &auth,
+        SimpleRequest::new("GET", "/items").header("Authorization", &no_scope),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.status(), 403);
+    assert_eq!(
+        err.detail(),
+        "Insufficient permissions. Required scope(s): items:read"
+    );
+    assert_eq!(
+        err.www_authenticate(),
+        r#"Bearer realm="agno", error="insufficient_scope", scope="items:read""#
+    );
+
+    let err = call(
+        &auth,
+        SimpleRequest::new("DELETE", "/items/y").header("Authorization", &no_scope),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.detail(),
+        "Insufficient permissions. Required scope(s): items:y:delete"
+    );
+    assert!(
+        call(
+            &auth,
+            SimpleRequest::new("DELETE", "/items/x").header("Authorization", &no_scope)
+        )
+        .await
+        .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn excluded_public_optional_and_unmapped_routes() {
+    let auth = builder().scopes(table()).build().unwrap();
+    // Excluded: no token needed and a bad one is ignored.
+    for path in ["/health", "/health/", "/public/a"] {
+        let v = call(
+            &auth,
+            SimpleRequest::new("POST", path).header("Authorization", "Bearer x.y.z"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(v, Value::Null, "{path}");
+    }
+    assert_eq!(
+        call(&auth, SimpleRequest::new("GET", "/public"))
+            .await
+            .unwrap_err()
+            .status(),
+        401
+    );
+    assert_eq!(
+        call(&auth, SimpleRequest::new("GET", "/public/a/b"))
+            .await
+            .unwrap_err()
+            .status(),
+        401
+    );
+    // Public: any valid token, no scope.
+    let no_scopes = format!("Bearer {}", tok(json!({"sub": "n", "exp": now() + 60})));
+    let v = call(
+        &auth,
+        SimpleRequest::new("GET", "/me").header("Authorization", &no_scopes),
+    )
+    .await
+    .unwrap();
+    assert_eq!(v["user_id"], "n");
+    assert_eq!(
+        call(&auth, SimpleRequest::new("GET", "/me"))
+            .await
+            .unwrap_err()
+            .status(),
+        401
+    );
+    // Optional: absent is fine, present must be valid and is injected.
+    assert_eq!(
+        call(&auth, SimpleRequest::new("GET", "/feed"))
+            .await
+            .unwrap(),
+        Value::Null
+    );
+    let v = call(
+        &auth,
+        SimpleRequest::new("GET", "/feed").header("Authorization", &no_scopes),
+    )
+    .await
+    .unwrap();
+    assert_eq!(v["user_id"], "n");
+    let err = call(
+        &auth,
+        SimpleRequest::new("GET", "/feed").header("Authorization", "Bearer a.b.c"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.status(), 401);
+    // Unmapped: any valid token by default, admin only when denied by default.
+    assert!(
+        call(
+            &auth,
+            SimpleRequest::new("PUT", "/other").header("Authorization", &no_scopes)
+        )
+        .await
+        .is_ok()
+    );
+    let deny = builder()
+        .scopes(
+            RouteTable::builder()
+                .unmapped(Unmapped::Deny)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let err = call(
+        &deny,
+        SimpleRequest::new("PUT", "/other").header("Authorization", &no_scopes),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.status(), 403);
+}
+
+#[tokio::test]
+async fn options_policies() {
+    let default = builder().build().unwrap();
+    let preflight = || {
+        SimpleRequest::new("OPTIONS", "/items")
+            .header("Origin", "http://localhost:3000")
+            .header("Access-Control-Request-Method", "POST")
+    };
+    assert!(call(&default, preflight()).await.is_ok());
+    assert_eq!(
+        call(&default, SimpleRequest::new("OPTIONS", "/items"))
+            .await
+            .unwrap_err()
+            .status(),
+        401
+    );
+    let all = builder()
+        .options_policy(OptionsPolicy::BypassAll)
+        .build()
+        .unwrap();
+    assert!(
+        call(&all, SimpleRequest::new("OPTIONS", "/items"))
+            .await
+            .is_ok()
+    );
+    let none = builder()
+        .options_policy(OptionsPolicy::Authenticate)
+        .build()
+        .unwrap();
+    assert_eq!(call(&none, preflight()).await.unwrap_err().status(), 401);
+}
+
+#[tokio::test]
+async fn claim_injection() {
+    let auth = builder()
+        .claims(
+            StandardClaims::default()
+                .scope_claims(["scopes", "scope"])
+                .dependencies_claims(["name", "email"])
+                .session_state_claims(["org"]),
+        )
+        .keep_token(true)
+        .build()
+        .unwrap();
+    let t = tok(json!({
+        "sub": "u1", "session_id": "s1", "exp": now() + 60,
+        "scope": "a:read b:read", "scopes": ["c:read"],
+        "name": "Ann", "email": "ann@example.test", "org": "acme", "custom": {"n": 1}
+    }));
+    let bearer = format!("Bearer {t}");
+    let ctx = auth
+        .authenticate(&SimpleRequest::new("GET", "/x").header("Authorization", &bearer))
+        .await
+        .unwrap()
+        .into_context()
+        .unwrap();
+    assert_eq!(ctx.user_id(), Some("u1"));
+    assert_eq!(ctx.session_id(), Some("s1"));
+    assert_eq!(ctx.scopes(), ["c:read", "a:read", "b:read"]);
+    assert_eq!(
+        json!(ctx.dependencies()),
+        json!({"name": "Ann", "email": "ann@example.test"})
+    );
+    assert_eq!(json!(ctx.session_state()), json!({"org": "acme"}));
+    assert_eq!(ctx.claim("custom"), Some(&json!({"n": 1})));
+    assert_eq!(ctx.token(), Some(t.as_str()));
+    assert!(!format!("{ctx:?}").contains(&t));
+    #[derive(serde::Deserialize)]
+    struct Mine {
+        name: String,
+        custom: Value,
+    }
+    let mine: Mine = ctx.claims_as().unwrap();
+    assert_eq!(
+        (mine.name.as_str(), &mine.custom),
+        ("Ann", &json!({"n": 1}))
+    );
+}
+
+#[tokio::test]
+async fn authorization_off_only_authenticates() {
+    let auth = builder()
+        .scopes(table())
+        .authorization(false)
+        .build()
+        .unwrap();
+    let bearer = format!("Bearer {}", tok(json!({"sub": "a", "exp": now() + 60})));
+    assert!(
+        call(
+            &auth,
+            SimpleRequest::new("DELETE", "/items/1").header("Authorization", &bearer)
+        )
+        .await
+        .is_ok()
+    );
+    assert_eq!(
+        call(&auth, SimpleRequest::new("DELETE", "/items/1"))
+            .await
+            .unwrap_err()
+            .status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn audience_issuer_and_leeway_through_the_builder() {
+    let auth = builder()
+        .audience("os-1")
+        .audience("os-2")
+        .issuer("https://idp.test")
+        .leeway(0)
+        .build()
+        .unwrap();
+    let ok = tok(json!({"aud": ["x", "os-2"], "iss": "https://idp.test", "exp": now() + 60}));
+    let bearer = |t: &str| format!("Bearer {t}");
+    assert!(
+        call(
+            &auth,
+            SimpleRequest::new("GET", "/").header("Authorization", &bearer(&ok))
+        )
+        .await
+        .is_ok()
+    );
+    let wrong = tok(json!({"aud": "os-3", "iss": "https://idp.test", "exp": now() + 60}));
+    let err = call(
+        &auth,
+        SimpleRequest::new("GET", "/").header("Authorization", &bearer(&wrong)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.detail(), "Invalid token audience");
+    let no_iss = tok(json!({"aud": "os-1", "exp": now() + 60}));
+    let err = call(
+        &auth,
+        SimpleRequest::new("GET", "/").header("Authorization", &bearer(&no_iss)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.detail(), "Invalid token issuer");
+    // `aud` present while none configured is refused unless ignored explicitly.
+    let plain = builder().build().unwrap();
+    let with_aud = tok(json!({"aud": "x", "exp": now() + 60}));
+    assert_eq!(
+        call(
+            &plain,
+            SimpleRequest::new("GET", "/").header("Authorization", &bearer(&with_aud))
+        )
+        .await
+        .unwrap_err()
+        .status(),
+        401
+    );
+    let lax = builder()
+        .validation(Validation::default().audience_policy(AudiencePolicy::Ignore))
+        .build()
+        .unwrap();
+    assert!(
+        call(
+            &lax,
+            SimpleRequest::new("GET", "/").header("Authorization", &bearer(&with_aud))
+        )
+        .await
+        .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn max_token_length_is_checked_before_decoding() {
+    let auth = builder().max_token_len(64).build().unwrap();
+    let bearer = format!("Bearer {}", good());
+    let err = call(
+        &auth,
+        SimpleRequest::new("GET", "/").header("Authorization", &bearer),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.detail(), "Invalid token: token is too long");
+}
+
+#[test]
+fn builder_configuration_errors() {
+    assert!(matches!(
+        JwtAuth::builder().build(),
+        Err(ConfigError::NoKeySource)
+    ));
+    assert!(matches!(
+        builder().leeway(301).build(),
+        Err(ConfigError::LeewayOutOfRange(301))
+    ));
+    assert!(builder().leeway(300).build().is_ok());
+    assert!(matches!(
+        builder().max_token_len(0).build(),
+        Err(ConfigError::MaxTokenLengthOutOfRange(0))
+    ));
+    assert!(matches!(
+        builder().realm("").build(),
+        Err(ConfigError::Empty("realm"))
+    ));
+    let bad_route = RouteTable::builder()
+        .route("GET /a/{id}", ["x:{other}:read"])
+        .build();
+    assert!(matches!(
+        bad_route,
+        Err(ConfigError::InvalidScopeTemplate { .. })
+    ));
+    // Every ConfigError renders a readable message.
+    let msg = ConfigError::WeakHmacSecret {
+        alg: "HS256",
+        len: 6,
+        min: 32,
+    }
+    .to_string();
+    assert_eq!(
+        msg,
+        "HMAC secret for HS256 is 6 bytes; at least 32 are required"
+    );
+}
+
+#[tokio::test]
+async fn strict_source_list_of_several_headers() {
+    let auth = builder()
+        .token_source(AnyOf::strict(vec![
+            Box::new(BearerHeader::new()),
+            Box::new(BearerHeader::new().header_name("X-Token")),
+        ]))
+        .build()
+        .unwrap();
+    let a = format!("Bearer {}", good());
+    let b = format!("Bearer {}", tok(json!({"sub": "b", "exp": now() + 60})));
+    let same = SimpleRequest::new("GET", "/")
+        .header("Authorization", &a)
+        .header("X-Token", &a);
+    assert!(call(&auth, same).await.is_ok());
+    let differ = SimpleRequest::new("GET", "/")
+        .header("Authorization", &a)
+        .header("X-Token", &b);
+    assert_eq!(call(&auth, differ).await.unwrap_err().status(), 400);
+}
