@@ -157,6 +157,33 @@ impl AuthContext {
         self.inner.scopes.can(scope)
     }
 
+    /// Requires every scope in `scopes` (a per-route requirement added in a handler or a layer):
+    /// `Ok` when all are granted, else the same 403 the middleware gives.
+    ///
+    /// ```
+    /// use jwt_core::{AuthContext, Identity, ScopeRules};
+    /// let ctx = AuthContext::for_identity(
+    ///     Identity { scopes: vec!["agents:read".into()], ..Identity::default() },
+    ///     &ScopeRules::default(),
+    /// );
+    /// assert!(ctx.require_scopes(&["agents:a1:read"]).is_ok());
+    /// let err = ctx.require_scopes(&["agents:read", "agents:run"]).unwrap_err();
+    /// assert_eq!(err.status(), 403);
+    /// assert_eq!(err.detail(), "Insufficient permissions. Required scope(s): agents:read, agents:run");
+    /// ```
+    ///
+    /// # Errors
+    /// An [`AuthError`](crate::AuthError) of status 403 naming all of `scopes`.
+    pub fn require_scopes<S: AsRef<str>>(&self, scopes: &[S]) -> Result<(), crate::AuthError> {
+        if scopes.iter().all(|s| self.can(s.as_ref())) {
+            return Ok(());
+        }
+        Err(crate::AuthErrorKind::InsufficientScope {
+            required: scopes.iter().map(|s| s.as_ref().to_owned()).collect(),
+        }
+        .into())
+    }
+
     /// The ids of `resource` the caller may perform `action` on.
     pub fn accessible_ids(&self, resource: &str, action: &str) -> AccessibleIds {
         self.inner.scopes.accessible_ids(resource, &[action])

@@ -166,14 +166,14 @@ impl JwtAuth {
     ///
     /// # Errors
     /// An [`AuthError`] of status 400, 401, 403 or 503.
-    pub async fn authenticate(&self, req: &dyn RequestParts) -> Result<Outcome, AuthError> {
+    pub async fn authenticate<R: RequestParts>(&self, req: &R) -> Result<Outcome, AuthError> {
         self.decide(req).await.map_err(|e| {
             tracing::debug!(status = e.status(), detail = %e.detail(), "request refused");
             e.with_realm(self.inner.realm.clone())
         })
     }
 
-    async fn decide(&self, req: &dyn RequestParts) -> Result<Outcome, AuthError> {
+    async fn decide<R: RequestParts>(&self, req: &R) -> Result<Outcome, AuthError> {
         let i = &*self.inner;
         let method = req.method();
         if method == "OPTIONS" {
@@ -193,7 +193,7 @@ impl JwtAuth {
         if *route.access == Access::Excluded {
             return Ok(Outcome::Anonymous);
         }
-        let token = match i.source.extract(req)? {
+        let token = match i.source.extract(req as &dyn RequestParts)? {
             Some(t) => t,
             None if *route.access == Access::Optional => return Ok(Outcome::Anonymous),
             None => {

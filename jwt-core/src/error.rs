@@ -149,6 +149,9 @@ pub enum AuthErrorKind {
     },
     /// No verification keys are available yet (503).
     Unavailable,
+    /// A handler asked for the caller's identity but the route ran without the middleware, or
+    /// the route is excluded (401, no error code).
+    NotAuthenticated,
 }
 
 impl AuthError {
@@ -177,6 +180,7 @@ impl AuthError {
             AuthErrorKind::InvalidRequest(_) => 400,
             AuthErrorKind::MissingToken(_)
             | AuthErrorKind::UnsupportedScheme
+            | AuthErrorKind::NotAuthenticated
             | AuthErrorKind::InvalidToken(_) => 401,
             AuthErrorKind::InsufficientScope { .. } | AuthErrorKind::AccessDenied { .. } => 403,
             AuthErrorKind::Unavailable => 503,
@@ -193,6 +197,7 @@ impl AuthError {
             }
             AuthErrorKind::MissingToken(_)
             | AuthErrorKind::UnsupportedScheme
+            | AuthErrorKind::NotAuthenticated
             | AuthErrorKind::Unavailable => None,
         }
     }
@@ -219,6 +224,7 @@ impl AuthError {
             AuthErrorKind::Unavailable => {
                 Cow::Borrowed("Authentication is temporarily unavailable")
             }
+            AuthErrorKind::NotAuthenticated => Cow::Borrowed("Not authenticated"),
         }
     }
 

@@ -47,6 +47,7 @@ mod context;
 pub mod crypto;
 mod engine;
 mod error;
+pub mod extract;
 mod jose;
 mod keys;
 mod request;
