@@ -1,0 +1,826 @@
+//! # conformance
+//!
+//! One suite, run against every adapter. Cases are data (`cases/*.json`, one case per entry):
+//! a profile name, a request (method, path, headers, and a token recipe), and the expected status,
+//! `detail`, `WWW-Authenticate` error code and the identity the handler must see.
+//!
+//! An adapter's test implements [`Harness`]: build an app for a [`Profile`] whose only handler
+//! echoes the injected `AuthContext` as JSON ([`echo_body`]), send one request, return the
+//! response. [`run`] does the rest and prints `adapter <name>: <N> passed, <F> failed`.
+//!
+//! ```
+//! let cases = conformance::load_cases().unwrap();
+//! assert!(cases.len() >= 150);
+//! let profile = conformance::Profile::named("hs256").unwrap();
+//! assert_eq!(profile.name(), "hs256");
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jwt_core::{
+    Algorithm, AuthContext, BearerHeader, EncodingKey, Jwks, JwtAuth, JwtAuthBuilder, KeyChain,
+    OptionsPolicy, RouteTable, StandardClaims, StaticKeys, TokenLocation, Validation,
+    VerificationKey, mint,
+};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+mod keys {
+    macro_rules! fixture {
+        ($name:literal) => {
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../jwt-core/tests/fixtures/",
+                $name
+            ))
+        };
+    }
+    pub(crate) const RSA_PRIVATE: &[u8] = fixture!("rsa2048.key");
+    pub(crate) const RSA_B_PRIVATE: &[u8] = fixture!("rsa2048b.key");
+    pub(crate) const RSA_PUBLIC: &[u8] = fixture!("rsa2048.pub.pem");
+    pub(crate) const P256_PRIVATE: &[u8] = fixture!("p256.key");
+    pub(crate) const P256_PUBLIC: &[u8] = fixture!("p256.pub.pem");
+    pub(crate) const P384_PRIVATE: &[u8] = fixture!("p384.key");
+    pub(crate) const P384_PUBLIC: &[u8] = fixture!("p384.pub.pem");
+    pub(crate) const ED_PRIVATE: &[u8] = fixture!("ed25519.key");
+    pub(crate) const ED_PUBLIC: &[u8] = fixture!("ed25519.pub.pem");
+    pub(crate) const JWKS: &[u8] = fixture!("jwks.json");
+}
+
+/// The HMAC secret of the HS profiles (`key: "hs"`).
+pub const HS_SECRET: &[u8] = b"conformance-suite-hs256-secret-0123456789";
+/// Another HMAC secret nobody trusts (`key: "hs-other"`).
+pub const HS_OTHER: &[u8] = b"some-other-hs256-secret-nobody-trusts-999";
+/// The audience of the `aud` profile.
+pub const AUDIENCE: &str = "os-1";
+/// The issuer of the `aud` profile.
+pub const ISSUER: &str = "https://idp.example.test";
+
+/// A configuration every adapter builds its app from.
+#[derive(Clone)]
+pub struct Profile {
+    name: String,
+    auth: JwtAuth,
+}
+
+impl fmt::Debug for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Profile").field("name", &self.name).finish()
+    }
+}
+
+fn hs() -> JwtAuthBuilder {
+    JwtAuth::builder().verifier(StaticKeys::hs256(HS_SECRET).expect("valid secret"))
+}
+
+fn pem(alg: Algorithm, key: &[u8]) -> Result<VerificationKey, String> {
+    VerificationKey::from_pem(alg, key).map_err(|e| e.to_string())
+}
+
+/// The custom route table of the `routes` profile.
+fn custom_routes() -> Result<RouteTable, String> {
+    RouteTable::builder()
+        .route("GET /items", ["items:read"])
+        .route("GET /items/{id}", ["items:{id}:read"])
+        .route(
+            "POST /items/{id}/publish",
+            ["items:{id}:write", "publish:run"],
+        )
+        .route("DELETE /items/{id}", ["items:{id}:delete"])
+        .listing("GET /items", "items", "read")
+        .public("GET /me")
+        .optional("GET /feed")
+        .exclude("/health")
+        .exclude("/public/*")
+        .exclude("GET /docs/{*rest}")
+        .route("GET /public/secret", ["secret:read"])
+        .route("* /files/{*path}", ["files:read"])
+        .route("GET /reports/q*", ["reports:read"])
+        .admin_scope("root")
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+impl Profile {
+    /// The profile called `name`.
+    ///
+    /// # Errors
+    /// A message for an unknown profile or a configuration error.
+    pub fn named(name: &str) -> Result<Self, String> {
+        let b = match name {
+            // Header token, HS256, no route table: every non-excluded route needs a valid token.
+            "hs256" => hs(),
+            // agno's AgentOS preset.
+            "agent_os" => hs().agent_os(),
+            "agent_os_cookie" => hs()
+                .agent_os()
+                .token_location(TokenLocation::Cookie("access_token".into())),
+            "cookie" => hs().token_location(TokenLocation::Cookie("access_token".into())),
+            "cookie_named" => hs().token_location(TokenLocation::Cookie("jwt".into())),
+            "both" => hs().token_location(TokenLocation::Both("access_token".into())),
+            "strict" => hs().token_location(TokenLocation::BothStrict("access_token".into())),
+            "custom_header" => hs().token_source(BearerHeader::new().header_name("X-Auth-Token")),
+            "raw" => hs().token_source(BearerHeader::new().allow_raw_token(true)),
+            "multi_hs" => JwtAuth::builder().verifier(
+                StaticKeys::new(vec![
+                    VerificationKey::hmac(Algorithm::HS256, HS_SECRET)
+                        .map_err(|e| e.to_string())?
+                        .with_kid("k1"),
+                    VerificationKey::hmac(Algorithm::HS384, &[0x33; 48])
+                        .map_err(|e| e.to_string())?
+                        .with_kid("k2"),
+                ])
+                .map_err(|e| e.to_string())?,
+            ),
+            "hs512" => JwtAuth::builder().verifier(
+                StaticKeys::hmac(Algorithm::HS512, [0x44u8; 64]).map_err(|e| e.to_string())?,
+            ),
+            "rs256" => JwtAuth::builder().verifier(
+                StaticKeys::new(vec![pem(Algorithm::RS256, keys::RSA_PUBLIC)?])
+                    .map_err(|e| e.to_string())?,
+            ),
+            "ps256" => JwtAuth::builder().verifier(
+                StaticKeys::new(vec![pem(Algorithm::PS256, keys::RSA_PUBLIC)?])
+                    .map_err(|e| e.to_string())?,
+            ),
+            "es256" => JwtAuth::builder().verifier(
+                StaticKeys::new(vec![pem(Algorithm::ES256, keys::P256_PUBLIC)?])
+                    .map_err(|e| e.to_string())?,
+            ),
+            "es384" => JwtAuth::builder().verifier(
+                StaticKeys::new(vec![pem(Algorithm::ES384, keys::P384_PUBLIC)?])
+                    .map_err(|e| e.to_string())?,
+            ),
+            "eddsa" => JwtAuth::builder().verifier(
+                StaticKeys::new(vec![pem(Algorithm::EdDSA, keys::ED_PUBLIC)?])
+                    .map_err(|e| e.to_string())?,
+            ),
+            "jwks" => JwtAuth::builder().verifier(
+                Jwks::from_json(std::str::from_utf8(keys::JWKS).map_err(|e| e.to_string())?)
+                    .map_err(|e| e.to_string())?,
+            ),
+            "chain" => JwtAuth::builder().verifier(
+                KeyChain::new()
+                    .with(
+                        Jwks::from_json(
+                            std::str::from_utf8(keys::JWKS).map_err(|e| e.to_string())?,
+                        )
+                        .map_err(|e| e.to_string())?,
+                    )
+                    .with(
+                        StaticKeys::new(vec![pem(Algorithm::ES256, keys::P256_PUBLIC)?])
+                            .map_err(|e| e.to_string())?,
+                    ),
+            ),
+            "aud" => hs().audience(AUDIENCE).issuer(ISSUER),
+            "rfc9068" => hs().validation(
+                Validation::default()
+                    .rfc9068(true)
+                    .audience([AUDIENCE])
+                    .issuer([ISSUER]),
+            ),
+            "no_exp" => hs().validation(Validation::default().require_exp(false)),
+            "leeway0" => hs().leeway(0),
+            "short" => hs().max_token_len(256),
+            "claims" => hs().claims(
+                StandardClaims::default()
+                    .scope_claims(["scopes", "scope", "scp"])
+                    .user_id_claim("uid")
+                    .session_id_claim("sid")
+                    .dependencies_claims(["name", "email", "roles"])
+                    .session_state_claims(["org", "prefs"]),
+            ),
+            "routes" => hs().scopes(custom_routes()?),
+            "routes_noauthz" => hs().scopes(custom_routes()?).authorization(false),
+            "options_all" => hs().options_policy(OptionsPolicy::BypassAll),
+            "realm" => hs().realm("agno"),
+            other => return Err(format!("unknown profile {other:?}")),
+        };
+        let auth = b.build().map_err(|e| e.to_string())?;
+        Ok(Self {
+            name: name.to_owned(),
+            auth,
+        })
+    }
+
+    /// The profile's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The configured middleware.
+    pub fn auth(&self) -> &JwtAuth {
+        &self.auth
+    }
+}
+
+/// The echo handler's body: the injected context as JSON, or `{"anonymous": true}`.
+pub fn echo_body(ctx: Option<&AuthContext>) -> String {
+    match ctx {
+        Some(ctx) => ctx.to_json().to_string(),
+        None => json!({ "anonymous": true }).to_string(),
+    }
+}
+
+/// One request to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// The method.
+    pub method: String,
+    /// The path and optional query (`/agents?x=1`).
+    pub uri: String,
+    /// Headers in order (names may repeat).
+    pub headers: Vec<(String, String)>,
+}
+
+/// What came back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u16,
+    /// The `WWW-Authenticate` header, if any.
+    pub www_authenticate: Option<String>,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// What an adapter's test implements.
+#[allow(async_fn_in_trait)]
+pub trait Harness {
+    /// The adapter's name (`axum`, `actix`, ...).
+    fn name(&self) -> &'static str;
+
+    /// Builds (or reuses) the app for `profile`, whose handler answers every method and path with
+    /// status 200 and [`echo_body`], sends `request`, and returns the response.
+    async fn send(&self, profile: &Profile, request: HttpRequest) -> HttpResponse;
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseFile(Vec<Case>);
+
+/// One case of the suite.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// A unique name (`file/short-name`).
+    pub name: String,
+    /// The security-catalogue row this case covers, if any.
+    #[serde(default)]
+    pub row: Option<u32>,
+    /// The profile to run against.
+    pub profile: String,
+    /// Why the case expects what it does, when not obvious.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// The request.
+    pub request: CaseRequest,
+    /// The expected response.
+    pub expect: Expect,
+}
+
+/// The request of a case.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseRequest {
+    /// The method (default `GET`).
+    #[serde(default = "get")]
+    pub method: String,
+    /// The path and query.
+    pub path: String,
+    /// How to make the token, if any. It is sent as `Authorization: Bearer <token>` unless
+    /// `headers` is given, in which case `{token}` in any header value is replaced by it.
+    #[serde(default)]
+    pub token: Option<TokenRecipe>,
+    /// Headers as `[name, value]` pairs.
+    #[serde(default)]
+    pub headers: Option<Vec<(String, String)>>,
+}
+
+fn get() -> String {
+    "GET".into()
+}
+
+/// How to mint a token.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRecipe {
+    /// The algorithm (default `HS256`).
+    #[serde(default)]
+    pub alg: Option<String>,
+    /// The signing key: `hs` (default), `hs-other`, `hs512`, `hs384-k2`, `rsa`, `rsa-other`, `p256`,
+    /// `p384`, `ed25519`, or `none` for an unsigned token with an empty signature.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// The `kid` header.
+    #[serde(default)]
+    pub kid: Option<String>,
+    /// The `typ` header (default `JWT`; `null` omits it).
+    #[serde(default)]
+    pub typ: Option<Value>,
+    /// Extra header members (override `alg`/`kid`/`typ` too).
+    #[serde(default)]
+    pub header: Option<Map<String, Value>>,
+    /// Claims merged over the defaults `{"sub": "alice", "exp": "now+600"}`; `null` removes one.
+    /// Strings `now`, `now+N`, `now-N` become NumericDates.
+    #[serde(default)]
+    pub claims: Option<Map<String, Value>>,
+    /// A raw JSON payload text used instead of the claims (for malformed payloads).
+    #[serde(default)]
+    pub payload_raw: Option<String>,
+    /// A raw JSON header text used instead of the built header.
+    #[serde(default)]
+    pub header_raw: Option<String>,
+    /// Post-processing: `flip-signature`, `flip-payload`, `strip-signature`, `truncate-signature`,
+    /// `pad`, `append-dot`.
+    #[serde(default)]
+    pub tamper: Option<String>,
+    /// A literal token, used as is.
+    #[serde(default)]
+    pub raw: Option<String>,
+    /// Repeat `raw` this many times (for size limits).
+    #[serde(default)]
+    pub repeat: Option<usize>,
+}
+
+/// The expected response.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// The status code.
+    pub status: u16,
+    /// The exact `detail` of the JSON body (errors only).
+    #[serde(default)]
+    pub detail: Option<String>,
+    /// The RFC 6750 error code in `WWW-Authenticate`: `invalid_token`, `invalid_request`,
+    /// `insufficient_scope`, `none` (header present, no error code) or `absent` (no header).
+    #[serde(default)]
+    pub error: Option<String>,
+    /// The exact `WWW-Authenticate` value.
+    #[serde(default)]
+    pub www_authenticate: Option<String>,
+    /// Members the echoed identity must have (a subset match; `{"anonymous": true}` for none).
+    #[serde(default)]
+    pub identity: Option<Map<String, Value>>,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn resolve_times(v: &Value, now: u64) -> Value {
+    match v {
+        Value::String(s) if s == "now" => json!(now),
+        Value::String(s) if s.starts_with("now+") || s.starts_with("now-") => {
+            match s[4..].parse::<u64>() {
+                Ok(n) if s.as_bytes()[3] == b'+' => json!(now + n),
+                Ok(n) => json!(now.saturating_sub(n)),
+                Err(_) => v.clone(),
+            }
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|i| resolve_times(i, now)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), resolve_times(v, now)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn signing_key(name: &str) -> Result<(Algorithm, EncodingKey), String> {
+    let pem = |alg, bytes: &[u8], ec: bool, ed: bool| {
+        let key = if ed {
+            EncodingKey::from_ed_pem(bytes)
+        } else if ec {
+            EncodingKey::from_ec_pem(bytes)
+        } else {
+            EncodingKey::from_rsa_pem(bytes)
+        };
+        key.map(|k| (alg, k)).map_err(|e| e.to_string())
+    };
+    match name {
+        "hs" => Ok((Algorithm::HS256, EncodingKey::from_secret(HS_SECRET))),
+        "hs-other" => Ok((Algorithm::HS256, EncodingKey::from_secret(HS_OTHER))),
+        "hs384-k2" => Ok((Algorithm::HS384, EncodingKey::from_secret(&[0x33; 48]))),
+        "hs512" => Ok((Algorithm::HS512, EncodingKey::from_secret(&[0x44; 64]))),
+        "rsa" => pem(Algorithm::RS256, keys::RSA_PRIVATE, false, false),
+        "rsa-other" => pem(Algorithm::RS256, keys::RSA_B_PRIVATE, false, false),
+        "p256" => pem(Algorithm::ES256, keys::P256_PRIVATE, true, false),
+        "p384" => pem(Algorithm::ES384, keys::P384_PRIVATE, true, false),
+        "ed25519" => pem(Algorithm::EdDSA, keys::ED_PRIVATE, false, true),
+        // Public key bytes used as an HMAC secret (algorithm-confusion attacks).
+        "rsa-public-as-hmac" => Ok((Algorithm::HS256, EncodingKey::from_secret(keys::RSA_PUBLIC))),
+        "p256-public-as-hmac" => Ok((
+            Algorithm::HS256,
+            EncodingKey::from_secret(keys::P256_PUBLIC),
+        )),
+        other => Err(format!("unknown key {other:?}")),
+    }
+}
+
+fn parse_alg(name: &str) -> Option<Algorithm> {
+    use Algorithm::*;
+    [
+        HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA,
+    ]
+    .into_iter()
+    .find(|a| format!("{a:?}") == name)
+}
+
+impl TokenRecipe {
+    /// Mints the token.
+    ///
+    /// # Errors
+    /// A message for an unknown key or algorithm.
+    pub fn mint(&self) -> Result<String, String> {
+        if let Some(raw) = &self.raw {
+            return Ok(raw.repeat(self.repeat.unwrap_or(1)));
+        }
+        let now = now();
+        let key_name = self.key.as_deref().unwrap_or("hs");
+        let header_json = match &self.header_raw {
+            Some(raw) => raw.clone(),
+            None => {
+                let mut header = Map::new();
+                let alg_name = match (&self.alg, key_name) {
+                    (Some(a), _) => a.clone(),
+                    (None, "none") => "none".to_owned(),
+                    (None, k) => format!("{:?}", signing_key(k)?.0),
+                };
+                header.insert("alg".into(), json!(alg_name));
+                match &self.typ {
+                    None => {
+                        header.insert("typ".into(), json!("JWT"));
+                    }
+                    Some(Value::Null) => {}
+                    Some(t) => {
+                        header.insert("typ".into(), t.clone());
+                    }
+                }
+                if let Some(kid) = &self.kid {
+                    header.insert("kid".into(), json!(kid));
+                }
+                for (k, v) in self.header.iter().flatten() {
+                    header.insert(k.clone(), v.clone());
+                }
+                Value::Object(header).to_string()
+            }
+        };
+        let payload_json = match &self.payload_raw {
+            Some(raw) => raw.clone(),
+            None => {
+                let mut claims = Map::new();
+                claims.insert("sub".into(), json!("alice"));
+                claims.insert("exp".into(), json!(now + 600));
+                for (k, v) in self.claims.iter().flatten() {
+                    if v.is_null() {
+                        claims.remove(k);
+                    } else {
+                        claims.insert(k.clone(), resolve_times(v, now));
+                    }
+                }
+                Value::Object(claims).to_string()
+            }
+        };
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header_json),
+            URL_SAFE_NO_PAD.encode(payload_json)
+        );
+        let token = if key_name == "none" {
+            format!("{input}.")
+        } else {
+            let (default_alg, key) = signing_key(key_name)?;
+            let alg = self
+                .alg
+                .as_deref()
+                .and_then(parse_alg)
+                .unwrap_or(default_alg);
+            mint::sign_input(alg, &key, &input).map_err(|e| e.to_string())?
+        };
+        Ok(tamper(token, self.tamper.as_deref()))
+    }
+}
+
+fn flip_char(s: &str, at: usize) -> String {
+    let mut bytes = s.as_bytes().to_vec();
+    if let Some(b) = bytes.get_mut(at) {
+        *b = if *b == b'A' { b'B' } else { b'A' };
+    }
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+fn tamper(token: String, how: Option<&str>) -> String {
+    let Some(how) = how else { return token };
+    let dots: Vec<usize> = token.match_indices('.').map(|(i, _)| i).collect();
+    match (how, dots.as_slice()) {
+        ("flip-signature", [_, d2]) => flip_char(&token, d2 + 3),
+        ("flip-payload", [d1, _]) => flip_char(&token, d1 + 3),
+        ("flip-header", _) => flip_char(&token, 3),
+        ("strip-signature", [_, d2]) => token[..=*d2].to_owned(),
+        ("truncate-signature", _) => token[..token.len().saturating_sub(4)].to_owned(),
+        ("pad", _) => format!("{token}=="),
+        ("append-dot", _) => format!("{token}."),
+        _ => token,
+    }
+}
+
+impl Case {
+    /// The HTTP request this case sends.
+    ///
+    /// # Errors
+    /// A message when the token cannot be minted.
+    pub fn http_request(&self) -> Result<HttpRequest, String> {
+        let token = self
+            .request
+            .token
+            .as_ref()
+            .map(TokenRecipe::mint)
+            .transpose()?;
+        let headers = match (&self.request.headers, &token) {
+            (Some(h), t) => h
+                .iter()
+                .map(|(n, v)| (n.clone(), v.replace("{token}", t.as_deref().unwrap_or(""))))
+                .collect(),
+            (None, Some(t)) => vec![("Authorization".to_owned(), format!("Bearer {t}"))],
+            (None, None) => Vec::new(),
+        };
+        Ok(HttpRequest {
+            method: self.request.method.clone(),
+            uri: self.request.path.clone(),
+            headers,
+        })
+    }
+
+    /// Compares a response with the expectation; `Err` explains the first difference.
+    ///
+    /// # Errors
+    /// A description of the mismatch.
+    pub fn check(&self, res: &HttpResponse) -> Result<(), String> {
+        let e = &self.expect;
+        if res.status != e.status {
+            return Err(format!(
+                "status {} (expected {}), body {}",
+                res.status,
+                e.status,
+                String::from_utf8_lossy(&res.body)
+            ));
+        }
+        let head = self.request.method == "HEAD";
+        let body: Option<Value> = serde_json::from_slice(&res.body).ok();
+        if let Some(detail) = &e.detail {
+            let got = body
+                .as_ref()
+                .and_then(|b| b.get("detail"))
+                .and_then(Value::as_str);
+            if !head && got != Some(detail.as_str()) {
+                return Err(format!("detail {got:?} (expected {detail:?})"));
+            }
+        }
+        if res.status >= 400 && !head {
+            let ok_type = res
+                .content_type
+                .as_deref()
+                .is_some_and(|t| t.starts_with("application/json"));
+            if !ok_type {
+                return Err(format!("content-type {:?}", res.content_type));
+            }
+            let only_detail = body
+                .as_ref()
+                .and_then(Value::as_object)
+                .is_some_and(|o| o.len() == 1 && o.get("detail").is_some_and(Value::is_string));
+            if !only_detail {
+                return Err("error body is not {\"detail\": string}".into());
+            }
+        }
+        if let Some(expected) = &e.www_authenticate
+            && res.www_authenticate.as_deref() != Some(expected.as_str())
+        {
+            return Err(format!(
+                "WWW-Authenticate {:?} (expected {expected:?})",
+                res.www_authenticate
+            ));
+        }
+        if let Some(code) = &e.error {
+            let header = res.www_authenticate.as_deref();
+            let ok = match (code.as_str(), header) {
+                ("absent", None) => true,
+                ("absent", Some(_)) | (_, None) => false,
+                ("none", Some(h)) => h.starts_with("Bearer realm=") && !h.contains("error="),
+                (code, Some(h)) => {
+                    h.starts_with("Bearer realm=") && h.contains(&format!("error=\"{code}\""))
+                }
+            };
+            if !ok {
+                return Err(format!(
+                    "WWW-Authenticate {header:?} (expected error {code})"
+                ));
+            }
+        }
+        if let Some(identity) = &e.identity
+            && !head
+        {
+            let got = body.as_ref().and_then(Value::as_object);
+            for (k, v) in identity {
+                let actual = got.and_then(|o| o.get(k));
+                if actual != Some(v) {
+                    return Err(format!("identity.{k} = {actual:?} (expected {v})"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The directory holding the case files.
+pub fn cases_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cases")
+}
+
+/// Loads every case, sorted by file then order in the file, checking names are unique.
+///
+/// # Errors
+/// A message naming the file or the duplicate.
+pub fn load_cases() -> Result<Vec<Case>, String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(cases_dir())
+        .map_err(|e| e.to_string())?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let mut all = Vec::new();
+    let mut seen = BTreeMap::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
+        let CaseFile(cases) =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+        for case in cases {
+            if seen.insert(case.name.clone(), ()).is_some() {
+                return Err(format!("duplicate case name {}", case.name));
+            }
+            all.push(case);
+        }
+    }
+    Ok(all)
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// The adapter.
+    pub adapter: String,
+    /// Cases that passed.
+    pub passed: usize,
+    /// `(case, reason)` for every failure.
+    pub failures: Vec<(String, String)>,
+    /// Every response, by case name (for cross-adapter comparison).
+    pub responses: BTreeMap<String, Value>,
+}
+
+impl Report {
+    /// The summary line: `adapter <name>: <N> passed, <F> failed`.
+    pub fn summary(&self) -> String {
+        format!(
+            "adapter {}: {} passed, {} failed",
+            self.adapter,
+            self.passed,
+            self.failures.len()
+        )
+    }
+
+    /// The distinct catalogue rows the suite covers.
+    pub fn rows_covered(cases: &[Case]) -> usize {
+        let mut rows: Vec<u32> = cases.iter().filter_map(|c| c.row).collect();
+        rows.sort_unstable();
+        rows.dedup();
+        rows.len()
+    }
+}
+
+fn normalised(res: &HttpResponse) -> Value {
+    let mut body: Value = serde_json::from_slice(&res.body).unwrap_or(Value::Null);
+    // The echo carries claims with per-run timestamps; keep only stable members.
+    if let Some(obj) = body.as_object_mut() {
+        obj.remove("claims");
+    }
+    json!({
+        "status": res.status,
+        "www_authenticate": res.www_authenticate,
+        "body": body,
+    })
+}
+
+/// Runs every case against `harness`, prints the summary line and each failure, and writes the
+/// normalised responses to `target/conformance/<adapter>.json` for cross-adapter comparison.
+pub async fn run<H: Harness>(harness: &H) -> Report {
+    let mut report = Report {
+        adapter: harness.name().to_owned(),
+        ..Report::default()
+    };
+    let cases = match load_cases() {
+        Ok(c) => c,
+        Err(e) => {
+            report.failures.push(("<load>".into(), e));
+            println!("{}", report.summary());
+            return report;
+        }
+    };
+    let mut profiles: BTreeMap<String, Profile> = BTreeMap::new();
+    for case in &cases {
+        let profile = match profiles.get(&case.profile) {
+            Some(p) => p.clone(),
+            None => match Profile::named(&case.profile) {
+                Ok(p) => {
+                    profiles.insert(case.profile.clone(), p.clone());
+                    p
+                }
+                Err(e) => {
+                    report.failures.push((case.name.clone(), e));
+                    continue;
+                }
+            },
+        };
+        let request = match case.http_request() {
+            Ok(r) => r,
+            Err(e) => {
+                report.failures.push((case.name.clone(), e));
+                continue;
+            }
+        };
+        let response = harness.send(&profile, request).await;
+        report
+            .responses
+            .insert(case.name.clone(), normalised(&response));
+        match case.check(&response) {
+            Ok(()) => report.passed += 1,
+            Err(reason) => report.failures.push((case.name.clone(), reason)),
+        }
+    }
+    for (name, reason) in &report.failures {
+        println!("FAIL {name}: {reason}");
+    }
+    println!("{}", report.summary());
+    println!(
+        "catalogue rows covered: {}/69",
+        Report::rows_covered(&cases)
+    );
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/conformance");
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let path = dir.join(format!("{}.json", report.adapter));
+        let text = serde_json::to_string_pretty(&report.responses).unwrap_or_default();
+        if let Err(e) = std::fs::write(&path, text) {
+            println!("could not write {}: {e}", path.display());
+        }
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_profile_builds_and_every_case_parses_and_mints() {
+        let cases = load_cases().unwrap();
+        for case in &cases {
+            Profile::named(&case.profile).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+            case.http_request()
+                .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        }
+    }
+
+    #[test]
+    fn time_placeholders() {
+        assert_eq!(resolve_times(&json!("now+10"), 100), json!(110));
+        assert_eq!(resolve_times(&json!("now-10"), 100), json!(90));
+        assert_eq!(resolve_times(&json!(["now", "x"]), 5), json!([5, "x"]));
+    }
+
+    #[test]
+    fn tampering_changes_the_token() {
+        let t = TokenRecipe::default().mint().unwrap();
+        for how in [
+            "flip-signature",
+            "flip-payload",
+            "strip-signature",
+            "truncate-signature",
+            "pad",
+        ] {
+            assert_ne!(tamper(t.clone(), Some(how)), t, "{how}");
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! # jwt-actix
+//!
+//! The actix-web adapter for [`jwt_core`]: [`JwtMiddleware`] (a `Transform` for `.wrap(..)`) runs
+//! [`jwt_core::JwtAuth`] on every request and the extractors hand the caller's identity to
+//! handlers. actix-web is on http 0.2, so the adapter hands the core plain strings and bytes; it
+//! holds no auth logic. Errors are the core's [`AuthError`] rendered with the same status, JSON
+//! body and `WWW-Authenticate` as every other adapter.
+//!
+//! ```
+//! use actix_web::{App, HttpResponse, web};
+//! use jwt_actix::{Auth, JwtAuthExt as _};
+//! use jwt_core::{JwtAuth, RouteTable, StaticKeys};
+//!
+//! async fn list_agents(Auth(ctx): Auth) -> HttpResponse {
+//!     HttpResponse::Ok().body(format!("a1 visible: {}", ctx.listing_ids("agents").contains("a1")))
+//! }
+//!
+//! # fn main() -> Result<(), jwt_core::ConfigError> {
+//! let auth = JwtAuth::builder()
+//!     .verifier(StaticKeys::hs256(b"an-hs256-secret-of-at-least-32-bytes!")?)
+//!     .scopes(RouteTable::agent_os().build()?)
+//!     .build()?;
+//! let app = App::new().wrap(auth.middleware()).route("/agents", web::get().to(list_agents));
+//! # let _ = app; Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+use std::future::{Future, Ready, ready};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use actix_web::{Error, FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
+use jwt_core::extract::{self, RequiredScopes};
+use jwt_core::{AuthContext, AuthError, JwtAuth, RequestParts};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+pub use jwt_core;
+
+/// Borrowed view of an actix request head for the core.
+struct View<'a>(&'a actix_web::dev::RequestHead);
+
+impl RequestParts for View<'_> {
+    fn method(&self) -> &str {
+        self.0.method.as_str()
+    }
+
+    fn path(&self) -> &str {
+        self.0.uri.path()
+    }
+
+    fn for_each_header<'a>(&'a self, name: &str, f: &mut dyn FnMut(&'a [u8])) {
+        for value in self.0.headers().get_all(name) {
+            f(value.as_bytes());
+        }
+    }
+}
+
+/// Renders a core error: status, `application/json` body, `WWW-Authenticate`.
+pub fn error_response(err: &AuthError) -> HttpResponse {
+    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = HttpResponse::build(status);
+    res.insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")));
+    if let Some(value) = err
+        .www_authenticate_value()
+        .and_then(|v| HeaderValue::from_str(&v).ok())
+    {
+        res.insert_header((WWW_AUTHENTICATE, value));
+    }
+    res.body(err.body())
+}
+
+/// The core's error as an actix [`ResponseError`] (what extractors and the middleware return).
+#[derive(Debug, Clone)]
+pub struct AuthRejection(pub AuthError);
+
+impl std::fmt::Display for AuthRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl ResponseError for AuthRejection {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        error_response(&self.0)
+    }
+}
+
+/// Adds [`JwtAuthExt::middleware`] to [`JwtAuth`].
+pub trait JwtAuthExt {
+    /// The actix middleware for this configuration.
+    fn middleware(&self) -> JwtMiddleware;
+}
+
+impl JwtAuthExt for JwtAuth {
+    fn middleware(&self) -> JwtMiddleware {
+        JwtMiddleware::new(self.clone())
+    }
+}
+
+/// An actix-web middleware (`App::wrap`, `Scope::wrap`, `Resource::wrap`) that authenticates and
+/// authorizes every request. On success the [`AuthContext`] goes into the request extensions.
+#[derive(Debug, Clone)]
+pub struct JwtMiddleware {
+    auth: JwtAuth,
+}
+
+impl JwtMiddleware {
+    /// A middleware for `auth`.
+    pub fn new(auth: JwtAuth) -> Self {
+        Self { auth }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for JwtMiddleware
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = JwtMiddlewareService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(JwtMiddlewareService {
+            service: Rc::new(service),
+            auth: self.auth.clone(),
+        }))
+    }
+}
+
+/// The service produced by [`JwtMiddleware`].
+pub struct JwtMiddlewareService<S> {
+    service: Rc<S>,
+    auth: JwtAuth,
+}
+
+type LocalFuture<T> = Pin<Box<dyn Future<Output = T> + 'static>>;
+
+impl<S, B> Service<ServiceRequest> for JwtMiddlewareService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = LocalFuture<Result<Self::Response, Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let service = self.service.clone();
+        let auth = self.auth.clone();
+        Box::pin(async move {
+            let verdict = auth.authenticate(&View(req.head())).await;
+            match verdict {
+                Ok(outcome) => {
+                    if let Some(ctx) = outcome.into_context() {
+                        req.extensions_mut().insert(ctx);
+                    }
+                    Ok(service.call(req).await?.map_into_left_body())
+                }
+                Err(err) => Ok(req
+                    .into_response(error_response(&err))
+                    .map_into_right_body()),
+            }
+        })
+    }
+}
+
+fn ctx(req: &HttpRequest) -> Option<AuthContext> {
+    req.extensions().get::<AuthContext>().cloned()
+}
+
+macro_rules! extractor {
+    ($(#[$doc:meta])* $name:ident($ty:ty) = $f:path) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name(pub $ty);
+
+        impl FromRequest for $name {
+            type Error = AuthRejection;
+            type Future = Ready<Result<Self, Self::Error>>;
+
+            fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+                ready($f(ctx(req).as_ref()).map($name).map_err(AuthRejection))
+            }
+        }
+    };
+}
+
+extractor!(
+    /// The caller's whole [`AuthContext`]; `Option<Auth>` on optional-auth routes.
+    Auth(AuthContext) = extract::context
+);
+extractor!(
+    /// The caller's user id (claim `sub` by default).
+    UserId(String) = extract::user_id
+);
+extractor!(
+    /// The caller's session id (claim `session_id` by default).
+    SessionId(String) = extract::session_id
+);
+extractor!(
+    /// The caller's raw scopes.
+    Scopes(Vec<String>) = extract::scopes
+);
+extractor!(
+    /// The `dependencies` map (configured claims).
+    Dependencies(Map<String, Value>) = extract::dependencies
+);
+extractor!(
+    /// The `session_state` map (configured claims).
+    SessionState(Map<String, Value>) = extract::session_state
+);
+
+/// The verified claims as the caller's own type.
+#[derive(Debug, Clone)]
+pub struct Claims<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for Claims<T> {
+    type Error = AuthRejection;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            extract::claims(ctx(req).as_ref())
+                .map(Claims)
+                .map_err(AuthRejection),
+        )
+    }
+}
+
+/// A per-route scope requirement as an extractor: 403 unless the caller holds every scope of `R`.
+///
+/// ```
+/// use jwt_actix::RequireScope;
+/// use jwt_core::extract::RequiredScopes;
+/// struct AgentsWrite;
+/// impl RequiredScopes for AgentsWrite {
+///     const SCOPES: &'static [&'static str] = &["agents:write"];
+/// }
+/// async fn create(_: RequireScope<AgentsWrite>) -> &'static str { "created" }
+/// # let _ = actix_web::web::post().to(create);
+/// ```
+pub struct RequireScope<R>(PhantomData<R>);
+
+impl<R> std::fmt::Debug for RequireScope<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequireScope")
+    }
+}
+
+impl<R: RequiredScopes> FromRequest for RequireScope<R> {
+    type Error = AuthRejection;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            extract::require(ctx(req).as_ref(), R::SCOPES)
+                .map(|()| RequireScope(PhantomData))
+                .map_err(AuthRejection),
+        )
+    }
+}

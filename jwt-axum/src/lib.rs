@@ -1,0 +1,371 @@
+//! # jwt-axum
+//!
+//! The axum / tower adapter for [`jwt_core`]: [`JwtLayer`] runs [`jwt_core::JwtAuth`] on every
+//! request (any tower stack: axum, tonic, hyper services) and the extractors hand the caller's
+//! identity to handlers. It holds no auth logic: decisions come from the core, errors are the
+//! core's [`AuthError`] rendered as status, JSON body and `WWW-Authenticate`.
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use jwt_axum::{Auth, JwtAuthExt as _};
+//! use jwt_core::{JwtAuth, RouteTable, StaticKeys};
+//!
+//! async fn list_agents(Auth(ctx): Auth) -> String {
+//!     let ids = ctx.listing_ids("agents");
+//!     format!("{} sees a1: {}", ctx.user_id().unwrap_or("?"), ids.contains("a1"))
+//! }
+//!
+//! # fn main() -> Result<(), jwt_core::ConfigError> {
+//! let auth = JwtAuth::builder()
+//!     .verifier(StaticKeys::hs256(b"an-hs256-secret-of-at-least-32-bytes!")?)
+//!     .scopes(RouteTable::agent_os().build()?)
+//!     .build()?;
+//! let app: Router = Router::new().route("/agents", get(list_agents)).layer(auth.layer());
+//! # let _ = app; Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::request::Parts;
+use http::{HeaderValue, Request, StatusCode, header};
+use jwt_core::extract::{self, RequiredScopes};
+use jwt_core::{AuthContext, AuthError, JwtAuth, RequestParts};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use tower_layer::Layer;
+use tower_service::Service;
+
+pub use jwt_core;
+
+/// Borrowed view of an http 1 request head for the core.
+struct View<'a>(&'a Parts);
+
+impl RequestParts for View<'_> {
+    fn method(&self) -> &str {
+        self.0.method.as_str()
+    }
+
+    fn path(&self) -> &str {
+        self.0.uri.path()
+    }
+
+    fn for_each_header<'a>(&'a self, name: &str, f: &mut dyn FnMut(&'a [u8])) {
+        for value in self.0.headers.get_all(name) {
+            f(value.as_bytes());
+        }
+    }
+}
+
+/// Renders a core error: status, `application/json` body, `WWW-Authenticate`.
+pub fn error_response(err: &AuthError) -> Response {
+    let mut res = Response::new(Body::from(err.body()));
+    *res.status_mut() =
+        StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(value) = err
+        .www_authenticate_value()
+        .and_then(|v| HeaderValue::from_str(&v).ok())
+    {
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    res
+}
+
+/// Adds [`JwtAuthExt::layer`] to [`JwtAuth`].
+pub trait JwtAuthExt {
+    /// The tower layer for this configuration.
+    fn layer(&self) -> JwtLayer;
+}
+
+impl JwtAuthExt for JwtAuth {
+    fn layer(&self) -> JwtLayer {
+        JwtLayer::new(self.clone())
+    }
+}
+
+/// A tower [`Layer`] that authenticates and authorizes every request with [`JwtAuth`]. On success
+/// the [`AuthContext`] goes into the request extensions; on failure the core's error is answered.
+#[derive(Debug, Clone)]
+pub struct JwtLayer {
+    auth: JwtAuth,
+}
+
+impl JwtLayer {
+    /// A layer for `auth`.
+    pub fn new(auth: JwtAuth) -> Self {
+        Self { auth }
+    }
+}
+
+impl<S> Layer<S> for JwtLayer {
+    type Service = JwtService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        JwtService {
+            inner,
+            auth: self.auth.clone(),
+        }
+    }
+}
+
+/// The service produced by [`JwtLayer`].
+#[derive(Debug, Clone)]
+pub struct JwtService<S> {
+    inner: S,
+    auth: JwtAuth,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for JwtService<S>
+where
+    S: Service<Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        // The clone is not ready; take the ready service and leave the clone in its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let auth = self.auth.clone();
+        Box::pin(async move {
+            let (mut parts, body) = req.into_parts();
+            match auth.authenticate(&View(&parts)).await {
+                Ok(outcome) => {
+                    if let Some(ctx) = outcome.into_context() {
+                        parts.extensions.insert(ctx);
+                    }
+                    let res = inner.call(Request::from_parts(parts, body)).await?;
+                    Ok(res.map(Body::new))
+                }
+                Err(err) => Ok(error_response(&err)),
+            }
+        })
+    }
+}
+
+/// The extractors' rejection: the core's error, rendered like the middleware's.
+#[derive(Debug, Clone)]
+pub struct AuthRejection(pub AuthError);
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        error_response(&self.0)
+    }
+}
+
+fn ctx(parts: &Parts) -> Option<&AuthContext> {
+    parts.extensions.get::<AuthContext>()
+}
+
+macro_rules! extractor {
+    ($(#[$doc:meta])* $name:ident($ty:ty) = $f:path) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name(pub $ty);
+
+        impl<S: Send + Sync> FromRequestParts<S> for $name {
+            type Rejection = AuthRejection;
+
+            async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+                $f(ctx(parts)).map($name).map_err(AuthRejection)
+            }
+        }
+
+        impl<S: Send + Sync> OptionalFromRequestParts<S> for $name {
+            type Rejection = Infallible;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                _: &S,
+            ) -> Result<Option<Self>, Self::Rejection> {
+                Ok($f(ctx(parts)).ok().map($name))
+            }
+        }
+    };
+}
+
+extractor!(
+    /// The caller's whole [`AuthContext`]; `Option<Auth>` on optional-auth routes.
+    Auth(AuthContext) = extract::context
+);
+extractor!(
+    /// The caller's user id (claim `sub` by default).
+    UserId(String) = extract::user_id
+);
+extractor!(
+    /// The caller's session id (claim `session_id` by default).
+    SessionId(String) = extract::session_id
+);
+extractor!(
+    /// The caller's raw scopes.
+    Scopes(Vec<String>) = extract::scopes
+);
+extractor!(
+    /// The `dependencies` map (configured claims).
+    Dependencies(Map<String, Value>) = extract::dependencies
+);
+extractor!(
+    /// The `session_state` map (configured claims).
+    SessionState(Map<String, Value>) = extract::session_state
+);
+
+/// The verified claims as the caller's own type.
+///
+/// ```
+/// # use jwt_axum::Claims;
+/// #[derive(serde::Deserialize)]
+/// struct MyClaims { sub: String, org: Option<String> }
+/// async fn handler(Claims(c): Claims<MyClaims>) -> String { c.sub }
+/// # let _ = axum::routing::get(handler);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Claims<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Claims<T> {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        extract::claims(ctx(parts))
+            .map(Claims)
+            .map_err(AuthRejection)
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> OptionalFromRequestParts<S> for Claims<T> {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(extract::claims(ctx(parts)).ok().map(Claims))
+    }
+}
+
+/// A per-route scope requirement as an extractor: 403 unless the caller holds every scope of `R`.
+///
+/// ```
+/// use jwt_axum::RequireScope;
+/// use jwt_core::extract::RequiredScopes;
+/// struct AgentsWrite;
+/// impl RequiredScopes for AgentsWrite {
+///     const SCOPES: &'static [&'static str] = &["agents:write"];
+/// }
+/// async fn create(_: RequireScope<AgentsWrite>) -> &'static str { "created" }
+/// # let _ = axum::routing::post(create);
+/// ```
+pub struct RequireScope<R>(PhantomData<R>);
+
+impl<R> std::fmt::Debug for RequireScope<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequireScope")
+    }
+}
+
+impl<S: Send + Sync, R: RequiredScopes> FromRequestParts<S> for RequireScope<R> {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        extract::require(ctx(parts), R::SCOPES)
+            .map(|()| RequireScope(PhantomData))
+            .map_err(AuthRejection)
+    }
+}
+
+/// A per-route scope requirement as a layer (put it on a route, inside [`JwtLayer`]).
+///
+/// ```
+/// use axum::{Router, routing::post};
+/// use jwt_axum::RequireScopeLayer;
+/// let app: Router = Router::new()
+///     .route("/admin", post(|| async { "ok" }).layer(RequireScopeLayer::new(["agent_os:admin"])));
+/// # let _ = app;
+/// ```
+#[derive(Debug, Clone)]
+pub struct RequireScopeLayer {
+    scopes: Arc<[String]>,
+}
+
+impl RequireScopeLayer {
+    /// Requires every scope in `scopes`.
+    pub fn new<I, T>(scopes: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        Self {
+            scopes: scopes.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl<S> Layer<S> for RequireScopeLayer {
+    type Service = RequireScopeService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireScopeService {
+            inner,
+            scopes: self.scopes.clone(),
+        }
+    }
+}
+
+/// The service produced by [`RequireScopeLayer`].
+#[derive(Debug, Clone)]
+pub struct RequireScopeService<S> {
+    inner: S,
+    scopes: Arc<[String]>,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequireScopeService<S>
+where
+    S: Service<Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let scopes: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
+        let verdict = extract::require(req.extensions().get::<AuthContext>(), &scopes);
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            match verdict {
+                Ok(()) => Ok(inner.call(req).await?.map(Body::new)),
+                Err(err) => Ok(error_response(&err)),
+            }
+        })
+    }
+}

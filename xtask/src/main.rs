@@ -1,0 +1,134 @@
+//! `cargo xtask <task>`: project automation that needs nothing but cargo.
+
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Project tasks for the jwt-rbac workspace"
+)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Run the shared conformance suite against every adapter and compare their responses.
+    Conformance,
+}
+
+/// The adapters whose tests implement the conformance harness.
+const ADAPTERS: [(&str, &str); 2] = [("axum", "jwt-axum"), ("actix", "jwt-actix")];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+fn conformance() -> Result<(), String> {
+    let out_dir = root().join("target/conformance");
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let mut ok = true;
+    let mut summaries = Vec::new();
+    for (name, package) in ADAPTERS {
+        let output = Command::new(env!("CARGO"))
+            .current_dir(root())
+            .args([
+                "test",
+                "--quiet",
+                "-p",
+                package,
+                "--test",
+                "conformance",
+                "--",
+                "--nocapture",
+            ])
+            .output()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let mut summary = None;
+        for line in stdout.lines() {
+            if line.starts_with("FAIL ") {
+                println!("[{name}] {line}");
+            }
+            if line.starts_with(&format!("adapter {name}:")) {
+                summary = Some(line.to_owned());
+            }
+            if line.starts_with("catalogue rows covered:") && summaries.is_empty() {
+                summaries.push(line.to_owned());
+            }
+        }
+        match summary {
+            Some(line) => println!("{line}"),
+            None => {
+                println!("adapter {name}: 0 passed, 1 failed");
+                eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+                ok = false;
+            }
+        }
+        ok &= output.status.success();
+    }
+    for line in summaries {
+        println!("{line}");
+    }
+    // Identical behaviour: every adapter must have answered every case the same way.
+    let mut results: BTreeMap<&str, BTreeMap<String, Value>> = BTreeMap::new();
+    for (name, _) in ADAPTERS {
+        let path = out_dir.join(format!("{name}.json"));
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let map = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        results.insert(name, map);
+    }
+    let (first, reference) = results.iter().next().ok_or("no adapter results")?;
+    let mut differences = 0;
+    for (name, answers) in &results {
+        for (case, expected) in reference {
+            if answers.get(case) != Some(expected) {
+                differences += 1;
+                println!(
+                    "DIFF {case}: {first} {expected} vs {name} {:?}",
+                    answers.get(case)
+                );
+            }
+        }
+        if answers.len() != reference.len() {
+            differences += 1;
+            println!(
+                "DIFF case count: {first} {} vs {name} {}",
+                reference.len(),
+                answers.len()
+            );
+        }
+    }
+    println!("adapter differences: {differences}");
+    if ok && differences == 0 {
+        Ok(())
+    } else {
+        Err("conformance failed".into())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::Conformance => conformance(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
