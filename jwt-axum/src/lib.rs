@@ -242,7 +242,7 @@ extractor!(
 /// #[derive(serde::Deserialize)]
 /// struct MyClaims { sub: String, org: Option<String> }
 /// async fn handler(Claims(c): Claims<MyClaims>) -> String { c.sub }
-/// # let _ = axum::routing::get(handler);
+/// # let _: axum::routing::MethodRouter = axum::routing::get(handler);
 /// ```
 #[derive(Debug, Clone)]
 pub struct Claims<T>(pub T);
@@ -275,7 +275,7 @@ impl<S: Send + Sync, T: DeserializeOwned> OptionalFromRequestParts<S> for Claims
 ///     const SCOPES: &'static [&'static str] = &["agents:write"];
 /// }
 /// async fn create(_: RequireScope<AgentsWrite>) -> &'static str { "created" }
-/// # let _ = axum::routing::post(create);
+/// # let _: axum::routing::MethodRouter = axum::routing::post(create);
 /// ```
 pub struct RequireScope<R>(PhantomData<R>);
 
@@ -369,3 +369,8 @@ where
         })
     }
 }
+
+/// The workspace README's examples, compiled (and, where not `no_run`, run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

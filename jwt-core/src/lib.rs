@@ -81,8 +81,3 @@ pub use verifier::{
     ApiKeys, InsecureNoSignature, Jwks, KeyChain, StaticKeys, TokenKind, Verified, Verifier,
     VerifyError,
 };
-
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
