@@ -1,0 +1,233 @@
+//! # jwt-poem
+//!
+//! The poem adapter for [`jwt_core`]: [`JwtMiddleware`] (use it with `.with(..)`) runs
+//! [`jwt_core::JwtAuth`] on every request and the extractors hand the caller's identity to
+//! handlers. It holds no auth logic: errors are the core's [`AuthError`] rendered with the same
+//! status, JSON body and `WWW-Authenticate` as every other adapter.
+//!
+//! ```
+//! use poem::{EndpointExt, Route, get, handler};
+//! use jwt_poem::{Auth, JwtAuthExt as _};
+//! use jwt_core::{JwtAuth, RouteTable, StaticKeys};
+//!
+//! #[handler]
+//! fn list_agents(Auth(ctx): Auth) -> String {
+//!     format!("a1 visible: {}", ctx.listing_ids("agents").contains("a1"))
+//! }
+//!
+//! # fn main() -> Result<(), jwt_core::ConfigError> {
+//! let auth = JwtAuth::builder()
+//!     .verifier(StaticKeys::hs256(b"an-hs256-secret-of-at-least-32-bytes!")?)
+//!     .scopes(RouteTable::agent_os().build()?)
+//!     .build()?;
+//! let app = Route::new().at("/agents", get(list_agents)).with(auth.middleware());
+//! # let _ = app; Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+use std::marker::PhantomData;
+
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use jwt_core::extract::{self, RequiredScopes};
+use jwt_core::{AuthContext, AuthError, JwtAuth, RequestParts};
+use poem::{Endpoint, FromRequest, IntoResponse, Middleware, Request, RequestBody, Response};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+pub use jwt_core;
+
+/// Borrowed view of the request head for the core (only `Sync` parts, so futures stay `Send`).
+struct View<'a> {
+    method: &'a Method,
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+}
+
+impl RequestParts for View<'_> {
+    fn method(&self) -> &str {
+        self.method.as_str()
+    }
+
+    fn path(&self) -> &str {
+        self.uri.path()
+    }
+
+    fn for_each_header<'a>(&'a self, name: &str, f: &mut dyn FnMut(&'a [u8])) {
+        for value in self.headers.get_all(name) {
+            f(value.as_bytes());
+        }
+    }
+}
+
+/// Renders a core error: status, `application/json` body, `WWW-Authenticate`.
+pub fn error_response(err: &AuthError) -> Response {
+    let mut res = Response::builder()
+        .status(StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )
+        .body(err.body());
+    if let Some(value) = err
+        .www_authenticate_value()
+        .and_then(|v| HeaderValue::from_str(&v).ok())
+    {
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    res
+}
+
+fn rejection(err: AuthError) -> poem::Error {
+    poem::Error::from_response(error_response(&err))
+}
+
+/// Adds [`JwtAuthExt::middleware`] to [`JwtAuth`].
+pub trait JwtAuthExt {
+    /// The poem middleware for this configuration.
+    fn middleware(&self) -> JwtMiddleware;
+}
+
+impl JwtAuthExt for JwtAuth {
+    fn middleware(&self) -> JwtMiddleware {
+        JwtMiddleware::new(self.clone())
+    }
+}
+
+/// A poem [`Middleware`] that authenticates and authorizes every request. On success the
+/// [`AuthContext`] goes into the request extensions.
+#[derive(Debug, Clone)]
+pub struct JwtMiddleware {
+    auth: JwtAuth,
+}
+
+impl JwtMiddleware {
+    /// A middleware for `auth`.
+    pub fn new(auth: JwtAuth) -> Self {
+        Self { auth }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for JwtMiddleware {
+    type Output = JwtEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        JwtEndpoint {
+            inner,
+            auth: self.auth.clone(),
+        }
+    }
+}
+
+/// The endpoint produced by [`JwtMiddleware`].
+#[derive(Debug)]
+pub struct JwtEndpoint<E> {
+    inner: E,
+    auth: JwtAuth,
+}
+
+impl<E: Endpoint> Endpoint for JwtEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Self::Output> {
+        let verdict = {
+            let view = View {
+                method: req.method(),
+                uri: req.uri(),
+                headers: req.headers(),
+            };
+            self.auth.authenticate(&view).await
+        };
+        match verdict {
+            Ok(outcome) => {
+                if let Some(ctx) = outcome.into_context() {
+                    req.extensions_mut().insert(ctx);
+                }
+                self.inner.call(req).await.map(IntoResponse::into_response)
+            }
+            Err(err) => Ok(error_response(&err)),
+        }
+    }
+}
+
+fn ctx(req: &Request) -> Option<&AuthContext> {
+    req.extensions().get::<AuthContext>()
+}
+
+macro_rules! extractor {
+    ($(#[$doc:meta])* $name:ident($ty:ty) = $f:path) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name(pub $ty);
+
+        impl<'a> FromRequest<'a> for $name {
+            async fn from_request(req: &'a Request, _: &mut RequestBody) -> poem::Result<Self> {
+                $f(ctx(req)).map($name).map_err(rejection)
+            }
+        }
+    };
+}
+
+extractor!(
+    /// The caller's whole [`AuthContext`]; `Option<Auth>` on optional-auth routes.
+    Auth(AuthContext) = extract::context
+);
+extractor!(
+    /// The caller's user id (claim `sub` by default).
+    UserId(String) = extract::user_id
+);
+extractor!(
+    /// The caller's session id (claim `session_id` by default).
+    SessionId(String) = extract::session_id
+);
+extractor!(
+    /// The caller's raw scopes.
+    Scopes(Vec<String>) = extract::scopes
+);
+extractor!(
+    /// The `dependencies` map (configured claims).
+    Dependencies(Map<String, Value>) = extract::dependencies
+);
+extractor!(
+    /// The `session_state` map (configured claims).
+    SessionState(Map<String, Value>) = extract::session_state
+);
+
+/// The verified claims as the caller's own type.
+#[derive(Debug, Clone)]
+pub struct Claims<T>(pub T);
+
+impl<'a, T: DeserializeOwned> FromRequest<'a> for Claims<T> {
+    async fn from_request(req: &'a Request, _: &mut RequestBody) -> poem::Result<Self> {
+        extract::claims(ctx(req)).map(Claims).map_err(rejection)
+    }
+}
+
+/// A per-route scope requirement as an extractor: 403 unless the caller holds every scope of `R`.
+///
+/// ```
+/// use jwt_poem::RequireScope;
+/// use jwt_core::extract::RequiredScopes;
+/// struct AgentsWrite;
+/// impl RequiredScopes for AgentsWrite {
+///     const SCOPES: &'static [&'static str] = &["agents:write"];
+/// }
+/// #[poem::handler]
+/// fn create(_: RequireScope<AgentsWrite>) -> &'static str { "created" }
+/// ```
+pub struct RequireScope<R>(PhantomData<R>);
+
+impl<R> std::fmt::Debug for RequireScope<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequireScope")
+    }
+}
+
+impl<'a, R: RequiredScopes> FromRequest<'a> for RequireScope<R> {
+    async fn from_request(req: &'a Request, _: &mut RequestBody) -> poem::Result<Self> {
+        extract::require(ctx(req), R::SCOPES)
+            .map(|()| RequireScope(PhantomData))
+            .map_err(rejection)
+    }
+}
