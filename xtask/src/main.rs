@@ -26,7 +26,12 @@ enum Task {
 }
 
 /// The adapters whose tests implement the conformance harness.
-const ADAPTERS: [(&str, &str); 2] = [("axum", "jwt-axum"), ("actix", "jwt-actix")];
+const ADAPTERS: [(&str, &str); 4] = [
+    ("axum", "jwt-axum"),
+    ("actix", "jwt-actix"),
+    ("poem", "jwt-poem"),
+    ("warp", "jwt-warp"),
+];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

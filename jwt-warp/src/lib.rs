@@ -1,0 +1,198 @@
+//! # jwt-warp
+//!
+//! The warp adapter for [`jwt_core`]: filters that run [`jwt_core::JwtAuth`] and yield the
+//! caller's identity, a rejection carrying the core's [`AuthError`], and [`recover`], which renders
+//! it with the same status, JSON body and `WWW-Authenticate` as every other adapter. It holds no
+//! auth logic.
+//!
+//! ```
+//! use warp::Filter;
+//! use jwt_core::{JwtAuth, RouteTable, StaticKeys};
+//!
+//! # fn main() -> Result<(), jwt_core::ConfigError> {
+//! let auth = JwtAuth::builder()
+//!     .verifier(StaticKeys::hs256(b"an-hs256-secret-of-at-least-32-bytes!")?)
+//!     .scopes(RouteTable::agent_os().build()?)
+//!     .build()?;
+//! let agents = warp::path("agents")
+//!     .and(jwt_warp::authenticated(&auth))
+//!     .map(|ctx: jwt_core::AuthContext| format!("{:?}", ctx.listing_ids("agents")))
+//!     .recover(jwt_warp::recover);
+//! # let _ = agents; Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use jwt_core::extract;
+use jwt_core::{AuthContext, AuthError, JwtAuth, Outcome, RequestParts};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use warp::filters::path::FullPath;
+use warp::reject::Reject;
+use warp::{Filter, Rejection, Reply};
+
+pub use jwt_core;
+
+struct View<'a> {
+    method: &'a Method,
+    path: &'a str,
+    headers: &'a HeaderMap,
+}
+
+impl RequestParts for View<'_> {
+    fn method(&self) -> &str {
+        self.method.as_str()
+    }
+
+    fn path(&self) -> &str {
+        self.path
+    }
+
+    fn for_each_header<'a>(&'a self, name: &str, f: &mut dyn FnMut(&'a [u8])) {
+        for value in self.headers.get_all(name) {
+            f(value.as_bytes());
+        }
+    }
+}
+
+/// The rejection every filter of this crate produces: the core's error.
+#[derive(Debug, Clone)]
+pub struct AuthRejection(pub AuthError);
+
+impl Reject for AuthRejection {}
+
+fn reject(err: AuthError) -> Rejection {
+    warp::reject::custom(AuthRejection(err))
+}
+
+/// Renders a core error: status, `application/json` body, `WWW-Authenticate`.
+pub fn error_response(err: &AuthError) -> warp::reply::Response {
+    let mut res = warp::reply::with_status(err.body(), {
+        StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    })
+    .into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(value) = err
+        .www_authenticate_value()
+        .and_then(|v| HeaderValue::from_str(&v).ok())
+    {
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    res
+}
+
+/// Renders an [`AuthRejection`] like every other adapter; other rejections pass through.
+///
+/// # Errors
+/// The rejection itself when it is not ours.
+pub async fn recover(rejection: Rejection) -> Result<warp::reply::Response, Rejection> {
+    match rejection.find::<AuthRejection>() {
+        Some(AuthRejection(err)) => Ok(error_response(err)),
+        None => Err(rejection),
+    }
+}
+
+/// The core's decision for this request: `Some(ctx)` when authenticated, `None` on excluded
+/// routes, CORS preflights and optional-auth routes without a token; rejects otherwise.
+pub fn with_auth(
+    auth: &JwtAuth,
+) -> impl Filter<Extract = (Option<AuthContext>,), Error = Rejection> + Clone + use<> {
+    let auth = auth.clone();
+    warp::method()
+        .and(warp::path::full())
+        .and(warp::header::headers_cloned())
+        .and_then(move |method: Method, path: FullPath, headers: HeaderMap| {
+            let auth = auth.clone();
+            async move {
+                let view = View {
+                    method: &method,
+                    path: path.as_str(),
+                    headers: &headers,
+                };
+                auth.authenticate(&view)
+                    .await
+                    .map(Outcome::into_context)
+                    .map_err(reject)
+            }
+        })
+}
+
+macro_rules! filter {
+    ($(#[$doc:meta])* $name:ident -> $ty:ty = $f:path) => {
+        $(#[$doc])*
+        pub fn $name(
+            auth: &JwtAuth,
+        ) -> impl Filter<Extract = ($ty,), Error = Rejection> + Clone + use<> {
+            with_auth(auth).and_then(|ctx: Option<AuthContext>| async move {
+                $f(ctx.as_ref()).map_err(reject)
+            })
+        }
+    };
+}
+
+filter!(
+    /// The caller's [`AuthContext`]; 401 when the route ran without one (excluded routes).
+    authenticated -> AuthContext = extract::context
+);
+filter!(
+    /// The caller's user id (claim `sub` by default).
+    user_id -> String = extract::user_id
+);
+filter!(
+    /// The caller's session id (claim `session_id` by default).
+    session_id -> String = extract::session_id
+);
+filter!(
+    /// The caller's raw scopes.
+    scopes -> Vec<String> = extract::scopes
+);
+filter!(
+    /// The `dependencies` map (configured claims).
+    dependencies -> Map<String, Value> = extract::dependencies
+);
+filter!(
+    /// The `session_state` map (configured claims).
+    session_state -> Map<String, Value> = extract::session_state
+);
+
+/// The verified claims as the caller's own type.
+pub fn claims<T>(auth: &JwtAuth) -> impl Filter<Extract = (T,), Error = Rejection> + Clone + use<T>
+where
+    T: DeserializeOwned + Send + 'static,
+{
+    with_auth(auth).and_then(|ctx: Option<AuthContext>| async move {
+        extract::claims::<T>(ctx.as_ref()).map_err(reject)
+    })
+}
+
+/// Authenticates and requires every scope in `scopes` (a per-route requirement); yields the
+/// context.
+///
+/// ```
+/// use warp::Filter;
+/// # let auth = jwt_core::JwtAuth::builder()
+/// #     .verifier(jwt_core::StaticKeys::hs256([1u8; 32]).unwrap()).build().unwrap();
+/// let admin = warp::path("admin")
+///     .and(jwt_warp::require_scope(&auth, &["agent_os:admin"]))
+///     .map(|_ctx| "ok");
+/// # let _ = admin;
+/// ```
+pub fn require_scope(
+    auth: &JwtAuth,
+    scopes: &[&str],
+) -> impl Filter<Extract = (AuthContext,), Error = Rejection> + Clone + use<> {
+    let scopes: std::sync::Arc<[String]> = scopes.iter().map(|s| (*s).to_owned()).collect();
+    with_auth(auth).and_then(move |ctx: Option<AuthContext>| {
+        let scopes = scopes.clone();
+        async move {
+            let wanted: Vec<&str> = scopes.iter().map(String::as_str).collect();
+            extract::require(ctx.as_ref(), &wanted).map_err(reject)?;
+            extract::context(ctx.as_ref()).map_err(reject)
+        }
+    })
+}

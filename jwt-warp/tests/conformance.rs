@@ -1,0 +1,69 @@
+//! The shared conformance suite against the warp adapter (warp's in-process test client).
+
+use conformance::{Harness, HttpRequest, HttpResponse, Profile, echo_body};
+use http_body_util::BodyExt as _;
+use jwt_core::AuthContext;
+use tower_service::Service;
+use warp::Filter;
+
+struct Warp;
+
+impl Harness for Warp {
+    fn name(&self) -> &'static str {
+        "warp"
+    }
+
+    async fn send(&self, profile: &Profile, request: HttpRequest) -> HttpResponse {
+        let app = jwt_warp::with_auth(profile.auth())
+            .map(|ctx: Option<AuthContext>| {
+                warp::reply::with_header(
+                    echo_body(ctx.as_ref()),
+                    "content-type",
+                    "application/json",
+                )
+            })
+            .recover(jwt_warp::recover);
+        // warp's own test builder replaces repeated headers, so drive the filter as a tower
+        // service with a real request that keeps them.
+        let mut req = http::Request::builder()
+            .method(request.method.as_str())
+            .uri(&request.uri);
+        for (name, value) in &request.headers {
+            req = req.header(name.as_str(), value.as_str());
+        }
+        let req = req.body(String::new()).expect("valid request");
+        let mut service = warp::service(app);
+        let res = match Service::call(&mut service, req).await {
+            Ok(res) => res,
+            Err(never) => match never {},
+        };
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (status, www_authenticate, content_type) = (
+            res.status().as_u16(),
+            header("www-authenticate"),
+            header("content-type"),
+        );
+        HttpResponse {
+            status,
+            www_authenticate,
+            content_type,
+            body: res
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes().to_vec())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+#[tokio::test]
+async fn conformance_warp() {
+    let report = conformance::run(&Warp).await;
+    assert!(report.failures.is_empty(), "{}", report.summary());
+}
