@@ -830,3 +830,8 @@ mod tests {
         }
     }
 }
+
+/// The workspace README's examples, compiled (and, where not `no_run`, run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

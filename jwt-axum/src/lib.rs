@@ -369,8 +369,3 @@ where
         })
     }
 }
-
-/// The workspace README's examples, compiled (and, where not `no_run`, run) as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
