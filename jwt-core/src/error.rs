@@ -360,6 +360,9 @@ pub enum ConfigError {
         /// Our description of the problem.
         reason: String,
     },
+    /// A single JWK cannot be used.
+    #[error("invalid JWK: {0}")]
+    InvalidJwk(crate::JwkRejection),
     /// A JWKS holds no usable verification key.
     #[error("JWKS has no usable verification key")]
     EmptyJwks,

@@ -168,6 +168,12 @@ impl VerificationKey {
                 });
             }
         };
+        if is_public_key_material(secret) {
+            return Err(ConfigError::InvalidKey {
+                what: "HMAC",
+                reason: "the secret is public-key material (PEM, OpenSSH, JWK or DER); configure it as a public key",
+            });
+        }
         let min = hmac_min_len(alg);
         if secret.len() < min {
             return Err(ConfigError::WeakHmacSecret {
@@ -301,6 +307,58 @@ impl VerificationKey {
             Material::Public(key) => key.verify_sig(message, signature).is_ok(),
         }
     }
+}
+
+/// Whether `secret` is, or is the text of, a public key or certificate. Such material is public,
+/// so using it as an HMAC secret lets anyone forge tokens (algorithm confusion, the
+/// CVE-2022-29217 class); it is refused at configuration time.
+pub(crate) fn is_public_key_material(secret: &[u8]) -> bool {
+    if is_public_key_der(secret) {
+        return true;
+    }
+    let Ok(text) = std::str::from_utf8(secret) else {
+        return false;
+    };
+    let text = text.trim();
+    const PREFIXES: [&str; 7] = [
+        "-----BEGIN",
+        "ssh-rsa ",
+        "ssh-ed25519 ",
+        "ssh-dss ",
+        "ecdsa-sha2-",
+        "sk-ecdsa-sha2-",
+        "sk-ssh-ed25519",
+    ];
+    if PREFIXES.iter().any(|p| text.starts_with(p)) {
+        return true;
+    }
+    if text.starts_with('{')
+        && serde_json::from_str::<serde_json::Value>(text).is_ok_and(|v| v.get("kty").is_some())
+    {
+        return true;
+    }
+    // Base64 of a DER public key (a PEM body without its armour lines).
+    let compact: String = text.split_ascii_whitespace().collect();
+    [
+        base64::engine::general_purpose::STANDARD.decode(&compact),
+        URL_SAFE_NO_PAD.decode(compact.trim_end_matches('=')),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|der| is_public_key_der(&der))
+}
+
+/// Whether `der` parses as a SubjectPublicKeyInfo or PKCS#1 public key (only DER SEQUENCEs are
+/// tried, so random secrets are not mistaken for raw points).
+fn is_public_key_der(der: &[u8]) -> bool {
+    if der.first() != Some(&0x30) {
+        return false;
+    }
+    // aws-lc also takes raw 32-byte Ed25519 keys; only the 44-byte SubjectPublicKeyInfo counts.
+    aws_lc_rs::rsa::PublicKey::from_der(der).is_ok()
+        || sig::ParsedPublicKey::new(&sig::ECDSA_P256_SHA256_FIXED, der).is_ok()
+        || sig::ParsedPublicKey::new(&sig::ECDSA_P384_SHA384_FIXED, der).is_ok()
+        || (der.len() == 44 && sig::ParsedPublicKey::new(&sig::ED25519, der).is_ok())
 }
 
 fn family_name(f: Family) -> &'static str {

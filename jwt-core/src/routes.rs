@@ -262,7 +262,7 @@ impl Pattern {
     }
 
     /// Matches `segs`; on success returns the bound parameters' raw values.
-    fn matches<'p>(&'p self, segs: &[&'p str], out: &mut Vec<(&'p str, &'p str)>) -> bool {
+    fn matches<'p, 's>(&'p self, segs: &[&'s str], out: &mut Vec<(&'p str, &'s str)>) -> bool {
         out.clear();
         let n = self.segments.len();
         let tail = matches!(self.segments.last(), Some(Segment::Tail(_)));
@@ -626,11 +626,39 @@ fn decode(raw: &str) -> Cow<'_, str> {
         .unwrap_or(Cow::Borrowed(raw))
 }
 
+/// Decodes percent-escapes of unreserved characters (`A-Z a-z 0-9 - . _ ~`, RFC 3986 §6.2.2.2),
+/// which name the same resource encoded or not; escapes of reserved characters (`%2F`, ...)
+/// stay encoded so that they never split or merge segments.
+fn normalise_unreserved(path: &str) -> Cow<'_, str> {
+    if !path.contains('%') {
+        return Cow::Borrowed(path);
+    }
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = path.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+            && (b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        {
+            out.push(char::from(b));
+            i += 3;
+            continue;
+        }
+        let ch = path[i..].chars().next().unwrap_or('\u{fffd}');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    Cow::Owned(out)
+}
+
 impl ScopeMapper for RouteTable {
     fn resolve<'a>(&'a self, method: &str, path: &'a str) -> RouteMatch<'a> {
         let method = if method == "HEAD" { "GET" } else { method };
-        let segs = split_path(path);
-        let mut best: Option<(usize, Vec<(&'a str, &'a str)>)> = None;
+        let normalised = normalise_unreserved(path);
+        let segs = split_path(&normalised);
+        let mut best: Option<(usize, Vec<(&'a str, &str)>)> = None;
         let mut scratch = Vec::new();
         let candidates = self
             .by_method
@@ -677,11 +705,11 @@ impl ScopeMapper for RouteTable {
                     .map(|(name, value)| {
                         let value = if value.is_empty() {
                             // A tail: everything after the fixed segments.
-                            tail_of(path, rule.pattern.segments.len() - 1)
+                            tail_of(&normalised, rule.pattern.segments.len() - 1)
                         } else {
                             value
                         };
-                        (name, decode(value))
+                        (name, Cow::Owned(decode(value).into_owned()))
                     })
                     .collect();
                 RouteMatch {
@@ -855,6 +883,29 @@ mod tests {
             panic!()
         };
         assert_eq!(s[0].render(&m.params), "agents:agent-1:run");
+    }
+
+    #[test]
+    fn unreserved_escapes_are_decoded_before_matching() {
+        let t = table(&[
+            ("POST /agents/{agent_id}/runs", &["agents:{agent_id}:run"]),
+            ("GET /config", &["config:read"]),
+        ]);
+        for path in [
+            "/agents/a1/run%73",
+            "/agents/a1/ru%6E%73",
+            "/%61gents/a1/runs",
+        ] {
+            let m = t.resolve("POST", path);
+            assert_eq!(m.route, Some("POST /agents/{agent_id}/runs"), "{path}");
+            assert_eq!(m.params[0].1, "a1");
+        }
+        assert_eq!(t.resolve("GET", "/confi%67").route, Some("GET /config"));
+        // Reserved escapes stay encoded: `%2F` never splits a segment.
+        assert_eq!(t.resolve("POST", "/agents/a%2Fb/runs").params[0].1, "a/b");
+        assert_eq!(t.resolve("GET", "/config%2Fx").route, None);
+        assert_eq!(normalise_unreserved("/a%zz%4"), "/a%zz%4");
+        assert_eq!(normalise_unreserved("/%C3%A9"), "/%C3%A9");
     }
 
     #[test]

@@ -391,6 +391,22 @@ impl KeyChain {
 /// an HMAC secret.
 fn key_from_text(text: &str, alg: Option<Algorithm>) -> Result<VerificationKey, ConfigError> {
     let trimmed = text.trim();
+    if trimmed.starts_with('{') {
+        // A JWK: it is what it says, never an HMAC secret.
+        let jwk: serde_json::Value =
+            serde_json::from_str(trimmed).map_err(|_| ConfigError::InvalidKey {
+                what: "JWK",
+                reason: "not valid JSON",
+            })?;
+        let defaults = match alg {
+            Some(a) if crate::keys::family(a) == crate::keys::Family::Rsa => {
+                JwkDefaults::default().rsa(a)
+            }
+            Some(a) => JwkDefaults::default().oct(a),
+            None => JwkDefaults::default(),
+        };
+        return VerificationKey::from_jwk(&jwk, defaults, true).map_err(ConfigError::InvalidJwk);
+    }
     if !trimmed.starts_with("-----BEGIN") {
         return VerificationKey::hmac(alg.unwrap_or(Algorithm::HS256), text.as_bytes());
     }
@@ -414,22 +430,29 @@ fn key_from_text(text: &str, alg: Option<Algorithm>) -> Result<VerificationKey, 
 #[async_trait]
 impl Verifier for KeyChain {
     async fn verify(&self, token: &str) -> Result<Verified, VerifyError> {
-        let mut worst = VerifyError::Invalid(InvalidToken::UnknownKey);
+        // Report the most telling failure: a verifier that had no key for the algorithm says
+        // least, one with the algorithm but no matching `kid` says more, and one that actually
+        // tried a key (bad signature, malformed claims, ...) says most.
+        fn rank(e: &VerifyError) -> u8 {
+            match e {
+                VerifyError::Invalid(InvalidToken::AlgorithmNotAllowed) => 0,
+                VerifyError::Invalid(InvalidToken::UnknownKey) => 1,
+                VerifyError::Unavailable => 2,
+                VerifyError::Invalid(_) => 3,
+            }
+        }
+        let mut best = VerifyError::Invalid(InvalidToken::AlgorithmNotAllowed);
         for verifier in &self.verifiers {
             match verifier.verify(token).await {
                 Ok(v) => return Ok(v),
                 Err(VerifyError::Invalid(InvalidToken::Expired)) => {
                     return Err(InvalidToken::Expired.into());
                 }
-                Err(e) => {
-                    // Keep the most specific reason: anything beats "no matching key".
-                    if worst == VerifyError::Invalid(InvalidToken::UnknownKey) {
-                        worst = e;
-                    }
-                }
+                Err(e) if rank(&e) > rank(&best) => best = e,
+                Err(_) => {}
             }
         }
-        Err(worst)
+        Err(best)
     }
 }
 

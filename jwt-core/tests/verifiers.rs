@@ -565,3 +565,61 @@ fn debug_output_redacts_key_material() {
     let rsa = VerificationKey::from_pem(Algorithm::RS256, &read("rsa2048.pub.pem")).unwrap();
     assert!(format!("{rsa:?}").contains("<redacted>"));
 }
+
+#[test]
+fn public_key_material_is_never_an_hmac_secret() {
+    let pem = read("rsa2048.pub.pem");
+    let der = read("rsa2048.pub.der");
+    let jwk = serde_json::to_vec(&json!({"kty": "RSA", "n": "AQAB", "e": "AQAB"})).unwrap();
+    let body: String = String::from_utf8(pem.clone())
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let ssh = b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@host";
+    for (what, secret) in [
+        ("PEM", pem.clone()),
+        ("DER", der),
+        ("JWK", jwk),
+        ("PEM body", body.into_bytes()),
+        ("OpenSSH", ssh.to_vec()),
+    ] {
+        assert!(
+            matches!(
+                VerificationKey::hmac(Algorithm::HS256, &secret),
+                Err(ConfigError::InvalidKey { what: "HMAC", .. })
+            ),
+            "{what}"
+        );
+    }
+    // A JWK in JWT_VERIFICATION_KEY is read as the key it is.
+    let jwks: Value = serde_json::from_slice(&read("jwks.json")).unwrap();
+    let text = jwks["keys"][3].to_string();
+    let chain =
+        KeyChain::from_lookup(|v| (v == "JWT_VERIFICATION_KEY").then(|| text.clone())).unwrap();
+    assert_eq!(chain.len(), 1);
+    // Ordinary secrets are still fine.
+    assert!(VerificationKey::hmac(Algorithm::HS256, b"0123456789abcdef0123456789abcdef").is_ok());
+    assert!(VerificationKey::hmac(Algorithm::HS256, &[0x30; 40]).is_ok());
+}
+
+#[test]
+fn ed25519_public_key_der_is_refused_but_random_32_byte_secrets_are_not() {
+    let ed_spki = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        String::from_utf8(read("ed25519.pub.pem"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    assert_eq!(ed_spki.len(), 44);
+    assert!(VerificationKey::hmac(Algorithm::HS256, &ed_spki).is_err());
+    for fill in [0x30u8, b'0', 0xff] {
+        assert!(
+            VerificationKey::hmac(Algorithm::HS256, &[fill; 32]).is_ok(),
+            "{fill}"
+        );
+    }
+}
