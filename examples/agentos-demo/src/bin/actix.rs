@@ -1,0 +1,165 @@
+//! The AgentOS demo on actix-web: routes, the `jwt-actix` middleware and extractors; the service
+//! itself lives in the framework-free `agentos_demo` library.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_TYPE, SET_COOKIE};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use agentos_demo::{Demo, DemoArgs, Kind, Reply, RunInput};
+use clap::Parser as _;
+use jwt_actix::{Auth, JwtAuthExt as _};
+
+fn reply(r: Reply) -> HttpResponse {
+    let mut res = HttpResponse::build(
+        StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+    );
+    res.insert_header((CONTENT_TYPE, "application/json"));
+    if let Some(cookie) = &r.set_cookie {
+        res.insert_header((SET_COOKIE, cookie.as_str()));
+    }
+    res.body(r.body_bytes())
+}
+
+type D = web::Data<Demo>;
+
+fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(|d: D| async move { reply(d.root()) }))
+        .route(
+            "/health",
+            web::get().to(|d: D| async move { reply(d.health()) }),
+        )
+        .route(
+            "/info",
+            web::get().to(|d: D| async move { reply(d.info()) }),
+        )
+        .route(
+            "/config",
+            web::get().to(|d: D| async move { reply(d.config()) }),
+        )
+        .route(
+            "/memories",
+            web::get().to(|d: D| async move { reply(d.memories()) }),
+        )
+        .route(
+            "/sessions",
+            web::get().to(|d: D, Auth(ctx): Auth| async move { reply(d.sessions(&ctx)) }),
+        )
+        .route(
+            "/sessions/{id}",
+            web::get().to(|d: D, Auth(ctx): Auth, id: web::Path<String>| async move {
+                reply(d.session(&id, &ctx))
+            }),
+        )
+        .route(
+            "/sessions/{id}",
+            web::delete().to(|d: D, Auth(ctx): Auth, id: web::Path<String>| async move {
+                reply(d.delete_session(&id, &ctx))
+            }),
+        )
+        .route(
+            "/set-auth-cookie",
+            web::get().to(|d: D| async move { reply(d.set_auth_cookie()) }),
+        )
+        .route(
+            "/clear-auth-cookie",
+            web::get().to(|d: D| async move { reply(d.clear_auth_cookie()) }),
+        );
+    for kind in Kind::ALL {
+        let p = kind.plural();
+        cfg.route(
+            &format!("/{p}"),
+            web::get().to(move |d: D, Auth(ctx): Auth| async move { reply(d.list(kind, &ctx)) }),
+        )
+        .route(
+            &format!("/{p}/{{id}}"),
+            web::get()
+                .to(move |d: D, id: web::Path<String>| async move { reply(d.get(kind, &id)) }),
+        )
+        .route(
+            &format!("/{p}/{{id}}/runs"),
+            web::post().to(
+                move |d: D,
+                      Auth(ctx): Auth,
+                      id: web::Path<String>,
+                      req: HttpRequest,
+                      body: web::Bytes| async move {
+                    let ct = req
+                        .headers()
+                        .get(CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok());
+                    match RunInput::parse(ct, &body) {
+                        Ok(input) => reply(d.run(kind, &id, &ctx, input)),
+                        Err(r) => reply(r),
+                    }
+                },
+            ),
+        )
+        .route(
+            &format!("/{p}/{{id}}/runs"),
+            web::get().to(
+                move |d: D, Auth(ctx): Auth, id: web::Path<String>| async move {
+                    reply(d.list_runs(kind, &id, &ctx))
+                },
+            ),
+        )
+        .route(
+            &format!("/{p}/{{id}}/runs/{{run_id}}/cancel"),
+            web::post().to(
+                move |d: D, Auth(ctx): Auth, path: web::Path<(String, String)>| async move {
+                    let (id, run_id) = path.into_inner();
+                    reply(d.cancel(kind, &id, &run_id, &ctx))
+                },
+            ),
+        );
+    }
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    let demo = match Demo::start(DemoArgs::parse()) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("demo-actix: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match std::net::TcpListener::bind(("127.0.0.1", demo.args().port)) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "demo-actix: cannot listen on port {}: {e}",
+                demo.args().port
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    let data = web::Data::new(demo.clone());
+    let auth = demo.auth().clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(auth.middleware())
+            .configure(configure)
+    })
+    .workers(2)
+    .listen(listener);
+    let server = match server {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("demo-actix: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    print!("{}", demo.banner(port));
+    let _ = std::io::stdout().flush();
+    match server.run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("demo-actix: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

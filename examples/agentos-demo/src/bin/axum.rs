@@ -1,0 +1,159 @@
+//! The AgentOS demo on axum: routes, the `jwt-axum` layer and extractors; the service itself
+//! lives in the framework-free `agentos_demo` library.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use agentos_demo::{Demo, DemoArgs, Kind, Reply, RunInput};
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use bytes::Bytes;
+use clap::Parser as _;
+use jwt_axum::{Auth, JwtAuthExt as _};
+
+fn reply(r: Reply) -> Response {
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = (status, r.body_bytes()).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(cookie) = r.set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        res.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    res
+}
+
+fn content_type(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+}
+
+fn routes(demo: &Demo) -> Router<Demo> {
+    let mut app = Router::new()
+        .route(
+            "/",
+            get(|State(d): State<Demo>| async move { reply(d.root()) }),
+        )
+        .route(
+            "/health",
+            get(|State(d): State<Demo>| async move { reply(d.health()) }),
+        )
+        .route(
+            "/info",
+            get(|State(d): State<Demo>| async move { reply(d.info()) }),
+        )
+        .route(
+            "/config",
+            get(|State(d): State<Demo>| async move { reply(d.config()) }),
+        )
+        .route(
+            "/memories",
+            get(|State(d): State<Demo>| async move { reply(d.memories()) }),
+        )
+        .route(
+            "/sessions",
+            get(|State(d): State<Demo>, Auth(ctx): Auth| async move { reply(d.sessions(&ctx)) }),
+        )
+        .route(
+            "/sessions/{id}",
+            get(
+                |State(d): State<Demo>, Auth(ctx): Auth, Path(id): Path<String>| async move {
+                    reply(d.session(&id, &ctx))
+                },
+            )
+            .merge(delete(
+                |State(d): State<Demo>, Auth(ctx): Auth, Path(id): Path<String>| async move {
+                    reply(d.delete_session(&id, &ctx))
+                },
+            )),
+        )
+        .route(
+            "/set-auth-cookie",
+            get(|State(d): State<Demo>| async move { reply(d.set_auth_cookie()) }),
+        )
+        .route(
+            "/clear-auth-cookie",
+            get(|State(d): State<Demo>| async move { reply(d.clear_auth_cookie()) }),
+        );
+    for kind in Kind::ALL {
+        let p = kind.plural();
+        app = app
+            .route(
+                &format!("/{p}"),
+                get(move |State(d): State<Demo>, Auth(ctx): Auth| async move {
+                    reply(d.list(kind, &ctx))
+                }),
+            )
+            .route(
+                &format!("/{p}/{{id}}"),
+                get(move |State(d): State<Demo>, Path(id): Path<String>| async move {
+                    reply(d.get(kind, &id))
+                }),
+            )
+            .route(
+                &format!("/{p}/{{id}}/runs"),
+                post(
+                    move |State(d): State<Demo>,
+                          Auth(ctx): Auth,
+                          Path(id): Path<String>,
+                          headers: HeaderMap,
+                          body: Bytes| async move {
+                        match RunInput::parse(content_type(&headers), &body) {
+                            Ok(input) => reply(d.run(kind, &id, &ctx, input)),
+                            Err(r) => reply(r),
+                        }
+                    },
+                )
+                .get(
+                    move |State(d): State<Demo>, Auth(ctx): Auth, Path(id): Path<String>| async move {
+                        reply(d.list_runs(kind, &id, &ctx))
+                    },
+                ),
+            )
+            .route(
+                &format!("/{p}/{{id}}/runs/{{run_id}}/cancel"),
+                post(
+                    move |State(d): State<Demo>,
+                          Auth(ctx): Auth,
+                          Path((id, run_id)): Path<(String, String)>| async move {
+                        reply(d.cancel(kind, &id, &run_id, &ctx))
+                    },
+                ),
+            );
+    }
+    app.layer(demo.auth().layer())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let demo = match Demo::start(DemoArgs::parse()) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("demo-axum: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", demo.args().port)).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("demo-axum: cannot listen on port {}: {e}", demo.args().port);
+            return ExitCode::FAILURE;
+        }
+    };
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    let app = routes(&demo).with_state(demo.clone());
+    print!("{}", demo.banner(port));
+    let _ = std::io::stdout().flush();
+    match axum::serve(listener, app).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("demo-axum: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! The AgentOS demo on poem: routes, the `jwt-poem` middleware and extractors; the service
+//! itself lives in the framework-free `agentos_demo` library.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use agentos_demo::{Demo, DemoArgs, Kind, Reply, RunInput};
+use clap::Parser as _;
+use jwt_poem::{Auth, JwtAuthExt as _};
+use poem::http::{StatusCode, header};
+use poem::listener::{Acceptor as _, TcpAcceptor};
+use poem::web::{Data, Path};
+use poem::{EndpointExt, Request, Response, Route, Server, get, handler, post};
+
+fn reply(r: Reply) -> Response {
+    let mut res = Response::builder()
+        .status(StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(cookie) = &r.set_cookie {
+        res = res.header(header::SET_COOKIE, cookie.as_str());
+    }
+    res.body(r.body_bytes())
+}
+
+#[handler]
+fn root(Data(d): Data<&Demo>) -> Response {
+    reply(d.root())
+}
+
+#[handler]
+fn health(Data(d): Data<&Demo>) -> Response {
+    reply(d.health())
+}
+
+#[handler]
+fn info(Data(d): Data<&Demo>) -> Response {
+    reply(d.info())
+}
+
+#[handler]
+fn config(Data(d): Data<&Demo>) -> Response {
+    reply(d.config())
+}
+
+#[handler]
+fn memories(Data(d): Data<&Demo>) -> Response {
+    reply(d.memories())
+}
+
+#[handler]
+fn sessions(Data(d): Data<&Demo>, Auth(ctx): Auth) -> Response {
+    reply(d.sessions(&ctx))
+}
+
+#[handler]
+fn session(Data(d): Data<&Demo>, Auth(ctx): Auth, Path(id): Path<String>) -> Response {
+    reply(d.session(&id, &ctx))
+}
+
+#[handler]
+fn delete_session(Data(d): Data<&Demo>, Auth(ctx): Auth, Path(id): Path<String>) -> Response {
+    reply(d.delete_session(&id, &ctx))
+}
+
+#[handler]
+fn set_cookie(Data(d): Data<&Demo>) -> Response {
+    reply(d.set_auth_cookie())
+}
+
+#[handler]
+fn clear_cookie(Data(d): Data<&Demo>) -> Response {
+    reply(d.clear_auth_cookie())
+}
+
+#[handler]
+fn list(Data(d): Data<&Demo>, Data(kind): Data<&Kind>, Auth(ctx): Auth) -> Response {
+    reply(d.list(*kind, &ctx))
+}
+
+#[handler]
+fn get_one(Data(d): Data<&Demo>, Data(kind): Data<&Kind>, Path(id): Path<String>) -> Response {
+    reply(d.get(*kind, &id))
+}
+
+#[handler]
+fn run(
+    Data(d): Data<&Demo>,
+    Data(kind): Data<&Kind>,
+    Auth(ctx): Auth,
+    Path(id): Path<String>,
+    req: &Request,
+    body: Vec<u8>,
+) -> Response {
+    let ct = req.header(header::CONTENT_TYPE);
+    match RunInput::parse(ct, &body) {
+        Ok(input) => reply(d.run(*kind, &id, &ctx, input)),
+        Err(r) => reply(r),
+    }
+}
+
+#[handler]
+fn list_runs(
+    Data(d): Data<&Demo>,
+    Data(kind): Data<&Kind>,
+    Auth(ctx): Auth,
+    Path(id): Path<String>,
+) -> Response {
+    reply(d.list_runs(*kind, &id, &ctx))
+}
+
+#[handler]
+fn cancel(
+    Data(d): Data<&Demo>,
+    Data(kind): Data<&Kind>,
+    Auth(ctx): Auth,
+    Path((id, run_id)): Path<(String, String)>,
+) -> Response {
+    reply(d.cancel(*kind, &id, &run_id, &ctx))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let demo = match Demo::start(DemoArgs::parse()) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("demo-poem: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let acceptor = match std::net::TcpListener::bind(("127.0.0.1", demo.args().port))
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .and_then(TcpAcceptor::from_std)
+    {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("demo-poem: cannot listen on port {}: {e}", demo.args().port);
+            return ExitCode::FAILURE;
+        }
+    };
+    let port = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().map(|s| s.port()))
+        .unwrap_or_default();
+    let mut app = Route::new()
+        .at("/", get(root))
+        .at("/health", get(health))
+        .at("/info", get(info))
+        .at("/config", get(config))
+        .at("/memories", get(memories))
+        .at("/sessions", get(sessions))
+        .at("/sessions/:id", get(session).delete(delete_session))
+        .at("/set-auth-cookie", get(set_cookie))
+        .at("/clear-auth-cookie", get(clear_cookie));
+    for kind in Kind::ALL {
+        let p = kind.plural();
+        app = app
+            .at(format!("/{p}"), get(list).data(kind))
+            .at(format!("/{p}/:id"), get(get_one).data(kind))
+            .at(
+                format!("/{p}/:id/runs"),
+                post(run).get(list_runs).data(kind),
+            )
+            .at(
+                format!("/{p}/:id/runs/:run_id/cancel"),
+                post(cancel).data(kind),
+            );
+    }
+    let app = app.with(demo.auth().middleware()).data(demo.clone());
+    print!("{}", demo.banner(port));
+    let _ = std::io::stdout().flush();
+    match Server::new_with_acceptor(acceptor).run(app).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("demo-poem: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! The AgentOS demo on warp: routes, the `jwt-warp` filters and recover helper; the service
+//! itself lives in the framework-free `agentos_demo` library.
+
+use std::convert::Infallible;
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use agentos_demo::{Demo, DemoArgs, Kind, Reply, RunInput};
+use bytes::Bytes;
+use clap::Parser as _;
+use jwt_core::AuthContext;
+use warp::http::{StatusCode, header};
+use warp::{Filter, Rejection, Reply as _};
+
+fn reply(r: Reply) -> warp::reply::Response {
+    let mut res = warp::reply::with_status(
+        r.body_bytes(),
+        StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+    )
+    .into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    if let Some(cookie) = r
+        .set_cookie
+        .and_then(|c| header::HeaderValue::from_str(&c).ok())
+    {
+        res.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    res
+}
+
+type Route = warp::filters::BoxedFilter<(warp::reply::Response,)>;
+
+fn routes(demo: &Demo) -> Route {
+    let d = {
+        let demo = demo.clone();
+        warp::any().map(move || demo.clone())
+    };
+    let auth = demo.auth().clone();
+    let ctx = move || jwt_warp::authenticated(&auth);
+    let public = |path: &'static str, f: fn(&Demo) -> Reply| {
+        let root = path.is_empty();
+        let p = if root {
+            warp::path::end().boxed()
+        } else {
+            warp::path(path).and(warp::path::end()).boxed()
+        };
+        p.and(warp::get())
+            .and(d.clone())
+            .map(move |demo: Demo| reply(f(&demo)))
+            .boxed()
+    };
+    let mut app: Route = public("", Demo::root)
+        .or(public("health", Demo::health))
+        .unify()
+        .or(public("info", Demo::info))
+        .unify()
+        .or(public("set-auth-cookie", Demo::set_auth_cookie))
+        .unify()
+        .or(public("clear-auth-cookie", Demo::clear_auth_cookie))
+        .unify()
+        .boxed();
+    // Routes the middleware protects: the path first, then the auth decision.
+    let config = warp::path!("config")
+        .and(warp::get())
+        .and(d.clone())
+        .and(ctx())
+        .map(|demo: Demo, _: AuthContext| reply(demo.config()));
+    let memories = warp::path!("memories")
+        .and(warp::get())
+        .and(d.clone())
+        .and(ctx())
+        .map(|demo: Demo, _: AuthContext| reply(demo.memories()));
+    let sessions = warp::path!("sessions")
+        .and(warp::get())
+        .and(d.clone())
+        .and(ctx())
+        .map(|demo: Demo, c: AuthContext| reply(demo.sessions(&c)));
+    let session = warp::path!("sessions" / String)
+        .and(warp::get())
+        .and(d.clone())
+        .and(ctx())
+        .map(|id: String, demo: Demo, c: AuthContext| reply(demo.session(&id, &c)));
+    let delete_session = warp::path!("sessions" / String)
+        .and(warp::delete())
+        .and(d.clone())
+        .and(ctx())
+        .map(|id: String, demo: Demo, c: AuthContext| reply(demo.delete_session(&id, &c)));
+    app = app
+        .or(config)
+        .unify()
+        .or(memories)
+        .unify()
+        .or(sessions)
+        .unify()
+        .or(session)
+        .unify()
+        .or(delete_session)
+        .unify()
+        .boxed();
+    for kind in Kind::ALL {
+        let p = kind.plural();
+        let list = warp::path(p)
+            .and(warp::path::end())
+            .and(warp::get())
+            .and(d.clone())
+            .and(ctx())
+            .map(move |demo: Demo, c: AuthContext| reply(demo.list(kind, &c)));
+        let one = warp::path(p)
+            .and(warp::path::param::<String>())
+            .and(warp::path::end())
+            .and(warp::get())
+            .and(d.clone())
+            .and(ctx())
+            .map(move |id: String, demo: Demo, _: AuthContext| reply(demo.get(kind, &id)));
+        let run = warp::path(p)
+            .and(warp::path::param::<String>())
+            .and(warp::path("runs"))
+            .and(warp::path::end())
+            .and(warp::post())
+            .and(d.clone())
+            .and(ctx())
+            .and(warp::header::optional::<String>("content-type"))
+            .and(warp::body::bytes())
+            .map(
+                move |id: String, demo: Demo, c: AuthContext, ct: Option<String>, body: Bytes| {
+                    match RunInput::parse(ct.as_deref(), &body) {
+                        Ok(input) => reply(demo.run(kind, &id, &c, input)),
+                        Err(r) => reply(r),
+                    }
+                },
+            );
+        let runs = warp::path(p)
+            .and(warp::path::param::<String>())
+            .and(warp::path("runs"))
+            .and(warp::path::end())
+            .and(warp::get())
+            .and(d.clone())
+            .and(ctx())
+            .map(move |id: String, demo: Demo, c: AuthContext| {
+                reply(demo.list_runs(kind, &id, &c))
+            });
+        let cancel = warp::path(p)
+            .and(warp::path::param::<String>())
+            .and(warp::path("runs"))
+            .and(warp::path::param::<String>())
+            .and(warp::path("cancel"))
+            .and(warp::path::end())
+            .and(warp::post())
+            .and(d.clone())
+            .and(ctx())
+            .map(
+                move |id: String, run_id: String, demo: Demo, c: AuthContext| {
+                    reply(demo.cancel(kind, &id, &run_id, &c))
+                },
+            );
+        app = app
+            .or(list)
+            .unify()
+            .or(one)
+            .unify()
+            .or(run)
+            .unify()
+            .or(runs)
+            .unify()
+            .or(cancel)
+            .unify()
+            .boxed();
+    }
+    app
+}
+
+async fn recover(rejection: Rejection) -> Result<warp::reply::Response, Infallible> {
+    match jwt_warp::recover(rejection).await {
+        Ok(res) => Ok(res),
+        Err(other) if other.is_not_found() => Ok(reply(Reply {
+            status: 404,
+            body: serde_json::json!({ "detail": "Not Found" }),
+            set_cookie: None,
+        })),
+        Err(_) => Ok(reply(Reply {
+            status: 405,
+            body: serde_json::json!({ "detail": "Method Not Allowed" }),
+            set_cookie: None,
+        })),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let demo = match Demo::start(DemoArgs::parse()) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("demo-warp: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", demo.args().port)).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("demo-warp: cannot listen on port {}: {e}", demo.args().port);
+            return ExitCode::FAILURE;
+        }
+    };
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    let app = routes(&demo).recover(recover);
+    print!("{}", demo.banner(port));
+    let _ = std::io::stdout().flush();
+    warp::serve(app).incoming(listener).run().await;
+    ExitCode::SUCCESS
+}
