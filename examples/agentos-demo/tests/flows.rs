@@ -1,0 +1,479 @@
+//! The demo's main flows over real HTTP, for each framework's binary: list filtering, a run whose
+//! `user_id` comes from the token, session isolation between two users, cookie login and logout,
+//! and sessions surviving a restart. The four transcripts must be identical.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use agentos_demo::keys::DemoKeys;
+use jwt_core::Algorithm;
+use serde_json::{Value, json};
+
+const FRAMEWORKS: [(&str, &str); 4] = [
+    ("axum", env!("CARGO_BIN_EXE_demo-axum")),
+    ("actix", env!("CARGO_BIN_EXE_demo-actix")),
+    ("poem", env!("CARGO_BIN_EXE_demo-poem")),
+    ("warp", env!("CARGO_BIN_EXE_demo-warp")),
+];
+
+/// A running demo, killed on drop.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(bin: &str, data_dir: &Path) -> Server {
+        let mut child = Command::new(bin)
+            .args(["--port", "0", "--quiet", "--data-dir"])
+            .arg(data_dir)
+            .env_remove("JWT_VERIFICATION_KEY")
+            .env_remove("JWT_JWKS_FILE")
+            .env_remove("JWT_JWKS")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("demo binary starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("ready line");
+        let port = line
+            .trim()
+            .strip_prefix("listening on http://127.0.0.1:")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        Server { child, port }
+    }
+
+    fn call(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
+        request(self.port, method, path, headers, body)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Debug)]
+struct Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Value,
+}
+
+impl Response {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A tiny HTTP/1.1 client (one request per connection).
+fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (n, v) in headers {
+        req.push_str(&format!("{n}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    stream.write_all(req.as_bytes()).expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut body = raw[split + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let chunked = headers.iter().any(|(n, v)| {
+        n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    if chunked {
+        body = dechunk(&body);
+    }
+    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    Response {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(pos) = data.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&data[..pos]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = pos + 2;
+        out.extend_from_slice(&data[start..start + size]);
+        data = &data[start + size + 2..];
+    }
+    out
+}
+
+fn token(data_dir: &Path, sub: &str, scopes: &[&str], session: Option<&str>) -> String {
+    let keys = DemoKeys::load_or_generate(data_dir).expect("keys");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut claims = json!({"sub": sub, "exp": now + 600, "iat": now, "scopes": scopes});
+    if let Some(s) = session {
+        claims["session_id"] = json!(s);
+    }
+    keys.mint(Algorithm::RS256, &claims).expect("mint")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "agentos-demo-{name}-{}-{}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Replaces generated ids so transcripts compare across frameworks.
+fn normalise(v: &Value) -> Value {
+    match v {
+        Value::String(s) if s.starts_with("run-") || s.starts_with("session-") => {
+            json!(s.split('-').next().unwrap_or_default())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(normalise).collect()),
+        Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, v)| (k.clone(), normalise(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// Runs every flow against one framework; returns the normalised transcript.
+fn flows(bin: &str) -> Vec<Value> {
+    let dir = temp_dir("flows");
+    let mut log = Vec::new();
+    let mut record = |label: &str, r: &Response| {
+        log.push(json!({"step": label, "status": r.status, "body": normalise(&r.body)}));
+    };
+    let server = Server::start(bin, &dir);
+    let bearer = |t: &str| format!("Bearer {t}");
+    let admin = bearer(&token(&dir, "admin", &["agent_os:admin"], None));
+    let alice = bearer(&token(
+        &dir,
+        "alice",
+        &[
+            "agents:agent-1:read",
+            "agents:agent-1:run",
+            "sessions:read",
+            "sessions:delete",
+        ],
+        None,
+    ));
+    let bob = bearer(&token(
+        &dir,
+        "bob",
+        &["agents:read", "agents:run", "sessions:read"],
+        None,
+    ));
+    let teams_only = bearer(&token(&dir, "carol", &["teams:read"], None));
+
+    // Public routes and the missing-token error.
+    let r = server.call("GET", "/health", &[], "");
+    assert_eq!((r.status, &r.body), (200, &json!({"status": "ok"})));
+    record("health", &r);
+    let r = server.call("GET", "/agents", &[], "");
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        r.body,
+        json!({"detail": "JWT token missing from both Authorization header and 'access_token' cookie"})
+    );
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some("Bearer realm=\"agentos\"")
+    );
+    record("no-token", &r);
+
+    // List filtering.
+    let r = server.call("GET", "/agents", &[("Authorization", &alice)], "");
+    assert_eq!(
+        (r.status, &r.body),
+        (200, &json!([{"id": "agent-1", "name": "Echo Agent One"}]))
+    );
+    record("list-alice", &r);
+    let r = server.call("GET", "/agents", &[("Authorization", &admin)], "");
+    assert_eq!(r.body.as_array().map(Vec::len), Some(2));
+    record("list-admin", &r);
+    let r = server.call("GET", "/agents", &[("Authorization", &teams_only)], "");
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.body,
+        json!({"detail": "Insufficient permissions. Required scope(s): agents:read"})
+    );
+    record("list-teams-only", &r);
+    let r = server.call("GET", "/agents/agent-9", &[("Authorization", &admin)], "");
+    assert_eq!(
+        (r.status, &r.body),
+        (404, &json!({"detail": "Agent not found"}))
+    );
+    record("unknown-agent", &r);
+
+    // A run: the token's user id wins over the form's.
+    let form = [
+        ("Authorization", alice.as_str()),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ];
+    let r = server.call(
+        "POST",
+        "/agents/agent-1/runs",
+        &form,
+        "message=hello&user_id=mallory&session_id=s-alice",
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["user_id"], "alice");
+    assert_eq!(r.body["agent_id"], "agent-1");
+    assert_eq!(r.body["session_id"], "s-alice");
+    assert_eq!(r.body["content"], "Echo Agent One echoes: hello");
+    record("run-alice", &r);
+    let r = server.call("POST", "/agents/agent-2/runs", &form, "message=hello");
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.body,
+        json!({"detail": "Insufficient permissions. Required scope(s): agents:agent-2:run"})
+    );
+    record("run-forbidden", &r);
+    let json_body = [
+        ("Authorization", bob.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let r = server.call(
+        "POST",
+        "/agents/agent-2/runs",
+        &json_body,
+        r#"{"message":"hi","session_id":"s-bob"}"#,
+    );
+    assert_eq!((r.status, &r.body["user_id"]), (200, &json!("bob")));
+    record("run-bob", &r);
+    let r = server.call(
+        "POST",
+        "/agents/agent-1/runs",
+        &json_body,
+        r#"{"message":"steal","session_id":"s-alice"}"#,
+    );
+    assert_eq!(
+        (r.status, &r.body),
+        (404, &json!({"detail": "Session not found"}))
+    );
+    record("run-into-other-session", &r);
+    let r = server.call(
+        "POST",
+        "/agents/agent-1/runs",
+        &json_body,
+        r#"{"session_id":"x"}"#,
+    );
+    assert_eq!(
+        (r.status, &r.body),
+        (400, &json!({"detail": "message is required"}))
+    );
+    record("run-without-message", &r);
+
+    // Listing runs needs read and run on that agent (agno's route-level check).
+    let reader = bearer(&token(&dir, "dave", &["agents:agent-1:read"], None));
+    let r = server.call(
+        "GET",
+        "/agents/agent-1/runs",
+        &[("Authorization", &reader)],
+        "",
+    );
+    assert_eq!(
+        (r.status, &r.body),
+        (403, &json!({"detail": "Access denied to run this agent"}))
+    );
+    record("runs-need-run", &r);
+    let r = server.call(
+        "GET",
+        "/agents/agent-1/runs",
+        &[("Authorization", &alice)],
+        "",
+    );
+    assert_eq!(r.body.as_array().map(Vec::len), Some(1));
+    record("runs-alice", &r);
+    let run_id = r.body[0]["run_id"].as_str().unwrap_or_default().to_owned();
+    let r = server.call(
+        "POST",
+        &format!("/agents/agent-1/runs/{run_id}/cancel"),
+        &[("Authorization", &alice)],
+        "",
+    );
+    assert_eq!((r.status, &r.body["status"]), (200, &json!("cancelled")));
+    record("cancel", &r);
+
+    // Session isolation.
+    let r = server.call("GET", "/sessions", &[("Authorization", &alice)], "");
+    let ids: Vec<&str> = r.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["session_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["s-alice"]);
+    record("sessions-alice", &r);
+    let r = server.call("GET", "/sessions", &[("Authorization", &admin)], "");
+    assert_eq!(r.body["data"].as_array().map(Vec::len), Some(2));
+    record("sessions-admin", &r);
+    let r = server.call("GET", "/sessions/s-bob", &[("Authorization", &alice)], "");
+    assert_eq!(
+        (r.status, &r.body),
+        (404, &json!({"detail": "Session not found"}))
+    );
+    record("session-other-user", &r);
+    let r = server.call("GET", "/sessions/s-alice", &[("Authorization", &alice)], "");
+    assert_eq!((r.status, &r.body["runs"]), (200, &json!(1)));
+    record("session-own", &r);
+
+    // Cookie login and logout.
+    let r = server.call("GET", "/set-auth-cookie", &[], "");
+    assert_eq!(r.status, 200);
+    let cookie = r.header("set-cookie").expect("cookie set").to_owned();
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attr), "{cookie}");
+    }
+    record("set-cookie", &r);
+    let pair = cookie.split(';').next().unwrap_or_default().to_owned();
+    let r = server.call("GET", "/agents", &[("Cookie", &pair)], "");
+    assert_eq!(r.body.as_array().map(Vec::len), Some(2));
+    record("cookie-list", &r);
+    let r = server.call(
+        "POST",
+        "/agents/agent-1/runs",
+        &[("Cookie", &pair), ("Content-Type", "application/json")],
+        r#"{"message":"via cookie"}"#,
+    );
+    assert_eq!(r.body["user_id"], "cookie_user_789");
+    assert_eq!(r.body["session_id"], "cookie_session_123");
+    assert_eq!(
+        r.body["content"],
+        "Echo Agent One echoes: via cookie (for Jane Smith)"
+    );
+    record("cookie-run", &r);
+    let r = server.call("GET", "/clear-auth-cookie", &[], "");
+    let cleared = r.header("set-cookie").unwrap_or_default().to_owned();
+    assert!(
+        cleared.starts_with("access_token=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    record("clear-cookie", &r);
+
+    // Restart keeps sessions and runs.
+    drop(server);
+    let server = Server::start(bin, &dir);
+    let r = server.call("GET", "/sessions/s-alice", &[("Authorization", &alice)], "");
+    assert_eq!((r.status, &r.body["runs"]), (200, &json!(1)));
+    record("after-restart", &r);
+    let r = server.call(
+        "DELETE",
+        "/sessions/s-alice",
+        &[("Authorization", &alice)],
+        "",
+    );
+    assert_eq!(r.status, 200);
+    let r = server.call("GET", "/sessions/s-alice", &[("Authorization", &alice)], "");
+    assert_eq!(r.status, 404);
+    record("deleted", &r);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    log
+}
+
+#[test]
+fn demo_flows_are_identical_on_all_four_frameworks() {
+    let transcripts: Vec<(&str, Vec<Value>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = FRAMEWORKS
+            .iter()
+            .map(|(name, bin)| (*name, s.spawn(move || flows(bin))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|(name, h)| {
+                (
+                    name,
+                    h.join().unwrap_or_else(|_| panic!("{name} flows failed")),
+                )
+            })
+            .collect()
+    });
+    let (first, reference) = &transcripts[0];
+    for (name, transcript) in &transcripts[1..] {
+        for (a, b) in reference.iter().zip(transcript) {
+            assert_eq!(a, b, "{first} and {name} differ");
+        }
+        assert_eq!(reference.len(), transcript.len());
+    }
+}
+
+#[test]
+fn external_keys_disable_cookie_login_and_token_printing() {
+    let dir = temp_dir("external");
+    let jwks =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../jwt-core/tests/fixtures/jwks.json");
+    let mut child = Command::new(FRAMEWORKS[0].1)
+        .args(["--port", "0", "--data-dir"])
+        .arg(&dir)
+        .env("JWT_JWKS_FILE", &jwks)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    out.read_line(&mut first).expect("line");
+    let port: u16 = first
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    let r = request(port, "GET", "/set-auth-cookie", &[], "");
+    assert_eq!(
+        r.status, 401,
+        "cookie login routes are not excluded without a signing key"
+    );
+    assert!(
+        !dir.join("hs256.secret").exists(),
+        "no keys generated with external keys"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
