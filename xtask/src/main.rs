@@ -23,6 +23,28 @@ struct Cli {
 enum Task {
     /// Run the shared conformance suite against every adapter and compare their responses.
     Conformance,
+    /// Build and run the AgentOS demo service; other flags go to the demo (`cargo xtask demo -- --help`).
+    Demo {
+        /// The framework to run it on.
+        #[arg(long, value_parser = ["axum", "actix", "poem", "warp"], default_value = "axum")]
+        framework: String,
+        /// Demo flags: --alg, --os-id, --verify-audience, --token-source, --cookie-name,
+        /// --exclude, --port, --data-dir, --quiet.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Mint a token with the demo's keys: --sub, --scopes, --session-id, --aud, --ttl, --alg.
+    Token {
+        /// Token flags (`cargo xtask token -- --help`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// (Re)generate the demo's keys (--data-dir).
+    Keys {
+        /// Key flags (`cargo xtask keys -- --help`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 /// The adapters whose tests implement the conformance harness.
@@ -124,10 +146,28 @@ fn conformance() -> Result<(), String> {
     }
 }
 
+/// Runs one of the demo crate's binaries with `args` from the workspace root.
+fn demo_bin(bin: &str, args: &[String]) -> Result<(), String> {
+    let status = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(["run", "--quiet", "-p", "agentos-demo", "--bin", bin, "--"])
+        .args(args)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{bin} exited with {status}"))
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
         Task::Conformance => conformance(),
+        Task::Demo { framework, args } => demo_bin(&format!("demo-{framework}"), &args),
+        Task::Token { args } => demo_bin("demo-token", &args),
+        Task::Keys { args } => demo_bin("demo-keys", &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
