@@ -110,10 +110,19 @@ pub struct DemoArgs {
     /// Where keys and the database live.
     #[arg(long, default_value = "demo-data")]
     pub data_dir: PathBuf,
+    /// Origins allowed by the CORS layer (outside the auth layer; repeatable). Other origins are
+    /// never reflected.
+    #[arg(long = "cors-origin", default_value = "http://localhost:3000")]
+    pub cors_origins: Vec<String>,
     /// Print only the `listening on` line (no tokens or curl examples).
     #[arg(long)]
     pub quiet: bool,
 }
+
+/// The methods and request headers the CORS layer allows for the configured origins.
+pub const CORS_METHODS: [&str; 5] = ["GET", "POST", "PATCH", "DELETE", "OPTIONS"];
+/// See [`CORS_METHODS`].
+pub const CORS_HEADERS: [&str; 2] = ["authorization", "content-type"];
 
 /// A response: status and JSON body (`{"detail": ...}` for errors).
 #[derive(Debug, Clone, PartialEq)]

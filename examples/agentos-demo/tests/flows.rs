@@ -477,3 +477,56 @@ fn external_keys_disable_cookie_login_and_token_printing() {
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn cors_is_outside_auth_and_never_reflects_other_origins() {
+    for (name, bin) in FRAMEWORKS {
+        let dir = temp_dir("cors");
+        let server = Server::start(bin, &dir);
+        let preflight = |origin: &str| {
+            server.call(
+                "OPTIONS",
+                "/agents",
+                &[
+                    ("Origin", origin),
+                    ("Access-Control-Request-Method", "GET"),
+                    ("Access-Control-Request-Headers", "authorization"),
+                ],
+                "",
+            )
+        };
+        let ok = preflight("http://localhost:3000");
+        assert!(ok.status < 300, "{name}: preflight {}", ok.status);
+        assert_eq!(
+            ok.header("access-control-allow-origin"),
+            Some("http://localhost:3000"),
+            "{name}"
+        );
+        assert_eq!(
+            ok.header("access-control-allow-credentials"),
+            Some("true"),
+            "{name}"
+        );
+        let evil = preflight("https://evil.example");
+        assert_ne!(
+            evil.header("access-control-allow-origin"),
+            Some("https://evil.example"),
+            "{name} reflected another origin"
+        );
+        assert_ne!(
+            evil.header("access-control-allow-origin"),
+            Some("*"),
+            "{name}"
+        );
+        // An auth error for an allowed origin still carries the CORS headers.
+        let denied = server.call("GET", "/agents", &[("Origin", "http://localhost:3000")], "");
+        assert_eq!(denied.status, 401, "{name}");
+        assert_eq!(
+            denied.header("access-control-allow-origin"),
+            Some("http://localhost:3000"),
+            "{name}: 401 without CORS headers"
+        );
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

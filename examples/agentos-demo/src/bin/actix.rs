@@ -4,10 +4,11 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
+use actix_cors::Cors;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, SET_COOKIE};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use agentos_demo::{Demo, DemoArgs, Kind, Reply, RunInput};
+use agentos_demo::{CORS_HEADERS, CORS_METHODS, Demo, DemoArgs, Kind, Reply, RunInput};
 use clap::Parser as _;
 use jwt_actix::{Auth, JwtAuthExt as _};
 
@@ -138,10 +139,20 @@ async fn main() -> ExitCode {
     let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
     let data = web::Data::new(demo.clone());
     let auth = demo.auth().clone();
+    let origins = demo.args().cors_origins.clone();
     let server = HttpServer::new(move || {
+        // CORS outside auth (actix runs the last `wrap` first).
+        let mut cors = Cors::default()
+            .allowed_methods(CORS_METHODS)
+            .allowed_headers(CORS_HEADERS)
+            .supports_credentials();
+        for origin in &origins {
+            cors = cors.allowed_origin(origin);
+        }
         App::new()
             .app_data(data.clone())
             .wrap(auth.middleware())
+            .wrap(cors)
             .configure(configure)
     })
     .workers(2)

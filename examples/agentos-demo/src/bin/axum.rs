@@ -4,7 +4,7 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use agentos_demo::{Demo, DemoArgs, Kind, Reply, RunInput};
+use agentos_demo::{CORS_HEADERS, CORS_METHODS, Demo, DemoArgs, Kind, Reply, RunInput};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -13,6 +13,7 @@ use axum::routing::{delete, get, post};
 use bytes::Bytes;
 use clap::Parser as _;
 use jwt_axum::{Auth, JwtAuthExt as _};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 fn reply(r: Reply) -> Response {
     let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -126,7 +127,20 @@ fn routes(demo: &Demo) -> Router<Demo> {
                 ),
             );
     }
-    app.layer(demo.auth().layer())
+    // CORS outside auth: preflights are answered before authentication, and error responses
+    // carry the CORS headers for allowed origins.
+    let origins: Vec<HeaderValue> = demo
+        .args()
+        .cors_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods(CORS_METHODS.map(|m| m.parse().unwrap_or(axum::http::Method::GET)))
+        .allow_headers(CORS_HEADERS.map(header::HeaderName::from_static))
+        .allow_credentials(true);
+    app.layer(demo.auth().layer()).layer(cors)
 }
 
 #[tokio::main]

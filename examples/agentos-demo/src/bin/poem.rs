@@ -4,11 +4,12 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use agentos_demo::{Demo, DemoArgs, Kind, Reply, RunInput};
+use agentos_demo::{CORS_HEADERS, CORS_METHODS, Demo, DemoArgs, Kind, Reply, RunInput};
 use clap::Parser as _;
 use jwt_poem::{Auth, JwtAuthExt as _};
 use poem::http::{StatusCode, header};
 use poem::listener::{Acceptor as _, TcpAcceptor};
+use poem::middleware::Cors;
 use poem::web::{Data, Path};
 use poem::{EndpointExt, Request, Response, Route, Server, get, handler, post};
 
@@ -166,7 +167,16 @@ async fn main() -> ExitCode {
                 post(cancel).data(kind),
             );
     }
-    let app = app.with(demo.auth().middleware()).data(demo.clone());
+    // CORS outside auth (the last `with` runs first).
+    let cors = Cors::new()
+        .allow_origins(demo.args().cors_origins.iter().map(String::as_str))
+        .allow_methods(CORS_METHODS.map(|m| m.parse().unwrap_or(poem::http::Method::GET)))
+        .allow_headers(CORS_HEADERS)
+        .allow_credentials(true);
+    let app = app
+        .with(demo.auth().middleware())
+        .with(cors)
+        .data(demo.clone());
     print!("{}", demo.banner(port));
     let _ = std::io::stdout().flush();
     match Server::new_with_acceptor(acceptor).run(app).await {

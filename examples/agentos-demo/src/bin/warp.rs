@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use agentos_demo::{Demo, DemoArgs, Kind, Reply, RunInput};
+use agentos_demo::{CORS_HEADERS, CORS_METHODS, Demo, DemoArgs, Kind, Reply, RunInput};
 use bytes::Bytes;
 use clap::Parser as _;
 use jwt_core::AuthContext;
@@ -205,7 +205,13 @@ async fn main() -> ExitCode {
         }
     };
     let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
-    let app = routes(&demo).recover(recover);
+    // CORS outside everything: preflights never reach the routes or the auth filters.
+    let cors = warp::cors()
+        .allow_origins(demo.args().cors_origins.iter().map(String::as_str))
+        .allow_methods(CORS_METHODS)
+        .allow_headers(CORS_HEADERS)
+        .allow_credentials(true);
+    let app = routes(&demo).recover(recover).with(cors);
     print!("{}", demo.banner(port));
     let _ = std::io::stdout().flush();
     warp::serve(app).incoming(listener).run().await;
