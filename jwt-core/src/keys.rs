@@ -680,6 +680,11 @@ impl KeySet {
     }
 }
 
+/// The most JWKs one JWK Set document may hold (security.md §5: "≤ 100 keys"). Real sets hold a
+/// handful; a larger one is refused whole, before any key is parsed, so a hostile or broken file
+/// cannot make configuration parse thousands of RSA keys.
+pub(crate) const MAX_JWKS_KEYS: usize = 100;
+
 /// Parses a JWK Set document into keys, skipping unusable keys with a warning (RFC 7517 §5).
 pub(crate) fn parse_jwks(
     text: &[u8],
@@ -697,6 +702,12 @@ pub(crate) fn parse_jwks(
     let Some(serde_json::Value::Array(entries)) = doc.get("keys") else {
         return Err(bad("missing \"keys\" array"));
     };
+    if entries.len() > MAX_JWKS_KEYS {
+        return Err(bad(&format!(
+            "{} keys; at most {MAX_JWKS_KEYS} are accepted",
+            entries.len()
+        )));
+    }
     // Symmetric keys are only usable when the whole set is symmetric (no mixed sets).
     let all_oct = !entries.is_empty()
         && entries

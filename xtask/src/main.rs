@@ -45,6 +45,15 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Run every cargo-fuzz target in fuzz/ for a while (installs cargo-fuzz if missing; stable
+    /// toolchain, no sanitizer).
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Only these targets (default: every file in fuzz/fuzz_targets/).
+        targets: Vec<String>,
+    },
 }
 
 /// The adapters whose tests implement the conformance harness.
@@ -161,6 +170,93 @@ fn demo_bin(bin: &str, args: &[String]) -> Result<(), String> {
     }
 }
 
+/// Whether `cargo fuzz` runs.
+fn has_cargo_fuzz() -> bool {
+    Command::new(env!("CARGO"))
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The fuzz targets: one file per target in fuzz/fuzz_targets/.
+fn fuzz_targets() -> Result<Vec<String>, String> {
+    let dir = root().join("fuzz/fuzz_targets");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.extension().is_some_and(|x| x == "rs")
+            && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+        {
+            names.push(stem.to_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// The number after `stat::number_of_executed_units:` in libFuzzer's final statistics.
+fn executed_units(stderr: &str) -> Option<u64> {
+    stderr.lines().find_map(|line| {
+        line.strip_prefix("stat::number_of_executed_units:")
+            .and_then(|n| n.trim().parse().ok())
+    })
+}
+
+/// `cargo xtask fuzz`: runs each target for `seconds` and reports libFuzzer's execution counts.
+fn fuzz(seconds: u64, only: &[String]) -> Result<(), String> {
+    if !has_cargo_fuzz() {
+        println!("cargo-fuzz not found: cargo install cargo-fuzz --locked");
+        let status = Command::new(env!("CARGO"))
+            .args(["install", "cargo-fuzz", "--locked"])
+            .status()
+            .map_err(|e| format!("cannot run cargo install: {e}"))?;
+        if !status.success() || !has_cargo_fuzz() {
+            return Err("installing cargo-fuzz failed".into());
+        }
+    }
+    let all = fuzz_targets()?;
+    if let Some(unknown) = only.iter().find(|t| !all.contains(t)) {
+        return Err(format!(
+            "unknown fuzz target {unknown:?} (have: {})",
+            all.join(", ")
+        ));
+    }
+    let mut total = 0u64;
+    let mut failed = Vec::new();
+    for target in all.iter().filter(|t| only.is_empty() || only.contains(t)) {
+        println!("fuzz {target}: {seconds} s");
+        // `-s none`: no sanitizer, so the stable toolchain suffices.
+        let output = Command::new(env!("CARGO"))
+            .current_dir(root())
+            .args(["fuzz", "run", "-s", "none", target, "--"])
+            .arg(format!("-max_total_time={seconds}"))
+            .arg("-print_final_stats=1")
+            .output()
+            .map_err(|e| format!("cannot run cargo fuzz: {e}"))?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let runs = executed_units(&stderr);
+        total += runs.unwrap_or(0);
+        match (output.status.success(), runs) {
+            (true, Some(runs)) => println!("fuzz {target}: {runs} executions, no crash"),
+            _ => {
+                // The end of the report: the panic, the crash input's path, the reproduce hint.
+                let lines: Vec<&str> = stderr.lines().collect();
+                for line in &lines[lines.len().saturating_sub(40)..] {
+                    eprintln!("[{target}] {line}");
+                }
+                println!("fuzz {target}: FAILED (crash inputs are in fuzz/artifacts/{target}/)");
+                failed.push(target.clone());
+            }
+        }
+    }
+    println!("fuzz: {total} executions in total");
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("fuzz targets failed: {}", failed.join(", ")))
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
@@ -168,6 +264,7 @@ fn main() -> ExitCode {
         Task::Demo { framework, args } => demo_bin(&format!("demo-{framework}"), &args),
         Task::Token { args } => demo_bin("demo-token", &args),
         Task::Keys { args } => demo_bin("demo-keys", &args),
+        Task::Fuzz { seconds, targets } => fuzz(seconds, &targets),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
