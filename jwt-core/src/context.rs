@@ -32,10 +32,31 @@ pub struct AuthContext {
     inner: Arc<Inner>,
 }
 
+/// What a verified token proves, shared between the token cache and every request using it.
+#[derive(Debug)]
+pub(crate) struct Principal {
+    pub(crate) identity: Identity,
+    pub(crate) scopes: ScopeSet,
+    pub(crate) claims: Map<String, Value>,
+}
+
+impl Principal {
+    pub(crate) fn estimated_bytes(&self) -> usize {
+        let strings = |v: &[String]| v.iter().map(|s| 24 + s.len()).sum::<usize>();
+        crate::cache::json_bytes(&Value::Object(Map::new()))
+            + self
+                .claims
+                .iter()
+                .map(|(k, v)| 48 + k.len() + crate::cache::json_bytes(v))
+                .sum::<usize>()
+            + 2 * strings(&self.identity.scopes)
+            + self.identity.dependencies.len() * 64
+            + self.identity.session_state.len() * 64
+    }
+}
+
 struct Inner {
-    identity: Identity,
-    scopes: ScopeSet,
-    claims: Map<String, Value>,
+    principal: Arc<Principal>,
     required_scopes: Vec<String>,
     route: Option<String>,
     listing: Option<(String, AccessibleIds)>,
@@ -57,9 +78,7 @@ struct View<'a> {
 
 impl AuthContext {
     pub(crate) fn new(
-        identity: Identity,
-        scopes: ScopeSet,
-        claims: Map<String, Value>,
+        principal: Arc<Principal>,
         required_scopes: Vec<String>,
         route: Option<String>,
         listing: Option<(String, AccessibleIds)>,
@@ -67,9 +86,7 @@ impl AuthContext {
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
-                identity,
-                scopes,
-                claims,
+                principal,
                 required_scopes,
                 route,
                 listing,
@@ -81,47 +98,52 @@ impl AuthContext {
     /// A context for an identity built elsewhere (tests, service principals).
     pub fn for_identity(identity: Identity, rules: &crate::ScopeRules) -> Self {
         let scopes = ScopeSet::parse(&identity.scopes, rules);
-        Self::new(identity, scopes, Map::new(), Vec::new(), None, None, None)
+        let principal = Principal {
+            identity,
+            scopes,
+            claims: Map::new(),
+        };
+        Self::new(Arc::new(principal), Vec::new(), None, None, None)
     }
 
     /// The user id (`sub` by default).
     pub fn user_id(&self) -> Option<&str> {
-        self.inner.identity.user_id.as_deref()
+        self.inner.principal.identity.user_id.as_deref()
     }
 
     /// The session id (`session_id` by default).
     pub fn session_id(&self) -> Option<&str> {
-        self.inner.identity.session_id.as_deref()
+        self.inner.principal.identity.session_id.as_deref()
     }
 
     /// The raw scope strings.
     pub fn scopes(&self) -> &[String] {
-        &self.inner.identity.scopes
+        &self.inner.principal.identity.scopes
     }
 
     /// The parsed scopes.
     pub fn scope_set(&self) -> &ScopeSet {
-        &self.inner.scopes
+        &self.inner.principal.scopes
     }
 
     /// The `dependencies` map (configured claims).
     pub fn dependencies(&self) -> &Map<String, Value> {
-        &self.inner.identity.dependencies
+        &self.inner.principal.identity.dependencies
     }
 
     /// The `session_state` map (configured claims).
     pub fn session_state(&self) -> &Map<String, Value> {
-        &self.inner.identity.session_state
+        &self.inner.principal.identity.session_state
     }
 
     /// Every verified claim.
     pub fn claims(&self) -> &Map<String, Value> {
-        &self.inner.claims
+        &self.inner.principal.claims
     }
 
     /// One claim.
     pub fn claim(&self, name: &str) -> Option<&Value> {
-        self.inner.claims.get(name)
+        self.inner.principal.claims.get(name)
     }
 
     /// Deserializes the claims into the caller's own type.
@@ -129,7 +151,7 @@ impl AuthContext {
     /// # Errors
     /// The `serde_json` error when the claims do not fit `T`.
     pub fn claims_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        T::deserialize(&Value::Object(self.inner.claims.clone()))
+        serde_json::from_value(Value::Object(self.inner.principal.claims.clone()))
     }
 
     /// The scopes the matched route required, rendered for this request.
@@ -149,12 +171,12 @@ impl AuthContext {
 
     /// Whether the caller holds the admin scope.
     pub fn is_admin(&self) -> bool {
-        self.inner.scopes.is_admin()
+        self.inner.principal.scopes.is_admin()
     }
 
     /// Whether the caller's scopes satisfy `scope` (`"agents:a1:run"`, `"config:read"`, ...).
     pub fn can(&self, scope: &str) -> bool {
-        self.inner.scopes.can(scope)
+        self.inner.principal.scopes.can(scope)
     }
 
     /// Requires every scope in `scopes` (a per-route requirement added in a handler or a layer):
@@ -186,7 +208,10 @@ impl AuthContext {
 
     /// The ids of `resource` the caller may perform `action` on.
     pub fn accessible_ids(&self, resource: &str, action: &str) -> AccessibleIds {
-        self.inner.scopes.accessible_ids(resource, &[action])
+        self.inner
+            .principal
+            .scopes
+            .accessible_ids(resource, &[action])
     }
 
     /// The ids to show in a listing of `resource` (agno-behaviour.md §11): the set the
@@ -195,20 +220,25 @@ impl AuthContext {
     pub fn listing_ids(&self, resource: &str) -> AccessibleIds {
         match &self.inner.listing {
             Some((r, ids)) if r == resource => ids.clone(),
-            _ => self.inner.scopes.accessible_ids(resource, &["read", "run"]),
+            _ => self
+                .inner
+                .principal
+                .scopes
+                .accessible_ids(resource, &["read", "run"]),
         }
     }
 
     /// The identity as JSON (token excluded).
     pub fn to_json(&self) -> Value {
         let i = &self.inner;
+        let p = &i.principal;
         serde_json::to_value(View {
-            user_id: &i.identity.user_id,
-            session_id: &i.identity.session_id,
-            scopes: &i.identity.scopes,
-            dependencies: &i.identity.dependencies,
-            session_state: &i.identity.session_state,
-            claims: &i.claims,
+            user_id: &p.identity.user_id,
+            session_id: &p.identity.session_id,
+            scopes: &p.identity.scopes,
+            dependencies: &p.identity.dependencies,
+            session_state: &p.identity.session_state,
+            claims: &p.claims,
             required_scopes: &i.required_scopes,
             is_admin: self.is_admin(),
         })

@@ -5,12 +5,13 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::cache::{CachedToken, TokenCache, TokenCacheConfig, digest};
 use crate::claims::{ClaimsConfig, StandardClaims};
-use crate::context::AuthContext;
+use crate::context::{AuthContext, Principal};
 use crate::error::{AuthError, AuthErrorKind, ConfigError, InvalidToken};
 use crate::request::{RequestParts, has_header};
-use crate::routes::{Access, RouteTable, ScopeMapper, parse_required};
-use crate::scope::{Scope, ScopeSet};
+use crate::routes::{Access, RouteTable, ScopeMapper};
+use crate::scope::ScopeSet;
 use crate::token_source::{AnyOf, BearerHeader, CookieToken, TokenSource};
 use crate::validation::{AudiencePolicy, Validation, now_secs};
 use crate::verifier::{TokenKind, Verifier, VerifyError};
@@ -109,6 +110,7 @@ struct Inner {
     authorization: bool,
     realm: Cow<'static, str>,
     keep_token: bool,
+    cache: Option<TokenCache>,
 }
 
 impl fmt::Debug for JwtAuth {
@@ -122,6 +124,7 @@ impl fmt::Debug for JwtAuth {
             .field("options", &i.options)
             .field("authorization", &i.authorization)
             .field("realm", &i.realm)
+            .field("cache", &i.cache)
             .finish_non_exhaustive()
     }
 }
@@ -140,6 +143,8 @@ pub struct JwtAuthBuilder {
     authorization: Option<bool>,
     realm: Option<Cow<'static, str>>,
     keep_token: bool,
+    cache: Option<TokenCacheConfig>,
+    cache_off: bool,
     error: Option<ConfigError>,
 }
 
@@ -154,6 +159,12 @@ impl JwtAuth {
     /// accepted unless configured, CORS preflights bypassed, every route needing a valid token.
     pub fn builder() -> JwtAuthBuilder {
         JwtAuthBuilder::default()
+    }
+
+    /// The validated-token cache's current size: `(entries, estimated bytes)`, or `None` when
+    /// the cache is off.
+    pub fn cache_usage(&self) -> Option<(usize, u64)> {
+        self.inner.cache.as_ref().map(|c| (c.len(), c.weight()))
     }
 
     /// The realm in `WWW-Authenticate`.
@@ -203,25 +214,18 @@ impl JwtAuth {
         if token.len() > i.validation.max_token_length() {
             return Err(InvalidToken::TooLong.into());
         }
-        let verified = i.verifier.verify(token).await.map_err(|e| match e {
-            VerifyError::Invalid(reason) => AuthError::from(reason),
-            VerifyError::Unavailable => AuthError::new(AuthErrorKind::Unavailable),
-        })?;
-        if verified.kind == TokenKind::Jwt {
-            i.validation
-                .validate_at(verified.header.as_ref(), &verified.claims, now_secs())?;
-        }
-        let identity = i.claims.identity(&verified.claims)?;
-        let rules = i.mapper.scope_rules();
-        let scopes = ScopeSet::with_rules(&identity.scopes, rules.clone());
+        let principal = self.principal(token).await?;
+        let scopes = &principal.scopes;
 
         let mut required_text = Vec::new();
         let mut listing = None;
         if i.authorization {
             if let Access::Scopes(templates) = &*route.access {
-                let required = parse_required(templates, &route.params, rules);
-                let missing = required.iter().any(|(_, s)| !scopes.grants(s));
-                if missing {
+                let required: Vec<String> = templates
+                    .iter()
+                    .map(|t| t.render(&route.params).into_owned())
+                    .collect();
+                if !required.iter().all(|r| scopes.can(r)) {
                     // agno's listing fallback: a GET collection with per-resource scopes.
                     let fallback = route
                         .listing
@@ -230,32 +234,29 @@ impl JwtAuth {
                         Some(l) => {
                             let ids = scopes.accessible_ids(&l.resource, &[l.action.as_str()]);
                             if ids.is_empty() {
-                                return Err(insufficient(&required));
+                                return Err(insufficient(required));
                             }
                             listing = Some((l.resource.clone(), ids));
                         }
-                        None => return Err(insufficient(&required)),
+                        None => return Err(insufficient(required)),
                     }
                 }
-                required_text = required.into_iter().map(|(t, _)| t).collect();
+                required_text = required;
             }
             for check in route.checks {
                 let text = check.scope.render(&route.params);
-                if !scopes.grants(&Scope::parse(&text, rules)) {
+                if !scopes.can(&text) {
                     return Err(AuthErrorKind::AccessDenied {
                         action: check.action.clone(),
                         noun: check.noun.clone(),
-                        required: text,
+                        required: text.into_owned(),
                     }
                     .into());
                 }
             }
         }
-        let claims = verified.claims;
         Ok(Outcome::Authenticated(AuthContext::new(
-            identity,
-            scopes,
-            claims,
+            principal,
             required_text,
             route.route.map(str::to_owned),
             listing,
@@ -264,11 +265,55 @@ impl JwtAuth {
     }
 }
 
-fn insufficient(required: &[(String, Scope)]) -> AuthError {
-    AuthErrorKind::InsufficientScope {
-        required: required.iter().map(|(t, _)| t.clone()).collect(),
+impl JwtAuth {
+    /// Verifies and validates `token` into a principal, through the cache when it is on.
+    async fn principal(&self, token: &str) -> Result<Arc<Principal>, AuthError> {
+        let i = &*self.inner;
+        let now = now_secs();
+        let generation = i.verifier.key_generation();
+        let key = i.cache.as_ref().map(|_| digest(token));
+        if let (Some(cache), Some(key)) = (&i.cache, &key)
+            && let Some(hit) = cache.get(key)
+        {
+            if hit.generation == generation {
+                match i.validation.check_times(&hit.times, now) {
+                    Ok(()) => return Ok(hit.principal.clone()),
+                    Err(reason) => {
+                        cache.remove(key);
+                        return Err(reason.into());
+                    }
+                }
+            }
+            cache.remove(key);
+        }
+        let verified = i.verifier.verify(token).await.map_err(|e| match e {
+            VerifyError::Invalid(reason) => AuthError::from(reason),
+            VerifyError::Unavailable => AuthError::new(AuthErrorKind::Unavailable),
+        })?;
+        let times = match verified.kind {
+            TokenKind::Jwt => Some(i.validation.validate_at(
+                verified.header.as_ref(),
+                &verified.claims,
+                now,
+            )?),
+            _ => None,
+        };
+        let identity = i.claims.identity(&verified.claims)?;
+        let scopes = ScopeSet::with_rules(&identity.scopes, i.mapper.scope_rules().clone());
+        let principal = Arc::new(Principal {
+            identity,
+            scopes,
+            claims: verified.claims,
+        });
+        if let (Some(cache), Some(key), Some(times)) = (&i.cache, key, times) {
+            cache.insert(key, CachedToken::new(principal.clone(), times, generation));
+        }
+        Ok(principal)
     }
-    .into()
+}
+
+fn insufficient(required: Vec<String>) -> AuthError {
+    AuthErrorKind::InsufficientScope { required }.into()
 }
 
 impl JwtAuthBuilder {
@@ -386,6 +431,19 @@ impl JwtAuthBuilder {
         self
     }
 
+    /// Sets the validated-token cache's limits (the cache is on by default).
+    pub fn token_cache(mut self, config: TokenCacheConfig) -> Self {
+        self.cache = Some(config);
+        self
+    }
+
+    /// Turns the validated-token cache on (default) or off.
+    pub fn cache_tokens(mut self, on: bool) -> Self {
+        self.cache = on.then(|| self.cache.unwrap_or_default());
+        self.cache_off = !on;
+        self
+    }
+
     /// The AgentOS preset: agno's route table, excluded routes, reserved subjects and `system`
     /// alias. Token source, keys and audience are still yours to set.
     pub fn agent_os(self) -> Self {
@@ -421,8 +479,16 @@ impl JwtAuthBuilder {
         if realm.is_empty() {
             return Err(ConfigError::Empty("realm"));
         }
+        let cache = if self.cache_off {
+            None
+        } else {
+            let config = self.cache.unwrap_or_default();
+            config.check()?;
+            Some(TokenCache::new(config))
+        };
         Ok(JwtAuth {
             inner: Arc::new(Inner {
+                cache,
                 verifier,
                 source: self.source.unwrap_or_else(|| Box::new(BearerHeader::new())),
                 claims: self

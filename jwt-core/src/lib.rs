@@ -42,14 +42,19 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod agent_os;
+mod cache;
 mod claims;
 mod context;
 pub mod crypto;
 mod engine;
 mod error;
 pub mod extract;
+#[cfg(feature = "remote-jwks")]
+mod issuers;
 mod jose;
 mod keys;
+#[cfg(feature = "remote-jwks")]
+mod remote;
 mod request;
 mod routes;
 mod scope;
@@ -58,14 +63,24 @@ mod validation;
 mod verifier;
 
 pub use agent_os::{AGNO_DEFAULT_EXCLUDED, AGNO_DEFAULT_SCOPE_MAPPINGS, AGNO_RESERVED_SUBJECTS};
+pub use cache::TokenCacheConfig;
 pub use claims::{ClaimsConfig, Identity, ReservedSubjects, StandardClaims};
 pub use context::AuthContext;
 pub use crypto::{MintError, mint};
 pub use engine::{JwtAuth, JwtAuthBuilder, OptionsPolicy, Outcome, TokenLocation};
 pub use error::{AuthError, AuthErrorKind, ConfigError, InvalidToken};
+#[cfg(feature = "remote-jwks")]
+pub use issuers::Issuers;
 pub use jose::TokenHeader;
 pub use jsonwebtoken::{Algorithm, EncodingKey};
 pub use keys::{JwkDefaults, JwkRejection, VerificationKey};
+#[cfg(feature = "remote-jwks")]
+pub use remote::{
+    DEFAULT_BACKOFF_INITIAL, DEFAULT_BACKOFF_MAX, DEFAULT_CACHE_TTL, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_KEYS, DEFAULT_MAX_STALE, DEFAULT_REFRESH_AHEAD,
+    DEFAULT_TIMEOUT, DEFAULT_UNKNOWN_KID_COOLDOWN, FetchError, MAX_CACHE_CONTROL_TTL,
+    MIN_CACHE_CONTROL_TTL, RemoteConfigError, RemoteJwks, RemoteJwksBuilder, RemoteStatus,
+};
 pub use request::{RequestParts, SimpleRequest};
 pub use routes::{
     Access, Listing, ResourceCheck, RouteMatch, RouteTable, RouteTableBuilder, ScopeMapper,

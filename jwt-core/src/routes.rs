@@ -16,7 +16,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::error::ConfigError;
-use crate::scope::{Scope, ScopeRules};
+use crate::scope::ScopeRules;
 
 /// What a route demands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,10 +68,11 @@ impl ScopeTemplate {
         !self.text.contains('{')
     }
 
-    /// Substitutes parameters by name; an unknown name is left as written.
-    pub fn render(&self, params: &[(&str, Cow<'_, str>)]) -> String {
+    /// Substitutes parameters by name; an unknown name is left as written. A template without
+    /// parameters is returned borrowed.
+    pub fn render(&self, params: &[(&str, Cow<'_, str>)]) -> Cow<'_, str> {
         if self.is_literal() {
-            return self.text.clone();
+            return Cow::Borrowed(&self.text);
         }
         let mut out = String::with_capacity(self.text.len() + 16);
         let mut rest = self.text.as_str();
@@ -97,7 +98,7 @@ impl ScopeTemplate {
             }
         }
         out.push_str(rest);
-        out
+        Cow::Owned(out)
     }
 }
 
@@ -360,10 +361,37 @@ pub enum Unmapped {
 #[derive(Debug, Clone)]
 pub struct RouteTable {
     rules: Vec<Rule>,
-    by_method: HashMap<String, Vec<usize>>,
-    any_method: Vec<usize>,
+    /// A handful of methods: a short list scans faster than hashing.
+    by_method: Vec<(String, Bucket)>,
+    any_method: Bucket,
     unmapped: Access,
     rules_grammar: Arc<ScopeRules>,
+}
+
+/// Rule indices of one method, indexed by their first path segment when it is a literal.
+#[derive(Debug, Clone, Default)]
+struct Bucket {
+    by_first: HashMap<String, Vec<usize>>,
+    other: Vec<usize>,
+}
+
+impl Bucket {
+    fn add(&mut self, index: usize, pattern: &Pattern) {
+        match pattern.segments.first() {
+            Some(Segment::Literal(l)) => self.by_first.entry(l.clone()).or_default().push(index),
+            _ => self.other.push(index),
+        }
+    }
+
+    /// The rules that can match a path whose first segment is `first`.
+    fn candidates<'b>(&'b self, first: &str) -> impl Iterator<Item = usize> + 'b {
+        self.by_first
+            .get(first)
+            .into_iter()
+            .flatten()
+            .chain(self.other.iter())
+            .copied()
+    }
 }
 
 /// Builds a [`RouteTable`]; entries are checked in [`RouteTableBuilder::build`].
@@ -568,12 +596,21 @@ impl RouteTableBuilder {
                 listing,
             });
         }
-        let mut by_method: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut any_method = Vec::new();
+        let mut by_method: Vec<(String, Bucket)> = Vec::new();
+        let mut any_method = Bucket::default();
         for (i, rule) in rules.iter().enumerate() {
             match &rule.method {
-                Some(m) => by_method.entry(m.clone()).or_default().push(i),
-                None => any_method.push(i),
+                Some(m) => {
+                    let slot = match by_method.iter().position(|(name, _)| name == m) {
+                        Some(at) => at,
+                        None => {
+                            by_method.push((m.clone(), Bucket::default()));
+                            by_method.len() - 1
+                        }
+                    };
+                    by_method[slot].1.add(i, &rule.pattern);
+                }
+                None => any_method.add(i, &rule.pattern),
             }
         }
         let unmapped = match self.unmapped {
@@ -606,17 +643,6 @@ fn normalise_entry(entry: &str) -> String {
             format!("{} {}", m.to_ascii_uppercase(), p)
         }
         None => entry.to_owned(),
-    }
-}
-
-/// Splits a request path into segments, ignoring one trailing slash.
-fn split_path(path: &str) -> Vec<&str> {
-    let p = path.strip_prefix('/').unwrap_or(path);
-    let p = p.strip_suffix('/').unwrap_or(p);
-    if p.is_empty() {
-        Vec::new()
-    } else {
-        p.split('/').collect()
     }
 }
 
@@ -657,39 +683,66 @@ impl ScopeMapper for RouteTable {
     fn resolve<'a>(&'a self, method: &str, path: &'a str) -> RouteMatch<'a> {
         let method = if method == "HEAD" { "GET" } else { method };
         let normalised = normalise_unreserved(path);
-        let segs = split_path(&normalised);
-        let mut best: Option<(usize, Vec<(&'a str, &str)>)> = None;
+        // Segments on the stack for ordinary paths; the heap only for very deep ones.
+        let mut stack = [""; 16];
+        let heap: Vec<&str>;
+        let segs: &[&str] = {
+            let trimmed = normalised.strip_prefix('/').unwrap_or(&normalised);
+            let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
+            if trimmed.is_empty() {
+                &[]
+            } else if trimmed.bytes().filter(|&b| b == b'/').count() < stack.len() {
+                let mut n = 0;
+                for seg in trimmed.split('/') {
+                    stack[n] = seg;
+                    n += 1;
+                }
+                &stack[..n]
+            } else {
+                heap = trimmed.split('/').collect();
+                &heap
+            }
+        };
+        let first = segs.first().copied().unwrap_or("");
+        let mut best: Option<usize> = None;
         let mut scratch = Vec::new();
         let candidates = self
             .by_method
-            .get(method)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
             .iter()
-            .chain(self.any_method.iter());
-        for &i in candidates {
+            .find(|(name, _)| name == method)
+            .into_iter()
+            .flat_map(|(_, b)| b.candidates(first))
+            .chain(self.any_method.candidates(first));
+        for i in candidates {
             let rule = &self.rules[i];
-            if !rule.pattern.matches(&segs, &mut scratch) {
+            if !rule.pattern.matches(segs, &mut scratch) {
                 continue;
             }
-            let better = match &best {
+            let better = match best {
                 None => true,
-                Some((j, _)) => {
-                    let other = &self.rules[*j];
+                Some(j) => {
+                    let other = &self.rules[j];
                     match rule.rank.cmp(&other.rank) {
                         std::cmp::Ordering::Greater => true,
                         std::cmp::Ordering::Less => false,
                         // Same shape: a method-specific entry beats `*`, then the earlier one.
                         std::cmp::Ordering::Equal => {
                             rule.method.is_some() && other.method.is_none()
+                                || (i < j && rule.method.is_some() == other.method.is_some())
                         }
                     }
                 }
             };
             if better {
-                best = Some((i, std::mem::take(&mut scratch)));
+                best = Some(i);
             }
         }
+        // Bind the winner's parameters (matching once more is cheaper than keeping every
+        // candidate's bindings).
+        let best = best.map(|i| {
+            self.rules[i].pattern.matches(segs, &mut scratch);
+            (i, scratch)
+        });
         match best {
             None => RouteMatch {
                 route: None,
@@ -709,7 +762,15 @@ impl ScopeMapper for RouteTable {
                         } else {
                             value
                         };
-                        (name, Cow::Owned(decode(value).into_owned()))
+                        let value = match &normalised {
+                            // Unchanged path: borrow the value from the request's own path.
+                            Cow::Borrowed(original) => {
+                                let start = value.as_ptr() as usize - original.as_ptr() as usize;
+                                decode(&original[start..start + value.len()])
+                            }
+                            Cow::Owned(_) => Cow::Owned(decode(value).into_owned()),
+                        };
+                        (name, value)
                     })
                     .collect();
                 RouteMatch {
@@ -740,22 +801,6 @@ fn tail_of(path: &str, skip: usize) -> &str {
         }
     }
     rest
-}
-
-/// Parses scope templates that have no parameters once (used by the engine).
-pub(crate) fn parse_required(
-    templates: &[ScopeTemplate],
-    params: &[(&str, Cow<'_, str>)],
-    rules: &ScopeRules,
-) -> Vec<(String, Scope)> {
-    templates
-        .iter()
-        .map(|t| {
-            let text = t.render(params);
-            let scope = Scope::parse(&text, rules);
-            (text, scope)
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -106,6 +106,96 @@ fn is_scope_token(s: &str) -> bool {
             .all(|b| matches!(b, 0x21 | 0x23..=0x5b | 0x5d..=0x7e))
 }
 
+/// A scope borrowed from its text, parsed without allocating: how required scopes are checked
+/// on the hot path. [`Scope::parse`] is this plus owned strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ScopeRef<'a> {
+    Admin,
+    Global {
+        resource: &'a str,
+        action: &'a str,
+    },
+    Wildcard {
+        resource: &'a str,
+        action: &'a str,
+    },
+    PerResource {
+        resource: &'a str,
+        id: &'a str,
+        action: &'a str,
+    },
+    Unknown,
+}
+
+impl<'a> ScopeRef<'a> {
+    pub(crate) fn parse(s: &'a str, rules: &'a ScopeRules) -> Self {
+        if s == rules.admin {
+            return ScopeRef::Admin;
+        }
+        if !is_scope_token(s) {
+            return ScopeRef::Unknown;
+        }
+        let mut parts = s.split(':');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(res), Some(action), None, None) if !res.is_empty() && !action.is_empty() => {
+                ScopeRef::Global {
+                    resource: rules.resource(res),
+                    action,
+                }
+            }
+            (Some(res), Some("*"), Some(action), None) if !res.is_empty() && !action.is_empty() => {
+                ScopeRef::Wildcard {
+                    resource: rules.resource(res),
+                    action,
+                }
+            }
+            (Some(res), Some(id), Some(action), None)
+                if !res.is_empty() && !id.is_empty() && !action.is_empty() =>
+            {
+                ScopeRef::PerResource {
+                    resource: rules.resource(res),
+                    id,
+                    action,
+                }
+            }
+            _ => ScopeRef::Unknown,
+        }
+    }
+
+    fn resource_action(&self) -> Option<(&'a str, &'a str)> {
+        match *self {
+            ScopeRef::Global { resource, action }
+            | ScopeRef::Wildcard { resource, action }
+            | ScopeRef::PerResource {
+                resource, action, ..
+            } => Some((resource, action)),
+            ScopeRef::Admin | ScopeRef::Unknown => None,
+        }
+    }
+
+    /// Whether a caller holding `self` satisfies `required` (agno-behaviour.md §4).
+    fn grants(&self, required: &ScopeRef<'_>) -> bool {
+        if *self == ScopeRef::Admin {
+            return true;
+        }
+        let (Some((res, act)), Some((req_res, req_act))) =
+            (self.resource_action(), required.resource_action())
+        else {
+            return false;
+        };
+        if res != req_res || act != req_act {
+            return false;
+        }
+        match (self, required) {
+            (ScopeRef::Global { .. } | ScopeRef::Wildcard { .. }, _) => true,
+            (ScopeRef::PerResource { id, .. }, ScopeRef::PerResource { id: req_id, .. }) => {
+                id == req_id
+            }
+            _ => false,
+        }
+    }
+}
+
 impl Scope {
     /// Parses one scope string under `rules`.
     ///
@@ -117,48 +207,44 @@ impl Scope {
     /// assert!(matches!(Scope::parse("a:b:c:d", &r), Scope::Unknown(_)));
     /// ```
     pub fn parse(s: &str, rules: &ScopeRules) -> Scope {
-        if s == rules.admin {
-            return Scope::Admin;
-        }
-        if !is_scope_token(s) {
-            return Scope::Unknown(s.to_owned());
-        }
-        let mut parts = s.split(':');
-        let (a, b, c, d) = (parts.next(), parts.next(), parts.next(), parts.next());
-        match (a, b, c, d) {
-            (Some(res), Some(action), None, None) if !res.is_empty() && !action.is_empty() => {
-                Scope::Global {
-                    resource: rules.resource(res).to_owned(),
-                    action: action.to_owned(),
-                }
-            }
-            (Some(res), Some("*"), Some(action), None) if !res.is_empty() && !action.is_empty() => {
-                Scope::Wildcard {
-                    resource: rules.resource(res).to_owned(),
-                    action: action.to_owned(),
-                }
-            }
-            (Some(res), Some(id), Some(action), None)
-                if !res.is_empty() && !id.is_empty() && !action.is_empty() =>
-            {
-                Scope::PerResource {
-                    resource: rules.resource(res).to_owned(),
-                    id: id.to_owned(),
-                    action: action.to_owned(),
-                }
-            }
-            _ => Scope::Unknown(s.to_owned()),
+        match ScopeRef::parse(s, rules) {
+            ScopeRef::Admin => Scope::Admin,
+            ScopeRef::Global { resource, action } => Scope::Global {
+                resource: resource.to_owned(),
+                action: action.to_owned(),
+            },
+            ScopeRef::Wildcard { resource, action } => Scope::Wildcard {
+                resource: resource.to_owned(),
+                action: action.to_owned(),
+            },
+            ScopeRef::PerResource {
+                resource,
+                id,
+                action,
+            } => Scope::PerResource {
+                resource: resource.to_owned(),
+                id: id.to_owned(),
+                action: action.to_owned(),
+            },
+            ScopeRef::Unknown => Scope::Unknown(s.to_owned()),
         }
     }
 
-    fn resource_action(&self) -> Option<(&str, &str)> {
+    pub(crate) fn as_ref(&self) -> ScopeRef<'_> {
         match self {
-            Scope::Global { resource, action }
-            | Scope::Wildcard { resource, action }
-            | Scope::PerResource {
-                resource, action, ..
-            } => Some((resource, action)),
-            Scope::Admin | Scope::Unknown(_) => None,
+            Scope::Admin => ScopeRef::Admin,
+            Scope::Global { resource, action } => ScopeRef::Global { resource, action },
+            Scope::Wildcard { resource, action } => ScopeRef::Wildcard { resource, action },
+            Scope::PerResource {
+                resource,
+                id,
+                action,
+            } => ScopeRef::PerResource {
+                resource,
+                id,
+                action,
+            },
+            Scope::Unknown(_) => ScopeRef::Unknown,
         }
     }
 
@@ -176,23 +262,7 @@ impl Scope {
     /// assert!(!p("agents:read").grants(&p("agents:run")));
     /// ```
     pub fn grants(&self, required: &Scope) -> bool {
-        if *self == Scope::Admin {
-            return true;
-        }
-        let (Some((res, act)), Some((req_res, req_act))) =
-            (self.resource_action(), required.resource_action())
-        else {
-            return false;
-        };
-        if res != req_res || act != req_act {
-            return false;
-        }
-        match (self, required) {
-            (Scope::Global { .. } | Scope::Wildcard { .. }, _) => true,
-            (Scope::PerResource { id, .. }, Scope::PerResource { id: req_id, .. }) => id == req_id,
-            (Scope::PerResource { .. }, _) => false,
-            _ => false,
-        }
+        self.as_ref().grants(&required.as_ref())
     }
 }
 
@@ -253,12 +323,14 @@ impl ScopeSet {
 
     /// Whether some scope grants `required` (parsed with the same grammar).
     pub fn grants(&self, required: &Scope) -> bool {
-        self.scopes.iter().any(|s| s.grants(required))
+        let required = required.as_ref();
+        self.scopes.iter().any(|s| s.as_ref().grants(&required))
     }
 
-    /// Whether some scope grants the requirement written as `required`.
+    /// Whether some scope grants the requirement written as `required` (no allocation).
     pub fn can(&self, required: &str) -> bool {
-        self.grants(&Scope::parse(required, &self.rules))
+        let required = ScopeRef::parse(required, &self.rules);
+        self.scopes.iter().any(|s| s.as_ref().grants(&required))
     }
 
     /// The ids of `resource` on which the caller may perform one of `actions`

@@ -166,12 +166,14 @@ impl Validation {
         &self.audience
     }
 
+    /// Validates every claim rule at time `now`; returns the time claims for later re-checks
+    /// (a cached token is re-checked with [`Validation::check_times`] on every hit).
     pub(crate) fn validate_at(
         &self,
         header: Option<&TokenHeader>,
         claims: &Map<String, Value>,
         now: u64,
-    ) -> Result<(), InvalidToken> {
+    ) -> Result<TimeClaims, InvalidToken> {
         if self.rfc9068 {
             let typ = header.and_then(|h| h.typ.as_deref()).unwrap_or("");
             let typ = strip_prefix_ignore_case(typ, "application/").unwrap_or(typ);
@@ -185,34 +187,50 @@ impl Validation {
         for name in &self.required {
             require(claims, name)?;
         }
+        let times = TimeClaims {
+            exp: numeric_date(claims, "exp")?,
+            nbf: if self.validate_nbf {
+                numeric_date(claims, "nbf")?
+            } else {
+                None
+            },
+            iat: if self.validate_iat {
+                numeric_date(claims, "iat")?
+            } else {
+                None
+            },
+        };
+        self.check_times(&times, now)?;
+        self.check_audience(claims)?;
+        if !self.issuers.is_empty() {
+            match claims.get("iss") {
+                Some(Value::String(iss)) if self.issuers.iter().any(|i| i == iss) => {}
+                _ => return Err(InvalidToken::InvalidIssuer),
+            }
+        }
+        Ok(times)
+    }
+
+    /// The time rules alone: `exp` (required by default), `nbf`, `iat`, with leeway.
+    pub(crate) fn check_times(&self, t: &TimeClaims, now: u64) -> Result<(), InvalidToken> {
         let leeway = self.leeway as f64;
         let now = now as f64;
-        match numeric_date(claims, "exp")? {
+        match t.exp {
             // RFC 7519 §4.1.4: the current time must be before `exp`.
             Some(exp) if now >= exp + leeway => return Err(InvalidToken::Expired),
             Some(_) => {}
             None if self.require_exp => return Err(InvalidToken::MissingClaim("exp".into())),
             None => {}
         }
-        if self.validate_nbf
-            && let Some(nbf) = numeric_date(claims, "nbf")?
+        if let Some(nbf) = t.nbf
             && nbf > now + leeway
         {
             return Err(InvalidToken::NotYetValid);
         }
-        if self.validate_iat
-            && let Some(iat) = numeric_date(claims, "iat")?
+        if let Some(iat) = t.iat
             && iat > now + leeway
         {
             return Err(InvalidToken::IssuedInFuture);
-        }
-        self.check_audience(claims)?;
-        if !self.issuers.is_empty() {
-            match claims.get("iss") {
-                Some(Value::String(iss)) if self.issuers.iter().any(|i| i == iss) => {}
-                Some(Value::String(_)) | None => return Err(InvalidToken::InvalidIssuer),
-                Some(_) => return Err(InvalidToken::InvalidIssuer),
-            }
         }
         Ok(())
     }
@@ -277,6 +295,14 @@ fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<f64>, 
     }
 }
 
+/// The time claims of a validated token, kept for re-checks.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct TimeClaims {
+    pub(crate) exp: Option<f64>,
+    pub(crate) nbf: Option<f64>,
+    pub(crate) iat: Option<f64>,
+}
+
 /// Seconds since the Unix epoch.
 pub(crate) fn now_secs() -> u64 {
     SystemTime::now()
@@ -294,7 +320,7 @@ mod tests {
 
     fn check(v: &Validation, claims: Value) -> Result<(), InvalidToken> {
         let Value::Object(map) = claims else { panic!() };
-        v.validate_at(None, &map, NOW)
+        v.validate_at(None, &map, NOW).map(|_| ())
     }
 
     #[test]
@@ -467,7 +493,7 @@ mod tests {
             Some("secevent+jwt"),
         ] {
             assert_eq!(
-                at.validate_at(Some(&header(bad)), &map, NOW),
+                at.validate_at(Some(&header(bad)), &map, NOW).map(|_| ()),
                 Err(InvalidToken::WrongType),
                 "{bad:?}"
             );
@@ -475,7 +501,8 @@ mod tests {
         let mut missing = map.clone();
         missing.remove("jti");
         assert_eq!(
-            at.validate_at(Some(&header(Some("at+jwt"))), &missing, NOW),
+            at.validate_at(Some(&header(Some("at+jwt"))), &missing, NOW)
+                .map(|_| ()),
             Err(InvalidToken::MissingClaim("jti".into()))
         );
     }

@@ -66,6 +66,13 @@ pub enum VerifyError {
 pub trait Verifier: Send + Sync + fmt::Debug {
     /// Verifies `token`.
     async fn verify(&self, token: &str) -> Result<Verified, VerifyError>;
+
+    /// A number that changes whenever the key set changes (rotation, a key removed). The
+    /// validated-token cache drops entries verified under another generation. Static key sets
+    /// never change and keep the default `0`.
+    fn key_generation(&self) -> u64 {
+        0
+    }
 }
 
 #[async_trait]
@@ -73,12 +80,20 @@ impl<V: Verifier + ?Sized> Verifier for Arc<V> {
     async fn verify(&self, token: &str) -> Result<Verified, VerifyError> {
         (**self).verify(token).await
     }
+
+    fn key_generation(&self) -> u64 {
+        (**self).key_generation()
+    }
 }
 
 #[async_trait]
 impl<V: Verifier + ?Sized> Verifier for Box<V> {
     async fn verify(&self, token: &str) -> Result<Verified, VerifyError> {
         (**self).verify(token).await
+    }
+
+    fn key_generation(&self) -> u64 {
+        (**self).key_generation()
     }
 }
 
@@ -453,6 +468,13 @@ impl Verifier for KeyChain {
             }
         }
         Err(best)
+    }
+
+    fn key_generation(&self) -> u64 {
+        // Members only ever increase their generation, so the sum changes whenever one does.
+        self.verifiers
+            .iter()
+            .fold(0u64, |acc, v| acc.wrapping_add(v.key_generation()))
     }
 }
 

@@ -1,0 +1,173 @@
+//! The validated-token cache through the engine: hits skip verification, `exp` is re-checked on
+//! every hit, a key-set change invalidates entries, and the cache can be turned off.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use jwt_core::{
+    JwtAuth, SimpleRequest, StaticKeys, TokenCacheConfig, Verified, Verifier, VerifyError, mint,
+};
+use serde_json::json;
+
+const SECRET: [u8; 32] = [0x61; 32];
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Counts verifications and exposes a settable key generation.
+#[derive(Debug)]
+struct Counting {
+    inner: StaticKeys,
+    calls: AtomicUsize,
+    generation: AtomicU64,
+}
+
+#[async_trait]
+impl Verifier for Counting {
+    async fn verify(&self, token: &str) -> Result<Verified, VerifyError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.verify(token).await
+    }
+
+    fn key_generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+}
+
+fn counting() -> Arc<Counting> {
+    Arc::new(Counting {
+        inner: StaticKeys::hs256(SECRET).unwrap(),
+        calls: AtomicUsize::new(0),
+        generation: AtomicU64::new(0),
+    })
+}
+
+async fn call(auth: &JwtAuth, token: &str) -> Result<String, u16> {
+    let bearer = format!("Bearer {token}");
+    let req = SimpleRequest::new("GET", "/x").header("Authorization", &bearer);
+    auth.authenticate(&req)
+        .await
+        .map(|o| o.into_context().unwrap().user_id().unwrap().to_owned())
+        .map_err(|e| e.status())
+}
+
+#[tokio::test]
+async fn hits_skip_verification() {
+    let v = counting();
+    let auth = JwtAuth::builder()
+        .shared_verifier(v.clone())
+        .build()
+        .unwrap();
+    let token = mint::hs256(&SECRET, &json!({"sub": "a", "exp": now() + 60})).unwrap();
+    for _ in 0..5 {
+        assert_eq!(call(&auth, &token).await, Ok("a".into()));
+    }
+    assert_eq!(v.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(auth.cache_usage().map(|(n, _)| n), Some(1));
+    // A different token is a miss.
+    let other = mint::hs256(&SECRET, &json!({"sub": "b", "exp": now() + 60})).unwrap();
+    assert_eq!(call(&auth, &other).await, Ok("b".into()));
+    assert_eq!(v.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn failures_are_not_cached() {
+    let v = counting();
+    let auth = JwtAuth::builder()
+        .shared_verifier(v.clone())
+        .build()
+        .unwrap();
+    let forged = mint::hs256(&[0u8; 32], &json!({"sub": "a", "exp": now() + 60})).unwrap();
+    for _ in 0..3 {
+        assert_eq!(call(&auth, &forged).await, Err(401));
+    }
+    assert_eq!(v.calls.load(Ordering::SeqCst), 3);
+    assert_eq!(auth.cache_usage().map(|(n, _)| n), Some(0));
+}
+
+#[tokio::test]
+async fn a_cached_token_expires_on_time() {
+    let v = counting();
+    let auth = JwtAuth::builder()
+        .shared_verifier(v.clone())
+        .leeway(0)
+        .build()
+        .unwrap();
+    let token = mint::hs256(&SECRET, &json!({"sub": "a", "exp": now() + 2})).unwrap();
+    assert_eq!(call(&auth, &token).await, Ok("a".into()));
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    assert_eq!(call(&auth, &token).await, Err(401));
+    assert_eq!(
+        v.calls.load(Ordering::SeqCst),
+        1,
+        "refused from the cache's own exp check"
+    );
+}
+
+#[tokio::test]
+async fn a_key_set_change_invalidates_entries() {
+    let v = counting();
+    let auth = JwtAuth::builder()
+        .shared_verifier(v.clone())
+        .build()
+        .unwrap();
+    let token = mint::hs256(&SECRET, &json!({"sub": "a", "exp": now() + 60})).unwrap();
+    assert_eq!(call(&auth, &token).await, Ok("a".into()));
+    v.generation.store(1, Ordering::SeqCst);
+    assert_eq!(call(&auth, &token).await, Ok("a".into()));
+    assert_eq!(
+        v.calls.load(Ordering::SeqCst),
+        2,
+        "re-verified after rotation"
+    );
+    assert_eq!(call(&auth, &token).await, Ok("a".into()));
+    assert_eq!(v.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn the_cache_can_be_turned_off_and_bounded() {
+    let v = counting();
+    let auth = JwtAuth::builder()
+        .shared_verifier(v.clone())
+        .cache_tokens(false)
+        .build()
+        .unwrap();
+    let token = mint::hs256(&SECRET, &json!({"sub": "a", "exp": now() + 60})).unwrap();
+    for _ in 0..3 {
+        assert_eq!(call(&auth, &token).await, Ok("a".into()));
+    }
+    assert_eq!(v.calls.load(Ordering::SeqCst), 3);
+    assert_eq!(auth.cache_usage(), None);
+
+    let small = JwtAuth::builder()
+        .verifier(StaticKeys::hs256(SECRET).unwrap())
+        .token_cache(
+            TokenCacheConfig::default()
+                .max_entries(10)
+                .max_bytes(64 * 1024),
+        )
+        .build()
+        .unwrap();
+    for n in 0..200 {
+        let t = mint::hs256(&SECRET, &json!({"sub": format!("u{n}"), "exp": now() + 60})).unwrap();
+        assert_eq!(call(&small, &t).await, Ok(format!("u{n}")));
+    }
+    let (entries, bytes) = small.cache_usage().unwrap();
+    assert!(
+        entries <= 10 && bytes <= 64 * 1024,
+        "{entries} entries, {bytes} bytes"
+    );
+    assert!(
+        JwtAuth::builder()
+            .verifier(StaticKeys::hs256(SECRET).unwrap())
+            .token_cache(TokenCacheConfig::default().max_entries(0))
+            .build()
+            .is_err()
+    );
+}
