@@ -1,0 +1,95 @@
+// A real OpenID provider (panva/oidc-provider) for the remote JWKS / discovery tests.
+//
+// Test support only: in-memory storage, freshly generated keys on every start, one confidential
+// client using the client_credentials grant. Tokens are RFC 9068 JWT access tokens
+// (`typ: at+jwt`, `scope` as a space-delimited string).
+//
+// Environment:
+//   PORT        port to listen on, on 127.0.0.1 (default 3999)
+//   ALG         signing algorithm of access tokens: RS256 | ES256 | EdDSA (default RS256)
+//   KID_PREFIX  prefix for the key ids (default ""): a restart with another prefix is a rotation
+//   KEYS_OUT    optional directory: each private signing key is written there as
+//               <kid>.pem (PKCS#8), so tests can forge tokens "signed by this issuer's key"
+//
+// Prints `listening <issuer>` once it accepts connections; exits on SIGTERM / SIGINT.
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KeyObject } from 'node:crypto';
+import Provider from 'oidc-provider';
+import { generateKeyPair, exportJWK } from 'jose';
+
+const PORT = Number(process.env.PORT || 3999);
+const ALG = process.env.ALG || 'RS256';
+const KID_PREFIX = process.env.KID_PREFIX || '';
+const KEYS_OUT = process.env.KEYS_OUT || '';
+const ISSUER = `http://127.0.0.1:${PORT}`;
+const AUDIENCE = 'https://api.agentos.test';
+const SCOPES = 'agents:read agents:write';
+
+if (!['RS256', 'ES256', 'EdDSA'].includes(ALG)) {
+  console.error(`unsupported ALG ${ALG}`);
+  process.exit(2);
+}
+
+async function privateJwk(alg, kid, options = {}) {
+  const { privateKey } = await generateKeyPair(alg, { extractable: true, ...options });
+  if (KEYS_OUT) {
+    const pem = KeyObject.from(privateKey).export({ type: 'pkcs8', format: 'pem' });
+    writeFileSync(join(KEYS_OUT, `${kid}.pem`), pem);
+  }
+  return { ...(await exportJWK(privateKey)), kid, alg, use: 'sig' };
+}
+
+const keys = [
+  await privateJwk('RS256', `${KID_PREFIX}rs-1`, { modulusLength: 2048 }),
+  await privateJwk('ES256', `${KID_PREFIX}es-1`),
+  await privateJwk('EdDSA', `${KID_PREFIX}ed-1`, { crv: 'Ed25519' }),
+];
+
+const provider = new Provider(ISSUER, {
+  jwks: { keys },
+  clients: [
+    {
+      client_id: 'agent-svc',
+      client_secret: 'agent-secret-0123456789',
+      grant_types: ['client_credentials'],
+      redirect_uris: [],
+      response_types: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+      scope: SCOPES,
+    },
+  ],
+  scopes: SCOPES.split(' '),
+  features: {
+    devInteractions: { enabled: false },
+    clientCredentials: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: () => AUDIENCE,
+      useGrantedResource: () => true,
+      getResourceServerInfo: (_ctx, resourceIndicator) => ({
+        scope: SCOPES,
+        audience: resourceIndicator,
+        accessTokenTTL: 300,
+        accessTokenFormat: 'jwt',
+        jwt: { sign: { alg: ALG } },
+      }),
+    },
+  },
+  extraTokenClaims: () => ({ roles: ['agent'], name: 'svc', email: 'svc@agentos.test' }),
+});
+
+const server = provider.listen(PORT, '127.0.0.1', () => console.log(`listening ${ISSUER}`));
+server.on('error', (err) => {
+  console.error(`cannot listen on 127.0.0.1:${PORT}: ${err.message}`);
+  process.exit(3);
+});
+const stop = () => {
+  server.close(() => process.exit(0));
+  // Keep-alive connections would hold close() open: don't wait for them.
+  server.closeAllConnections?.();
+  setTimeout(() => process.exit(0), 500).unref();
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
