@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use clap::{Parser, Subcommand};
+
+mod bench;
 use serde_json::Value;
 
 #[derive(Parser)]
@@ -45,6 +47,16 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Benchmarks: `core` (criterion vs jsonwebtoken), `http` (every framework bare vs behind the
+    /// middleware, with wrk), or both (and write BENCHMARKS.md).
+    Bench {
+        /// `core` or `http`; both when omitted.
+        #[arg(value_parser = ["core", "http"])]
+        what: Option<String>,
+        /// Seconds of measured load per HTTP run (after a 2 s warm-up).
+        #[arg(long, default_value_t = 5)]
+        seconds: u32,
+    },
     /// Run every cargo-fuzz target in fuzz/ for a while (installs cargo-fuzz if missing; stable
     /// toolchain, no sanitizer).
     Fuzz {
@@ -64,7 +76,7 @@ const ADAPTERS: [(&str, &str); 4] = [
     ("warp", "jwt-warp"),
 ];
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)
@@ -265,6 +277,7 @@ fn main() -> ExitCode {
         Task::Token { args } => demo_bin("demo-token", &args),
         Task::Keys { args } => demo_bin("demo-keys", &args),
         Task::Fuzz { seconds, targets } => fuzz(seconds, &targets),
+        Task::Bench { what, seconds } => bench::run(what.as_deref(), seconds),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

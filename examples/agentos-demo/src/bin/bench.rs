@@ -1,0 +1,279 @@
+//! `bench-server`: the HTTP benchmark target of `cargo xtask bench http`. One handler
+//! (`GET /hello` → `Hello, World!`), bare or behind the framework's jwt adapter (HS256 or RS256,
+//! token cache on or off). `--memory` instead feeds 100 000 distinct tokens through the core and
+//! reports the cache's size and the process RSS.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use agentos_demo::keys::DemoKeys;
+use clap::{Parser, ValueEnum};
+use jwt_core::{Algorithm, Jwks, JwtAuth, RouteTable, SimpleRequest, StaticKeys, TokenCacheConfig};
+use serde_json::json;
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Framework {
+    Axum,
+    Actix,
+    Poem,
+    Warp,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    Bare,
+    Hs256,
+    Rs256,
+}
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, value_enum, default_value = "axum")]
+    framework: Framework,
+    #[arg(long, value_enum, default_value = "bare")]
+    mode: Mode,
+    /// Turn the validated-token cache off.
+    #[arg(long)]
+    no_cache: bool,
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Where the bench keys live.
+    #[arg(long, default_value = "target/bench-keys")]
+    keys_dir: std::path::PathBuf,
+    /// Run the cache memory check instead of serving.
+    #[arg(long)]
+    memory: bool,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn setup(args: &Args) -> Result<(Option<JwtAuth>, Option<String>), String> {
+    let keys = DemoKeys::load_or_generate(&args.keys_dir).map_err(|e| e.to_string())?;
+    let (builder, alg) = match args.mode {
+        Mode::Bare => return Ok((None, None)),
+        Mode::Hs256 => (
+            JwtAuth::builder()
+                .verifier(StaticKeys::hs256(keys.hs_secret()).map_err(|e| e.to_string())?),
+            Algorithm::HS256,
+        ),
+        Mode::Rs256 => (
+            JwtAuth::builder()
+                .verifier(Jwks::from_file(keys.jwks_path()).map_err(|e| e.to_string())?),
+            Algorithm::RS256,
+        ),
+    };
+    let table = RouteTable::builder()
+        .route("GET /hello", ["hello:read"])
+        .build()
+        .map_err(|e| e.to_string())?;
+    let auth = builder
+        .scopes(table)
+        .cache_tokens(!args.no_cache)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let claims = json!({"sub": "bench", "exp": now() + 3600, "scopes": ["hello:read"]});
+    let token = keys.mint(alg, &claims).map_err(|e| e.to_string())?;
+    Ok((Some(auth), Some(token)))
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Feeds 100 000 distinct valid tokens through the engine (cache on, default limits) and
+/// reports the cache's size and RSS before and after.
+async fn memory(args: &Args) -> Result<(), String> {
+    let keys = DemoKeys::load_or_generate(&args.keys_dir).map_err(|e| e.to_string())?;
+    let config = TokenCacheConfig::default();
+    let auth = JwtAuth::builder()
+        .verifier(StaticKeys::hs256(keys.hs_secret()).map_err(|e| e.to_string())?)
+        .token_cache(config)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let before = rss_kib();
+    for n in 0..100_000u32 {
+        let claims = json!({"sub": format!("user-{n}"), "exp": now() + 3600,
+            "scopes": ["agents:read", "agents:agent-1:run", "sessions:read"],
+            "name": "Bench User", "email": "bench@example.test"});
+        let token = keys
+            .mint(Algorithm::HS256, &claims)
+            .map_err(|e| e.to_string())?;
+        let bearer = format!("Bearer {token}");
+        let req = SimpleRequest::new("GET", "/x").header("Authorization", &bearer);
+        auth.authenticate(&req).await.map_err(|e| e.to_string())?;
+    }
+    let (entries, bytes) = auth.cache_usage().unwrap_or_default();
+    let after = rss_kib();
+    println!(
+        "memory: tokens=100000 cache_entries={entries} (limit {}) cache_bytes={bytes} (limit {}) rss_before_kib={before} rss_after_kib={after}",
+        config.entries(),
+        config.bytes()
+    );
+    if entries > config.entries() || bytes as usize > config.bytes() {
+        return Err("the cache exceeded its limits".into());
+    }
+    Ok(())
+}
+
+fn ready(port: u16, token: &Option<String>) {
+    println!("listening on http://127.0.0.1:{port}");
+    println!("token {}", token.as_deref().unwrap_or("-"));
+    let _ = std::io::stdout().flush();
+}
+
+const HELLO: &str = "Hello, World!";
+
+async fn serve_axum(
+    auth: Option<JwtAuth>,
+    port: u16,
+    token: Option<String>,
+) -> std::io::Result<()> {
+    use jwt_axum::JwtAuthExt as _;
+    let mut app = axum::Router::new().route("/hello", axum::routing::get(|| async { HELLO }));
+    if let Some(auth) = auth {
+        app = app.layer(auth.layer());
+    }
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    ready(listener.local_addr()?.port(), &token);
+    axum::serve(listener, app).await
+}
+
+async fn serve_poem(
+    auth: Option<JwtAuth>,
+    port: u16,
+    token: Option<String>,
+) -> std::io::Result<()> {
+    use jwt_poem::JwtAuthExt as _;
+    use poem::EndpointExt as _;
+    use poem::listener::{Acceptor as _, TcpAcceptor};
+    #[poem::handler]
+    fn hello() -> &'static str {
+        HELLO
+    }
+    let std = std::net::TcpListener::bind(("127.0.0.1", port))?;
+    std.set_nonblocking(true)?;
+    let acceptor = TcpAcceptor::from_std(std)?;
+    let port = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().map(|s| s.port()))
+        .unwrap_or_default();
+    ready(port, &token);
+    let route = poem::Route::new().at("/hello", poem::get(hello));
+    let server = poem::Server::new_with_acceptor(acceptor);
+    match auth {
+        Some(auth) => server.run(route.with(auth.middleware())).await,
+        None => server.run(route).await,
+    }
+}
+
+async fn serve_warp(
+    auth: Option<JwtAuth>,
+    port: u16,
+    token: Option<String>,
+) -> std::io::Result<()> {
+    use warp::Filter as _;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    ready(listener.local_addr()?.port(), &token);
+    let path = warp::path!("hello").and(warp::get());
+    match auth {
+        Some(auth) => {
+            let app = path
+                .and(jwt_warp::with_auth(&auth))
+                .map(|_| HELLO)
+                .recover(jwt_warp::recover);
+            warp::serve(app).incoming(listener).run().await;
+        }
+        None => {
+            warp::serve(path.map(|| HELLO))
+                .incoming(listener)
+                .run()
+                .await
+        }
+    }
+    Ok(())
+}
+
+fn serve_actix(auth: Option<JwtAuth>, port: u16, token: Option<String>) -> std::io::Result<()> {
+    use actix_web::{App, HttpServer, middleware::Condition, web};
+    use jwt_actix::JwtAuthExt as _;
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+    ready(listener.local_addr()?.port(), &token);
+    actix_web::rt::System::new().block_on(async move {
+        let fallback = JwtAuth::builder()
+            .verifier(StaticKeys::hs256([7u8; 32]).map_err(std::io::Error::other)?)
+            .build()
+            .map_err(std::io::Error::other)?;
+        HttpServer::new(move || {
+            let mw = auth
+                .clone()
+                .unwrap_or_else(|| fallback.clone())
+                .middleware();
+            App::new()
+                .wrap(Condition::new(auth.is_some(), mw))
+                .route("/hello", web::get().to(|| async { HELLO }))
+        })
+        .workers(2)
+        .listen(listener)?
+        .run()
+        .await
+    })
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("bench-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if args.memory {
+        return match runtime.block_on(memory(&args)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bench-server: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let (auth, token) = match setup(&args) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("bench-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match args.framework {
+        Framework::Axum => runtime.block_on(serve_axum(auth, args.port, token)),
+        Framework::Poem => runtime.block_on(serve_poem(auth, args.port, token)),
+        Framework::Warp => runtime.block_on(serve_warp(auth, args.port, token)),
+        Framework::Actix => serve_actix(auth, args.port, token),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
