@@ -104,6 +104,12 @@ pub struct DemoArgs {
     /// Extra excluded routes, e.g. `--exclude '/public/*'` (repeatable).
     #[arg(long = "exclude")]
     pub exclude: Vec<String>,
+    /// Verify with the JWK Set at this URL (https, or http on loopback) instead of the demo keys.
+    #[arg(long, conflicts_with = "issuer")]
+    pub jwks_url: Option<String>,
+    /// Verify tokens of this OpenID / OAuth issuer (discovery; `iss` is pinned to it).
+    #[arg(long)]
+    pub issuer: Option<String>,
     /// The port on 127.0.0.1 (0 = any free port).
     #[arg(long, default_value_t = 7777)]
     pub port: u16,
@@ -335,7 +341,15 @@ impl Demo {
         let external = ["JWT_VERIFICATION_KEY", "JWT_JWKS_FILE", "JWT_JWKS"]
             .iter()
             .any(|v| env(v).is_some_and(|s| !s.trim().is_empty()));
-        let (builder, keys) = if external {
+        let remote = match (&args.jwks_url, &args.issuer) {
+            (Some(url), _) => Some(jwt_core::RemoteJwks::new(url.clone())),
+            (None, Some(issuer)) => Some(jwt_core::RemoteJwks::discover(issuer.clone())),
+            (None, None) => None,
+        };
+        let (builder, keys) = if let Some(remote) = remote {
+            let remote = remote.map_err(|e| DemoError::Config(e.to_string()))?;
+            (JwtAuth::builder().verifier(remote), None)
+        } else if external {
             (
                 JwtAuth::builder().verifier(KeyChain::from_lookup(&env)?),
                 None,
@@ -374,6 +388,7 @@ impl Demo {
             .scopes(table.build()?)
             .claims(
                 StandardClaims::agent_os()
+                    .scope_claims(["scopes", "scope", "scp"])
                     .dependencies_claims(["name", "email", "roles", "org"])
                     .session_state_claims(["session_state"]),
             )

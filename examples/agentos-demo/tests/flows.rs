@@ -530,3 +530,65 @@ fn cors_is_outside_auth_and_never_reflects_other_origins() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[path = "../../../jwt-core/tests/support/oidc_provider.rs"]
+mod oidc_provider;
+
+#[test]
+fn oidc_demo_verifies_tokens_from_a_real_provider_via_issuer() {
+    let Some(provider) = oidc_provider::Provider::start("ES256") else {
+        return;
+    };
+    let dir = temp_dir("oidc");
+    let mut child = Command::new(FRAMEWORKS[0].1)
+        .args([
+            "--port",
+            "0",
+            "--quiet",
+            "--issuer",
+            &provider.issuer,
+            "--data-dir",
+        ])
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    out.read_line(&mut first).expect("line");
+    let port: u16 = first
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    // The provider grants `agents:read agents:write` as a space-delimited `scope` string.
+    let token = provider.token();
+    let bearer = format!("Bearer {token}");
+    let r = request(port, "GET", "/agents", &[("Authorization", &bearer)], "");
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body.as_array().map(Vec::len), Some(2));
+    let r = request(
+        port,
+        "POST",
+        "/agents/agent-1/runs",
+        &[("Authorization", &bearer)],
+        "message=x",
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.body,
+        json!({"detail": "Insufficient permissions. Required scope(s): agents:agent-1:run"})
+    );
+    let r = request(
+        port,
+        "GET",
+        "/agents",
+        &[("Authorization", "Bearer a.b.c")],
+        "",
+    );
+    assert_eq!(r.status, 401);
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -21,8 +21,13 @@ pub const CLIENT_ID: &str = "agent-svc";
 /// `Basic base64("agent-svc:agent-secret-0123456789")`.
 const BASIC_AUTH: &str = "Basic YWdlbnQtc3ZjOmFnZW50LXNlY3JldC0wMTIzNDU2Nzg5";
 
+/// `test-support/oidc` in the workspace root, found from whichever crate includes this file.
 pub fn provider_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-support/oidc")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|dir| dir.join("test-support/oidc"))
+        .find(|dir| dir.join("package.json").is_file())
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-support/oidc"))
 }
 
 fn in_ci() -> bool {
