@@ -53,6 +53,7 @@ mod keys {
     pub(crate) const ED_PRIVATE: &[u8] = fixture!("ed25519.key");
     pub(crate) const ED_PUBLIC: &[u8] = fixture!("ed25519.pub.pem");
     pub(crate) const JWKS: &[u8] = fixture!("jwks.json");
+    pub(crate) const RSA_B_JWK: &[u8] = fixture!("rsa2048b.jwk.json");
 }
 
 /// The HMAC secret of the HS profiles (`key: "hs"`).
@@ -83,6 +84,24 @@ fn hs() -> JwtAuthBuilder {
 
 fn pem(alg: Algorithm, key: &[u8]) -> Result<VerificationKey, String> {
     VerificationKey::from_pem(alg, key).map_err(|e| e.to_string())
+}
+
+/// A JWKS exercising catalogue rows 25, 26 and 63.
+fn tricky_jwks() -> Result<String, String> {
+    let base: Value = serde_json::from_slice(keys::JWKS).map_err(|e| e.to_string())?;
+    let other: Value = serde_json::from_slice(keys::RSA_B_JWK).map_err(|e| e.to_string())?;
+    let rsa1 = base["keys"][0].clone();
+    let mut dup = other.clone();
+    dup["kid"] = json!("rsa-1");
+    let mut two = other.clone();
+    two["kid"] = json!("rsa-2");
+    let mut enc = base["keys"][1].clone();
+    enc["kid"] = json!("ec-enc");
+    enc["use"] = json!("enc");
+    let mut ops = base["keys"][2].clone();
+    ops["kid"] = json!("ec-ops");
+    ops["key_ops"] = json!(["encrypt"]);
+    Ok(json!({"keys": [rsa1, dup, two, enc, ops, base["keys"][3]]}).to_string())
 }
 
 /// The custom route table of the `routes` profile.
@@ -180,7 +199,11 @@ impl Profile {
                             .map_err(|e| e.to_string())?,
                     ),
             ),
+            // Two RSA keys: `rsa-1`, and the second key published under the same kid and as
+            // `rsa-2` (duplicate kid → ambiguous; no kid → two candidates), plus an `enc` key.
             "aud" => hs().audience(AUDIENCE).issuer(ISSUER),
+            "jwks_tricky" => JwtAuth::builder()
+                .verifier(Jwks::from_json(&tricky_jwks()?).map_err(|e| e.to_string())?),
             "rfc9068" => hs().validation(
                 Validation::default()
                     .rfc9068(true)
