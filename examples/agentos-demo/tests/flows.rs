@@ -27,12 +27,22 @@ struct Server {
 
 impl Server {
     fn start(bin: &str, data_dir: &Path) -> Server {
-        let mut child = Command::new(bin)
-            .args(["--port", "0", "--quiet", "--data-dir"])
+        Self::start_with(bin, data_dir, &[], &[])
+    }
+
+    /// Starts `bin` with extra flags and environment variables.
+    fn start_with(bin: &str, data_dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Server {
+        let mut cmd = Command::new(bin);
+        cmd.args(["--port", "0", "--quiet", "--data-dir"])
             .arg(data_dir)
+            .args(args)
             .env_remove("JWT_VERIFICATION_KEY")
             .env_remove("JWT_JWKS_FILE")
-            .env_remove("JWT_JWKS")
+            .env_remove("JWT_JWKS");
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -448,23 +458,8 @@ fn external_keys_disable_cookie_login_and_token_printing() {
     let dir = temp_dir("external");
     let jwks =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../jwt-core/tests/fixtures/jwks.json");
-    let mut child = Command::new(FRAMEWORKS[0].1)
-        .args(["--port", "0", "--data-dir"])
-        .arg(&dir)
-        .env("JWT_JWKS_FILE", &jwks)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start");
-    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    out.read_line(&mut first).expect("line");
-    let port: u16 = first
-        .trim()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("port");
-    let r = request(port, "GET", "/set-auth-cookie", &[], "");
+    let server = Server::start_with(FRAMEWORKS[0].1, &dir, &[], &[("JWT_JWKS_FILE", &jwks)]);
+    let r = server.call("GET", "/set-auth-cookie", &[], "");
     assert_eq!(
         r.status, 401,
         "cookie login routes are not excluded without a signing key"
@@ -473,8 +468,7 @@ fn external_keys_disable_cookie_login_and_token_printing() {
         !dir.join("hs256.secret").exists(),
         "no keys generated with external keys"
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -540,28 +534,8 @@ fn oidc_demo_verifies_tokens_from_a_real_provider_via_issuer() {
         return;
     };
     let dir = temp_dir("oidc");
-    let mut child = Command::new(FRAMEWORKS[0].1)
-        .args([
-            "--port",
-            "0",
-            "--quiet",
-            "--issuer",
-            &provider.issuer,
-            "--data-dir",
-        ])
-        .arg(&dir)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start");
-    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    out.read_line(&mut first).expect("line");
-    let port: u16 = first
-        .trim()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("port");
+    let server = Server::start_with(FRAMEWORKS[0].1, &dir, &["--issuer", &provider.issuer], &[]);
+    let port = server.port;
     // The provider grants `agents:read agents:write` as a space-delimited `scope` string.
     let token = provider.token();
     let bearer = format!("Bearer {token}");
@@ -588,7 +562,6 @@ fn oidc_demo_verifies_tokens_from_a_real_provider_via_issuer() {
         "",
     );
     assert_eq!(r.status, 401);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
