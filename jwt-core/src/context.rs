@@ -56,6 +56,8 @@ impl Principal {
 }
 
 struct Inner {
+    /// The middleware's realm, so per-route scope errors render like the middleware's.
+    realm: Option<Arc<str>>,
     principal: Arc<Principal>,
     required_scopes: Vec<String>,
     route: Option<String>,
@@ -83,9 +85,11 @@ impl AuthContext {
         route: Option<String>,
         listing: Option<(String, AccessibleIds)>,
         token: Option<String>,
+        realm: Option<Arc<str>>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
+                realm,
                 principal,
                 required_scopes,
                 route,
@@ -103,7 +107,7 @@ impl AuthContext {
             scopes,
             claims: Map::new(),
         };
-        Self::new(Arc::new(principal), Vec::new(), None, None, None)
+        Self::new(Arc::new(principal), Vec::new(), None, None, None, None)
     }
 
     /// The user id (`sub` by default).
@@ -169,6 +173,11 @@ impl AuthContext {
         self.inner.token.as_deref()
     }
 
+    /// The realm of the middleware that authenticated the caller, if any.
+    pub fn realm(&self) -> Option<&str> {
+        self.inner.realm.as_deref()
+    }
+
     /// Whether the caller holds the admin scope.
     pub fn is_admin(&self) -> bool {
         self.inner.principal.scopes.is_admin()
@@ -200,10 +209,13 @@ impl AuthContext {
         if scopes.iter().all(|s| self.can(s.as_ref())) {
             return Ok(());
         }
-        Err(crate::AuthErrorKind::InsufficientScope {
+        let err = crate::AuthError::from(crate::AuthErrorKind::InsufficientScope {
             required: scopes.iter().map(|s| s.as_ref().to_owned()).collect(),
-        }
-        .into())
+        });
+        Err(match &self.inner.realm {
+            Some(realm) => err.with_realm(realm.to_string()),
+            None => err,
+        })
     }
 
     /// The ids of `resource` the caller may perform `action` on.

@@ -109,6 +109,8 @@ struct Inner {
     options: OptionsPolicy,
     authorization: bool,
     realm: Cow<'static, str>,
+    /// The realm shared with every `AuthContext` (a refcount per request, no copy).
+    shared_realm: Arc<str>,
     keep_token: bool,
     cache: Option<TokenCache>,
 }
@@ -261,6 +263,7 @@ impl JwtAuth {
             route.route.map(str::to_owned),
             listing,
             i.keep_token.then(|| token.to_owned()),
+            Some(i.shared_realm.clone()),
         )))
     }
 }
@@ -498,6 +501,7 @@ impl JwtAuthBuilder {
                 validation,
                 options: self.options,
                 authorization: self.authorization.unwrap_or(true),
+                shared_realm: Arc::from(&*realm),
                 realm,
                 keep_token: self.keep_token,
             }),

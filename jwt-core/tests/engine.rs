@@ -568,3 +568,21 @@ async fn strict_source_list_of_several_headers() {
         .header("X-Token", &b);
     assert_eq!(call(&auth, differ).await.unwrap_err().status(), 400);
 }
+
+#[tokio::test]
+async fn per_route_scope_errors_use_the_middlewares_realm() {
+    let auth = builder().realm("agno").build().unwrap();
+    let bearer = format!("Bearer {}", good());
+    let ctx = auth
+        .authenticate(&SimpleRequest::new("GET", "/x").header("Authorization", &bearer))
+        .await
+        .unwrap()
+        .into_context()
+        .unwrap();
+    assert_eq!(ctx.realm(), Some("agno"));
+    let err = ctx.require_scopes(&["admin:write"]).unwrap_err();
+    assert_eq!(
+        err.www_authenticate(),
+        r#"Bearer realm="agno", error="insufficient_scope", scope="admin:write""#
+    );
+}
