@@ -455,15 +455,6 @@ fn signing_key(name: &str) -> Result<(Algorithm, EncodingKey), String> {
     }
 }
 
-fn parse_alg(name: &str) -> Option<Algorithm> {
-    use Algorithm::*;
-    [
-        HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA,
-    ]
-    .into_iter()
-    .find(|a| format!("{a:?}") == name)
-}
-
 impl TokenRecipe {
     /// Mints the token.
     ///
@@ -531,7 +522,7 @@ impl TokenRecipe {
             let alg = self
                 .alg
                 .as_deref()
-                .and_then(parse_alg)
+                .and_then(|a| a.parse().ok())
                 .unwrap_or(default_alg);
             mint::sign_input(alg, &key, &input).map_err(|e| e.to_string())?
         };

@@ -119,10 +119,7 @@ impl std::fmt::Debug for TokenCache {
 }
 
 pub(crate) fn digest(token: &str) -> [u8; 32] {
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
-    let mut out = [0u8; 32];
-    out.copy_from_slice(d.as_ref());
-    out
+    crate::crypto::sha256(token.as_bytes())
 }
 
 impl TokenCache {

@@ -19,6 +19,14 @@ use serde::Serialize;
 use crate::error::ConfigError;
 use crate::keys::alg_name;
 
+/// SHA-256 of `bytes` (cache keys, API-key comparison, JWKS change detection).
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
 /// Why minting failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -966,10 +966,7 @@ impl Shared {
         }
         let (body, max_age) = result?;
         let set = parse_remote_jwks(&body, &self.settings)?;
-        let mut digest = [0u8; 32];
-        digest
-            .copy_from_slice(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &body).as_ref());
-        Ok((set, max_age, digest))
+        Ok((set, max_age, crate::crypto::sha256(&body)))
     }
 
     async fn discover(&self, issuer: &str, parsed: &Url) -> Result<Url, FetchError> {

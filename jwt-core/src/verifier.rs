@@ -501,13 +501,6 @@ impl fmt::Debug for ApiKeys {
     }
 }
 
-fn digest(bytes: &[u8]) -> [u8; 32] {
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(d.as_ref());
-    out
-}
-
 impl ApiKeys {
     /// No keys yet.
     pub fn new() -> Self {
@@ -527,7 +520,7 @@ impl ApiKeys {
             Value::Object(map) => map,
             _ => Map::new(),
         };
-        self.keys.push((digest(key), claims));
+        self.keys.push((crate::crypto::sha256(key), claims));
         Ok(self)
     }
 
@@ -547,7 +540,7 @@ impl Verifier for ApiKeys {
     async fn verify(&self, token: &str) -> Result<Verified, VerifyError> {
         use subtle::ConstantTimeEq as _;
         // Compare SHA-256 digests so neither content nor length leaks through timing; scan all.
-        let presented = digest(token.as_bytes());
+        let presented = crate::crypto::sha256(token.as_bytes());
         let mut found: Option<&Map<String, Value>> = None;
         for (key, claims) in &self.keys {
             if bool::from(key.ct_eq(&presented)) {
