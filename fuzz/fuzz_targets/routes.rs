@@ -1,12 +1,12 @@
 //! Route-pattern compilation and matching: fuzzed entries and scope templates go through
-//! `RouteTable::builder()...build()`, then fuzzed methods and paths through `resolve` (on that
+//! `RouteTable::builder()...build()`, then fuzzed methods and paths through `lookup` (on that
 //! table and on the AgentOS preset), with the bound parameters rendered into the templates.
 
 #![no_main]
 
 use std::sync::OnceLock;
 
-use jwt_core::{Access, RouteTable, ScopeMapper};
+use jwt_core::{Access, RouteTable};
 use jwt_core_fuzz::{fields, text};
 use libfuzzer_sys::fuzz_target;
 
@@ -16,7 +16,9 @@ fn preset() -> &'static RouteTable {
 }
 
 fn exercise(table: &RouteTable, method: &str, path: &str) {
-    let m = table.resolve(method, path);
+    let Ok(m) = table.lookup(method, path) else {
+        return;
+    };
     if let Access::Scopes(templates) = &*m.access {
         for t in templates {
             let _ = t.render(&m.params);

@@ -44,7 +44,10 @@ use serde_json::{Map, Value};
 
 pub use jwt_core;
 
-/// Borrowed view of an actix request head for the core.
+/// Borrowed view of an actix request head for the core. The path is the raw request path:
+/// actix-web never strips a `web::scope` prefix from it, and the core applies its own path model
+/// (actix routes on a path with escapes other than `%2F %25 %2B` decoded; a literal segment sent
+/// encoded is refused by the core, so the two never pick different routes).
 struct View<'a>(&'a actix_web::dev::RequestHead);
 
 impl RequestParts for View<'_> {

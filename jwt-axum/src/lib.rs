@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
-use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::extract::{FromRequestParts, OptionalFromRequestParts, OriginalUri};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::request::Parts;
@@ -50,6 +50,11 @@ use tower_service::Service;
 pub use jwt_core;
 
 /// Borrowed view of an http 1 request head for the core.
+///
+/// The path is the one the outermost axum `Router` routed on: `Router::nest` strips its prefix
+/// from the URI before an inner layer runs, but keeps the original in the [`OriginalUri`]
+/// extension, so a layer on a nested router still decides on `/api/admin/items`, not `/items`.
+/// Outside a `Router` (a bare tower stack, tonic) there is no `OriginalUri` and the URI is used.
 struct View<'a>(&'a Parts);
 
 impl RequestParts for View<'_> {
@@ -58,7 +63,10 @@ impl RequestParts for View<'_> {
     }
 
     fn path(&self) -> &str {
-        self.0.uri.path()
+        match self.0.extensions.get::<OriginalUri>() {
+            Some(OriginalUri(uri)) => uri.path(),
+            None => self.0.uri.path(),
+        }
     }
 
     fn for_each_header<'a>(&'a self, name: &str, f: &mut dyn FnMut(&'a [u8])) {

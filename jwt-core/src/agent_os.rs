@@ -186,16 +186,29 @@ impl RouteTable {
     /// The AgentOS preset as a builder, so that routes can be overridden, added or removed
     /// before [`RouteTableBuilder::build`].
     ///
+    /// It lists every AgentOS route: agno's 103 mappings, its route-level checks, its excluded
+    /// routes, and, as "any valid token", the AgentOS routes agno's middleware leaves unmapped
+    /// (`POST .../runs/{run_id}/resume`, `POST .../sessions/{session_id}/fork`,
+    /// `GET /metrics/refresh/status`), so AgentOS routes behave exactly as under agno. A path
+    /// outside AgentOS is not listed and therefore denied (403 with a valid token, 401 without),
+    /// where agno would let any valid token through: add your own routes (or
+    /// `.unmapped(Unmapped::Authenticated)` to get agno's behaviour back).
+    ///
     /// ```
     /// use jwt_core::{Access, RouteTable, ScopeMapper};
     /// let table = RouteTable::agent_os()
     ///     .route("GET /agents", ["agents:list"])   // override one default
     ///     .exclude("/public/*")                     // add an exclusion
     ///     .build()?;
-    /// assert_eq!(*table.resolve("GET", "/health").access, Access::Excluded);
-    /// let m = table.resolve("POST", "/agents/my-agent/runs");
+    /// assert_eq!(*table.lookup("GET", "/health")?.access, Access::Excluded);
+    /// let m = table.lookup("POST", "/agents/my-agent/runs")?;
     /// assert_eq!(m.route, Some("POST /agents/{agent_id}/runs"));
-    /// # Ok::<(), jwt_core::ConfigError>(())
+    /// // agno leaves these unmapped (any valid token); the preset lists them as such.
+    /// let resume = table.lookup("POST", "/agents/a1/runs/r1/resume")?;
+    /// assert_eq!(resume.route, Some("POST /agents/{agent_id}/runs/{run_id}/resume"));
+    /// // Outside AgentOS: not listed, so denied (add your own routes to the builder).
+    /// assert_eq!(*table.lookup("POST", "/mcp")?.access, Access::Denied);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn agent_os() -> RouteTableBuilder {
         let mut b =
@@ -240,6 +253,8 @@ impl RouteTable {
                 );
             }
         }
+        // Served by AgentOS, unmapped in agno's middleware: any valid token.
+        b = b.public("GET /metrics/refresh/status");
         for path in AGNO_DEFAULT_EXCLUDED {
             b = b.exclude(path);
         }

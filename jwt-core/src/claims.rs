@@ -89,7 +89,8 @@ impl ReservedSubjects {
 /// The built-in [`ClaimsConfig`] with agno's claim names as defaults.
 ///
 /// - `user_id` from `sub`, `session_id` from `session_id`: strings (an integer is accepted and
-///   rendered in decimal); any other type refuses the token rather than guessing.
+///   rendered in decimal); any other type refuses the token rather than guessing. A `sub` that
+///   is not a string never gets here: claim validation refuses it (RFC 7519 §4.1.2).
 /// - scopes from `scopes`: a JSON array of strings or one space-delimited string (RFC 8693 §4.2);
 ///   several claim names may be read (`scope`, `scp`); non-string array items grant nothing.
 /// - `dependencies` / `session_state`: the listed claims copied when present.

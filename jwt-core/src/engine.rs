@@ -9,8 +9,9 @@ use crate::cache::{CachedToken, TokenCache, TokenCacheConfig, digest};
 use crate::claims::{ClaimsConfig, StandardClaims};
 use crate::context::{AuthContext, Principal};
 use crate::error::{AuthError, AuthErrorKind, ConfigError, InvalidToken};
+use crate::path::RequestPath;
 use crate::request::{RequestParts, has_header};
-use crate::routes::{Access, RouteTable, ScopeMapper};
+use crate::routes::{Access, Listing, RouteTable, ScopeMapper, Unmapped};
 use crate::scope::ScopeSet;
 use crate::token_source::{AnyOf, BearerHeader, CookieToken, TokenSource};
 use crate::validation::{AudiencePolicy, Validation, now_secs};
@@ -201,8 +202,9 @@ impl JwtAuth {
                 _ => {}
             }
         }
-        let path = req.path();
-        let route = i.mapper.resolve(method, path);
+        let invalid_path = |why| AuthError::new(AuthErrorKind::InvalidPath(why));
+        let path = RequestPath::parse(req.path()).map_err(invalid_path)?;
+        let route = i.mapper.resolve(method, &path).map_err(invalid_path)?;
         if *route.access == Access::Excluded {
             return Ok(Outcome::Anonymous);
         }
@@ -222,25 +224,33 @@ impl JwtAuth {
         let mut required_text = Vec::new();
         let mut listing = None;
         if i.authorization {
+            if *route.access == Access::Denied {
+                return Err(AuthErrorKind::RouteDenied.into());
+            }
             if let Access::Scopes(templates) = &*route.access {
                 let required: Vec<String> = templates
                     .iter()
                     .map(|t| t.render(&route.params).into_owned())
                     .collect();
-                if !required.iter().all(|r| scopes.can(r)) {
-                    // agno's listing fallback: a GET collection with per-resource scopes.
-                    let fallback = route
-                        .listing
-                        .filter(|_| method == "GET" || method == "HEAD");
+                // agno's listing fallback: a GET collection whose caller lacks the collection's
+                // own scope (`agents:read`) but holds per-resource ones (`agents:a1:read`). It
+                // stands in for that one scope only; every other required scope still applies.
+                let fallback = route
+                    .listing
+                    .filter(|_| method == "GET" || method == "HEAD");
+                for r in &required {
+                    if scopes.can(r) {
+                        continue;
+                    }
                     match fallback {
-                        Some(l) => {
+                        Some(l) if is_listing_scope(r, l) => {
                             let ids = scopes.accessible_ids(&l.resource, &[l.action.as_str()]);
                             if ids.is_empty() {
                                 return Err(insufficient(required));
                             }
                             listing = Some((l.resource.clone(), ids));
                         }
-                        None => return Err(insufficient(required)),
+                        _ => return Err(insufficient(required)),
                     }
                 }
                 required_text = required;
@@ -315,6 +325,15 @@ impl JwtAuth {
     }
 }
 
+/// Whether `scope` is the collection scope a listing fallback may stand in for
+/// (`<resource>:<action>`).
+fn is_listing_scope(scope: &str, listing: &Listing) -> bool {
+    scope
+        .strip_prefix(listing.resource.as_str())
+        .and_then(|rest| rest.strip_prefix(':'))
+        == Some(listing.action.as_str())
+}
+
 fn insufficient(required: Vec<String>) -> AuthError {
     AuthErrorKind::InsufficientScope { required }.into()
 }
@@ -369,7 +388,9 @@ impl JwtAuthBuilder {
         self
     }
 
-    /// The route → scope mapper (default: an empty table, every route needs a valid token).
+    /// The route → scope mapper. Without one the middleware authenticates only: every route
+    /// that is not excluded needs a valid token and no scope. With one, a route the table does not
+    /// list is refused (403) unless it opts in to [`crate::Unmapped::Authenticated`].
     pub fn scopes(mut self, mapper: impl ScopeMapper + 'static) -> Self {
         self.mapper = Some(Box::new(mapper));
         self
@@ -476,7 +497,12 @@ impl JwtAuthBuilder {
         }
         let mapper = match self.mapper {
             Some(m) => m,
-            None => Box::new(RouteTable::builder().build()?),
+            // No table: authentication only, every route needs a valid token.
+            None => Box::new(
+                RouteTable::builder()
+                    .unmapped(Unmapped::Authenticated)
+                    .build()?,
+            ),
         };
         let realm = self.realm.unwrap_or(Cow::Borrowed("api"));
         if realm.is_empty() {

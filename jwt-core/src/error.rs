@@ -5,6 +5,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::path::PathRejection;
+
 /// Why a token was refused. Every variant renders a fixed message of ours: no text from a library
 /// ever reaches a client.
 ///
@@ -130,6 +132,9 @@ pub enum AuthErrorKind {
     UnsupportedScheme,
     /// Malformed request: several credentials, bad `Bearer` grammar (400 `invalid_request`).
     InvalidRequest(&'static str),
+    /// A request path the core's path model refuses (400 `invalid_request`): empty or dot
+    /// segments, malformed escapes, a literal sent percent-encoded (see [`crate::path`]).
+    InvalidPath(PathRejection),
     /// The token was refused (401 `invalid_token`).
     InvalidToken(InvalidToken),
     /// The token is valid but lacks a scope (403 `insufficient_scope`).
@@ -147,6 +152,9 @@ pub enum AuthErrorKind {
         /// The scope that would have granted access.
         required: String,
     },
+    /// The route is not in the table (fail closed) or is denied outright (403
+    /// `insufficient_scope`, fixed detail): [`crate::Access::Denied`].
+    RouteDenied,
     /// No verification keys are available yet (503).
     Unavailable,
     /// A handler asked for the caller's identity but the route ran without the middleware, or
@@ -177,12 +185,14 @@ impl AuthError {
     /// The HTTP status code: 400, 401, 403 or 503.
     pub fn status(&self) -> u16 {
         match self.kind {
-            AuthErrorKind::InvalidRequest(_) => 400,
+            AuthErrorKind::InvalidRequest(_) | AuthErrorKind::InvalidPath(_) => 400,
             AuthErrorKind::MissingToken(_)
             | AuthErrorKind::UnsupportedScheme
             | AuthErrorKind::NotAuthenticated
             | AuthErrorKind::InvalidToken(_) => 401,
-            AuthErrorKind::InsufficientScope { .. } | AuthErrorKind::AccessDenied { .. } => 403,
+            AuthErrorKind::InsufficientScope { .. }
+            | AuthErrorKind::AccessDenied { .. }
+            | AuthErrorKind::RouteDenied => 403,
             AuthErrorKind::Unavailable => 503,
         }
     }
@@ -190,11 +200,13 @@ impl AuthError {
     /// The RFC 6750 error code, if any (`invalid_request`, `invalid_token`, `insufficient_scope`).
     pub fn error_code(&self) -> Option<&'static str> {
         match self.kind {
-            AuthErrorKind::InvalidRequest(_) => Some("invalid_request"),
-            AuthErrorKind::InvalidToken(_) => Some("invalid_token"),
-            AuthErrorKind::InsufficientScope { .. } | AuthErrorKind::AccessDenied { .. } => {
-                Some("insufficient_scope")
+            AuthErrorKind::InvalidRequest(_) | AuthErrorKind::InvalidPath(_) => {
+                Some("invalid_request")
             }
+            AuthErrorKind::InvalidToken(_) => Some("invalid_token"),
+            AuthErrorKind::InsufficientScope { .. }
+            | AuthErrorKind::AccessDenied { .. }
+            | AuthErrorKind::RouteDenied => Some("insufficient_scope"),
             AuthErrorKind::MissingToken(_)
             | AuthErrorKind::UnsupportedScheme
             | AuthErrorKind::NotAuthenticated
@@ -210,6 +222,8 @@ impl AuthError {
                 Cow::Borrowed("Unsupported authorization scheme: expected Bearer")
             }
             AuthErrorKind::InvalidRequest(msg) => Cow::Borrowed(msg),
+            AuthErrorKind::InvalidPath(why) => Cow::Owned(format!("Invalid request path: {why}")),
+            AuthErrorKind::RouteDenied => Cow::Borrowed("Access denied: route not permitted"),
             AuthErrorKind::InvalidToken(reason) => Cow::Owned(reason.to_string()),
             AuthErrorKind::InsufficientScope { required } if required.is_empty() => {
                 Cow::Borrowed("Insufficient permissions")
@@ -253,6 +267,9 @@ impl AuthError {
             }
             AuthErrorKind::InvalidRequest(msg) => {
                 out.push_str(&format!(", error_description=\"{}\"", header_safe(msg)));
+            }
+            AuthErrorKind::InvalidPath(_) => {
+                out.push_str(", error_description=\"invalid request path\"");
             }
             AuthErrorKind::InsufficientScope { required } if !required.is_empty() => {
                 out.push_str(&format!(", scope=\"{}\"", header_safe(&required.join(" "))));

@@ -53,6 +53,7 @@ pub mod extract;
 mod issuers;
 mod jose;
 mod keys;
+pub mod path;
 #[cfg(feature = "remote-jwks")]
 mod remote;
 mod request;
@@ -74,6 +75,7 @@ pub use issuers::Issuers;
 pub use jose::TokenHeader;
 pub use jsonwebtoken::{Algorithm, EncodingKey};
 pub use keys::{JwkDefaults, JwkRejection, VerificationKey};
+pub use path::{PathRejection, PathSegment, RequestPath};
 #[cfg(feature = "remote-jwks")]
 pub use remote::{
     DEFAULT_BACKOFF_INITIAL, DEFAULT_BACKOFF_MAX, DEFAULT_CACHE_TTL, DEFAULT_CONNECT_TIMEOUT,

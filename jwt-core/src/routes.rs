@@ -1,14 +1,19 @@
 //! Route → scope mapping: the [`ScopeMapper`] trait and its built-in [`RouteTable`].
 //!
-//! Entries are written `"METHOD /pattern"` (`*` as the method matches every method):
-//! - `{param}` matches one non-empty path segment and binds it (percent-decoded) for scope
-//!   templates such as `agents:{agent_id}:run`;
+//! Entries are written `"METHOD /pattern"` (`*` as the method matches every method) and matched
+//! against a [`RequestPath`] read by the core's one path model ([`crate::path`]):
+//! - `{param}` matches one path segment and binds it, decoded once, for scope templates such as
+//!   `agents:{agent_id}:run`;
 //! - `*` inside a segment matches any run of characters except `/` (`/public/*` matches
 //!   `/public/a` but not `/public/a/b` or `/public`; `/sessions/public-*` matches `/sessions/public-x`);
 //! - `{*rest}` as the last segment matches one or more remaining segments;
+//! - literal segments are matched case-sensitively and must be sent without percent-escapes
+//!   (an escaped literal is refused as ambiguous, see [`PathRejection::EncodedLiteral`]);
 //! - the most specific entry wins (literal segments beat globs, which beat parameters, which beat
-//!   a tail), whatever the order they were added in; `HEAD` uses `GET`'s entries; one trailing
-//!   slash on the request path is ignored.
+//!   a tail), whatever the order they were added in; `HEAD` follows `GET`'s entries (a `HEAD`
+//!   entry is a build error); one trailing slash on the request path is ignored;
+//! - a request no entry matches is refused with 403 unless the table opts in to
+//!   [`Unmapped::Authenticated`] (fail closed).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -16,6 +21,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::error::ConfigError;
+use crate::path::{PathRejection, PathSegment, RequestPath};
 use crate::scope::ScopeRules;
 
 /// What a route demands.
@@ -30,6 +36,10 @@ pub enum Access {
     Public,
     /// A valid token whose scopes satisfy every listed (possibly templated) scope.
     Scopes(Vec<ScopeTemplate>),
+    /// Refused for every caller, admins included: 401 without a valid token, else 403
+    /// `insufficient_scope`. What an unlisted route gets under [`Unmapped::Deny`] (the default),
+    /// and what [`RouteTableBuilder::deny`] sets.
+    Denied,
 }
 
 /// A required scope, possibly naming path parameters: `agents:{agent_id}:run`.
@@ -142,17 +152,30 @@ pub struct RouteMatch<'a> {
 
 /// Maps a request's method and path to what it demands.
 ///
+/// The engine reads the path with the core's path model first ([`RequestPath::parse`]), so an
+/// implementation sees segments already split and decoded once; it returns an error for a path
+/// it finds ambiguous (400), and must fail closed for a path it does not know
+/// ([`Access::Denied`]).
+///
 /// ```
-/// use jwt_core::{Access, RouteTable, ScopeMapper};
+/// use jwt_core::{Access, RequestPath, RouteTable, ScopeMapper};
 /// let table = RouteTable::builder().route("GET /items/{id}", ["items:{id}:read"]).build()?;
-/// let m = table.resolve("GET", "/items/42");
+/// let path = RequestPath::parse("/items/4%32").unwrap();
+/// let m = table.resolve("GET", &path).unwrap();
 /// assert_eq!(m.params[0].1, "42");
 /// assert!(matches!(*m.access, Access::Scopes(_)));
 /// # Ok::<(), jwt_core::ConfigError>(())
 /// ```
 pub trait ScopeMapper: Send + Sync + fmt::Debug {
     /// What the request needs.
-    fn resolve<'a>(&'a self, method: &str, path: &'a str) -> RouteMatch<'a>;
+    ///
+    /// # Errors
+    /// A [`PathRejection`] when the path cannot be matched without guessing.
+    fn resolve<'a>(
+        &'a self,
+        method: &str,
+        path: &RequestPath<'a>,
+    ) -> Result<RouteMatch<'a>, PathRejection>;
 
     /// The scope grammar (admin scope, aliases) the requirements are written in.
     fn scope_rules(&self) -> &Arc<ScopeRules>;
@@ -222,27 +245,34 @@ impl Pattern {
                 if seg.is_empty() {
                     return Err(err("empty path segment"));
                 }
-                let segment =
-                    if let Some(inner) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                        if let Some(name) = inner.strip_prefix('*') {
-                            if i + 1 != raw.len() {
-                                return Err(err("{*tail} must be the last segment"));
-                            }
-                            check_name(name).map_err(err)?;
-                            names.push(name);
-                            Segment::Tail(name.to_owned())
-                        } else {
-                            check_name(inner).map_err(err)?;
-                            names.push(inner);
-                            Segment::Param(inner.to_owned())
+                let segment = if let Some(inner) =
+                    seg.strip_prefix('{').and_then(|s| s.strip_suffix('}'))
+                {
+                    if let Some(name) = inner.strip_prefix('*') {
+                        if i + 1 != raw.len() {
+                            return Err(err("{*tail} must be the last segment"));
                         }
-                    } else if seg.contains(['{', '}']) {
-                        return Err(err("a parameter must fill its whole segment"));
-                    } else if seg.contains('*') {
-                        Segment::Glob(seg.split('*').map(str::to_owned).collect())
+                        check_name(name).map_err(err)?;
+                        names.push(name);
+                        Segment::Tail(name.to_owned())
                     } else {
-                        Segment::Literal((*seg).to_owned())
-                    };
+                        check_name(inner).map_err(err)?;
+                        names.push(inner);
+                        Segment::Param(inner.to_owned())
+                    }
+                } else if seg.contains(['{', '}']) {
+                    return Err(err("a parameter must fill its whole segment"));
+                } else if seg.contains('%') {
+                    return Err(err(
+                        "percent-escapes are not allowed in a route: write the decoded character",
+                    ));
+                } else if *seg == "." || *seg == ".." {
+                    return Err(err("dot segments never match a request path"));
+                } else if seg.contains('*') {
+                    Segment::Glob(seg.split('*').map(str::to_owned).collect())
+                } else {
+                    Segment::Literal((*seg).to_owned())
+                };
                 segments.push(segment);
             }
         }
@@ -262,8 +292,9 @@ impl Pattern {
         })
     }
 
-    /// Matches `segs`; on success returns the bound parameters' raw values.
-    fn matches<'p, 's>(&'p self, segs: &[&'s str], out: &mut Vec<(&'p str, &'s str)>) -> bool {
+    /// Matches the decoded segments `segs`; on success `out` holds each bound parameter's name
+    /// and the index of its (first) segment.
+    fn matches<'p>(&'p self, segs: &[&str], out: &mut Vec<(&'p str, usize)>) -> bool {
         out.clear();
         let n = self.segments.len();
         let tail = matches!(self.segments.last(), Some(Segment::Tail(_)));
@@ -282,27 +313,25 @@ impl Pattern {
                         return false;
                     }
                 }
-                Segment::Param(name) => {
-                    if value.is_empty() {
-                        return false;
-                    }
-                    out.push((name, value));
-                }
+                Segment::Param(name) | Segment::Tail(name) => out.push((name, i)),
                 Segment::Glob(parts) => {
                     if !glob_match(parts, value) {
                         return false;
                     }
                 }
-                Segment::Tail(name) => {
-                    if segs[i..].iter().all(|s| s.is_empty()) {
-                        return false;
-                    }
-                    // The tail is the rest of the path; find its start in the original string.
-                    out.push((name, ""));
-                }
             }
         }
         true
+    }
+
+    /// Whether segment `i` is compared with literal text (a literal, or a glob with literal
+    /// pieces), where an escaped request segment is ambiguous.
+    fn is_literal_at(&self, i: usize) -> bool {
+        match self.segments.get(i) {
+            Some(Segment::Literal(_)) => true,
+            Some(Segment::Glob(parts)) => parts.iter().any(|p| !p.is_empty()),
+            _ => false,
+        }
     }
 
     fn rank(&self) -> Vec<u8> {
@@ -332,14 +361,17 @@ struct Rule {
     listing: Option<Listing>,
 }
 
-/// What an unmapped route demands.
+/// What a request gets when no entry of the table matches its method and path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Unmapped {
-    /// Any valid token (agno's behaviour). Default.
+    /// Fail closed (default): 401 without a valid token, else 403 `insufficient_scope` for
+    /// everyone, admins included ([`Access::Denied`]).
     #[default]
-    Authenticated,
-    /// Refused with 403 for everyone but admins (deny by default).
     Deny,
+    /// Any valid token (agno's behaviour): an explicit opt-in, since every route the table
+    /// forgets then needs no scope.
+    Authenticated,
 }
 
 /// The built-in [`ScopeMapper`]: a table of `"METHOD /pattern"` entries.
@@ -353,10 +385,14 @@ pub enum Unmapped {
 ///     .exclude("/health")
 ///     .exclude("/public/*")
 ///     .build()?;
-/// assert_eq!(*table.resolve("GET", "/health/").access, Access::Excluded);
-/// assert_eq!(*table.resolve("HEAD", "/me").access, Access::Public);
-/// assert_eq!(table.resolve("GET", "/public/a/b").route, None);
-/// # Ok::<(), jwt_core::ConfigError>(())
+/// assert_eq!(*table.lookup("GET", "/health/")?.access, Access::Excluded);
+/// assert_eq!(*table.lookup("HEAD", "/me")?.access, Access::Public);
+/// // Not listed: denied (fail closed).
+/// let unlisted = table.lookup("GET", "/public/a/b")?;
+/// assert_eq!((unlisted.route, &*unlisted.access), (None, &Access::Denied));
+/// // Ambiguous: a literal segment sent percent-encoded.
+/// assert!(table.lookup("GET", "/%6De").is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct RouteTable {
@@ -416,6 +452,19 @@ impl RouteTable {
     /// Whether the table has no entries.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
+    }
+
+    /// Reads `path` with the core's path model and resolves it: what the engine does for a
+    /// request, for tests and tools.
+    ///
+    /// # Errors
+    /// The [`PathRejection`] the engine would answer with 400.
+    pub fn lookup<'a>(
+        &'a self,
+        method: &str,
+        path: &'a str,
+    ) -> Result<RouteMatch<'a>, PathRejection> {
+        self.resolve(method, &RequestPath::parse(path)?)
     }
 }
 
@@ -479,6 +528,14 @@ impl RouteTableBuilder {
         self
     }
 
+    /// Refuses every caller, admins included (403 with a valid token, 401 without): for a route
+    /// that must never be reachable through this middleware, e.g. a preset's default you do not
+    /// serve.
+    pub fn deny(mut self, entry: &str) -> Self {
+        self.upsert(entry, Access::Denied);
+        self
+    }
+
     /// Removes an entry (e.g. one of a preset's defaults).
     pub fn remove(mut self, entry: &str) -> Self {
         let key = normalise_entry(entry);
@@ -516,7 +573,7 @@ impl RouteTableBuilder {
         self
     }
 
-    /// What unmapped routes demand (default: any valid token).
+    /// What a request that matches no entry gets (default [`Unmapped::Deny`]: 403).
     pub fn unmapped(mut self, unmapped: Unmapped) -> Self {
         self.unmapped = unmapped;
         self
@@ -554,6 +611,12 @@ impl RouteTableBuilder {
                 return Err(ConfigError::InvalidRoute {
                     route: entry.clone(),
                     reason: "the method must be upper-case letters or '*'",
+                });
+            }
+            if method == "HEAD" {
+                return Err(ConfigError::InvalidRoute {
+                    route: entry.clone(),
+                    reason: "HEAD follows the GET entry of the same path: write it as GET",
                 });
             }
             let pattern = Pattern::parse(&entry, path)?;
@@ -615,9 +678,7 @@ impl RouteTableBuilder {
         }
         let unmapped = match self.unmapped {
             Unmapped::Authenticated => Access::Public,
-            Unmapped::Deny => {
-                Access::Scopes(vec![ScopeTemplate::new(self.rules.admin().to_owned())])
-            }
+            Unmapped::Deny => Access::Denied,
         };
         Ok(RouteTable {
             rules,
@@ -646,62 +707,25 @@ fn normalise_entry(entry: &str) -> String {
     }
 }
 
-fn decode(raw: &str) -> Cow<'_, str> {
-    percent_encoding::percent_decode_str(raw)
-        .decode_utf8()
-        .unwrap_or(Cow::Borrowed(raw))
-}
-
-/// Decodes percent-escapes of unreserved characters (`A-Z a-z 0-9 - . _ ~`, RFC 3986 §6.2.2.2),
-/// which name the same resource encoded or not; escapes of reserved characters (`%2F`, ...)
-/// stay encoded so that they never split or merge segments.
-fn normalise_unreserved(path: &str) -> Cow<'_, str> {
-    if !path.contains('%') {
-        return Cow::Borrowed(path);
-    }
-    let bytes = path.as_bytes();
-    let mut out = String::with_capacity(path.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(hex) = path.get(i + 1..i + 3)
-            && let Ok(b) = u8::from_str_radix(hex, 16)
-            && (b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
-        {
-            out.push(char::from(b));
-            i += 3;
-            continue;
-        }
-        let ch = path[i..].chars().next().unwrap_or('\u{fffd}');
-        out.push(ch);
-        i += ch.len_utf8();
-    }
-    Cow::Owned(out)
-}
-
 impl ScopeMapper for RouteTable {
-    fn resolve<'a>(&'a self, method: &str, path: &'a str) -> RouteMatch<'a> {
+    fn resolve<'a>(
+        &'a self,
+        method: &str,
+        path: &RequestPath<'a>,
+    ) -> Result<RouteMatch<'a>, PathRejection> {
         let method = if method == "HEAD" { "GET" } else { method };
-        let normalised = normalise_unreserved(path);
-        // Segments on the stack for ordinary paths; the heap only for very deep ones.
+        let segments = path.segments();
+        // Decoded segments on the stack for ordinary paths; the heap only for very deep ones.
         let mut stack = [""; 16];
         let heap: Vec<&str>;
-        let segs: &[&str] = {
-            let trimmed = normalised.strip_prefix('/').unwrap_or(&normalised);
-            let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
-            if trimmed.is_empty() {
-                &[]
-            } else if trimmed.bytes().filter(|&b| b == b'/').count() < stack.len() {
-                let mut n = 0;
-                for seg in trimmed.split('/') {
-                    stack[n] = seg;
-                    n += 1;
-                }
-                &stack[..n]
-            } else {
-                heap = trimmed.split('/').collect();
-                &heap
+        let segs: &[&str] = if segments.len() <= stack.len() {
+            for (slot, seg) in stack.iter_mut().zip(segments) {
+                *slot = seg.decoded();
             }
+            &stack[..segments.len()]
+        } else {
+            heap = segments.iter().map(|s| s.decoded()).collect();
+            &heap
         };
         let first = segs.first().copied().unwrap_or("");
         let mut best: Option<usize> = None;
@@ -737,51 +761,45 @@ impl ScopeMapper for RouteTable {
                 best = Some(i);
             }
         }
-        // Bind the winner's parameters (matching once more is cheaper than keeping every
-        // candidate's bindings).
-        let best = best.map(|i| {
-            self.rules[i].pattern.matches(segs, &mut scratch);
-            (i, scratch)
-        });
-        match best {
-            None => RouteMatch {
+        let Some(i) = best else {
+            return Ok(RouteMatch {
                 route: None,
                 access: Cow::Borrowed(&self.unmapped),
                 checks: &[],
                 listing: None,
                 params: Vec::new(),
-            },
-            Some((i, raw)) => {
-                let rule = &self.rules[i];
-                let params = raw
-                    .into_iter()
-                    .map(|(name, value)| {
-                        let value = if value.is_empty() {
-                            // A tail: everything after the fixed segments.
-                            tail_of(&normalised, rule.pattern.segments.len() - 1)
-                        } else {
-                            value
-                        };
-                        let value = match &normalised {
-                            // Unchanged path: borrow the value from the request's own path.
-                            Cow::Borrowed(original) => {
-                                let start = value.as_ptr() as usize - original.as_ptr() as usize;
-                                decode(&original[start..start + value.len()])
-                            }
-                            Cow::Owned(_) => Cow::Owned(decode(value).into_owned()),
-                        };
-                        (name, value)
-                    })
-                    .collect();
-                RouteMatch {
-                    route: Some(&rule.entry),
-                    access: Cow::Borrowed(&rule.access),
-                    checks: &rule.checks,
-                    listing: rule.listing.as_ref(),
-                    params,
-                }
-            }
+            });
+        };
+        let rule = &self.rules[i];
+        // A literal sent percent-encoded: raw-matching routers (axum, poem, warp) and
+        // decoded-matching ones (actix-web) would disagree on which handler runs.
+        if segments
+            .iter()
+            .enumerate()
+            .any(|(at, seg)| seg.is_encoded() && rule.pattern.is_literal_at(at))
+        {
+            return Err(PathRejection::EncodedLiteral);
         }
+        // Bind the winner's parameters (matching once more is cheaper than keeping every
+        // candidate's bindings).
+        rule.pattern.matches(segs, &mut scratch);
+        let params = scratch
+            .into_iter()
+            .map(|(name, at)| {
+                let value = match rule.pattern.segments.get(at) {
+                    Some(Segment::Tail(_)) => join_tail(&segments[at..], path.trailing_slash()),
+                    _ => segments[at].decoded_cow(),
+                };
+                (name, value)
+            })
+            .collect();
+        Ok(RouteMatch {
+            route: Some(&rule.entry),
+            access: Cow::Borrowed(&rule.access),
+            checks: &rule.checks,
+            listing: rule.listing.as_ref(),
+            params,
+        })
     }
 
     fn scope_rules(&self) -> &Arc<ScopeRules> {
@@ -789,18 +807,23 @@ impl ScopeMapper for RouteTable {
     }
 }
 
-/// The path after its first `skip` segments.
-fn tail_of(path: &str, skip: usize) -> &str {
-    let p = path.strip_prefix('/').unwrap_or(path);
-    let p = p.strip_suffix('/').unwrap_or(p);
-    let mut rest = p;
-    for _ in 0..skip {
-        match rest.find('/') {
-            Some(i) => rest = &rest[i + 1..],
-            None => return "",
+/// A tail parameter's value: its decoded segments joined with `/`, with the request's trailing
+/// `/` kept (what axum, actix-web and poem hand a tail handler).
+fn join_tail<'a>(segments: &[PathSegment<'a>], trailing_slash: bool) -> Cow<'a, str> {
+    match (segments, trailing_slash) {
+        ([one], false) => one.decoded_cow(),
+        (many, _) => {
+            let mut out = many
+                .iter()
+                .map(PathSegment::decoded)
+                .collect::<Vec<_>>()
+                .join("/");
+            if trailing_slash {
+                out.push('/');
+            }
+            Cow::Owned(out)
         }
     }
-    rest
 }
 
 #[cfg(test)]
@@ -817,7 +840,7 @@ mod tests {
     }
 
     fn route_of(t: &RouteTable, m: &str, p: &str) -> Option<String> {
-        t.resolve(m, p).route.map(str::to_owned)
+        t.lookup(m, p).unwrap().route.map(str::to_owned)
     }
 
     #[test]
@@ -842,8 +865,10 @@ mod tests {
             Some("GET /d/{*rest}".into())
         );
         assert_eq!(route_of(&t, "GET", "/d"), None);
-        let m = t.resolve("GET", "/d/x/y%20z/");
-        assert_eq!(m.params, vec![("rest", Cow::Owned::<str>("x/y z".into()))]);
+        let m = t.lookup("GET", "/d/x/y%20z/").unwrap();
+        assert_eq!(m.params, vec![("rest", Cow::Owned::<str>("x/y z/".into()))]);
+        let m = t.lookup("GET", "/d/x/y").unwrap();
+        assert_eq!(m.params, vec![("rest", Cow::Owned::<str>("x/y".into()))]);
     }
 
     #[test]
@@ -895,11 +920,14 @@ mod tests {
             .route("GET /public/secret", ["admin:read"])
             .build()
             .unwrap();
-        assert_eq!(*t.resolve("GET", "/").access, Access::Excluded);
-        assert_eq!(*t.resolve("DELETE", "/public/a").access, Access::Excluded);
-        assert_eq!(t.resolve("GET", "/public").route, None);
+        assert_eq!(*t.lookup("GET", "/").unwrap().access, Access::Excluded);
+        assert_eq!(
+            *t.lookup("DELETE", "/public/a").unwrap().access,
+            Access::Excluded
+        );
+        assert_eq!(t.lookup("GET", "/public").unwrap().route, None);
         assert!(matches!(
-            *t.resolve("GET", "/public/secret").access,
+            *t.lookup("GET", "/public/secret").unwrap().access,
             Access::Scopes(_)
         ));
     }
@@ -915,7 +943,7 @@ mod tests {
             .unwrap();
         assert_eq!(t.len(), 1);
         assert_eq!(
-            *t.resolve("GET", "/a").access,
+            *t.lookup("GET", "/a").unwrap().access,
             Access::Scopes(vec![ScopeTemplate::new("two")])
         );
     }
@@ -923,7 +951,7 @@ mod tests {
     #[test]
     fn percent_decoded_params_render_templates() {
         let t = table(&[("POST /agents/{agent_id}/runs", &["agents:{agent_id}:run"])]);
-        let m = t.resolve("POST", "/agents/agent%2D1/runs");
+        let m = t.lookup("POST", "/agents/agent%2D1/runs").unwrap();
         let Access::Scopes(s) = &*m.access else {
             panic!()
         };
@@ -931,26 +959,59 @@ mod tests {
     }
 
     #[test]
-    fn unreserved_escapes_are_decoded_before_matching() {
+    fn escapes_bind_params_decoded_once_and_never_spell_literals() {
         let t = table(&[
             ("POST /agents/{agent_id}/runs", &["agents:{agent_id}:run"]),
             ("GET /config", &["config:read"]),
+            ("POST /admin:reset", &["admin"]),
+            ("GET /files/{*path}", &["files:read"]),
+            ("GET /s/pre-*", &["s"]),
+            ("GET /any/*", &["s"]),
         ]);
         for path in [
             "/agents/a1/run%73",
             "/agents/a1/ru%6E%73",
             "/%61gents/a1/runs",
+            "/agents/a1/RUNS%2F",
         ] {
-            let m = t.resolve("POST", path);
-            assert_eq!(m.route, Some("POST /agents/{agent_id}/runs"), "{path}");
-            assert_eq!(m.params[0].1, "a1");
+            assert!(
+                t.lookup("POST", path).is_err() || t.lookup("POST", path).unwrap().route.is_none(),
+                "{path}"
+            );
         }
-        assert_eq!(t.resolve("GET", "/confi%67").route, Some("GET /config"));
-        // Reserved escapes stay encoded: `%2F` never splits a segment.
-        assert_eq!(t.resolve("POST", "/agents/a%2Fb/runs").params[0].1, "a/b");
-        assert_eq!(t.resolve("GET", "/config%2Fx").route, None);
-        assert_eq!(normalise_unreserved("/a%zz%4"), "/a%zz%4");
-        assert_eq!(normalise_unreserved("/%C3%A9"), "/%C3%A9");
+        assert_eq!(
+            t.lookup("POST", "/agents/a1/run%73").unwrap_err(),
+            PathRejection::EncodedLiteral
+        );
+        assert_eq!(
+            t.lookup("POST", "/admin%3Areset").unwrap_err(),
+            PathRejection::EncodedLiteral
+        );
+        assert_eq!(
+            t.lookup("GET", "/confi%67").unwrap_err(),
+            PathRejection::EncodedLiteral
+        );
+        assert_eq!(
+            t.lookup("GET", "/s/pre-%78").unwrap_err(),
+            PathRejection::EncodedLiteral
+        );
+        // A bare `*` glob behaves like a parameter.
+        assert_eq!(
+            t.lookup("GET", "/any/%78").unwrap().route,
+            Some("GET /any/*")
+        );
+        // Parameters: decoded exactly once, `%2F` stays inside the segment.
+        let m = t.lookup("POST", "/agents/a%2Fb/runs").unwrap();
+        assert_eq!(m.params[0].1, "a/b");
+        let m = t.lookup("POST", "/agents/agent%252D1/runs").unwrap();
+        assert_eq!(m.params[0].1, "agent%2D1");
+        let m = t.lookup("GET", "/files/a/b%20c/%C3%A9").unwrap();
+        assert_eq!(m.params[0].1, "a/b c/é");
+        assert_eq!(t.lookup("GET", "/config%2Fx").unwrap().route, None);
+        assert_eq!(
+            t.lookup("POST", "/agents//runs").unwrap_err(),
+            PathRejection::EmptySegment
+        );
     }
 
     #[test]
@@ -966,6 +1027,9 @@ mod tests {
             ("GET /a/{id}", vec!["agents:{agent_id}:run"]),
             ("GET /a/{id}", vec!["agents:{id:run"]),
             ("GET /a/{id}", vec![" "]),
+            ("HEAD /a", vec!["s"]),
+            ("GET /a%3Ab", vec!["s"]),
+            ("GET /a/../b", vec!["s"]),
         ] {
             let r = RouteTable::builder().route(entry, scopes.clone()).build();
             assert!(r.is_err(), "{entry} {scopes:?}");
@@ -974,16 +1038,16 @@ mod tests {
 
     #[test]
     fn unmapped_policy() {
-        let open = RouteTable::builder().build().unwrap();
-        assert_eq!(*open.resolve("GET", "/x").access, Access::Public);
-        let deny = RouteTable::builder()
-            .unmapped(Unmapped::Deny)
+        let closed = RouteTable::builder().build().unwrap();
+        assert_eq!(*closed.lookup("GET", "/x").unwrap().access, Access::Denied);
+        let open = RouteTable::builder()
+            .unmapped(Unmapped::Authenticated)
             .build()
             .unwrap();
-        assert!(matches!(
-            *deny.resolve("GET", "/x").access,
-            Access::Scopes(_)
-        ));
+        assert_eq!(*open.lookup("GET", "/x").unwrap().access, Access::Public);
+        let denied = RouteTable::builder().deny("GET /x").build().unwrap();
+        let m = denied.lookup("GET", "/x").unwrap();
+        assert_eq!((m.route, &*m.access), (Some("GET /x"), &Access::Denied));
     }
 
     fn seg() -> impl Strategy<Value = String> {
@@ -993,21 +1057,23 @@ mod tests {
     proptest! {
         #[test]
         fn param_and_star_never_cross_slash(a in seg(), b in seg(), c in seg()) {
+            prop_assume!(![&a, &b, &c].iter().any(|s| *s == "." || *s == ".."));
             let t = table(&[("GET /p/{x}", &["s"]), ("GET /s/*", &["s"]), ("GET /g/{x}/end", &["s"])]);
             let q1 = format!("/p/{a}");
-            prop_assert!(t.resolve("GET", &q1).route.is_some());
+            let route = |p: &str| t.lookup("GET", p).unwrap().route.map(str::to_owned);
+            prop_assert!(route(&q1).is_some());
             let q2 = format!("/p/{a}/{b}");
-            prop_assert!(t.resolve("GET", &q2).route.is_none());
+            prop_assert!(route(&q2).is_none());
             let q3 = format!("/s/{a}");
-            prop_assert!(t.resolve("GET", &q3).route.is_some());
+            prop_assert!(route(&q3).is_some());
             let q4 = format!("/s/{a}/{b}");
-            prop_assert!(t.resolve("GET", &q4).route.is_none());
+            prop_assert!(route(&q4).is_none());
             let q5 = format!("/g/{a}/end");
-            prop_assert!(t.resolve("GET", &q5).route.is_some());
+            prop_assert!(route(&q5).is_some());
             let q6 = format!("/g/{a}/{b}/end");
-            prop_assert!(t.resolve("GET", &q6).route.is_none());
+            prop_assert!(route(&q6).is_none());
             let path = format!("/g/{c}/end");
-            let m = t.resolve("GET", &path);
+            let m = t.lookup("GET", &path).unwrap();
             let want = percent_encoding::percent_decode_str(&c).decode_utf8_lossy().into_owned();
             prop_assert_eq!(m.params[0].1.as_ref(), want.as_str());
         }
@@ -1015,7 +1081,7 @@ mod tests {
         #[test]
         fn resolve_never_panics(method in "[A-Z]{1,7}", path in "\\PC{0,64}") {
             let t = table(&[("GET /a/{x}", &["s:{x}:r"]), ("* /b/{*rest}", &["s"]), ("POST /c/*x*", &["s"])]);
-            let _ = t.resolve(&method, &path);
+            let _ = t.lookup(&method, &path);
         }
 
         #[test]

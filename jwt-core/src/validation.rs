@@ -208,6 +208,10 @@ impl Validation {
                 _ => return Err(InvalidToken::InvalidIssuer),
             }
         }
+        // RFC 7519 §4.1.2: `sub` is a StringOrURI; any other type makes the token invalid.
+        if claims.get("sub").is_some_and(|sub| !sub.is_string()) {
+            return Err(InvalidToken::InvalidClaim("sub".into()));
+        }
         Ok(times)
     }
 

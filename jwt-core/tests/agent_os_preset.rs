@@ -926,9 +926,9 @@ async fn router_level_checks_match_agno() {
 /// Unmapped routes (any valid token), trailing slashes, look-alike prefixes, unknown methods.
 #[tokio::test]
 async fn unmapped_and_edge_paths_match_agno() {
-    let paths = [
+    // Not AgentOS routes: agno lets any valid token through; the preset fails closed.
+    let outside = [
         ("GET", "/unknown"),
-        ("GET", "/metrics/refresh/status"),
         ("GET", "/agentsfoo"),
         ("GET", "/knowledge/agents-x"),
         ("GET", "/knowledge/a1/x"),
@@ -937,6 +937,13 @@ async fn unmapped_and_edge_paths_match_agno() {
         ("DELETE", "/agents"),
         ("POST", "/agents/a1/runs/r1/unknown"),
         ("POST", "/sessions/a1"),
+        ("POST", "/mcp"),
+    ];
+    // AgentOS routes (including those agno leaves unmapped) and edge spellings: as agno.
+    let paths = [
+        ("GET", "/metrics/refresh/status"),
+        ("POST", "/agents/a1/runs/r1/resume"),
+        ("POST", "/teams/a1/sessions/s1/fork"),
         ("GET", "/agents/"),
         ("GET", "/teams/"),
         ("GET", "/agents/a1/"),
@@ -973,6 +980,21 @@ async fn unmapped_and_edge_paths_match_agno() {
         }
     }
     parity.finish("unmapped and edge paths", paths.len() * sets.len() * 2);
+    let denied = Verdict::Denied {
+        status: 403,
+        detail: "Access denied: route not permitted".into(),
+    };
+    for (label, auth) in [("explicit", explicit_auth()), ("shortcut", shortcut_auth())] {
+        for (method, path) in outside {
+            for scopes in &sets {
+                let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+                let ours = call(&auth, method, path, &scopes).await;
+                assert_eq!(ours, denied, "[{label}] {method} {path} {scopes:?}");
+            }
+            let anonymous = send(&auth, method, path, None).await.expect_err("401");
+            assert_eq!(anonymous.status(), 401, "[{label}] {method} {path}");
+        }
+    }
 }
 
 /// A custom admin scope replaces the default one (agno's `admin_scope`), on every row.
@@ -1387,8 +1409,13 @@ async fn excluded_routes_need_no_token() {
                 .expect_err("token required");
             assert_eq!(err.status(), 401, "{method} {path}");
         }
-        // Unmapped: any valid token, even without scopes.
-        assert!(call(&auth, "GET", "/unknown", &[]).await.is_allowed());
+        // Unlisted: denied for a valid token (fail closed).
+        assert!(!call(&auth, "GET", "/unknown", &[]).await.is_allowed());
+        assert!(
+            !call(&auth, "GET", "/unknown", &[DEFAULT_ADMIN])
+                .await
+                .is_allowed()
+        );
     }
 }
 

@@ -2526,3 +2526,241 @@ async fn row_67_reserved_principals() {
         accepted(&auth, &t, sub).await;
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Rows 70–78: routing. The core's half (what it decides for a path); the adapters' half (that
+// they hand it the path their router matches on) is the router differential in `conformance`.
+// ---------------------------------------------------------------------------------------------
+
+/// A custom (non-AgentOS) table shaped like a real app's.
+fn routing_engine() -> JwtAuth {
+    let table = RouteTable::builder()
+        .route("GET /items", ["items:read"])
+        .route("GET /items/{id}", ["items:{id}:read"])
+        .route("POST /items/{id}/runs", ["items:{id}:run"])
+        .route("POST /admin:reset", ["admin:reset"])
+        .route("POST /admin@reset", ["admin:reset"])
+        .route("GET /api/admin/items", ["admin:items:read"])
+        .route("GET /agents", ["agents:read", "billing:active"])
+        .listing("GET /agents", "agents", "read")
+        .exclude("/health")
+        .build()
+        .unwrap();
+    builder(hs_keys()).scopes(table).build().unwrap()
+}
+
+async fn route_call(
+    auth: &JwtAuth,
+    method: &str,
+    path: &str,
+    scopes: &[&str],
+) -> Result<Outcome, AuthError> {
+    let token = hs(&with(claims(), "scopes", json!(scopes)));
+    let bearer = format!("Bearer {token}");
+    auth.authenticate(&SimpleRequest::new(method, path).header("Authorization", &bearer))
+        .await
+}
+
+#[tokio::test]
+async fn row_70_unlisted_route_fails_closed() {
+    let auth = routing_engine();
+    for (method, path) in [
+        ("GET", "/unlisted"),
+        ("DELETE", "/items/a1"),
+        ("POST", "/items"),
+        ("GET", "/items/a1/runs"),
+    ] {
+        let err = route_call(&auth, method, path, &[]).await.unwrap_err();
+        assert_eq!(err.status(), 403, "{method} {path}");
+        assert_eq!(err.error_code(), Some("insufficient_scope"));
+        assert_eq!(err.detail(), "Access denied: route not permitted");
+        let anonymous = auth
+            .authenticate(&SimpleRequest::new(method, path))
+            .await
+            .unwrap_err();
+        assert_eq!(anonymous.status(), 401, "{method} {path} without a token");
+    }
+}
+
+#[tokio::test]
+async fn row_71_empty_path_parameter() {
+    let auth = routing_engine();
+    for path in ["/items//runs", "/items/", "//items", "/items/a1//"] {
+        let method = if path.ends_with("runs") {
+            "POST"
+        } else {
+            "GET"
+        };
+        let r = route_call(&auth, method, path, &["items:read", "items:*:run"]).await;
+        match r {
+            Err(err) => assert!(matches!(err.status(), 400 | 403), "{path}: {err}"),
+            // `/items/` is `/items` with its one trailing slash ignored.
+            Ok(_) => assert_eq!(path, "/items/"),
+        }
+    }
+    let err = route_call(&auth, "POST", "/items//runs", &["agent_os:admin"])
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 400);
+    assert_eq!(err.error_code(), Some("invalid_request"));
+}
+
+#[tokio::test]
+async fn row_72_percent_encoded_reserved_character_in_a_literal() {
+    let auth = routing_engine();
+    for path in [
+        "/admin%3Areset",
+        "/admin%3areset",
+        "/admin%40reset",
+        "/%61dmin:reset",
+    ] {
+        let err = route_call(&auth, "POST", path, &[]).await.unwrap_err();
+        assert_eq!(err.status(), 400, "{path}");
+        assert!(matches!(
+            err.kind(),
+            AuthErrorKind::InvalidPath(jwt_core::PathRejection::EncodedLiteral)
+        ));
+    }
+    assert!(
+        route_call(&auth, "POST", "/admin:reset", &["admin:reset"])
+            .await
+            .is_ok()
+    );
+    let err = route_call(&auth, "POST", "/admin:reset", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 403);
+}
+
+#[tokio::test]
+async fn row_73_mount_prefix_is_part_of_the_decision() {
+    // The core decides on the full path the adapter hands it: `/api/admin/items` needs the
+    // stricter scope, never the root `/items` entry's.
+    let auth = routing_engine();
+    let err = route_call(&auth, "GET", "/api/admin/items", &["items:read"])
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 403);
+    assert!(
+        route_call(&auth, "GET", "/api/admin/items", &["admin:items:read"])
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn row_74_dot_segments() {
+    let auth = routing_engine();
+    for path in [
+        "/items/./a2",
+        "/items/a1/../a2",
+        "/items/%2e/a2",
+        "/items/a1/%2E%2E/a2",
+        "/items/a1/.%2e/a2",
+        "/items/..",
+    ] {
+        let err = route_call(&auth, "GET", path, &["items:a1:read"])
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), 400, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn row_75_double_and_mixed_encoding() {
+    let auth = routing_engine();
+    // Decoded once: `a%252D2` is the id `a%2D2`, never `a-2`.
+    let ctx = route_call(&auth, "GET", "/items/a%252D2", &["items:a%2D2:read"])
+        .await
+        .unwrap()
+        .into_context()
+        .unwrap();
+    assert_eq!(ctx.required_scopes(), ["items:a%2D2:read"]);
+    let err = route_call(&auth, "GET", "/items/a%252D2", &["items:a-2:read"])
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 403);
+    // Lower and upper hex name the same parameter.
+    for path in ["/items/a%2d2", "/items/a%2D2", "/items/%61-2"] {
+        assert!(
+            route_call(&auth, "GET", path, &["items:a-2:read"])
+                .await
+                .is_ok(),
+            "{path}"
+        );
+        let err = route_call(&auth, "GET", path, &["items:a1:read"])
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), 403, "{path}");
+    }
+    // Any character of a literal encoded: refused, not guessed.
+    for path in ["/%69tems/a1", "/item%73/a1", "/ITEMS/a1"] {
+        let err = route_call(&auth, "GET", path, &["agent_os:admin"])
+            .await
+            .unwrap_err();
+        assert!(matches!(err.status(), 400 | 403), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn row_76_parameter_is_authorized_decoded_once() {
+    let auth = routing_engine();
+    let ctx = route_call(&auth, "POST", "/items/a%2Fb/runs", &["items:a/b:run"])
+        .await
+        .unwrap()
+        .into_context()
+        .unwrap();
+    assert_eq!(ctx.required_scopes(), ["items:a/b:run"]);
+}
+
+#[tokio::test]
+async fn row_78_listing_fallback_never_skips_other_scopes() {
+    let auth = routing_engine();
+    let err = route_call(&auth, "GET", "/agents", &["agents:a1:read"])
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 403);
+    let ctx = route_call(
+        &auth,
+        "GET",
+        "/agents",
+        &["agents:a1:read", "billing:active"],
+    )
+    .await
+    .unwrap()
+    .into_context()
+    .unwrap();
+    assert!(ctx.listing_ids("agents").contains("a1"));
+    assert!(!ctx.listing_ids("agents").contains("a2"));
+    let err = route_call(&auth, "GET", "/agents", &["agents:read"])
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 403);
+    // HEAD entries are refused at build time: HEAD follows GET.
+    assert!(matches!(
+        RouteTable::builder().route("HEAD /x", ["s"]).build(),
+        Err(ConfigError::InvalidRoute { .. })
+    ));
+}
+
+#[tokio::test]
+async fn sub_must_be_a_string() {
+    let auth = engine(hs_keys());
+    for sub in [
+        json!(42),
+        json!(1.5),
+        json!(true),
+        json!(null),
+        json!(["a"]),
+        json!({"a": 1}),
+    ] {
+        let token = hs(&with(claims(), "sub", sub.clone()));
+        let err = call(&auth, &token).await.unwrap_err();
+        assert_eq!(err.status(), 401, "{sub}");
+        assert!(matches!(
+            err.kind(),
+            AuthErrorKind::InvalidToken(InvalidToken::InvalidClaim(name)) if name == "sub"
+        ));
+    }
+    accepted(&auth, &hs(&claims()), "string sub").await;
+}

@@ -303,31 +303,57 @@ async fn excluded_public_optional_and_unmapped_routes() {
     .await
     .unwrap_err();
     assert_eq!(err.status(), 401);
-    // Unmapped: any valid token by default, admin only when denied by default.
-    assert!(
-        call(
+    // Unlisted: denied by default (fail closed), admins included; any valid token only when
+    // the table opts in.
+    let admin = format!(
+        "Bearer {}",
+        tok(json!({"sub": "root", "exp": now() + 60, "scopes": ["agent_os:admin"]}))
+    );
+    for token in [&no_scopes, &admin] {
+        let err = call(
             &auth,
-            SimpleRequest::new("PUT", "/other").header("Authorization", &no_scopes)
+            SimpleRequest::new("PUT", "/other").header("Authorization", token),
         )
         .await
-        .is_ok()
+        .unwrap_err();
+        assert_eq!(err.status(), 403);
+        assert_eq!(err.error_code(), Some("insufficient_scope"));
+        assert_eq!(err.detail(), "Access denied: route not permitted");
+    }
+    assert_eq!(
+        call(&auth, SimpleRequest::new("PUT", "/other"))
+            .await
+            .unwrap_err()
+            .status(),
+        401
     );
-    let deny = builder()
+    let open = builder()
         .scopes(
             RouteTable::builder()
-                .unmapped(Unmapped::Deny)
+                .unmapped(Unmapped::Authenticated)
                 .build()
                 .unwrap(),
         )
         .build()
         .unwrap();
-    let err = call(
-        &deny,
-        SimpleRequest::new("PUT", "/other").header("Authorization", &no_scopes),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(err.status(), 403);
+    assert!(
+        call(
+            &open,
+            SimpleRequest::new("PUT", "/other").header("Authorization", &no_scopes)
+        )
+        .await
+        .is_ok()
+    );
+    // No table at all: authentication only.
+    let plain = builder().build().unwrap();
+    assert!(
+        call(
+            &plain,
+            SimpleRequest::new("PUT", "/other").header("Authorization", &no_scopes)
+        )
+        .await
+        .is_ok()
+    );
 }
 
 #[tokio::test]

@@ -120,6 +120,19 @@ impl<E: Endpoint> Middleware<E> for JwtMiddleware {
     }
 }
 
+/// The URI the outermost router matched. `Route::nest` strips its prefix from `uri()` but keeps
+/// `original_uri()`, so a middleware on a nested route still decides on the full path. A request
+/// built in-process (`Request::builder()`, poem's test client) has no original URI (it reads as
+/// `/`); then `uri()` is the whole path, since nesting only ever shortens it.
+fn routed_uri(req: &Request) -> &Uri {
+    let original = req.original_uri();
+    if original.path() == "/" && req.uri().path() != "/" {
+        req.uri()
+    } else {
+        original
+    }
+}
+
 /// The endpoint produced by [`JwtMiddleware`].
 #[derive(Debug)]
 pub struct JwtEndpoint<E> {
@@ -134,7 +147,7 @@ impl<E: Endpoint> Endpoint for JwtEndpoint<E> {
         let verdict = {
             let view = View {
                 method: req.method(),
-                uri: req.uri(),
+                uri: routed_uri(&req),
                 headers: req.headers(),
             };
             self.auth.authenticate(&view).await

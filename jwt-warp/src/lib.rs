@@ -24,6 +24,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+use std::str::FromStr;
+
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use jwt_core::extract;
 use jwt_core::{AuthContext, AuthError, JwtAuth, Outcome, RequestParts};
@@ -95,6 +97,104 @@ pub async fn recover(rejection: Rejection) -> Result<warp::reply::Response, Reje
         Some(AuthRejection(err)) => Ok(error_response(err)),
         None => Err(rejection),
     }
+}
+
+/// The last branch of an app: for a request no route matched, runs the core's decision so that a
+/// caller without a valid token gets 401 (and a token the table does not allow, 403) like on the
+/// other frameworks, instead of warp's 404/405 answering before auth and telling an anonymous
+/// caller which routes exist. When the decision passes it rejects with warp's 404, which warp
+/// combines with the routes' own rejections (405 for a wrong method).
+///
+/// ```
+/// use warp::Filter;
+/// use jwt_core::{JwtAuth, StaticKeys};
+/// # fn main() -> Result<(), jwt_core::ConfigError> {
+/// let auth = JwtAuth::builder()
+///     .verifier(StaticKeys::hs256(b"an-hs256-secret-of-at-least-32-bytes!")?)
+///     .build()?;
+/// let me = warp::path!("me")
+///     .and(jwt_warp::user_id(&auth))
+///     .map(|user: String| warp::reply::Reply::into_response(user));
+/// let app = me.or(jwt_warp::deny_unmatched(&auth)).unify().recover(jwt_warp::recover);
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let res = warp::test::request().path("/nowhere").reply(&app).await;
+/// assert_eq!(res.status(), 401);
+/// # }); let _ = app; Ok(()) }
+/// ```
+pub fn deny_unmatched(
+    auth: &JwtAuth,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone + use<> {
+    with_auth(auth).and_then(|_: Option<AuthContext>| async {
+        Err::<warp::reply::Response, _>(warp::reject::not_found())
+    })
+}
+
+/// One path parameter, percent-decoded exactly once the way the core binds it for scope
+/// templates ([`jwt_core::path::decode_segment`]), then parsed with `FromStr`.
+///
+/// Use it instead of `warp::path::param`, which hands the handler the raw segment: with that,
+/// `/agents/a%31/runs` would be authorized as `agents:a1:run` while the handler got `a%31`.
+/// A segment the core refuses, or one that does not parse, is warp's 404 (like `param`).
+///
+/// ```
+/// use warp::Filter;
+/// let runs = warp::path("agents")
+///     .and(jwt_warp::param::<String>())
+///     .and(warp::path("runs"))
+///     .and(warp::path::end())
+///     .map(|agent_id: String| agent_id);
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let id = warp::test::request().path("/agents/a%2Fb/runs").filter(&runs).await.unwrap();
+/// assert_eq!(id, "a/b");
+/// # });
+/// ```
+pub fn param<T>() -> impl Filter<Extract = (T,), Error = Rejection> + Copy
+where
+    T: FromStr + Send + 'static,
+{
+    warp::path::param::<String>().and_then(|raw: String| async move {
+        jwt_core::path::decode_segment(&raw)
+            .ok()
+            .and_then(|value| value.parse::<T>().ok())
+            .ok_or_else(warp::reject::not_found)
+    })
+}
+
+/// The rest of the path (one or more segments), each segment percent-decoded exactly once like
+/// the core binds a `{*tail}` parameter, joined with `/` (a trailing `/` is kept, as axum,
+/// actix-web and poem keep it). warp's own `tail()` hands the raw text
+/// (`%64ocs/a.txt`) where the core authorized `docs/a.txt`. An empty tail or a segment the core
+/// refuses is warp's 404.
+///
+/// ```
+/// use warp::Filter;
+/// let files = warp::path("files").and(jwt_warp::tail()).map(|rest: String| rest);
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let rest = warp::test::request().path("/files/a%20b/%C3%A9").filter(&files).await.unwrap();
+/// assert_eq!(rest, "a b/é");
+/// # });
+/// ```
+pub fn tail() -> impl Filter<Extract = (String,), Error = Rejection> + Copy {
+    warp::path::tail().and_then(|tail: warp::path::Tail| async move {
+        let whole = tail.as_str();
+        let raw = whole.strip_suffix('/').unwrap_or(whole);
+        if raw.is_empty() {
+            return Err(warp::reject::not_found());
+        }
+        let mut out = String::with_capacity(raw.len());
+        for (i, segment) in raw.split('/').enumerate() {
+            let decoded =
+                jwt_core::path::decode_segment(segment).map_err(|_| warp::reject::not_found())?;
+            if i > 0 {
+                out.push('/');
+            }
+            out.push_str(&decoded);
+        }
+        if raw.len() < whole.len() {
+            out.push('/');
+        }
+        Ok(out)
+    })
 }
 
 /// The core's decision for this request: `Some(ctx)` when authenticated, `None` on excluded

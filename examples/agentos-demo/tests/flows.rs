@@ -236,6 +236,43 @@ fn flows(bin: &str) -> Vec<Value> {
     );
     record("no-token", &r);
 
+    // Route existence is never told before auth: an unknown path or a wrong method without a
+    // token is a 401 on every framework (catalogue row 77); with a token the table does not
+    // list the route, so it is a 403 (fail closed), admins included.
+    for (method, path) in [
+        ("GET", "/nowhere"),
+        ("PUT", "/agents"),
+        ("PATCH", "/config"),
+    ] {
+        let r = server.call(method, path, &[], "");
+        assert_eq!(r.status, 401, "{bin}: {method} {path}");
+        record("unknown-no-token", &r);
+        let r = server.call(method, path, &[("Authorization", &admin)], "");
+        assert_eq!(r.status, 403, "{bin}: {method} {path}");
+        assert_eq!(
+            r.body,
+            json!({"detail": "Access denied: route not permitted"})
+        );
+        record("unknown-admin", &r);
+    }
+    // HEAD follows GET on every framework, with GET's authorization.
+    for (path, auth, want) in [
+        ("/health", None, 200),
+        ("/agents", Some(&alice), 200),
+        ("/agents/agent-1", Some(&alice), 200),
+        ("/config", Some(&alice), 403),
+        ("/agents", None, 401),
+    ] {
+        let headers: Vec<(&str, &str)> = auth
+            .map(|a| ("Authorization", a.as_str()))
+            .into_iter()
+            .collect();
+        let r = server.call("HEAD", path, &headers, "");
+        assert_eq!(r.status, want, "{bin}: HEAD {path}");
+        assert_eq!(r.body, Value::Null, "{bin}: HEAD {path} has no body");
+        record("head", &r);
+    }
+
     // List filtering.
     let r = server.call("GET", "/agents", &[("Authorization", &alice)], "");
     assert_eq!(

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use actix_cors::Cors;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, SET_COOKIE};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, guard, web};
 use agentos_demo::{CORS_HEADERS, CORS_METHODS, Demo, DemoArgs, Kind, Reply, RunInput};
 use clap::Parser as _;
 use jwt_actix::{Auth, JwtAuthExt as _};
@@ -25,31 +25,28 @@ fn reply(r: Reply) -> HttpResponse {
 
 type D = web::Data<Demo>;
 
+/// A GET route that also answers HEAD (actix-web's `web::get()` does not; axum, poem and warp do,
+/// and the core authorizes HEAD with the GET entry).
+fn get() -> actix_web::Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
 fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(|d: D| async move { reply(d.root()) }))
-        .route(
-            "/health",
-            web::get().to(|d: D| async move { reply(d.health()) }),
-        )
-        .route(
-            "/info",
-            web::get().to(|d: D| async move { reply(d.info()) }),
-        )
-        .route(
-            "/config",
-            web::get().to(|d: D| async move { reply(d.config()) }),
-        )
+    cfg.route("/", get().to(|d: D| async move { reply(d.root()) }))
+        .route("/health", get().to(|d: D| async move { reply(d.health()) }))
+        .route("/info", get().to(|d: D| async move { reply(d.info()) }))
+        .route("/config", get().to(|d: D| async move { reply(d.config()) }))
         .route(
             "/memories",
-            web::get().to(|d: D| async move { reply(d.memories()) }),
+            get().to(|d: D| async move { reply(d.memories()) }),
         )
         .route(
             "/sessions",
-            web::get().to(|d: D, Auth(ctx): Auth| async move { reply(d.sessions(&ctx)) }),
+            get().to(|d: D, Auth(ctx): Auth| async move { reply(d.sessions(&ctx)) }),
         )
         .route(
             "/sessions/{id}",
-            web::get().to(|d: D, Auth(ctx): Auth, id: web::Path<String>| async move {
+            get().to(|d: D, Auth(ctx): Auth, id: web::Path<String>| async move {
                 reply(d.session(&id, &ctx))
             }),
         )
@@ -61,22 +58,21 @@ fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route(
             "/set-auth-cookie",
-            web::get().to(|d: D| async move { reply(d.set_auth_cookie()) }),
+            get().to(|d: D| async move { reply(d.set_auth_cookie()) }),
         )
         .route(
             "/clear-auth-cookie",
-            web::get().to(|d: D| async move { reply(d.clear_auth_cookie()) }),
+            get().to(|d: D| async move { reply(d.clear_auth_cookie()) }),
         );
     for kind in Kind::ALL {
         let p = kind.plural();
         cfg.route(
             &format!("/{p}"),
-            web::get().to(move |d: D, Auth(ctx): Auth| async move { reply(d.list(kind, &ctx)) }),
+            get().to(move |d: D, Auth(ctx): Auth| async move { reply(d.list(kind, &ctx)) }),
         )
         .route(
             &format!("/{p}/{{id}}"),
-            web::get()
-                .to(move |d: D, id: web::Path<String>| async move { reply(d.get(kind, &id)) }),
+            get().to(move |d: D, id: web::Path<String>| async move { reply(d.get(kind, &id)) }),
         )
         .route(
             &format!("/{p}/{{id}}/runs"),
@@ -99,7 +95,7 @@ fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route(
             &format!("/{p}/{{id}}/runs"),
-            web::get().to(
+            get().to(
                 move |d: D, Auth(ctx): Auth, id: web::Path<String>| async move {
                     reply(d.list_runs(kind, &id, &ctx))
                 },

@@ -33,6 +33,11 @@ fn reply(r: Reply) -> warp::reply::Response {
 
 type Route = warp::filters::BoxedFilter<(warp::reply::Response,)>;
 
+/// GET, and HEAD with it (warp's `get()` alone refuses HEAD; hyper drops HEAD's body).
+fn get() -> impl Filter<Extract = (), Error = Rejection> + Copy {
+    warp::get().or(warp::head()).unify()
+}
+
 fn routes(demo: &Demo) -> Route {
     let d = {
         let demo = demo.clone();
@@ -47,7 +52,7 @@ fn routes(demo: &Demo) -> Route {
         } else {
             warp::path(path).and(warp::path::end()).boxed()
         };
-        p.and(warp::get())
+        p.and(get())
             .and(d.clone())
             .map(move |demo: Demo| reply(f(&demo)))
             .boxed()
@@ -64,26 +69,30 @@ fn routes(demo: &Demo) -> Route {
         .boxed();
     // Routes the middleware protects: the path first, then the auth decision.
     let config = warp::path!("config")
-        .and(warp::get())
+        .and(get())
         .and(d.clone())
         .and(ctx())
         .map(|demo: Demo, _: AuthContext| reply(demo.config()));
     let memories = warp::path!("memories")
-        .and(warp::get())
+        .and(get())
         .and(d.clone())
         .and(ctx())
         .map(|demo: Demo, _: AuthContext| reply(demo.memories()));
     let sessions = warp::path!("sessions")
-        .and(warp::get())
+        .and(get())
         .and(d.clone())
         .and(ctx())
         .map(|demo: Demo, c: AuthContext| reply(demo.sessions(&c)));
-    let session = warp::path!("sessions" / String)
-        .and(warp::get())
+    let session = warp::path("sessions")
+        .and(jwt_warp::param::<String>())
+        .and(warp::path::end())
+        .and(get())
         .and(d.clone())
         .and(ctx())
         .map(|id: String, demo: Demo, c: AuthContext| reply(demo.session(&id, &c)));
-    let delete_session = warp::path!("sessions" / String)
+    let delete_session = warp::path("sessions")
+        .and(jwt_warp::param::<String>())
+        .and(warp::path::end())
         .and(warp::delete())
         .and(d.clone())
         .and(ctx())
@@ -104,19 +113,19 @@ fn routes(demo: &Demo) -> Route {
         let p = kind.plural();
         let list = warp::path(p)
             .and(warp::path::end())
-            .and(warp::get())
+            .and(get())
             .and(d.clone())
             .and(ctx())
             .map(move |demo: Demo, c: AuthContext| reply(demo.list(kind, &c)));
         let one = warp::path(p)
-            .and(warp::path::param::<String>())
+            .and(jwt_warp::param::<String>())
             .and(warp::path::end())
-            .and(warp::get())
+            .and(get())
             .and(d.clone())
             .and(ctx())
             .map(move |id: String, demo: Demo, _: AuthContext| reply(demo.get(kind, &id)));
         let run = warp::path(p)
-            .and(warp::path::param::<String>())
+            .and(jwt_warp::param::<String>())
             .and(warp::path("runs"))
             .and(warp::path::end())
             .and(warp::post())
@@ -133,19 +142,19 @@ fn routes(demo: &Demo) -> Route {
                 },
             );
         let runs = warp::path(p)
-            .and(warp::path::param::<String>())
+            .and(jwt_warp::param::<String>())
             .and(warp::path("runs"))
             .and(warp::path::end())
-            .and(warp::get())
+            .and(get())
             .and(d.clone())
             .and(ctx())
             .map(move |id: String, demo: Demo, c: AuthContext| {
                 reply(demo.list_runs(kind, &id, &c))
             });
         let cancel = warp::path(p)
-            .and(warp::path::param::<String>())
+            .and(jwt_warp::param::<String>())
             .and(warp::path("runs"))
-            .and(warp::path::param::<String>())
+            .and(jwt_warp::param::<String>())
             .and(warp::path("cancel"))
             .and(warp::path::end())
             .and(warp::post())
@@ -169,7 +178,11 @@ fn routes(demo: &Demo) -> Route {
             .unify()
             .boxed();
     }
-    app
+    // Last: a request no route matched still gets the auth decision first (401 without a token,
+    // like every other framework), never a 404/405 that tells an anonymous caller what exists.
+    app.or(jwt_warp::deny_unmatched(demo.auth()))
+        .unify()
+        .boxed()
 }
 
 async fn recover(rejection: Rejection) -> Result<warp::reply::Response, Infallible> {
