@@ -17,7 +17,7 @@ use jsonwebtoken::{Algorithm, EncodingKey};
 use serde::Serialize;
 
 use crate::error::ConfigError;
-use crate::keys::alg_name;
+use crate::token::jose::alg_name;
 
 /// SHA-256 of `bytes` (cache keys, API-key comparison, JWKS change detection).
 pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -120,10 +120,11 @@ pub(crate) fn self_test() -> Result<(), ConfigError> {
         }
     })?;
     let key = crate::VerificationKey::hmac(Algorithm::HS256, &secret)?;
-    let compact = crate::jose::split(&token, usize::MAX).map_err(|_| ConfigError::InvalidKey {
-        what: "HMAC",
-        reason: "crypto backend self-test failed",
-    })?;
+    let compact =
+        crate::token::jose::split(&token, usize::MAX).map_err(|_| ConfigError::InvalidKey {
+            what: "HMAC",
+            reason: "crypto backend self-test failed",
+        })?;
     if key.verify(compact.signing_input, &compact.signature) {
         Ok(())
     } else {

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::path::PathRejection;
+use crate::token::path::PathRejection;
 
 /// Why a token was refused. Every variant renders a fixed message of ours: no text from a library
 /// ever reaches a client.
@@ -133,7 +133,7 @@ pub enum AuthErrorKind {
     /// Malformed request: several credentials, bad `Bearer` grammar (400 `invalid_request`).
     InvalidRequest(&'static str),
     /// A request path the core's path model refuses (400 `invalid_request`): empty or dot
-    /// segments, malformed escapes, a literal sent percent-encoded (see [`crate::path`]).
+    /// segments, malformed escapes, a literal sent percent-encoded (see [`crate::token::path`]).
     InvalidPath(PathRejection),
     /// The token was refused (401 `invalid_token`).
     InvalidToken(InvalidToken),
@@ -379,7 +379,7 @@ pub enum ConfigError {
     },
     /// A single JWK cannot be used.
     #[error("invalid JWK: {0}")]
-    InvalidJwk(crate::JwkRejection),
+    InvalidJwk(JwkRejection),
     /// A JWKS holds no usable verification key.
     #[error("JWKS has no usable verification key")]
     EmptyJwks,
@@ -387,7 +387,7 @@ pub enum ConfigError {
     #[error("one key set mixes HMAC and asymmetric algorithms")]
     MixedAlgorithmFamilies,
     /// Leeway above the allowed maximum.
-    #[error("leeway of {0} s is out of range (0..={max} s)", max = crate::validation::MAX_LEEWAY_SECS)]
+    #[error("leeway of {0} s is out of range (0..={max} s)", max = crate::limits::MAX_LEEWAY_SECS)]
     LeewayOutOfRange(u64),
     /// A maximum token length of zero or absurd size.
     #[error("max token length {0} is out of range (1..=1048576)")]
@@ -424,4 +424,28 @@ pub enum ConfigError {
     /// A configured claim name, audience or issuer is empty.
     #[error("{0} must not be empty")]
     Empty(&'static str),
+}
+
+/// Why one JWK of a set was skipped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JwkRejection {
+    /// Not a JSON object with the members a JWK of its type needs.
+    #[error("malformed JWK")]
+    Malformed,
+    /// `kty`, `crv` or `alg` is not one we verify with (e.g. `RSA-OAEP`, `P-521`, `Ed448`).
+    #[error("unsupported key type, curve or algorithm")]
+    Unsupported,
+    /// `use` or `key_ops` forbid signature verification.
+    #[error("key is not for signature verification")]
+    WrongUse,
+    /// `alg` does not fit the key type or curve.
+    #[error("algorithm does not match the key")]
+    AlgorithmMismatch,
+    /// The key carries private members.
+    #[error("private key material in a verification key set")]
+    PrivateMaterial,
+    /// The key is refused by our policy (short secret, small RSA modulus, bad point).
+    #[error("{0}")]
+    Refused(String),
 }

@@ -41,60 +41,55 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
-mod agent_os;
-mod cache;
-mod claims;
-mod context;
+// The folder tree is the design (see ARCHITECTURE.md): `token` reads the request, `keys` holds
+// key material and verifiers, `authz` decides what a route demands and what a caller may do,
+// `engine` runs one decision, `presets` is data.
+mod authz;
 pub mod crypto;
 mod engine;
 mod error;
-pub mod extract;
-#[cfg(feature = "remote-jwks")]
-mod issuers;
-mod jose;
 mod keys;
-pub mod path;
-#[cfg(feature = "remote-jwks")]
-mod remote;
-mod request;
-mod routes;
-mod scope;
-mod token_source;
-mod validation;
-mod verifier;
+mod limits;
+mod presets;
+mod token;
 
-pub use agent_os::{AGNO_DEFAULT_EXCLUDED, AGNO_DEFAULT_SCOPE_MAPPINGS, AGNO_RESERVED_SUBJECTS};
-pub use cache::TokenCacheConfig;
-pub use claims::{ClaimsConfig, Identity, ReservedSubjects, StandardClaims};
-pub use context::AuthContext;
+pub use authz::extract;
+pub use token::path;
+
+pub use authz::context::AuthContext;
+pub use authz::routes::{
+    Access, Listing, ResourceCheck, RouteMatch, RouteTable, RouteTableBuilder, ScopeMapper,
+    ScopeTemplate, Unmapped,
+};
+pub use authz::scope::{AccessibleIds, DEFAULT_ADMIN_SCOPE, Scope, ScopeRules, ScopeSet};
 pub use crypto::{MintError, mint};
+pub use engine::cache::TokenCacheConfig;
+pub use engine::claims::{ClaimsConfig, Identity, ReservedSubjects, StandardClaims};
+pub use engine::validation::{AudiencePolicy, Validation};
 pub use engine::{JwtAuth, JwtAuthBuilder, OptionsPolicy, Outcome, TokenLocation};
+pub use error::JwkRejection;
 pub use error::{AuthError, AuthErrorKind, ConfigError, InvalidToken};
-#[cfg(feature = "remote-jwks")]
-pub use issuers::Issuers;
-pub use jose::TokenHeader;
 pub use jsonwebtoken::{Algorithm, EncodingKey};
-pub use keys::{JwkDefaults, JwkRejection, VerificationKey};
-pub use path::{PathRejection, PathSegment, RequestPath};
 #[cfg(feature = "remote-jwks")]
-pub use remote::{
+pub use keys::issuers::Issuers;
+pub use keys::material::{JwkDefaults, VerificationKey};
+#[cfg(feature = "remote-jwks")]
+pub use keys::remote::{
     DEFAULT_BACKOFF_INITIAL, DEFAULT_BACKOFF_MAX, DEFAULT_CACHE_TTL, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_KEYS, DEFAULT_MAX_STALE, DEFAULT_REFRESH_AHEAD,
     DEFAULT_TIMEOUT, DEFAULT_UNKNOWN_KID_COOLDOWN, FetchError, MAX_CACHE_CONTROL_TTL,
     MIN_CACHE_CONTROL_TTL, RemoteConfigError, RemoteJwks, RemoteJwksBuilder, RemoteStatus,
 };
-pub use request::{RequestParts, SimpleRequest};
-pub use routes::{
-    Access, Listing, ResourceCheck, RouteMatch, RouteTable, RouteTableBuilder, ScopeMapper,
-    ScopeTemplate, Unmapped,
-};
-pub use scope::{AccessibleIds, DEFAULT_ADMIN_SCOPE, Scope, ScopeRules, ScopeSet};
-pub use serde_json;
-pub use token_source::{AnyOf, BearerHeader, CookieToken, TokenSource};
-pub use validation::{
-    AudiencePolicy, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY_SECS, Validation,
-};
-pub use verifier::{
+pub use keys::verifier::{
     ApiKeys, InsecureNoSignature, Jwks, KeyChain, StaticKeys, TokenKind, Verified, Verifier,
     VerifyError,
 };
+pub use limits::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY_SECS};
+pub use presets::agent_os::{
+    AGNO_DEFAULT_EXCLUDED, AGNO_DEFAULT_SCOPE_MAPPINGS, AGNO_RESERVED_SUBJECTS,
+};
+pub use serde_json;
+pub use token::jose::TokenHeader;
+pub use token::path::{PathRejection, PathSegment, RequestPath};
+pub use token::request::{RequestParts, SimpleRequest};
+pub use token::source::{AnyOf, BearerHeader, CookieToken, TokenSource};

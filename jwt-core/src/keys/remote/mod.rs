@@ -36,9 +36,10 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::error::InvalidToken;
-use crate::jose;
-use crate::keys::{Fallback, Family, JwkDefaults, JwkRejection, KeySet, VerificationKey, family};
-use crate::verifier::{Verified, Verifier, VerifyError, verify_with};
+use crate::error::JwkRejection;
+use crate::keys::material::{Fallback, Family, JwkDefaults, KeySet, VerificationKey, family};
+use crate::keys::verifier::{Verified, Verifier, VerifyError, verify_with};
+use crate::token::jose;
 
 /// Default lifetime of a fetched key set without `Cache-Control` (10 min).
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(600);

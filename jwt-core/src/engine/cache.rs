@@ -13,11 +13,10 @@ use std::sync::Arc;
 
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
-use serde_json::Value;
 
-use crate::context::Principal;
+use crate::authz::context::Principal;
+use crate::engine::validation::TimeClaims;
 use crate::error::ConfigError;
-use crate::validation::TimeClaims;
 
 /// Limits of the validated-token cache.
 ///
@@ -153,26 +152,12 @@ impl TokenCache {
     }
 }
 
-/// A rough size of a JSON value in memory.
-pub(crate) fn json_bytes(v: &Value) -> usize {
-    match v {
-        Value::Null | Value::Bool(_) | Value::Number(_) => 16,
-        Value::String(s) => 24 + s.len(),
-        Value::Array(a) => 24 + a.iter().map(json_bytes).sum::<usize>(),
-        Value::Object(o) => {
-            48 + o
-                .iter()
-                .map(|(k, v)| 48 + k.len() + json_bytes(v))
-                .sum::<usize>()
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::claims::Identity;
-    use crate::scope::{ScopeRules, ScopeSet};
+    use crate::authz::scope::{ScopeRules, ScopeSet};
+    use serde_json::Value;
+    use crate::engine::claims::Identity;
 
     fn principal(n: usize) -> Arc<Principal> {
         let mut claims = serde_json::Map::new();

@@ -10,9 +10,9 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::error::InvalidToken;
-use crate::jose;
-use crate::remote::{RemoteConfigError, RemoteJwks};
-use crate::verifier::{Verified, Verifier, VerifyError};
+use crate::keys::remote::{RemoteConfigError, RemoteJwks};
+use crate::keys::verifier::{Verified, Verifier, VerifyError};
+use crate::token::jose;
 
 /// A [`Verifier`] over several issuers. The token's (still unverified) `iss` only chooses the
 /// verifier; that verifier's keys must then verify the token, and the verified `iss` must be the

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::claims::Identity;
-use crate::scope::{AccessibleIds, ScopeSet};
+use crate::authz::scope::{AccessibleIds, ScopeSet};
+use crate::engine::claims::Identity;
 
 /// The authenticated caller, as injected by every adapter.
 ///
@@ -43,15 +43,30 @@ pub(crate) struct Principal {
 impl Principal {
     pub(crate) fn estimated_bytes(&self) -> usize {
         let strings = |v: &[String]| v.iter().map(|s| 24 + s.len()).sum::<usize>();
-        crate::cache::json_bytes(&Value::Object(Map::new()))
+        json_bytes(&Value::Object(Map::new()))
             + self
                 .claims
                 .iter()
-                .map(|(k, v)| 48 + k.len() + crate::cache::json_bytes(v))
+                .map(|(k, v)| 48 + k.len() + json_bytes(v))
                 .sum::<usize>()
             + 2 * strings(&self.identity.scopes)
             + self.identity.dependencies.len() * 64
             + self.identity.session_state.len() * 64
+    }
+}
+
+/// A rough size of a JSON value in memory.
+pub(crate) fn json_bytes(v: &Value) -> usize {
+    match v {
+        Value::Null | Value::Bool(_) | Value::Number(_) => 16,
+        Value::String(s) => 24 + s.len(),
+        Value::Array(a) => 24 + a.iter().map(json_bytes).sum::<usize>(),
+        Value::Object(o) => {
+            48 + o
+                .iter()
+                .map(|(k, v)| 48 + k.len() + json_bytes(v))
+                .sum::<usize>()
+        }
     }
 }
 

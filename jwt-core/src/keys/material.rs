@@ -15,7 +15,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind};
 use serde::Deserialize;
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, JwkRejection};
+use crate::token::jose::{alg_name, parse_alg};
 
 /// The family of an algorithm: one key set never mixes HMAC with asymmetric algorithms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,32 +38,6 @@ pub(crate) fn family(alg: Algorithm) -> Family {
         EdDSA => Family::Ed,
         _ => Family::Other,
     }
-}
-
-/// The registered JWS name of an algorithm (`"RS256"`).
-pub(crate) fn alg_name(alg: Algorithm) -> &'static str {
-    use Algorithm::*;
-    match alg {
-        HS256 => "HS256",
-        HS384 => "HS384",
-        HS512 => "HS512",
-        RS256 => "RS256",
-        RS384 => "RS384",
-        RS512 => "RS512",
-        PS256 => "PS256",
-        PS384 => "PS384",
-        PS512 => "PS512",
-        ES256 => "ES256",
-        ES384 => "ES384",
-        EdDSA => "EdDSA",
-        _ => "unsupported",
-    }
-}
-
-/// Parses a JWS `alg` value exactly (jsonwebtoken's case-sensitive names); `none` and unknown
-/// names give `None`.
-pub(crate) fn parse_alg(name: &str) -> Option<Algorithm> {
-    name.parse().ok()
 }
 
 fn public_params(alg: Algorithm) -> Option<&'static dyn sig::VerificationAlgorithm> {
@@ -448,30 +423,6 @@ struct RawJwk {
     q: Option<serde_json::Value>,
 }
 
-/// Why one JWK of a set was skipped.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum JwkRejection {
-    /// Not a JSON object with the members a JWK of its type needs.
-    #[error("malformed JWK")]
-    Malformed,
-    /// `kty`, `crv` or `alg` is not one we verify with (e.g. `RSA-OAEP`, `P-521`, `Ed448`).
-    #[error("unsupported key type, curve or algorithm")]
-    Unsupported,
-    /// `use` or `key_ops` forbid signature verification.
-    #[error("key is not for signature verification")]
-    WrongUse,
-    /// `alg` does not fit the key type or curve.
-    #[error("algorithm does not match the key")]
-    AlgorithmMismatch,
-    /// The key carries private members.
-    #[error("private key material in a verification key set")]
-    PrivateMaterial,
-    /// The key is refused by our policy (short secret, small RSA modulus, bad point).
-    #[error("{0}")]
-    Refused(String),
-}
-
 impl VerificationKey {
     /// One JWK (RFC 7517), honouring `alg`, `use` and `key_ops` (D7). Symmetric (`oct`) keys are
     /// accepted only when `allow_oct` is set.
@@ -681,7 +632,7 @@ pub(crate) fn parse_jwks(
         origin: origin.map(Path::to_path_buf),
         reason: reason.to_owned(),
     };
-    let doc = crate::jose::parse_strict_json(text).map_err(|_| bad("not valid JSON"))?;
+    let doc = crate::token::jose::parse_strict_json(text).map_err(|_| bad("not valid JSON"))?;
     let serde_json::Value::Object(doc) = doc else {
         return Err(bad("top level is not a JSON object"));
     };

@@ -4,7 +4,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::context::AuthContext;
+use crate::authz::context::AuthContext;
 use crate::error::{AuthError, AuthErrorKind, InvalidToken};
 
 fn ctx(ctx: Option<&AuthContext>) -> Result<&AuthContext, AuthError> {

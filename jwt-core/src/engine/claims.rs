@@ -55,15 +55,6 @@ pub struct ReservedSubjects {
 }
 
 impl ReservedSubjects {
-    /// agno's list: `sa:*`, `__oauth__:*` and `__scheduler__`.
-    pub fn agent_os() -> Self {
-        let (prefixes, exact) = crate::agent_os::AGNO_RESERVED_SUBJECTS;
-        Self {
-            prefixes: prefixes.iter().map(|s| (*s).to_owned()).collect(),
-            exact: exact.iter().map(|s| (*s).to_owned()).collect(),
-        }
-    }
-
     /// Adds a reserved prefix.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefixes.push(prefix.into());
@@ -118,11 +109,6 @@ impl Default for StandardClaims {
 }
 
 impl StandardClaims {
-    /// agno's defaults plus its reserved subjects.
-    pub fn agent_os() -> Self {
-        Self::default().reserved_subjects(ReservedSubjects::agent_os())
-    }
-
     /// The claim holding the user id (default `sub`).
     pub fn user_id_claim(mut self, name: impl Into<String>) -> Self {
         self.user_id = name.into();

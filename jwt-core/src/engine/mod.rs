@@ -5,17 +5,21 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::cache::{CachedToken, TokenCache, TokenCacheConfig, digest};
-use crate::claims::{ClaimsConfig, StandardClaims};
-use crate::context::{AuthContext, Principal};
+pub(crate) mod cache;
+pub(crate) mod claims;
+pub(crate) mod validation;
+
+use crate::authz::context::{AuthContext, Principal};
+use crate::authz::routes::{Access, Listing, RouteTable, ScopeMapper, Unmapped};
+use crate::authz::scope::ScopeSet;
+use crate::engine::cache::{CachedToken, TokenCache, TokenCacheConfig, digest};
+use crate::engine::claims::{ClaimsConfig, StandardClaims};
+use crate::engine::validation::{AudiencePolicy, Validation, now_secs};
 use crate::error::{AuthError, AuthErrorKind, ConfigError, InvalidToken};
-use crate::path::RequestPath;
-use crate::request::{RequestParts, has_header};
-use crate::routes::{Access, Listing, RouteTable, ScopeMapper, Unmapped};
-use crate::scope::ScopeSet;
-use crate::token_source::{AnyOf, BearerHeader, CookieToken, TokenSource};
-use crate::validation::{AudiencePolicy, Validation, now_secs};
-use crate::verifier::{TokenKind, Verifier, VerifyError};
+use crate::keys::verifier::{TokenKind, Verifier, VerifyError};
+use crate::token::path::RequestPath;
+use crate::token::request::{RequestParts, has_header};
+use crate::token::source::{AnyOf, BearerHeader, CookieToken, TokenSource};
 
 /// How `OPTIONS` requests are treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -12,7 +12,6 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::error::InvalidToken;
-use crate::keys::parse_alg;
 
 /// The protected header of a verified token: what the rest of the pipeline may read.
 ///
@@ -215,6 +214,32 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
         }
         Ok(Value::Object(out))
     }
+}
+
+/// The registered JWS name of an algorithm (`"RS256"`).
+pub(crate) fn alg_name(alg: Algorithm) -> &'static str {
+    use Algorithm::*;
+    match alg {
+        HS256 => "HS256",
+        HS384 => "HS384",
+        HS512 => "HS512",
+        RS256 => "RS256",
+        RS384 => "RS384",
+        RS512 => "RS512",
+        PS256 => "PS256",
+        PS384 => "PS384",
+        PS512 => "PS512",
+        ES256 => "ES256",
+        ES384 => "ES384",
+        EdDSA => "EdDSA",
+        _ => "unsupported",
+    }
+}
+
+/// Parses a JWS `alg` value exactly (jsonwebtoken's case-sensitive names); `none` and unknown
+/// names give `None`.
+pub(crate) fn parse_alg(name: &str) -> Option<Algorithm> {
+    name.parse().ok()
 }
 
 #[cfg(test)]

@@ -6,14 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value};
 
 use crate::error::{ConfigError, InvalidToken};
-use crate::jose::TokenHeader;
-
-/// The largest leeway accepted, in seconds.
-pub const MAX_LEEWAY_SECS: u64 = 300;
-/// The default leeway, in seconds (agno's fixed value).
-pub const DEFAULT_LEEWAY_SECS: u64 = 10;
-/// The default maximum token length, checked before any decoding.
-pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
+use crate::limits::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY_SECS};
+use crate::token::jose::TokenHeader;
 
 /// What to do with the `aud` claim.
 #[derive(Debug, Clone, PartialEq, Eq)]

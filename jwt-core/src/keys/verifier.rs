@@ -10,8 +10,8 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
 use crate::error::{ConfigError, InvalidToken};
-use crate::jose::{self, TokenHeader};
-use crate::keys::{Fallback, JwkDefaults, KeySet, VerificationKey, parse_jwks};
+use crate::keys::material::{Fallback, JwkDefaults, KeySet, VerificationKey, parse_jwks};
+use crate::token::jose::{self, TokenHeader};
 
 /// What kind of credential was verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -383,16 +383,17 @@ impl KeyChain {
             chain = chain.with(Jwks::from_json(&json)?);
         }
         if let Some(key) = get("JWT_VERIFICATION_KEY") {
-            let alg =
-                match get("JWT_ALGORITHM") {
-                    Some(name) => Some(crate::keys::parse_alg(name.trim()).ok_or_else(|| {
+            let alg = match get("JWT_ALGORITHM") {
+                Some(name) => {
+                    Some(crate::token::jose::parse_alg(name.trim()).ok_or_else(|| {
                         ConfigError::Env {
                             var: "JWT_ALGORITHM",
                             reason: format!("unknown algorithm {name:?}"),
                         }
-                    })?),
-                    None => None,
-                };
+                    })?)
+                }
+                None => None,
+            };
             chain = chain.with(StaticKeys::new(vec![key_from_text(&key, alg)?])?);
         }
         if chain.is_empty() {
@@ -414,7 +415,7 @@ fn key_from_text(text: &str, alg: Option<Algorithm>) -> Result<VerificationKey, 
                 reason: "not valid JSON",
             })?;
         let defaults = match alg {
-            Some(a) if crate::keys::family(a) == crate::keys::Family::Rsa => {
+            Some(a) if crate::keys::material::family(a) == crate::keys::material::Family::Rsa => {
                 JwkDefaults::default().rsa(a)
             }
             Some(a) => JwkDefaults::default().oct(a),

@@ -11,8 +11,9 @@
 //! - an entry ending in `*` also gets a `{*rest}` twin, because agno's `*` crosses `/`
 //!   (`GET /agents/*` covers `GET /agents/a1/runs/r1/checkpoints`).
 
-use crate::routes::{RouteTable, RouteTableBuilder};
-use crate::scope::ScopeRules;
+use crate::authz::routes::{RouteTable, RouteTableBuilder};
+use crate::authz::scope::ScopeRules;
+use crate::engine::claims::{ReservedSubjects, StandardClaims};
 
 /// agno's default scope mappings, in agno's order (agno-behaviour.md §3.1, rows 1–103).
 pub const AGNO_DEFAULT_SCOPE_MAPPINGS: [(&str, &str); 103] = [
@@ -259,6 +260,22 @@ impl RouteTable {
             b = b.exclude(path);
         }
         b
+    }
+}
+
+impl ReservedSubjects {
+    /// agno's list: `sa:*`, `__oauth__:*` and `__scheduler__`.
+    pub fn agent_os() -> Self {
+        let (prefixes, exact) = AGNO_RESERVED_SUBJECTS;
+        let with_prefixes = prefixes.iter().fold(Self::default(), |r, p| r.prefix(*p));
+        exact.iter().fold(with_prefixes, |r, e| r.exact(*e))
+    }
+}
+
+impl StandardClaims {
+    /// agno's defaults plus its reserved subjects.
+    pub fn agent_os() -> Self {
+        Self::default().reserved_subjects(ReservedSubjects::agent_os())
     }
 }
 

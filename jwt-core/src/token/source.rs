@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::error::{AuthError, AuthErrorKind};
-use crate::request::{HeaderLookup, RequestParts, lookup};
+use crate::token::request::{HeaderLookup, RequestParts, lookup};
 
 /// Finds the token in a request.
 ///
@@ -335,7 +335,7 @@ impl TokenSource for AnyOf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::SimpleRequest;
+    use crate::token::request::SimpleRequest;
 
     fn header(v: &str) -> Result<Option<String>, u16> {
         let req = SimpleRequest::new("GET", "/").header("Authorization", v);

@@ -1,0 +1,130 @@
+//! Route → scope mapping: the [`ScopeMapper`] trait and its built-in [`RouteTable`].
+//!
+//! Entries are written `"METHOD /pattern"` (`*` as the method matches every method) and matched
+//! against a [`RequestPath`] read by the core's one path model ([`crate::token::path`]):
+//! - `{param}` matches one path segment and binds it, decoded once, for scope templates such as
+//!   `agents:{agent_id}:run`;
+//! - `*` inside a segment matches any run of characters except `/` (`/public/*` matches
+//!   `/public/a` but not `/public/a/b` or `/public`; `/sessions/public-*` matches `/sessions/public-x`);
+//! - `{*rest}` as the last segment matches one or more remaining segments;
+//! - literal segments are matched case-sensitively and must be sent without percent-escapes
+//!   (an escaped literal is refused as ambiguous, see [`PathRejection::EncodedLiteral`]);
+//! - the most specific entry wins (literal segments beat globs, which beat parameters, which beat
+//!   a tail), whatever the order they were added in; `HEAD` follows `GET`'s entries (a `HEAD`
+//!   entry is a build error); one trailing slash on the request path is ignored;
+//! - a request no entry matches is refused with 403 unless the table opts in to
+//!   [`Unmapped::Authenticated`] (fail closed).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::authz::scope::ScopeRules;
+use crate::token::path::{PathRejection, RequestPath};
+
+mod pattern;
+mod table;
+mod template;
+
+pub use table::{RouteTable, RouteTableBuilder};
+pub use template::ScopeTemplate;
+
+/// What a route demands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Access {
+    /// No token needed; a presented token is ignored.
+    Excluded,
+    /// A token is optional: when present it must be valid and its identity is injected.
+    Optional,
+    /// Any valid token (the `[]` of agno's table).
+    Public,
+    /// A valid token whose scopes satisfy every listed (possibly templated) scope.
+    Scopes(Vec<ScopeTemplate>),
+    /// Refused for every caller, admins included: 401 without a valid token, else 403
+    /// `insufficient_scope`. What an unlisted route gets under [`Unmapped::Deny`] (the default),
+    /// and what [`RouteTableBuilder::deny`] sets.
+    Denied,
+}
+
+/// agno's route-level resource check (agno-behaviour.md §3.4): after the scope check, the caller
+/// must also hold `scope`; a denial reads `Access denied to <action> this <noun>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceCheck {
+    /// The required scope, usually templated (`agents:{agent_id}:run`).
+    pub scope: ScopeTemplate,
+    /// The action named in the denial (`run`).
+    pub action: String,
+    /// The resource noun named in the denial (`agent`).
+    pub noun: String,
+}
+
+/// The listing fallback (agno-behaviour.md §4/§11): a `GET` on a collection whose caller lacks
+/// the global scope passes when it holds per-resource scopes for that action, and the handler
+/// filters by [`crate::AuthContext::listing_ids`]. No accessible id at all is a 403.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    /// The resource type (`agents`).
+    pub resource: String,
+    /// The action that makes an item visible (`read`).
+    pub action: String,
+}
+
+/// The entry that matched a request, with its bound path parameters.
+#[derive(Debug, Clone)]
+pub struct RouteMatch<'a> {
+    /// The entry as written (`"GET /agents/{agent_id}"`), or `None` when no entry matched.
+    pub route: Option<&'a str>,
+    /// What the route demands.
+    pub access: Cow<'a, Access>,
+    /// Extra resource checks.
+    pub checks: &'a [ResourceCheck],
+    /// The listing fallback, if the route has one.
+    pub listing: Option<&'a Listing>,
+    /// Bound path parameters, percent-decoded.
+    pub params: Vec<(&'a str, Cow<'a, str>)>,
+}
+
+/// Maps a request's method and path to what it demands.
+///
+/// The engine reads the path with the core's path model first ([`RequestPath::parse`]), so an
+/// implementation sees segments already split and decoded once; it returns an error for a path
+/// it finds ambiguous (400), and must fail closed for a path it does not know
+/// ([`Access::Denied`]).
+///
+/// ```
+/// use jwt_core::{Access, RequestPath, RouteTable, ScopeMapper};
+/// let table = RouteTable::builder().route("GET /items/{id}", ["items:{id}:read"]).build()?;
+/// let path = RequestPath::parse("/items/4%32").unwrap();
+/// let m = table.resolve("GET", &path).unwrap();
+/// assert_eq!(m.params[0].1, "42");
+/// assert!(matches!(*m.access, Access::Scopes(_)));
+/// # Ok::<(), jwt_core::ConfigError>(())
+/// ```
+pub trait ScopeMapper: Send + Sync + fmt::Debug {
+    /// What the request needs.
+    ///
+    /// # Errors
+    /// A [`PathRejection`] when the path cannot be matched without guessing.
+    fn resolve<'a>(
+        &'a self,
+        method: &str,
+        path: &RequestPath<'a>,
+    ) -> Result<RouteMatch<'a>, PathRejection>;
+
+    /// The scope grammar (admin scope, aliases) the requirements are written in.
+    fn scope_rules(&self) -> &Arc<ScopeRules>;
+}
+
+/// What a request gets when no entry of the table matches its method and path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Unmapped {
+    /// Fail closed (default): 401 without a valid token, else 403 `insufficient_scope` for
+    /// everyone, admins included ([`Access::Denied`]).
+    #[default]
+    Deny,
+    /// Any valid token (agno's behaviour): an explicit opt-in, since every route the table
+    /// forgets then needs no scope.
+    Authenticated,
+}

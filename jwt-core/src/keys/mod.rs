@@ -1,0 +1,9 @@
+//! Key material and verifiers: parsed keys and JWK sets, the [`crate::Verifier`] trait and its
+//! built-ins, and (feature `remote-jwks`) remote key sets and per-issuer routing.
+
+#[cfg(feature = "remote-jwks")]
+pub(crate) mod issuers;
+pub(crate) mod material;
+#[cfg(feature = "remote-jwks")]
+pub(crate) mod remote;
+pub(crate) mod verifier;

@@ -1,0 +1,4 @@
+//! Presets: configurations expressed as data over the generic pieces. A generic module never
+//! depends on a preset.
+
+pub(crate) mod agent_os;
