@@ -35,12 +35,11 @@ use std::rc::Rc;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use actix_web::http::header::HeaderValue;
 use actix_web::{Error, FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
 use jwt_core::extract::{self, RequiredScopes};
-use jwt_core::{AuthContext, AuthError, JwtAuth, RequestParts};
+use jwt_core::{AuthContext, AuthError, ErrorResponse, JwtAuth, RequestParts};
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
 
 pub use jwt_core;
 
@@ -66,18 +65,21 @@ impl RequestParts for View<'_> {
     }
 }
 
-/// Renders a core error: status, `application/json` body, `WWW-Authenticate`.
+/// Renders a core error as the core's [`ErrorResponse`] (status, `application/json` body,
+/// `WWW-Authenticate`), like `jwt_core::http::render` does for the `http` 1.x adapters.
 pub fn error_response(err: &AuthError) -> HttpResponse {
-    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut res = HttpResponse::build(status);
-    res.insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")));
-    if let Some(value) = err
-        .www_authenticate_value()
-        .and_then(|v| HeaderValue::from_str(&v).ok())
-    {
-        res.insert_header((WWW_AUTHENTICATE, value));
+    let rendered = ErrorResponse::new(err);
+    let mut res = HttpResponse::build(status(rendered.status()));
+    for (name, value) in rendered.headers() {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            res.insert_header((name, value));
+        }
     }
-    res.body(err.body())
+    res.body(rendered.into_body())
+}
+
+fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// The core's error as an actix [`ResponseError`] (what extractors and the middleware return).
@@ -92,7 +94,7 @@ impl std::fmt::Display for AuthRejection {
 
 impl ResponseError for AuthRejection {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        status(self.0.status())
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -188,9 +190,11 @@ fn ctx(req: &HttpRequest) -> Option<AuthContext> {
     req.extensions().get::<AuthContext>().cloned()
 }
 
-macro_rules! extractor {
-    ($(#[$doc:meta])* $name:ident($ty:ty) = $f:path) => {
+macro_rules! extractors {
+    ($($(#[$doc:meta])* $name:ident / $_filter:ident ($ty:ty) = $f:path;)*) => {$(
         $(#[$doc])*
+        ///
+        /// As `Option<..>` it serves optional-auth routes.
         #[derive(Debug, Clone)]
         pub struct $name(pub $ty);
 
@@ -202,33 +206,10 @@ macro_rules! extractor {
                 ready($f(ctx(req).as_ref()).map($name).map_err(AuthRejection))
             }
         }
-    };
+    )*};
 }
 
-extractor!(
-    /// The caller's whole [`AuthContext`]; `Option<Auth>` on optional-auth routes.
-    Auth(AuthContext) = extract::context
-);
-extractor!(
-    /// The caller's user id (claim `sub` by default).
-    UserId(String) = extract::user_id
-);
-extractor!(
-    /// The caller's session id (claim `session_id` by default).
-    SessionId(String) = extract::session_id
-);
-extractor!(
-    /// The caller's raw scopes.
-    Scopes(Vec<String>) = extract::scopes
-);
-extractor!(
-    /// The `dependencies` map (configured claims).
-    Dependencies(Map<String, Value>) = extract::dependencies
-);
-extractor!(
-    /// The `session_state` map (configured claims).
-    SessionState(Map<String, Value>) = extract::session_state
-);
+jwt_core::for_each_extractor!(extractors);
 
 /// The verified claims as the caller's own type.
 #[derive(Debug, Clone)]

@@ -38,60 +38,33 @@ use axum::body::Body;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts, OriginalUri};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use http::Request;
 use http::request::Parts;
-use http::{HeaderValue, Request, StatusCode, header};
 use jwt_core::extract::{self, RequiredScopes};
-use jwt_core::{AuthContext, AuthError, JwtAuth, RequestParts};
+use jwt_core::http::{RequestHead, render};
+use jwt_core::{AuthContext, AuthError, JwtAuth};
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
 use tower_layer::Layer;
 use tower_service::Service;
 
 pub use jwt_core;
 
-/// Borrowed view of an http 1 request head for the core.
-///
-/// The path is the one the outermost axum `Router` routed on: `Router::nest` strips its prefix
-/// from the URI before an inner layer runs, but keeps the original in the [`OriginalUri`]
-/// extension, so a layer on a nested router still decides on `/api/admin/items`, not `/items`.
-/// Outside a `Router` (a bare tower stack, tonic) there is no `OriginalUri` and the URI is used.
-struct View<'a>(&'a Parts);
-
-impl RequestParts for View<'_> {
-    fn method(&self) -> &str {
-        self.0.method.as_str()
-    }
-
-    fn path(&self) -> &str {
-        match self.0.extensions.get::<OriginalUri>() {
-            Some(OriginalUri(uri)) => uri.path(),
-            None => self.0.uri.path(),
-        }
-    }
-
-    fn for_each_header<'a>(&'a self, name: &str, f: &mut dyn FnMut(&'a [u8])) {
-        for value in self.0.headers.get_all(name) {
-            f(value.as_bytes());
-        }
+/// The core's view of the request head, on the path the outermost axum `Router` routed on:
+/// `Router::nest` strips its prefix from the URI before an inner layer runs, but keeps the
+/// original in the [`OriginalUri`] extension, so a layer on a nested router still decides on
+/// `/api/admin/items`, not `/items`. Outside a `Router` (a bare tower stack, tonic) there is no
+/// `OriginalUri` and the URI is used.
+fn head(parts: &Parts) -> RequestHead<'_> {
+    match parts.extensions.get::<OriginalUri>() {
+        Some(OriginalUri(uri)) => RequestHead::from_parts(parts).with_path(uri.path()),
+        None => RequestHead::from_parts(parts),
     }
 }
 
-/// Renders a core error: status, `application/json` body, `WWW-Authenticate`.
+/// Renders a core error ([`jwt_core::http::render`]): status, `application/json` body,
+/// `WWW-Authenticate`.
 pub fn error_response(err: &AuthError) -> Response {
-    let mut res = Response::new(Body::from(err.body()));
-    *res.status_mut() =
-        StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Some(value) = err
-        .www_authenticate_value()
-        .and_then(|v| HeaderValue::from_str(&v).ok())
-    {
-        res.headers_mut().insert(header::WWW_AUTHENTICATE, value);
-    }
-    res
+    render(err).map(Body::from)
 }
 
 /// Adds [`JwtAuthExt::layer`] to [`JwtAuth`].
@@ -163,7 +136,7 @@ where
         let auth = self.auth.clone();
         Box::pin(async move {
             let (mut parts, body) = req.into_parts();
-            match auth.authenticate(&View(&parts)).await {
+            match auth.authenticate(&head(&parts)).await {
                 Ok(outcome) => {
                     if let Some(ctx) = outcome.into_context() {
                         parts.extensions.insert(ctx);
@@ -191,9 +164,11 @@ fn ctx(parts: &Parts) -> Option<&AuthContext> {
     parts.extensions.get::<AuthContext>()
 }
 
-macro_rules! extractor {
-    ($(#[$doc:meta])* $name:ident($ty:ty) = $f:path) => {
+macro_rules! extractors {
+    ($($(#[$doc:meta])* $name:ident / $_filter:ident ($ty:ty) = $f:path;)*) => {$(
         $(#[$doc])*
+        ///
+        /// As `Option<..>` it serves optional-auth routes.
         #[derive(Debug, Clone)]
         pub struct $name(pub $ty);
 
@@ -215,33 +190,10 @@ macro_rules! extractor {
                 Ok($f(ctx(parts)).ok().map($name))
             }
         }
-    };
+    )*};
 }
 
-extractor!(
-    /// The caller's whole [`AuthContext`]; `Option<Auth>` on optional-auth routes.
-    Auth(AuthContext) = extract::context
-);
-extractor!(
-    /// The caller's user id (claim `sub` by default).
-    UserId(String) = extract::user_id
-);
-extractor!(
-    /// The caller's session id (claim `session_id` by default).
-    SessionId(String) = extract::session_id
-);
-extractor!(
-    /// The caller's raw scopes.
-    Scopes(Vec<String>) = extract::scopes
-);
-extractor!(
-    /// The `dependencies` map (configured claims).
-    Dependencies(Map<String, Value>) = extract::dependencies
-);
-extractor!(
-    /// The `session_state` map (configured claims).
-    SessionState(Map<String, Value>) = extract::session_state
-);
+jwt_core::for_each_extractor!(extractors);
 
 /// The verified claims as the caller's own type.
 ///

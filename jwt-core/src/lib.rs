@@ -40,20 +40,25 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The folder tree is the design (see ARCHITECTURE.md): `token` reads the request, `keys` holds
 // key material and verifiers, `authz` decides what a route demands and what a caller may do,
 // `engine` runs one decision, `presets` is data.
 mod authz;
-pub mod crypto;
 mod engine;
 mod error;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http;
 mod keys;
 mod limits;
 mod presets;
+mod render;
 mod token;
 
 pub use authz::extract;
+pub use keys::crypto;
 pub use token::path;
 
 pub use authz::context::AuthContext;
@@ -62,14 +67,13 @@ pub use authz::routes::{
     ScopeTemplate, Unmapped,
 };
 pub use authz::scope::{AccessibleIds, DEFAULT_ADMIN_SCOPE, Scope, ScopeRules, ScopeSet};
-pub use crypto::{MintError, mint};
 pub use engine::cache::TokenCacheConfig;
-pub use engine::claims::{ClaimsConfig, Identity, ReservedSubjects, StandardClaims};
 pub use engine::validation::{AudiencePolicy, Validation};
 pub use engine::{JwtAuth, JwtAuthBuilder, OptionsPolicy, Outcome, TokenLocation};
 pub use error::JwkRejection;
 pub use error::{AuthError, AuthErrorKind, ConfigError, InvalidToken};
 pub use jsonwebtoken::{Algorithm, EncodingKey};
+pub use keys::crypto::{MintError, mint};
 #[cfg(feature = "remote-jwks")]
 pub use keys::issuers::Issuers;
 pub use keys::material::{JwkDefaults, VerificationKey};
@@ -88,7 +92,9 @@ pub use limits::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY_SECS};
 pub use presets::agent_os::{
     AGNO_DEFAULT_EXCLUDED, AGNO_DEFAULT_SCOPE_MAPPINGS, AGNO_RESERVED_SUBJECTS,
 };
+pub use render::ErrorResponse;
 pub use serde_json;
+pub use token::claims::{ClaimsConfig, Identity, ReservedSubjects, StandardClaims};
 pub use token::jose::TokenHeader;
 pub use token::path::{PathRejection, PathSegment, RequestPath};
 pub use token::request::{RequestParts, SimpleRequest};

@@ -13,7 +13,7 @@ use jwt_core::{
 };
 use serde_json::{Value, json};
 
-/// The JWKS size bound (`keys::MAX_JWKS_KEYS`, crate-private).
+/// The JWKS size bound (`keys::jwk_set::MAX_JWKS_KEYS`, crate-private), for files and remote sets.
 const MAX_JWKS_KEYS: usize = 100;
 
 const SECRET: &[u8] = b"limits-secret-0123456789-abcdefghijklmnop";

@@ -2,12 +2,15 @@
 //! exercised through the public engine.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use async_trait::async_trait;
 use jwt_core::{
     Algorithm, ApiKeys, AuthError, ConfigError, EncodingKey, InsecureNoSignature, InvalidToken,
-    JwkDefaults, Jwks, JwtAuth, KeyChain, Outcome, SimpleRequest, StaticKeys, VerificationKey,
-    Verifier, VerifyError, mint,
+    JwkDefaults, Jwks, JwtAuth, KeyChain, Outcome, SimpleRequest, StaticKeys, TokenKind,
+    VerificationKey, Verified, Verifier, VerifyError, mint,
 };
 use serde_json::{Value, json};
 
@@ -431,8 +434,56 @@ async fn environment_lookup_reads_the_three_variables() {
     ));
 }
 
+/// A verifier that gives one fixed answer and counts how often it was asked.
+#[derive(Debug)]
+struct Fixed {
+    answer: Result<(), VerifyError>,
+    calls: AtomicUsize,
+}
+
+impl Fixed {
+    fn accepting() -> Arc<Self> {
+        Arc::new(Self {
+            answer: Ok(()),
+            calls: AtomicUsize::new(0),
+        })
+    }
+
+    fn refusing(error: impl Into<VerifyError>) -> Arc<Self> {
+        Arc::new(Self {
+            answer: Err(error.into()),
+            calls: AtomicUsize::new(0),
+        })
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl Verifier for Fixed {
+    async fn verify(&self, _token: &str) -> Result<Verified, VerifyError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.answer.clone()?;
+        let claims = json!({"sub": "fixed", "exp": now() + 600});
+        Ok(Verified {
+            header: None,
+            claims: claims.as_object().unwrap().clone(),
+            kind: TokenKind::Jwt,
+        })
+    }
+}
+
+fn chain_of(verifiers: &[&Arc<Fixed>]) -> KeyChain {
+    verifiers.iter().fold(KeyChain::new(), |chain, v| {
+        chain.with_shared(Arc::clone(v) as _)
+    })
+}
+
 #[tokio::test]
 async fn key_chain_tries_each_verifier_and_stops_on_expired() {
+    // Static keys: the chain moves on past a key that does not verify.
     let a_secret = [1u8; 32];
     let b_secret = [2u8; 32];
     let chain = KeyChain::new()
@@ -444,15 +495,90 @@ async fn key_chain_tries_each_verifier_and_stops_on_expired() {
             .await
             .is_ok()
     );
+    let err = run(&a, &mint::hs256(&[3u8; 32], &claims()).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.detail(), "Invalid token: signature verification failed");
+    // An expired token signed by the first key: the chain verifies the signature, the engine's
+    // claim validation refuses it.
     let expired = json!({"sub": "x", "exp": now() - 3600});
     let err = run(&a, &mint::hs256(&a_secret, &expired).unwrap())
         .await
         .unwrap_err();
     assert_eq!(err.detail(), "Token has expired");
-    let err = run(&a, &mint::hs256(&[3u8; 32], &claims()).unwrap())
+
+    // A verifier that reports the token expired (one that checks claims itself; the built-ins
+    // leave `exp` to the engine) ends the search, even with a verifier behind it that would
+    // accept the token (agno's rule: an expired token whose signature verified is not retried
+    // with other keys).
+    let expired = Fixed::refusing(InvalidToken::Expired);
+    let accepting = Fixed::accepting();
+    let chain = chain_of(&[&expired, &accepting]);
+    assert_eq!(
+        chain.verify("any").await.unwrap_err(),
+        VerifyError::Invalid(InvalidToken::Expired)
+    );
+    assert_eq!((expired.calls(), accepting.calls()), (1, 0));
+    // The engine renders it as such.
+    let err = run(&auth(chain), &mint::hs256(&a_secret, &claims()).unwrap())
         .await
         .unwrap_err();
-    assert_eq!(err.detail(), "Invalid token: signature verification failed");
+    assert_eq!(
+        (err.status(), err.detail().into_owned()),
+        (401, "Token has expired".into())
+    );
+    assert_eq!(accepting.calls(), 0);
+
+    // Expired also wins over failures before it, which are not reported.
+    let bad = Fixed::refusing(InvalidToken::BadSignature);
+    let (expired, accepting) = (Fixed::refusing(InvalidToken::Expired), Fixed::accepting());
+    assert_eq!(
+        chain_of(&[&bad, &expired, &accepting])
+            .verify("any")
+            .await
+            .unwrap_err(),
+        VerifyError::Invalid(InvalidToken::Expired)
+    );
+    assert_eq!((bad.calls(), expired.calls(), accepting.calls()), (1, 1, 0));
+
+    // Every other refusal moves on to the next verifier.
+    for refusal in [
+        VerifyError::Invalid(InvalidToken::BadSignature),
+        VerifyError::Invalid(InvalidToken::UnknownKey),
+        VerifyError::Invalid(InvalidToken::AlgorithmNotAllowed),
+        VerifyError::Invalid(InvalidToken::NotYetValid),
+        VerifyError::Unavailable,
+    ] {
+        let (first, second) = (Fixed::refusing(refusal.clone()), Fixed::accepting());
+        let verified = chain_of(&[&first, &second]).verify("any").await;
+        assert!(verified.is_ok(), "{refusal:?}: {verified:?}");
+        assert_eq!((first.calls(), second.calls()), (1, 1), "{refusal:?}");
+    }
+
+    // Nobody accepts: the most telling failure is reported, whatever the order.
+    let refusals = [
+        Fixed::refusing(InvalidToken::AlgorithmNotAllowed),
+        Fixed::refusing(InvalidToken::UnknownKey),
+        Fixed::refusing(VerifyError::Unavailable),
+        Fixed::refusing(InvalidToken::BadSignature),
+    ];
+    let [alg, kid, unavailable, signature] = &refusals;
+    for (order, expected) in [
+        (vec![alg, kid], InvalidToken::UnknownKey.into()),
+        (vec![kid, alg], InvalidToken::UnknownKey.into()),
+        (vec![alg, unavailable, kid], VerifyError::Unavailable),
+        (
+            vec![signature, unavailable, kid, alg],
+            InvalidToken::BadSignature.into(),
+        ),
+        (
+            vec![alg, kid, unavailable, signature],
+            InvalidToken::BadSignature.into(),
+        ),
+    ] {
+        let got: VerifyError = chain_of(&order).verify("any").await.unwrap_err();
+        assert_eq!(got, expected, "{order:?}");
+    }
 }
 
 #[tokio::test]

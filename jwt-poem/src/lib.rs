@@ -29,53 +29,21 @@
 
 use std::marker::PhantomData;
 
-use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use http::Uri;
 use jwt_core::extract::{self, RequiredScopes};
-use jwt_core::{AuthContext, AuthError, JwtAuth, RequestParts};
+use jwt_core::http::{RequestHead, render};
+use jwt_core::{AuthContext, AuthError, JwtAuth};
 use poem::{Endpoint, FromRequest, IntoResponse, Middleware, Request, RequestBody, Response};
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
 
 pub use jwt_core;
 
-/// Borrowed view of the request head for the core (only `Sync` parts, so futures stay `Send`).
-struct View<'a> {
-    method: &'a Method,
-    uri: &'a Uri,
-    headers: &'a HeaderMap,
-}
-
-impl RequestParts for View<'_> {
-    fn method(&self) -> &str {
-        self.method.as_str()
-    }
-
-    fn path(&self) -> &str {
-        self.uri.path()
-    }
-
-    fn for_each_header<'a>(&'a self, name: &str, f: &mut dyn FnMut(&'a [u8])) {
-        for value in self.headers.get_all(name) {
-            f(value.as_bytes());
-        }
-    }
-}
-
-/// Renders a core error: status, `application/json` body, `WWW-Authenticate`.
+/// Renders a core error ([`jwt_core::http::render`]): status, `application/json` body,
+/// `WWW-Authenticate`.
 pub fn error_response(err: &AuthError) -> Response {
-    let mut res = Response::builder()
-        .status(StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-        .header(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )
-        .body(err.body());
-    if let Some(value) = err
-        .www_authenticate_value()
-        .and_then(|v| HeaderValue::from_str(&v).ok())
-    {
-        res.headers_mut().insert(header::WWW_AUTHENTICATE, value);
-    }
+    let (head, body) = render(err).into_parts();
+    let mut res = Response::builder().status(head.status).body(body);
+    *res.headers_mut() = head.headers;
     res
 }
 
@@ -144,14 +112,8 @@ impl<E: Endpoint> Endpoint for JwtEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> poem::Result<Self::Output> {
-        let verdict = {
-            let view = View {
-                method: req.method(),
-                uri: routed_uri(&req),
-                headers: req.headers(),
-            };
-            self.auth.authenticate(&view).await
-        };
+        let head = RequestHead::new(req.method(), routed_uri(&req).path(), req.headers());
+        let verdict = self.auth.authenticate(&head).await;
         match verdict {
             Ok(outcome) => {
                 if let Some(ctx) = outcome.into_context() {
@@ -168,9 +130,11 @@ fn ctx(req: &Request) -> Option<&AuthContext> {
     req.extensions().get::<AuthContext>()
 }
 
-macro_rules! extractor {
-    ($(#[$doc:meta])* $name:ident($ty:ty) = $f:path) => {
+macro_rules! extractors {
+    ($($(#[$doc:meta])* $name:ident / $_filter:ident ($ty:ty) = $f:path;)*) => {$(
         $(#[$doc])*
+        ///
+        /// As `Option<..>` it serves optional-auth routes.
         #[derive(Debug, Clone)]
         pub struct $name(pub $ty);
 
@@ -179,33 +143,10 @@ macro_rules! extractor {
                 $f(ctx(req)).map($name).map_err(rejection)
             }
         }
-    };
+    )*};
 }
 
-extractor!(
-    /// The caller's whole [`AuthContext`]; `Option<Auth>` on optional-auth routes.
-    Auth(AuthContext) = extract::context
-);
-extractor!(
-    /// The caller's user id (claim `sub` by default).
-    UserId(String) = extract::user_id
-);
-extractor!(
-    /// The caller's session id (claim `session_id` by default).
-    SessionId(String) = extract::session_id
-);
-extractor!(
-    /// The caller's raw scopes.
-    Scopes(Vec<String>) = extract::scopes
-);
-extractor!(
-    /// The `dependencies` map (configured claims).
-    Dependencies(Map<String, Value>) = extract::dependencies
-);
-extractor!(
-    /// The `session_state` map (configured claims).
-    SessionState(Map<String, Value>) = extract::session_state
-);
+jwt_core::for_each_extractor!(extractors);
 
 /// The verified claims as the caller's own type.
 #[derive(Debug, Clone)]

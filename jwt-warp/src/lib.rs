@@ -26,38 +26,16 @@
 
 use std::str::FromStr;
 
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http::{HeaderMap, Method};
 use jwt_core::extract;
-use jwt_core::{AuthContext, AuthError, JwtAuth, Outcome, RequestParts};
+use jwt_core::http::{RequestHead, render};
+use jwt_core::{AuthContext, AuthError, JwtAuth, Outcome};
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
 use warp::filters::path::FullPath;
 use warp::reject::Reject;
 use warp::{Filter, Rejection, Reply};
 
 pub use jwt_core;
-
-struct View<'a> {
-    method: &'a Method,
-    path: &'a str,
-    headers: &'a HeaderMap,
-}
-
-impl RequestParts for View<'_> {
-    fn method(&self) -> &str {
-        self.method.as_str()
-    }
-
-    fn path(&self) -> &str {
-        self.path
-    }
-
-    fn for_each_header<'a>(&'a self, name: &str, f: &mut dyn FnMut(&'a [u8])) {
-        for value in self.headers.get_all(name) {
-            f(value.as_bytes());
-        }
-    }
-}
 
 /// The rejection every filter of this crate produces: the core's error.
 #[derive(Debug, Clone)]
@@ -69,23 +47,10 @@ fn reject(err: AuthError) -> Rejection {
     warp::reject::custom(AuthRejection(err))
 }
 
-/// Renders a core error: status, `application/json` body, `WWW-Authenticate`.
+/// Renders a core error ([`jwt_core::http::render`]): status, `application/json` body,
+/// `WWW-Authenticate`.
 pub fn error_response(err: &AuthError) -> warp::reply::Response {
-    let mut res = warp::reply::with_status(err.body(), {
-        StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    })
-    .into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Some(value) = err
-        .www_authenticate_value()
-        .and_then(|v| HeaderValue::from_str(&v).ok())
-    {
-        res.headers_mut().insert(header::WWW_AUTHENTICATE, value);
-    }
-    res
+    render(err).into_response()
 }
 
 /// Renders an [`AuthRejection`] like every other adapter; other rejections pass through.
@@ -106,15 +71,12 @@ pub async fn recover(rejection: Rejection) -> Result<warp::reply::Response, Reje
 /// combines with the routes' own rejections (405 for a wrong method).
 ///
 /// ```
-/// use warp::Filter;
-/// use jwt_core::{JwtAuth, StaticKeys};
+/// use warp::{Filter, Reply};
 /// # fn main() -> Result<(), jwt_core::ConfigError> {
-/// let auth = JwtAuth::builder()
-///     .verifier(StaticKeys::hs256(b"an-hs256-secret-of-at-least-32-bytes!")?)
+/// let auth = jwt_core::JwtAuth::builder()
+///     .verifier(jwt_core::StaticKeys::hs256(b"an-hs256-secret-of-at-least-32-bytes!")?)
 ///     .build()?;
-/// let me = warp::path!("me")
-///     .and(jwt_warp::user_id(&auth))
-///     .map(|user: String| warp::reply::Reply::into_response(user));
+/// let me = warp::path!("me").and(jwt_warp::user_id(&auth)).map(|u: String| u.into_response());
 /// let app = me.or(jwt_warp::deny_unmatched(&auth)).unify().recover(jwt_warp::recover);
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let res = warp::test::request().path("/nowhere").reply(&app).await;
@@ -160,11 +122,11 @@ where
     })
 }
 
-/// The rest of the path (one or more segments), each segment percent-decoded exactly once like
-/// the core binds a `{*tail}` parameter, joined with `/` (a trailing `/` is kept, as axum,
-/// actix-web and poem keep it). warp's own `tail()` hands the raw text
-/// (`%64ocs/a.txt`) where the core authorized `docs/a.txt`. An empty tail or a segment the core
-/// refuses is warp's 404.
+/// The rest of the path (one or more segments) decoded exactly as the core binds a `{*tail}`
+/// parameter ([`jwt_core::path::decode_tail`]: each segment percent-decoded once, joined with
+/// `/`, a trailing `/` kept as axum, actix-web and poem keep it). warp's own `tail()` hands the raw
+/// text (`%64ocs/a.txt`) where the core authorized `docs/a.txt`. An empty tail or a segment the
+/// core refuses is warp's 404.
 ///
 /// ```
 /// use warp::Filter;
@@ -176,24 +138,9 @@ where
 /// ```
 pub fn tail() -> impl Filter<Extract = (String,), Error = Rejection> + Copy {
     warp::path::tail().and_then(|tail: warp::path::Tail| async move {
-        let whole = tail.as_str();
-        let raw = whole.strip_suffix('/').unwrap_or(whole);
-        if raw.is_empty() {
-            return Err(warp::reject::not_found());
-        }
-        let mut out = String::with_capacity(raw.len());
-        for (i, segment) in raw.split('/').enumerate() {
-            let decoded =
-                jwt_core::path::decode_segment(segment).map_err(|_| warp::reject::not_found())?;
-            if i > 0 {
-                out.push('/');
-            }
-            out.push_str(&decoded);
-        }
-        if raw.len() < whole.len() {
-            out.push('/');
-        }
-        Ok(out)
+        jwt_core::path::decode_tail(tail.as_str())
+            .map(std::borrow::Cow::into_owned)
+            .map_err(|_| warp::reject::not_found())
     })
 }
 
@@ -209,12 +156,7 @@ pub fn with_auth(
         .and_then(move |method: Method, path: FullPath, headers: HeaderMap| {
             let auth = auth.clone();
             async move {
-                let view = View {
-                    method: &method,
-                    path: path.as_str(),
-                    headers: &headers,
-                };
-                auth.authenticate(&view)
+                auth.authenticate(&RequestHead::new(&method, path.as_str(), &headers))
                     .await
                     .map(Outcome::into_context)
                     .map_err(reject)
@@ -222,52 +164,40 @@ pub fn with_auth(
         })
 }
 
-macro_rules! filter {
-    ($(#[$doc:meta])* $name:ident -> $ty:ty = $f:path) => {
+/// A filter yielding `f` of the core's decision (an extractor of `jwt_core::extract`).
+fn from_ctx<T, F>(
+    auth: &JwtAuth,
+    f: F,
+) -> impl Filter<Extract = (T,), Error = Rejection> + Clone + use<T, F>
+where
+    T: Send + 'static,
+    F: Fn(Option<&AuthContext>) -> Result<T, AuthError> + Clone + Send + Sync + 'static,
+{
+    with_auth(auth).and_then(move |ctx: Option<AuthContext>| {
+        let out = f(ctx.as_ref()).map_err(reject);
+        async move { out }
+    })
+}
+
+macro_rules! filters {
+    ($($(#[$doc:meta])* $_type:ident / $name:ident ($ty:ty) = $f:path;)*) => {$(
         $(#[$doc])*
         pub fn $name(
             auth: &JwtAuth,
         ) -> impl Filter<Extract = ($ty,), Error = Rejection> + Clone + use<> {
-            with_auth(auth).and_then(|ctx: Option<AuthContext>| async move {
-                $f(ctx.as_ref()).map_err(reject)
-            })
+            from_ctx(auth, $f)
         }
-    };
+    )*};
 }
 
-filter!(
-    /// The caller's [`AuthContext`]; 401 when the route ran without one (excluded routes).
-    authenticated -> AuthContext = extract::context
-);
-filter!(
-    /// The caller's user id (claim `sub` by default).
-    user_id -> String = extract::user_id
-);
-filter!(
-    /// The caller's session id (claim `session_id` by default).
-    session_id -> String = extract::session_id
-);
-filter!(
-    /// The caller's raw scopes.
-    scopes -> Vec<String> = extract::scopes
-);
-filter!(
-    /// The `dependencies` map (configured claims).
-    dependencies -> Map<String, Value> = extract::dependencies
-);
-filter!(
-    /// The `session_state` map (configured claims).
-    session_state -> Map<String, Value> = extract::session_state
-);
+jwt_core::for_each_extractor!(filters);
 
 /// The verified claims as the caller's own type.
 pub fn claims<T>(auth: &JwtAuth) -> impl Filter<Extract = (T,), Error = Rejection> + Clone + use<T>
 where
     T: DeserializeOwned + Send + 'static,
 {
-    with_auth(auth).and_then(|ctx: Option<AuthContext>| async move {
-        extract::claims::<T>(ctx.as_ref()).map_err(reject)
-    })
+    from_ctx(auth, extract::claims::<T>)
 }
 
 /// Authenticates and requires every scope in `scopes` (a per-route requirement); yields the
@@ -287,12 +217,9 @@ pub fn require_scope(
     scopes: &[&str],
 ) -> impl Filter<Extract = (AuthContext,), Error = Rejection> + Clone + use<> {
     let scopes: std::sync::Arc<[String]> = scopes.iter().map(|s| (*s).to_owned()).collect();
-    with_auth(auth).and_then(move |ctx: Option<AuthContext>| {
-        let scopes = scopes.clone();
-        async move {
-            let wanted: Vec<&str> = scopes.iter().map(String::as_str).collect();
-            extract::require(ctx.as_ref(), &wanted).map_err(reject)?;
-            extract::context(ctx.as_ref()).map_err(reject)
-        }
+    from_ctx(auth, move |ctx: Option<&AuthContext>| {
+        let wanted: Vec<&str> = scopes.iter().map(String::as_str).collect();
+        extract::require(ctx, &wanted)?;
+        extract::context(ctx)
     })
 }

@@ -9,6 +9,7 @@ use std::process::{Command, ExitCode};
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod structure;
 
 #[derive(Parser)]
 #[command(
@@ -48,14 +49,25 @@ enum Task {
         args: Vec<String>,
     },
     /// Benchmarks: `core` (criterion vs jsonwebtoken), `http` (every framework bare vs behind the
-    /// middleware, with wrk), or both (and write BENCHMARKS.md).
+    /// middleware, with wrk, and the token cache's measured memory), or both (and write
+    /// BENCHMARKS.md). Every target is checked and printed `ok`, `MISSED` or `NOT MEASURED`.
     Bench {
         /// `core` or `http`; both when omitted.
         #[arg(value_parser = ["core", "http"])]
         what: Option<String>,
+        /// Exit non-zero when a target is missed or cannot be measured (otherwise only printed).
+        #[arg(long)]
+        check: bool,
         /// Seconds of measured load per HTTP run (after a 2 s warm-up).
         #[arg(long, default_value_t = 5)]
         seconds: u32,
+    },
+    /// Print a crate's module tree with each module's imports and its import cycles (exit 1 when
+    /// there is one).
+    Structure {
+        /// The crate's folder.
+        #[arg(default_value = "jwt-core")]
+        krate: String,
     },
     /// Run every cargo-fuzz target in fuzz/ for a while (installs cargo-fuzz if missing; stable
     /// toolchain, no sanitizer).
@@ -269,11 +281,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
         Task::Conformance => conformance(),
+        Task::Structure { krate } => structure::run(&root().join(krate)),
         Task::Demo { framework, args } => demo_bin(&format!("demo-{framework}"), &args),
         Task::Token { args } => demo_bin("demo-token", &args),
         Task::Keys { args } => demo_bin("demo-keys", &args),
         Task::Fuzz { seconds, targets } => fuzz(seconds, &targets),
-        Task::Bench { what, seconds } => bench::run(what.as_deref(), seconds),
+        Task::Bench {
+            what,
+            check,
+            seconds,
+        } => bench::run(what.as_deref(), seconds, check),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

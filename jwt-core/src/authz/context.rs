@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::authz::scope::{AccessibleIds, ScopeSet};
-use crate::engine::claims::Identity;
+use crate::token::claims::Identity;
 
 /// The authenticated caller, as injected by every adapter.
 ///

@@ -110,3 +110,43 @@ pub trait RequiredScopes {
 pub fn require(c: Option<&AuthContext>, scopes: &[&str]) -> Result<(), AuthError> {
     ctx(c)?.require_scopes(scopes)
 }
+
+/// The context extractors every adapter exposes, listed once: calls the adapter's macro `$m` with
+/// one entry per extractor, `doc-comment TypeName / filter_name (ValueType) = extract_function;`.
+/// The axum, actix-web and poem adapters turn each entry into a tuple struct `TypeName(pub
+/// ValueType)` and their framework's extractor impls; warp into a filter `filter_name`.
+///
+/// ```
+/// macro_rules! names {
+///     ($($(#[$doc:meta])* $name:ident / $filter:ident ($ty:ty) = $f:path;)*) => {
+///         const NAMES: &[(&str, &str)] = &[$((stringify!($name), stringify!($filter))),*];
+///     };
+/// }
+/// jwt_core::for_each_extractor!(names);
+/// assert_eq!(NAMES[0], ("Auth", "authenticated"));
+/// assert_eq!(NAMES[1], ("UserId", "user_id"));
+/// ```
+#[macro_export]
+macro_rules! for_each_extractor {
+    ($m:ident) => {
+        $m! {
+            /// The caller's whole [`AuthContext`](jwt_core::AuthContext); 401 when the route ran
+            /// without one (an excluded route).
+            Auth / authenticated ($crate::AuthContext) = $crate::extract::context;
+            /// The caller's user id (claim `sub` by default).
+            UserId / user_id (::std::string::String) = $crate::extract::user_id;
+            /// The caller's session id (claim `session_id` by default).
+            SessionId / session_id (::std::string::String) = $crate::extract::session_id;
+            /// The caller's raw scopes.
+            Scopes / scopes (::std::vec::Vec<::std::string::String>) = $crate::extract::scopes;
+            /// The `dependencies` map (configured claims).
+            Dependencies / dependencies (
+                $crate::serde_json::Map<::std::string::String, $crate::serde_json::Value>
+            ) = $crate::extract::dependencies;
+            /// The `session_state` map (configured claims).
+            SessionState / session_state (
+                $crate::serde_json::Map<::std::string::String, $crate::serde_json::Value>
+            ) = $crate::extract::session_state;
+        }
+    };
+}

@@ -118,7 +118,7 @@ impl std::fmt::Debug for TokenCache {
 }
 
 pub(crate) fn digest(token: &str) -> [u8; 32] {
-    crate::crypto::sha256(token.as_bytes())
+    crate::keys::crypto::sha256(token.as_bytes())
 }
 
 impl TokenCache {
@@ -156,8 +156,8 @@ impl TokenCache {
 mod tests {
     use super::*;
     use crate::authz::scope::{ScopeRules, ScopeSet};
+    use crate::token::claims::Identity;
     use serde_json::Value;
-    use crate::engine::claims::Identity;
 
     fn principal(n: usize) -> Arc<Principal> {
         let mut claims = serde_json::Map::new();

@@ -6,17 +6,16 @@ use std::fmt;
 use std::sync::Arc;
 
 pub(crate) mod cache;
-pub(crate) mod claims;
 pub(crate) mod validation;
 
 use crate::authz::context::{AuthContext, Principal};
 use crate::authz::routes::{Access, Listing, RouteTable, ScopeMapper, Unmapped};
 use crate::authz::scope::ScopeSet;
 use crate::engine::cache::{CachedToken, TokenCache, TokenCacheConfig, digest};
-use crate::engine::claims::{ClaimsConfig, StandardClaims};
 use crate::engine::validation::{AudiencePolicy, Validation, now_secs};
 use crate::error::{AuthError, AuthErrorKind, ConfigError, InvalidToken};
 use crate::keys::verifier::{TokenKind, Verifier, VerifyError};
+use crate::token::claims::{ClaimsConfig, StandardClaims};
 use crate::token::path::RequestPath;
 use crate::token::request::{RequestParts, has_header};
 use crate::token::source::{AnyOf, BearerHeader, CookieToken, TokenSource};
@@ -490,7 +489,7 @@ impl JwtAuthBuilder {
         if let Some(e) = self.error {
             return Err(e);
         }
-        crate::crypto::self_test()?;
+        crate::keys::crypto::self_test()?;
         let verifier = self.verifier.ok_or(ConfigError::NoKeySource)?;
         let mut validation = self.validation;
         if let Some(l) = self.leeway {

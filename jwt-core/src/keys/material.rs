@@ -1,12 +1,12 @@
 //! Verification keys, parsed once at build time and each bound to exactly one algorithm
-//! (RFC 8725 §3.1): HMAC secrets, RSA / EC / Ed25519 public keys from PEM, DER or JWK, and JWK Sets.
+//! (RFC 8725 §3.1): HMAC secrets, RSA / EC / Ed25519 public keys from PEM, DER or JWK, and the
+//! key sets they form (JWK Set documents are read by [`crate::keys::jwk_set`]).
 //!
 //! Signatures are checked with `aws-lc-rs`, the backend that `jsonwebtoken`'s `aws_lc_rs`
-//! feature selects (see [`crate::crypto`]); keys are pre-parsed so no request pays for key decoding.
+//! feature selects (see [`crate::keys::crypto`]); keys are pre-parsed so no request pays for key decoding.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::Path;
 use std::sync::Arc;
 
 use aws_lc_rs::{hmac, signature as sig};
@@ -615,56 +615,4 @@ impl KeySet {
     pub(crate) fn allows(&self, alg: Algorithm) -> bool {
         self.keys.iter().any(|k| k.alg == alg)
     }
-}
-
-/// The most JWKs one JWK Set document may hold (security.md §5: "≤ 100 keys"). Real sets hold a
-/// handful; a larger one is refused whole, before any key is parsed, so a hostile or broken file
-/// cannot make configuration parse thousands of RSA keys.
-pub(crate) const MAX_JWKS_KEYS: usize = 100;
-
-/// Parses a JWK Set document into keys, skipping unusable keys with a warning (RFC 7517 §5).
-pub(crate) fn parse_jwks(
-    text: &[u8],
-    origin: Option<&Path>,
-    defaults: JwkDefaults,
-) -> Result<Vec<VerificationKey>, ConfigError> {
-    let bad = |reason: &str| ConfigError::InvalidJwks {
-        origin: origin.map(Path::to_path_buf),
-        reason: reason.to_owned(),
-    };
-    let doc = crate::token::jose::parse_strict_json(text).map_err(|_| bad("not valid JSON"))?;
-    let serde_json::Value::Object(doc) = doc else {
-        return Err(bad("top level is not a JSON object"));
-    };
-    let Some(serde_json::Value::Array(entries)) = doc.get("keys") else {
-        return Err(bad("missing \"keys\" array"));
-    };
-    if entries.len() > MAX_JWKS_KEYS {
-        return Err(bad(&format!(
-            "{} keys; at most {MAX_JWKS_KEYS} are accepted",
-            entries.len()
-        )));
-    }
-    // Symmetric keys are only usable when the whole set is symmetric (no mixed sets).
-    let all_oct = !entries.is_empty()
-        && entries
-            .iter()
-            .all(|e| e.get("kty").and_then(|k| k.as_str()) == Some("oct"));
-    let mut keys = Vec::new();
-    for (index, entry) in entries.iter().enumerate() {
-        match VerificationKey::from_jwk(entry, defaults, all_oct) {
-            Ok(key) => keys.push(key),
-            Err(JwkRejection::PrivateMaterial) => {
-                return Err(bad("contains private key material"));
-            }
-            Err(reason) => {
-                let kid = entry.get("kid").and_then(|k| k.as_str()).unwrap_or("");
-                tracing::warn!(index, kid, %reason, "skipping unusable JWK");
-            }
-        }
-    }
-    if keys.is_empty() {
-        return Err(ConfigError::EmptyJwks);
-    }
-    Ok(keys)
 }

@@ -10,7 +10,8 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
 use crate::error::{ConfigError, InvalidToken};
-use crate::keys::material::{Fallback, JwkDefaults, KeySet, VerificationKey, parse_jwks};
+use crate::keys::jwk_set::{self, MAX_JWKS_KEYS, Symmetric};
+use crate::keys::material::{Fallback, JwkDefaults, KeySet, VerificationKey};
 use crate::token::jose::{self, TokenHeader};
 
 /// What kind of credential was verified.
@@ -250,9 +251,8 @@ impl Jwks {
     /// # Errors
     /// As [`Jwks::from_json`].
     pub fn from_json_with(json: &str, defaults: JwkDefaults) -> Result<Self, ConfigError> {
-        let keys = parse_jwks(json.as_bytes(), None, defaults)?;
         Ok(Self {
-            set: KeySet::new(keys, Fallback::ExactlyOne)?,
+            set: parse_configured(json.as_bytes(), None, defaults)?,
         })
     }
 
@@ -277,9 +277,8 @@ impl Jwks {
             path: path.to_path_buf(),
             source,
         })?;
-        let keys = parse_jwks(&bytes, Some(path), defaults)?;
         Ok(Self {
-            set: KeySet::new(keys, Fallback::ExactlyOne)?,
+            set: parse_configured(&bytes, Some(path), defaults)?,
         })
     }
 
@@ -296,6 +295,22 @@ impl Jwks {
     pub fn keys(&self) -> &[VerificationKey] {
         self.set.keys()
     }
+}
+
+/// A configured JWK Set (file or inline): up to [`MAX_JWKS_KEYS`] keys, symmetric keys only in an
+/// all-symmetric set.
+fn parse_configured(
+    text: &[u8],
+    origin: Option<&Path>,
+    defaults: JwkDefaults,
+) -> Result<KeySet, ConfigError> {
+    let rules = jwk_set::Rules {
+        max_keys: MAX_JWKS_KEYS,
+        symmetric: Symmetric::WhenAllOct,
+        defaults,
+        source: "JWKS",
+    };
+    jwk_set::parse(text, &rules).map_err(|e| e.into_config(origin))
 }
 
 #[async_trait]
@@ -521,7 +536,7 @@ impl ApiKeys {
             Value::Object(map) => map,
             _ => Map::new(),
         };
-        self.keys.push((crate::crypto::sha256(key), claims));
+        self.keys.push((crate::keys::crypto::sha256(key), claims));
         Ok(self)
     }
 
@@ -541,7 +556,7 @@ impl Verifier for ApiKeys {
     async fn verify(&self, token: &str) -> Result<Verified, VerifyError> {
         use subtle::ConstantTimeEq as _;
         // Compare SHA-256 digests so neither content nor length leaks through timing; scan all.
-        let presented = crate::crypto::sha256(token.as_bytes());
+        let presented = crate::keys::crypto::sha256(token.as_bytes());
         let mut found: Option<&Map<String, Value>> = None;
         for (key, claims) in &self.keys {
             if bool::from(key.ct_eq(&presented)) {

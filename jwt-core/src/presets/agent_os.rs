@@ -13,7 +13,7 @@
 
 use crate::authz::routes::{RouteTable, RouteTableBuilder};
 use crate::authz::scope::ScopeRules;
-use crate::engine::claims::{ReservedSubjects, StandardClaims};
+use crate::token::claims::{ReservedSubjects, StandardClaims};
 
 /// agno's default scope mappings, in agno's order (agno-behaviour.md §3.1, rows 1–103).
 pub const AGNO_DEFAULT_SCOPE_MAPPINGS: [(&str, &str); 103] = [

@@ -1,7 +1,8 @@
-//! Reading the request: the framework-free request view, the path model, where the token comes
-//! from, and the JOSE compact parsing of the token itself. Nothing here knows about keys or
-//! scopes.
+//! Reading the request and the token: the framework-free request view, the path model, where
+//! the token comes from, the JOSE compact parsing of the token, and how its claims become an
+//! identity. Nothing here knows about keys, routes or the engine.
 
+pub(crate) mod claims;
 pub(crate) mod jose;
 pub mod path;
 pub(crate) mod request;

@@ -32,36 +32,7 @@
 
 use std::borrow::Cow;
 
-/// Why a request path was refused (400 `invalid_request`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum PathRejection {
-    /// The path does not start with `/` (e.g. `*` or an absolute URI left unparsed).
-    #[error("the path must start with '/'")]
-    NotAbsolute,
-    /// A raw (not percent-encoded) non-ASCII character: RFC 3986 allows only ASCII in a URI, and
-    /// HTTP parsers disagree on it (actix-web answers 400, hyper passes it through).
-    #[error("raw non-ASCII character")]
-    RawNonAscii,
-    /// An empty segment: `//`, or an empty parameter such as `/items//runs`.
-    #[error("empty path segment")]
-    EmptySegment,
-    /// A `.` or `..` segment, raw or percent-encoded.
-    #[error("dot segment")]
-    DotSegment,
-    /// A `%` not followed by two hex digits.
-    #[error("malformed percent-escape")]
-    BadEscape,
-    /// Percent-escapes that do not decode to UTF-8.
-    #[error("percent-escapes that are not UTF-8")]
-    NotUtf8,
-    /// A decoded control character (`%00`–`%1F`, `%7F`).
-    #[error("control character")]
-    ControlCharacter,
-    /// A percent-escape inside a segment that the route table matched as a literal.
-    #[error("percent-escape in a literal path segment")]
-    EncodedLiteral,
-}
+pub use crate::error::PathRejection;
 
 /// One segment of a [`RequestPath`]: as sent, and decoded once.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +140,52 @@ impl<'a> RequestPath<'a> {
 /// The [`PathRejection`] the core would answer for this segment.
 pub fn decode_segment(raw: &str) -> Result<Cow<'_, str>, PathRejection> {
     read_segment(raw).map(|s| s.decoded)
+}
+
+/// Decodes the rest of a path (one or more segments, without the leading `/`) exactly as the core
+/// binds a `{*tail}` parameter: every segment decoded once, joined with `/`, one trailing `/`
+/// kept (as axum, actix-web and poem keep it). For adapters whose framework hands handlers the
+/// raw tail (warp).
+///
+/// ```
+/// use jwt_core::path::decode_tail;
+/// assert_eq!(decode_tail("a%20b/%C3%A9").unwrap(), "a b/\u{e9}");
+/// assert_eq!(decode_tail("docs/").unwrap(), "docs/");
+/// assert!(decode_tail("").is_err() && decode_tail("a//b").is_err() && decode_tail("a/..").is_err());
+/// ```
+///
+/// # Errors
+/// [`PathRejection::EmptySegment`] for an empty tail or segment, or the [`PathRejection`] the
+/// core would answer for a segment.
+pub fn decode_tail(raw: &str) -> Result<Cow<'_, str>, PathRejection> {
+    let (rest, trailing_slash) = match raw.strip_suffix('/') {
+        Some(rest) => (rest, true),
+        None => (raw, false),
+    };
+    let segments = rest
+        .split('/')
+        .map(read_segment)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(join_tail(&segments, trailing_slash))
+}
+
+/// A tail parameter's value: its decoded segments joined with `/`, with the request's trailing
+/// `/` kept (what axum, actix-web and poem hand a tail handler).
+pub(crate) fn join_tail<'a>(segments: &[PathSegment<'a>], trailing_slash: bool) -> Cow<'a, str> {
+    match (segments, trailing_slash) {
+        ([one], false) => one.decoded_cow(),
+        (many, _) => {
+            let mut out = many
+                .iter()
+                .map(PathSegment::decoded)
+                .collect::<Vec<_>>()
+                .join("/");
+            if trailing_slash {
+                out.push('/');
+            }
+            Cow::Owned(out)
+        }
+    }
 }
 
 fn read_segment(raw: &str) -> Result<PathSegment<'_>, PathRejection> {

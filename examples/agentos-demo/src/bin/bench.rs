@@ -1,7 +1,9 @@
 //! `bench-server`: the HTTP benchmark target of `cargo xtask bench http`. One handler
 //! (`GET /hello` → `Hello, World!`), bare or behind the framework's jwt adapter (HS256 or RS256,
-//! token cache on or off). `--memory` instead feeds 100 000 distinct tokens through the core and
-//! reports the cache's size and the process RSS.
+//! token cache on or off). `--memory` instead feeds 100 000 distinct tokens through the core (token
+//! cache on, default limits) and checks the process's measured resident memory (VmRSS) against
+//! the bounds it is given: exit 0 when they hold, 3 when one is exceeded, 1 when it cannot
+//! measure (2 is clap's usage error).
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -44,7 +46,20 @@ struct Args {
     /// Run the cache memory check instead of serving.
     #[arg(long)]
     memory: bool,
+    /// Memory check: the most RSS growth allowed per entry the cache holds, in bytes
+    /// (`cargo xtask bench` passes the value from its target table).
+    #[arg(long, value_name = "BYTES", required_if_eq("memory", "true"))]
+    max_growth_per_entry: Option<u64>,
+    /// Memory check: the RSS growth allowed on top of the cache's configured byte limit, in KiB
+    /// (`cargo xtask bench` passes the value from its target table).
+    #[arg(long, value_name = "KIB", required_if_eq("memory", "true"))]
+    overhead_allowance_kib: Option<u64>,
 }
+
+/// Distinct tokens the memory check feeds through the engine.
+const MEMORY_TOKENS: u32 = 100_000;
+/// The memory check's exit status when a bound is exceeded (`cargo xtask bench` reads it).
+const MEMORY_BOUND_EXCEEDED: u8 = 3;
 
 fn now() -> u64 {
     SystemTime::now()
@@ -82,21 +97,33 @@ fn setup(args: &Args) -> Result<(Option<JwtAuth>, Option<String>), String> {
     Ok((Some(auth), Some(token)))
 }
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
+/// The process's resident set size (VmRSS) in KiB, as the kernel reports it.
+fn rss_kib() -> Result<u64, String> {
+    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| {
+        format!("cannot read /proc/self/status ({e}): the memory check needs Linux procfs")
+    })?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| "no VmRSS line in /proc/self/status".to_owned())
 }
 
-/// Feeds 100 000 distinct valid tokens through the engine (cache on, default limits) and
-/// reports the cache's size and RSS before and after.
-async fn memory(args: &Args) -> Result<(), String> {
+fn verdict(ok: bool) -> &'static str {
+    if ok { "ok" } else { "MISSED" }
+}
+
+/// Feeds 100 000 distinct valid tokens through the engine (cache on, default limits), measures
+/// the RSS growth and checks it: per entry the cache holds (at most `--max-growth-per-entry`
+/// bytes) and in total (at most the cache's byte limit plus `--overhead-allowance-kib`).
+/// `Ok(false)` when a bound is exceeded.
+async fn memory(args: &Args) -> Result<bool, String> {
+    let (Some(max_per_entry), Some(allowance_kib)) =
+        (args.max_growth_per_entry, args.overhead_allowance_kib)
+    else {
+        return Err("--memory needs --max-growth-per-entry and --overhead-allowance-kib".into());
+    };
     let keys = DemoKeys::load_or_generate(&args.keys_dir).map_err(|e| e.to_string())?;
     let config = TokenCacheConfig::default();
     let auth = JwtAuth::builder()
@@ -104,8 +131,8 @@ async fn memory(args: &Args) -> Result<(), String> {
         .token_cache(config)
         .build()
         .map_err(|e| e.to_string())?;
-    let before = rss_kib();
-    for n in 0..100_000u32 {
+    let before = rss_kib()?;
+    for n in 0..MEMORY_TOKENS {
         let claims = json!({"sub": format!("user-{n}"), "exp": now() + 3600,
             "scopes": ["agents:read", "agents:agent-1:run", "sessions:read"],
             "name": "Bench User", "email": "bench@example.test"});
@@ -116,17 +143,43 @@ async fn memory(args: &Args) -> Result<(), String> {
         let req = SimpleRequest::new("GET", "/x").header("Authorization", &bearer);
         auth.authenticate(&req).await.map_err(|e| e.to_string())?;
     }
-    let (entries, bytes) = auth.cache_usage().unwrap_or_default();
-    let after = rss_kib();
+    let after = rss_kib()?;
+    let (entries, estimate) = auth
+        .cache_usage()
+        .ok_or("the token cache is off: nothing to measure")?;
+    let entries = entries as u64;
+    let limit_bytes = config.bytes() as u64;
+    let growth_kib = after.saturating_sub(before);
     println!(
-        "memory: tokens=100000 cache_entries={entries} (limit {}) cache_bytes={bytes} (limit {}) rss_before_kib={before} rss_after_kib={after}",
-        config.entries(),
-        config.bytes()
+        "memory: tokens={MEMORY_TOKENS} cache_entries={entries} cache_limit_entries={} cache_limit_bytes={limit_bytes} cache_estimate_bytes={estimate} rss_before_kib={before} rss_after_kib={after} rss_growth_kib={growth_kib}",
+        config.entries()
     );
-    if entries > config.entries() || bytes as usize > config.bytes() {
-        return Err("the cache exceeded its limits".into());
-    }
-    Ok(())
+    let per_entry_ok = if entries == 0 {
+        println!(
+            "memory check: RSS growth per cached entry: the cache holds no entry after {MEMORY_TOKENS} tokens, so there is nothing to measure it on: MISSED"
+        );
+        false
+    } else {
+        // Exact: growth (bytes) ≤ bound × entries, no rounding in our favour.
+        let ok = growth_kib * 1024 <= max_per_entry * entries;
+        println!(
+            "memory check: RSS growth per cached entry {:.0} B ({growth_kib} KiB / {entries} entries), bound ≤ {max_per_entry} B: {}",
+            (growth_kib * 1024) as f64 / entries as f64,
+            verdict(ok)
+        );
+        ok
+    };
+    let limit_kib = limit_bytes.div_ceil(1024);
+    let total_ok = growth_kib <= limit_kib + allowance_kib;
+    println!(
+        "memory check: RSS growth {growth_kib} KiB, bound ≤ {} KiB (cache byte limit {limit_kib} KiB + allowance {allowance_kib} KiB): {}",
+        limit_kib + allowance_kib,
+        verdict(total_ok)
+    );
+    println!(
+        "memory check: the cache's own estimate: {estimate} B for {entries} entries (printed for comparison, not a criterion)"
+    );
+    Ok(per_entry_ok && total_ok)
 }
 
 fn ready(port: u16, token: &Option<String>) {
@@ -249,7 +302,13 @@ fn main() -> ExitCode {
     };
     if args.memory {
         return match runtime.block_on(memory(&args)) {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => {
+                eprintln!(
+                    "bench-server: memory check failed: a bound on measured RSS was exceeded"
+                );
+                ExitCode::from(MEMORY_BOUND_EXCEEDED)
+            }
             Err(e) => {
                 eprintln!("bench-server: {e}");
                 ExitCode::FAILURE

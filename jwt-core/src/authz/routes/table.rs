@@ -9,7 +9,7 @@ use super::pattern::{Pattern, Segment};
 use super::{Access, Listing, ResourceCheck, RouteMatch, ScopeMapper, ScopeTemplate, Unmapped};
 use crate::authz::scope::ScopeRules;
 use crate::error::ConfigError;
-use crate::token::path::{PathRejection, PathSegment, RequestPath};
+use crate::token::path::{PathRejection, RequestPath, join_tail};
 
 #[derive(Debug, Clone)]
 struct Rule {
@@ -452,25 +452,6 @@ impl ScopeMapper for RouteTable {
 
     fn scope_rules(&self) -> &Arc<ScopeRules> {
         &self.rules_grammar
-    }
-}
-
-/// A tail parameter's value: its decoded segments joined with `/`, with the request's trailing
-/// `/` kept (what axum, actix-web and poem hand a tail handler).
-fn join_tail<'a>(segments: &[PathSegment<'a>], trailing_slash: bool) -> Cow<'a, str> {
-    match (segments, trailing_slash) {
-        ([one], false) => one.decoded_cow(),
-        (many, _) => {
-            let mut out = many
-                .iter()
-                .map(PathSegment::decoded)
-                .collect::<Vec<_>>()
-                .join("/");
-            if trailing_slash {
-                out.push('/');
-            }
-            Cow::Owned(out)
-        }
     }
 }
 

@@ -1,0 +1,124 @@
+//! The plumbing the axum, poem and warp adapters share over the [`http`] 1.x types
+//! (feature `http`): [`RequestHead`], the view of a request head the engine reads, and
+//! [`render`], the one renderer of an [`AuthError`]. actix-web is on `http` 0.2; its adapter keeps
+//! its own view and renders the same [`ErrorResponse`].
+//!
+//! ```
+//! use jwt_core::http::{RequestHead, render};
+//! use jwt_core::{JwtAuth, RouteTable, StaticKeys};
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let auth = JwtAuth::builder()
+//!     .verifier(StaticKeys::hs256(b"an-hs256-secret-of-at-least-32-bytes!")?)
+//!     .scopes(RouteTable::agent_os().build()?)
+//!     .build()?;
+//!
+//! let (parts, ()) = http::Request::get("/agents").body(())?.into_parts();
+//! let err = auth.authenticate(&RequestHead::from_parts(&parts)).await.unwrap_err();
+//! let res = render(&err);
+//! assert_eq!(res.status(), 401);
+//! assert_eq!(res.headers()["content-type"], "application/json");
+//! assert_eq!(res.headers()["www-authenticate"], r#"Bearer realm="api""#);
+//! assert_eq!(res.body(), r#"{"detail":"Authorization header missing"}"#);
+//! # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+//! ```
+
+use ::http::request::Parts;
+use ::http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
+
+use crate::error::AuthError;
+use crate::render::ErrorResponse;
+use crate::token::request::RequestParts;
+
+/// A borrowed `http` 1.x request head for [`crate::JwtAuth::authenticate`]: the method, the
+/// headers (every value, as bytes) and the path the adapter's router matched on, which the
+/// adapter chooses (with the mount prefix: axum's `OriginalUri`, poem's original URI, warp's
+/// full path). It holds only shared references to `Sync` types, so a future that keeps it across
+/// an `.await` stays `Send`.
+///
+/// ```
+/// use jwt_core::RequestParts as _;
+/// use jwt_core::http::RequestHead;
+/// let req = http::Request::post("/api/items?x=1")
+///     .header("authorization", "Bearer a")
+///     .body(())
+///     .unwrap();
+/// let (parts, ()) = req.into_parts();
+/// let head = RequestHead::from_parts(&parts);
+/// assert_eq!((head.method(), head.path()), ("POST", "/api/items"));
+/// let mut seen = Vec::new();
+/// head.for_each_header("Authorization", &mut |v| seen.push(v));
+/// assert_eq!(seen, [b"Bearer a".as_slice()]);
+///
+/// // A nested router stripped `/api`: decide on the path the outer router saw.
+/// let inner = RequestHead::new(&parts.method, "/items", &parts.headers);
+/// assert_eq!(inner.with_path("/api/items").path(), "/api/items");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct RequestHead<'a> {
+    method: &'a Method,
+    path: &'a str,
+    headers: &'a HeaderMap,
+}
+
+impl<'a> RequestHead<'a> {
+    /// A head from its pieces; `path` is the raw path (no query string) the router matched on.
+    pub fn new(method: &'a Method, path: &'a str, headers: &'a HeaderMap) -> Self {
+        Self {
+            method,
+            path,
+            headers,
+        }
+    }
+
+    /// The head of `parts`, with the path of its URI.
+    pub fn from_parts(parts: &'a Parts) -> Self {
+        Self::new(&parts.method, parts.uri.path(), &parts.headers)
+    }
+
+    /// The same head with another path (e.g. the one before a nested router stripped its prefix).
+    pub fn with_path(self, path: &'a str) -> Self {
+        Self { path, ..self }
+    }
+}
+
+impl RequestParts for RequestHead<'_> {
+    fn method(&self) -> &str {
+        self.method.as_str()
+    }
+
+    fn path(&self) -> &str {
+        self.path
+    }
+
+    fn for_each_header<'a>(&'a self, name: &str, f: &mut dyn FnMut(&'a [u8])) {
+        for value in self.headers.get_all(name) {
+            f(value.as_bytes());
+        }
+    }
+}
+
+/// Renders `err` as the response every adapter sends: its status, `content-type:
+/// application/json`, `WWW-Authenticate` when it has one (see [`ErrorResponse`]) and the JSON
+/// body. Adapters map the `String` body into their own body type.
+///
+/// ```
+/// use jwt_core::{AuthError, AuthErrorKind};
+/// let res = jwt_core::http::render(&AuthError::new(AuthErrorKind::Unavailable));
+/// assert_eq!(res.status(), 503);
+/// assert_eq!(res.headers().len(), 1);
+/// assert_eq!(res.headers()["content-type"], "application/json");
+/// ```
+pub fn render(err: &AuthError) -> Response<String> {
+    let rendered = ErrorResponse::new(err);
+    let mut res = Response::new(String::new());
+    *res.status_mut() =
+        StatusCode::from_u16(rendered.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in rendered.headers() {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            res.headers_mut()
+                .insert(HeaderName::from_static(name), value);
+        }
+    }
+    *res.body_mut() = rendered.into_body();
+    res
+}

@@ -1,0 +1,115 @@
+//! The remote key source's two error types: a mistake in its configuration, found when it is
+//! built ([`RemoteConfigError`]), and a failed fetch ([`FetchError`]).
+
+/// A mistake in a remote key source's configuration, found when it is built.
+///
+/// ```
+/// use jwt_core::{RemoteConfigError, RemoteJwks};
+/// let err = RemoteJwks::new("http://idp.example.com/jwks").unwrap_err();
+/// assert!(matches!(err, RemoteConfigError::InsecureUrl { .. }));
+/// assert!(RemoteJwks::new("http://127.0.0.1:8080/jwks").is_ok()); // loopback may be plain http
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RemoteConfigError {
+    /// The URL does not parse, or has a part it must not have (fragment, query for an issuer).
+    #[error("invalid {what} URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// Which URL (`JWKS`, `issuer`).
+        what: &'static str,
+        /// The URL as given.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Not `https` (plain `http` is only allowed for loopback addresses).
+    #[error("{what} URL {url:?} must use https (plain http only for loopback addresses)")]
+    InsecureUrl {
+        /// Which URL.
+        what: &'static str,
+        /// The URL as given.
+        url: String,
+    },
+    /// The URL carries a user name or password.
+    #[error("{what} URL must not contain credentials")]
+    CredentialsInUrl {
+        /// Which URL.
+        what: &'static str,
+    },
+    /// A setting is out of range.
+    #[error("{setting}: {reason}")]
+    InvalidSetting {
+        /// The builder method.
+        setting: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+    /// An issuer was given twice to [`crate::Issuers`].
+    #[error("issuer {0:?} is configured twice")]
+    DuplicateIssuer(String),
+    /// An empty issuer name.
+    #[error("issuer must not be empty")]
+    EmptyIssuer,
+}
+
+/// Why fetching a discovery document or JWKS failed. Logged, counted in [`crate::RemoteStatus`],
+/// and returned by [`crate::RemoteJwks::refresh`]; requests only ever see 401 or 503.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// The connect or total timeout expired.
+    #[error("timed out")]
+    Timeout,
+    /// The connection could not be established (refused, DNS, TLS handshake).
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    /// Another transport error.
+    #[error("transport error: {0}")]
+    Transport(String),
+    /// The server answered with a redirect (never followed).
+    #[error("redirect refused (status {0})")]
+    Redirect(u16),
+    /// The server answered with another status than 200.
+    #[error("unexpected HTTP status {0}")]
+    Status(u16),
+    /// The body is larger than the limit.
+    #[error("document larger than {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The JWKS holds more keys than the limit.
+    #[error("JWKS holds {count} keys, more than {limit}")]
+    TooManyKeys {
+        /// Keys in the document.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Not a valid JWKS or discovery document.
+    #[error("invalid document: {0}")]
+    InvalidDocument(&'static str),
+    /// The JWKS holds no key usable for verification.
+    #[error("JWKS has no usable verification key")]
+    NoUsableKeys,
+    /// The discovery document names another issuer than the one configured.
+    #[error("discovery document names issuer {found:?}, expected {expected:?}")]
+    IssuerMismatch {
+        /// The configured issuer.
+        expected: String,
+        /// The `issuer` in the document.
+        found: String,
+    },
+    /// The discovered `jwks_uri` is not an acceptable URL.
+    #[error("discovered jwks_uri is unacceptable: {0}")]
+    BadJwksUri(String),
+    /// No tokio runtime is running, so nothing can be fetched.
+    #[error("no tokio runtime")]
+    NoRuntime,
+    /// The fetch was abandoned (runtime shut down) or the caller stopped waiting for it.
+    #[error("fetch abandoned")]
+    Abandoned,
+}

@@ -1,0 +1,379 @@
+//! `cargo xtask structure`: the module tree of a crate and its import cycles.
+//!
+//! Reads the sources (no compiler needed): every file is a module (`mod.rs` names its folder),
+//! every `crate::`, `super::` and `self::` path in non-test code is an edge to the module that
+//! defines it (a name re-exported at the crate root is followed to the module it comes from).
+//! Edges a module has to its own descendants (declaring and re-exporting children) are structure,
+//! not imports, and the crate root only re-exports. A cycle is a strongly connected group of two
+//! or more modules; the same check runs on the top-level folders (the layers).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// A module: its path (`authz::routes::table`), file and line count.
+struct Module {
+    file: PathBuf,
+    lines: usize,
+    /// Code without comments and without the trailing `#[cfg(test)]` module.
+    code: String,
+}
+
+/// The modules of the crate whose `src` is `src`, by path (`""` is the root).
+fn modules(src: &Path) -> Result<BTreeMap<String, Module>, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![src.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for entry in entries {
+            let path = entry.map_err(|e| e.to_string())?.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|x| x != "rs") {
+                continue;
+            }
+            let rel = path.strip_prefix(src).map_err(|e| e.to_string())?;
+            let mut parts: Vec<String> = rel
+                .iter()
+                .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_owned())
+                .collect();
+            if matches!(
+                parts.last().map(String::as_str),
+                Some("mod" | "lib" | "main")
+            ) {
+                parts.pop();
+            }
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            out.insert(
+                parts.join("::"),
+                Module {
+                    file: rel.to_path_buf(),
+                    lines: text.lines().count(),
+                    code: code_of(&text),
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The text without comments and without the test module at the end of the file.
+fn code_of(text: &str) -> String {
+    let body = match text.find("#[cfg(test)]\nmod tests") {
+        Some(at) => &text[..at],
+        None => text,
+    };
+    body.lines()
+        .map(|l| match l.find("//") {
+            Some(at) => &l[..at],
+            None => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every path written after `crate::`, `super::` or `self::`, resolved against `module`; a
+/// grouped import (`use a::{b, c::d}`) gives the common prefix, which names the module.
+fn referenced_paths(module: &str, code: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let bytes = code.as_bytes();
+    for start in ["crate::", "super::", "self::"] {
+        let mut from = 0;
+        while let Some(found) = code[from..].find(start) {
+            let at = from + found;
+            from = at + start.len();
+            // Only a path start: not the tail of an identifier (`my_crate::`).
+            if at > 0 && (bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_') {
+                continue;
+            }
+            let mut base: Vec<String> = match start {
+                "crate::" => Vec::new(),
+                _ => module
+                    .split("::")
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            };
+            let mut rest = &code[at..];
+            // Resolve leading `super::`s.
+            loop {
+                if let Some(r) = rest.strip_prefix("super::") {
+                    base.pop();
+                    rest = r;
+                } else if let Some(r) = rest.strip_prefix("self::") {
+                    rest = r;
+                } else if let Some(r) = rest.strip_prefix("crate::") {
+                    base.clear();
+                    rest = r;
+                } else {
+                    break;
+                }
+            }
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+                .unwrap_or(rest.len());
+            let path: Vec<String> = rest[..end]
+                .split("::")
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            base.extend(path);
+            out.push(base);
+        }
+    }
+    out
+}
+
+/// Names re-exported at the root (`pub use a::b::{X, Y};`) → the module they come from.
+fn root_exports(root: &Module) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let code = root.code.replace('\n', " ");
+    for stmt in code.split(';') {
+        let Some(rest) = stmt.trim().strip_prefix("pub use ") else {
+            continue;
+        };
+        let rest = rest.trim();
+        let (prefix, names) = match rest.split_once("::{") {
+            Some((p, n)) => (p.to_owned(), n.trim_end_matches('}').to_owned()),
+            None => match rest.rsplit_once("::") {
+                Some((p, n)) => (p.to_owned(), n.to_owned()),
+                None => continue,
+            },
+        };
+        for name in names.split(',') {
+            let name = name.trim();
+            if !name.is_empty() {
+                out.insert(name.to_owned(), prefix.trim().to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// The module a path lands in: its longest prefix that is a module, following root
+/// re-exports.
+fn owner(
+    path: &[String],
+    modules: &BTreeMap<String, Module>,
+    exports: &BTreeMap<String, String>,
+) -> Option<String> {
+    if let [name, ..] = path
+        && !modules.contains_key(name.as_str())
+        && let Some(from) = exports.get(name)
+    {
+        let mut via: Vec<String> = from.split("::").map(str::to_owned).collect();
+        via.extend(path[1..].iter().cloned());
+        return longest_module(&via, modules);
+    }
+    longest_module(path, modules)
+}
+
+fn longest_module(path: &[String], modules: &BTreeMap<String, Module>) -> Option<String> {
+    (1..=path.len())
+        .rev()
+        .map(|n| path[..n].join("::"))
+        .find(|candidate| modules.contains_key(candidate))
+}
+
+fn is_descendant(child: &str, parent: &str) -> bool {
+    parent.is_empty() || child.starts_with(&format!("{parent}::"))
+}
+
+/// Strongly connected groups of two or more modules (Tarjan).
+fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+    struct State<'g> {
+        graph: &'g BTreeMap<String, BTreeSet<String>>,
+        index: BTreeMap<&'g str, usize>,
+        low: BTreeMap<&'g str, usize>,
+        stack: Vec<&'g str>,
+        on_stack: BTreeSet<&'g str>,
+        next: usize,
+        out: Vec<Vec<String>>,
+    }
+    fn visit<'g>(s: &mut State<'g>, v: &'g str) {
+        s.index.insert(v, s.next);
+        s.low.insert(v, s.next);
+        s.next += 1;
+        s.stack.push(v);
+        s.on_stack.insert(v);
+        if let Some(edges) = s.graph.get(v) {
+            for w in edges {
+                let w = w.as_str();
+                if !s.index.contains_key(w) {
+                    visit(s, w);
+                    let lw = s.low[w];
+                    let lv = s.low[v];
+                    s.low.insert(v, lv.min(lw));
+                } else if s.on_stack.contains(w) {
+                    let iw = s.index[w];
+                    let lv = s.low[v];
+                    s.low.insert(v, lv.min(iw));
+                }
+            }
+        }
+        if s.low[v] == s.index[v] {
+            let mut group = Vec::new();
+            while let Some(w) = s.stack.pop() {
+                s.on_stack.remove(w);
+                group.push(w.to_owned());
+                if w == v {
+                    break;
+                }
+            }
+            if group.len() > 1 {
+                group.sort();
+                s.out.push(group);
+            }
+        }
+    }
+    let mut s = State {
+        graph,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        on_stack: BTreeSet::new(),
+        next: 0,
+        out: Vec::new(),
+    };
+    for v in graph.keys() {
+        if !s.index.contains_key(v.as_str()) {
+            visit(&mut s, v);
+        }
+    }
+    s.out
+}
+
+/// Prints the module tree of the crate in `crate_dir` with each module's imports, then
+/// `import cycles: N`; an error when N > 0.
+pub(crate) fn run(crate_dir: &Path) -> Result<(), String> {
+    let src = crate_dir.join("src");
+    let modules = modules(&src)?;
+    let root = modules.get("").ok_or("no src/lib.rs")?;
+    let exports = root_exports(root);
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (name, module) in &modules {
+        let edges = graph.entry(name.clone()).or_default();
+        if name.is_empty() {
+            continue;
+        }
+        for path in referenced_paths(name, &module.code) {
+            if let Some(target) = owner(&path, &modules, &exports)
+                && target != *name
+                && !target.is_empty()
+                && !is_descendant(&target, name)
+            {
+                edges.insert(target);
+            }
+        }
+    }
+    println!(
+        "{} (src/)",
+        crate_dir
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    );
+    for (name, module) in &modules {
+        if name.is_empty() {
+            continue;
+        }
+        let depth = name.matches("::").count();
+        let leaf = name.rsplit("::").next().unwrap_or(name);
+        let uses: Vec<&str> = graph[name].iter().map(String::as_str).collect();
+        println!(
+            "{}{leaf}  ({}, {} lines){}",
+            "  ".repeat(depth + 1),
+            module.file.display(),
+            module.lines,
+            if uses.is_empty() {
+                String::new()
+            } else {
+                format!(" -> {}", uses.join(", "))
+            }
+        );
+    }
+    let found = cycles(&graph);
+    for group in &found {
+        println!("cycle: {}", group.join(" <-> "));
+    }
+    println!("import cycles: {}", found.len());
+    // The same at the level of the top folders (`token`, `keys`, `authz`, ...): the layers.
+    let top = |m: &str| m.split("::").next().unwrap_or(m).to_owned();
+    let mut folders: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (from, targets) in &graph {
+        let edges = folders.entry(top(from)).or_default();
+        for to in targets {
+            if top(to) != top(from) {
+                edges.insert(top(to));
+            }
+        }
+    }
+    folders.remove("");
+    let layered = cycles(&folders);
+    for group in &layered {
+        println!("folder cycle: {}", group.join(" <-> "));
+    }
+    println!("folder cycles: {}", layered.len());
+    if found.is_empty() && layered.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} import cycle(s) and {} folder cycle(s) in {}",
+            found.len(),
+            layered.len(),
+            src.display()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph(edges: &[(&str, &str)]) -> BTreeMap<String, BTreeSet<String>> {
+        let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (a, b) in edges {
+            g.entry((*a).into()).or_default().insert((*b).into());
+            g.entry((*b).into()).or_default();
+        }
+        g
+    }
+
+    #[test]
+    fn finds_cycles_and_only_cycles() {
+        assert!(cycles(&graph(&[("a", "b"), ("b", "c")])).is_empty());
+        assert_eq!(
+            cycles(&graph(&[("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")])),
+            vec![vec!["a".to_owned(), "b".into(), "c".into()]]
+        );
+        assert_eq!(
+            cycles(&graph(&[("x", "y"), ("y", "x"), ("p", "q"), ("q", "p")])).len(),
+            2
+        );
+    }
+
+    #[test]
+    fn resolves_relative_and_grouped_paths() {
+        let code = "use super::pattern::{Pattern, Segment};\nuse crate::error::ConfigError;\nlet x = self::inner::f();\nmy_crate::ignored();";
+        let paths = referenced_paths("authz::routes::table", code);
+        assert!(paths.contains(&vec!["authz".into(), "routes".into(), "pattern".into()]));
+        assert!(paths.contains(&vec!["error".into(), "ConfigError".into()]));
+        assert!(
+            paths
+                .iter()
+                .any(|p| p.ends_with(&["inner".to_owned(), "f".into()]))
+        );
+        assert_eq!(paths.len(), 3);
+    }
+
+    #[test]
+    fn comments_and_tests_are_not_code() {
+        let code = code_of(
+            "use crate::a; // crate::b\n/// [`crate::c`]\nfn f() {}\n#[cfg(test)]\nmod tests { use crate::d; }\n",
+        );
+        assert!(code.contains("crate::a") && !code.contains("crate::b"));
+        assert!(!code.contains("crate::c") && !code.contains("crate::d"));
+    }
+}
