@@ -131,6 +131,65 @@ fn custom_routes() -> Result<RouteTable, String> {
         .map_err(|e| e.to_string())
 }
 
+/// The identity-provider profiles (`idp_keycloak`, `idp_auth0`, `idp_entra`, `idp_okta`,
+/// `idp_google`, `idp_cognito`): a plain API (no admin scope) whose tokens come from that
+/// provider, verified against a JWKS (`rsa-1`, RS256, as the providers sign), the provider's
+/// issuer and audience pinned, claims read by the provider's recipe. Cases:
+/// `cases/98_idp.json`.
+pub mod idp {
+    /// Keycloak realm `shop`; the API is the client `shop-api` (an audience mapper names it).
+    pub const KEYCLOAK_ISSUER: &str = "https://sso.example.test/realms/shop";
+    /// The Keycloak client, also the audience.
+    pub const KEYCLOAK_CLIENT: &str = "shop-api";
+    /// Auth0 tenant.
+    pub const AUTH0_ISSUER: &str = "https://shop.eu.auth0.com/";
+    /// The Auth0 API identifier (audience).
+    pub const AUTH0_AUDIENCE: &str = "https://api.shop.example";
+    /// Entra ID v2.0 issuer of the tenant.
+    pub const ENTRA_ISSUER: &str =
+        "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0";
+    /// The API's application (client) id, the audience of Entra ID v2.0 tokens.
+    pub const ENTRA_AUDIENCE: &str = "6e74172b-be56-4843-9ff4-e66a39bb12e3";
+    /// Okta's `default` authorization server.
+    pub const OKTA_ISSUER: &str = "https://dev-123456.okta.com/oauth2/default";
+    /// Its audience.
+    pub const OKTA_AUDIENCE: &str = "api://default";
+    /// A Google service account signing its own JWTs (issuer and subject).
+    pub const GOOGLE_ISSUER: &str = "reports@shop-prod.iam.gserviceaccount.com";
+    /// A Cognito user pool (its access tokens have no `aud`).
+    pub const COGNITO_ISSUER: &str =
+        "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123";
+}
+
+/// An identity-provider profile: JWKS keys, pinned issuer (and audience), the recipe's claims
+/// and a plain route table without an admin scope.
+fn idp_profile(
+    claims: StandardClaims,
+    issuer: &str,
+    audience: Option<&str>,
+    routes: &[(&str, &[&str])],
+) -> Result<JwtAuthBuilder, String> {
+    let table = routes
+        .iter()
+        .fold(RouteTable::builder(), |b, (entry, scopes)| {
+            b.route(entry, scopes.iter().copied())
+        })
+        .no_admin_scope()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let keys = Jwks::from_json(std::str::from_utf8(keys::JWKS).map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
+    let b = JwtAuth::builder()
+        .verifier(keys)
+        .issuer(issuer)
+        .claims(claims)
+        .scopes(table);
+    Ok(match audience {
+        Some(aud) => b.audience(aud),
+        None => b,
+    })
+}
+
 impl Profile {
     /// The profile called `name`.
     ///
@@ -228,6 +287,61 @@ impl Profile {
             "routes_noauthz" => hs().scopes(custom_routes()?).authorization(false),
             "options_all" => hs().options_policy(OptionsPolicy::BypassAll),
             "realm" => hs().realm("agno"),
+            "idp_keycloak" => idp_profile(
+                StandardClaims::keycloak(idp::KEYCLOAK_CLIENT),
+                idp::KEYCLOAK_ISSUER,
+                Some(idp::KEYCLOAK_CLIENT),
+                &[
+                    ("GET /orders", &["orders.read"]),
+                    ("POST /orders", &["client-role::orders-writer"]),
+                    ("DELETE /orders/{id}", &["role::admin"]),
+                ],
+            )?,
+            "idp_auth0" => idp_profile(
+                StandardClaims::auth0(),
+                idp::AUTH0_ISSUER,
+                Some(idp::AUTH0_AUDIENCE),
+                &[
+                    ("GET /orders", &["read:orders"]),
+                    ("DELETE /orders/{id}", &["delete:orders"]),
+                ],
+            )?,
+            "idp_entra" => idp_profile(
+                StandardClaims::entra_id(),
+                idp::ENTRA_ISSUER,
+                Some(idp::ENTRA_AUDIENCE),
+                &[
+                    ("GET /orders", &["Orders.Read"]),
+                    ("POST /orders/export", &["role::Orders.Export"]),
+                ],
+            )?,
+            "idp_okta" => idp_profile(
+                StandardClaims::okta(),
+                idp::OKTA_ISSUER,
+                Some(idp::OKTA_AUDIENCE),
+                &[
+                    ("GET /orders", &["orders.read"]),
+                    ("DELETE /orders/{id}", &["group::Admins"]),
+                ],
+            )?,
+            "idp_google" => idp_profile(
+                StandardClaims::google(),
+                idp::GOOGLE_ISSUER,
+                None,
+                &[(
+                    "GET /buckets",
+                    &["https://www.googleapis.com/auth/devstorage.read_only"],
+                )],
+            )?,
+            "idp_cognito" => idp_profile(
+                StandardClaims::cognito(),
+                idp::COGNITO_ISSUER,
+                None,
+                &[
+                    ("GET /orders", &["orders/read"]),
+                    ("DELETE /orders/{id}", &["group::admins"]),
+                ],
+            )?,
             other => return Err(format!("unknown profile {other:?}")),
         };
         let auth = b.build().map_err(|e| e.to_string())?;
@@ -235,6 +349,15 @@ impl Profile {
             name: name.to_owned(),
             auth,
         })
+    }
+
+    /// A profile from a configured middleware (for suites whose configuration is built at run
+    /// time, such as one discovering a live provider's keys).
+    pub fn new(name: impl Into<String>, auth: JwtAuth) -> Self {
+        Self {
+            name: name.into(),
+            auth,
+        }
     }
 
     /// The profile's name.
@@ -245,6 +368,14 @@ impl Profile {
     /// The configured middleware.
     pub fn auth(&self) -> &JwtAuth {
         &self.auth
+    }
+
+    /// A profile for a configuration built by the caller (tests of one feature across adapters).
+    pub fn custom(name: impl Into<String>, auth: JwtAuth) -> Self {
+        Self {
+            name: name.into(),
+            auth,
+        }
     }
 }
 
@@ -784,23 +915,59 @@ fn normalised(res: &HttpResponse, head: bool) -> Value {
     })
 }
 
-/// Runs every case against `harness`, prints the summary line and each failure, and writes the
-/// normalised responses to `target/conformance/<adapter>.json` for cross-adapter comparison.
-pub async fn run<H: Harness>(harness: &H) -> Report {
-    let mut report = Report {
-        adapter: harness.name().to_owned(),
-        ..Report::default()
+/// Where the suite writes its outputs: `<target>/conformance`, the target directory being
+/// `CARGO_TARGET_DIR` when set (a relative value is taken from the workspace root), else
+/// `<workspace>/target`.
+pub fn output_dir() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
     };
+    target.join("conformance")
+}
+
+/// Runs every case against `harness`, prints the summary line and each failure, and writes the
+/// normalised responses to `<target>/conformance/<adapter>.json` ([`output_dir`]) for
+/// cross-adapter comparison.
+pub async fn run<H: Harness>(harness: &H) -> Report {
     let cases = match load_cases() {
         Ok(c) => c,
         Err(e) => {
-            report.failures.push(("<load>".into(), e));
+            let report = Report {
+                adapter: harness.name().to_owned(),
+                failures: vec![("<load>".into(), e)],
+                ..Report::default()
+            };
             println!("{}", report.summary());
             return report;
         }
     };
+    let report = run_cases(harness, &cases).await;
+    println!(
+        "catalogue rows covered: {}/78",
+        Report::rows_covered(&cases)
+    );
+    let dir = output_dir();
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let path = dir.join(format!("{}.json", report.adapter));
+        let text = serde_json::to_string_pretty(&report.responses).unwrap_or_default();
+        if let Err(e) = std::fs::write(&path, text) {
+            println!("could not write {}: {e}", path.display());
+        }
+    }
+    report
+}
+
+/// Runs `cases` against `harness` and prints the summary line and each failure (a subset of the
+/// suite, e.g. one identity provider's cases).
+pub async fn run_cases<H: Harness>(harness: &H, cases: &[Case]) -> Report {
+    let mut report = Report {
+        adapter: harness.name().to_owned(),
+        ..Report::default()
+    };
     let mut profiles: BTreeMap<String, Profile> = BTreeMap::new();
-    for case in &cases {
+    for case in cases {
         let profile = match profiles.get(&case.profile) {
             Some(p) => p.clone(),
             None => match Profile::named(&case.profile) {
@@ -835,18 +1002,6 @@ pub async fn run<H: Harness>(harness: &H) -> Report {
         println!("FAIL {name}: {reason}");
     }
     println!("{}", report.summary());
-    println!(
-        "catalogue rows covered: {}/78",
-        Report::rows_covered(&cases)
-    );
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/conformance");
-    if std::fs::create_dir_all(&dir).is_ok() {
-        let path = dir.join(format!("{}.json", report.adapter));
-        let text = serde_json::to_string_pretty(&report.responses).unwrap_or_default();
-        if let Err(e) = std::fs::write(&path, text) {
-            println!("could not write {}: {e}", path.display());
-        }
-    }
     report
 }
 

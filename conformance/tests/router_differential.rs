@@ -15,7 +15,8 @@
 //! It prints `router differential: N requests, B bypasses, D disagreements` (N cases, each sent
 //! to all four servers) and one line per offending case, and asserts `B == 0`, `D == 0`,
 //! `N >= 2000`, and that every server routes the plain spelling of every route (the canaries).
-//! Every outcome is also written to `target/conformance/router_differential.tsv`.
+//! Every outcome is also written to `<target>/conformance/router_differential.tsv`
+//! ([`conformance::output_dir`]: under `CARGO_TARGET_DIR` when set).
 
 mod differential;
 
@@ -167,7 +168,7 @@ async fn router_differential() {
         }
     }
     // Every outcome, for reading rather than asserting.
-    let dump = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/conformance");
+    let dump = conformance::output_dir();
     if std::fs::create_dir_all(&dump).is_ok() {
         let _ = std::fs::write(dump.join("router_differential.tsv"), table);
     }

@@ -18,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
         ScopeRules::default(),
         ScopeRules::default().alias("system", "config"),
         ScopeRules::default().admin_scope(required.clone()),
+        ScopeRules::without_admin(),
     ] {
         let set = ScopeSet::parse(&granted, &rules);
         let req = Scope::parse(&required, &rules);
@@ -32,8 +33,19 @@ fuzz_target!(|data: &[u8]| {
         if matches!(req, Scope::Unknown(_)) {
             assert_eq!(can, set.is_admin());
         }
+        // An exact permission is granted by admin or by exactly the same string.
+        if let Scope::Exact(text) = &req {
+            let held = set
+                .scopes()
+                .iter()
+                .any(|s| matches!(s, Scope::Exact(t) if t == text));
+            assert_eq!(can, set.is_admin() || held);
+        }
+        if rules.admin().is_none() {
+            assert!(!set.is_admin());
+        }
         for s in set.scopes() {
-            // Every known scope grants itself.
+            // Every scope-token (hierarchical, exact or admin) grants itself.
             if !matches!(s, Scope::Unknown(_)) {
                 assert!(s.grants(s), "{s:?} does not grant itself");
             }
@@ -41,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
             if let Scope::PerResource {
                 resource, action, ..
             } = s
-                && rules.admin() != format!("{resource}:{action}")
+                && rules.admin() != Some(format!("{resource}:{action}").as_str())
             {
                 let global = Scope::Global {
                     resource: resource.clone(),

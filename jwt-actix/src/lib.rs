@@ -1,31 +1,8 @@
-//! # jwt-actix
-//!
-//! The actix-web adapter for [`jwt_core`]: [`JwtMiddleware`] (a `Transform` for `.wrap(..)`) runs
-//! [`jwt_core::JwtAuth`] on every request and the extractors hand the caller's identity to
-//! handlers. actix-web is on http 0.2, so the adapter hands the core plain strings and bytes; it
-//! holds no auth logic. Errors are the core's [`AuthError`] rendered with the same status, JSON
-//! body and `WWW-Authenticate` as every other adapter.
-//!
-//! ```
-//! use actix_web::{App, HttpResponse, web};
-//! use jwt_actix::{Auth, JwtAuthExt as _};
-//! use jwt_core::{JwtAuth, RouteTable, StaticKeys};
-//!
-//! async fn list_agents(Auth(ctx): Auth) -> HttpResponse {
-//!     HttpResponse::Ok().body(format!("a1 visible: {}", ctx.listing_ids("agents").contains("a1")))
-//! }
-//!
-//! # fn main() -> Result<(), jwt_core::ConfigError> {
-//! let auth = JwtAuth::builder()
-//!     .verifier(StaticKeys::hs256(b"an-hs256-secret-of-at-least-32-bytes!")?)
-//!     .scopes(RouteTable::agent_os().build()?)
-//!     .build()?;
-//! let app = App::new().wrap(auth.middleware()).route("/agents", web::get().to(list_agents));
-//! # let _ = app; Ok(()) }
-//! ```
-
+// The crate documentation is the README (also what crates.io shows); its examples run as doctests.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::future::{Future, Ready, ready};
 use std::marker::PhantomData;

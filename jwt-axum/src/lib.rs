@@ -1,31 +1,8 @@
-//! # jwt-axum
-//!
-//! The axum / tower adapter for [`jwt_core`]: [`JwtLayer`] runs [`jwt_core::JwtAuth`] on every
-//! request (any tower stack: axum, tonic, hyper services) and the extractors hand the caller's
-//! identity to handlers. It holds no auth logic: decisions come from the core, errors are the
-//! core's [`AuthError`] rendered as status, JSON body and `WWW-Authenticate`.
-//!
-//! ```
-//! use axum::{Router, routing::get};
-//! use jwt_axum::{Auth, JwtAuthExt as _};
-//! use jwt_core::{JwtAuth, RouteTable, StaticKeys};
-//!
-//! async fn list_agents(Auth(ctx): Auth) -> String {
-//!     let ids = ctx.listing_ids("agents");
-//!     format!("{} sees a1: {}", ctx.user_id().unwrap_or("?"), ids.contains("a1"))
-//! }
-//!
-//! # fn main() -> Result<(), jwt_core::ConfigError> {
-//! let auth = JwtAuth::builder()
-//!     .verifier(StaticKeys::hs256(b"an-hs256-secret-of-at-least-32-bytes!")?)
-//!     .scopes(RouteTable::agent_os().build()?)
-//!     .build()?;
-//! let app: Router = Router::new().route("/agents", get(list_agents)).layer(auth.layer());
-//! # let _ = app; Ok(()) }
-//! ```
-
+// The crate documentation is the README (also what crates.io shows); its examples run as doctests.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::convert::Infallible;
 use std::future::Future;

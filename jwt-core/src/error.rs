@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Why a token was refused. Every variant renders a fixed message of ours: no text from a library
 /// ever reaches a client.
@@ -69,6 +70,9 @@ pub enum InvalidToken {
     /// A static API key did not match.
     #[error("Invalid authentication token")]
     BadApiKey,
+    /// The token was revoked (a per-request check such as [`crate::JtiDenylist`]).
+    #[error("Token has been revoked")]
+    Revoked,
 }
 
 impl InvalidToken {
@@ -97,6 +101,37 @@ impl InvalidToken {
             Self::WrongType => "wrong token type",
             Self::ReservedSubject => "invalid subject",
             Self::BadApiKey => "invalid token",
+            Self::Revoked => "token revoked",
+        }
+    }
+
+    /// A stable machine-readable reason code (`expired`, `unknown_key`, `invalid_audience`, ...)
+    /// for logs and metrics.
+    ///
+    /// ```
+    /// assert_eq!(jwt_core::InvalidToken::UnknownKey.reason(), "unknown_key");
+    /// ```
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::TooLong => "token_too_long",
+            Self::Malformed => "malformed",
+            Self::DuplicateMember => "duplicate_member",
+            Self::ClaimsNotObject => "claims_not_object",
+            Self::AlgorithmNotAllowed => "algorithm_not_allowed",
+            Self::UnsupportedHeader => "unsupported_header",
+            Self::UnknownKey => "unknown_key",
+            Self::BadSignature => "bad_signature",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::IssuedInFuture => "issued_in_future",
+            Self::MissingClaim(_) => "missing_claim",
+            Self::InvalidClaim(_) => "invalid_claim",
+            Self::InvalidAudience => "invalid_audience",
+            Self::InvalidIssuer => "invalid_issuer",
+            Self::WrongType => "wrong_type",
+            Self::ReservedSubject => "reserved_subject",
+            Self::BadApiKey => "bad_api_key",
+            Self::Revoked => "revoked",
         }
     }
 }
@@ -114,10 +149,73 @@ impl InvalidToken {
 ///     r#"Bearer realm="api", error="invalid_token", error_description="token expired""#
 /// );
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct AuthError {
     kind: AuthErrorKind,
     realm: Cow<'static, str>,
+    /// How the middleware that produced it renders errors (body, `Retry-After`); `None` for
+    /// the defaults.
+    style: Option<Arc<ErrorStyle>>,
+}
+
+/// Two errors are equal when they say the same thing (kind and realm), whoever renders them.
+impl PartialEq for AuthError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.realm == other.realm
+    }
+}
+
+impl Eq for AuthError {}
+
+/// The body of a rendered error and its media type; the status and the challenge headers are
+/// always the core's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RenderedBody {
+    /// The `content-type` (e.g. `application/problem+json`).
+    pub content_type: Cow<'static, str>,
+    /// The body.
+    pub body: String,
+}
+
+impl RenderedBody {
+    /// A body of media type `content_type`.
+    pub fn new(content_type: impl Into<Cow<'static, str>>, body: impl Into<String>) -> Self {
+        Self {
+            content_type: content_type.into(),
+            body: body.into(),
+        }
+    }
+}
+
+/// Renders the body of an [`AuthError`]: the default `{"detail": ...}`
+/// ([`crate::DetailJson`]), RFC 9457 `application/problem+json` ([`crate::ProblemJson`]), or your
+/// own. It cannot change the status, `WWW-Authenticate` or `Retry-After`: those are decided by the
+/// core ([`crate::ErrorResponse`]).
+///
+/// ```
+/// use jwt_core::{AuthError, ErrorRenderer, InvalidToken, RenderedBody};
+/// #[derive(Debug)]
+/// struct Plain;
+/// impl ErrorRenderer for Plain {
+///     fn render_body(&self, err: &AuthError) -> RenderedBody {
+///         RenderedBody::new("text/plain", format!("{} ({})", err.detail(), err.reason()))
+///     }
+/// }
+/// let body = Plain.render_body(&AuthError::from(InvalidToken::Expired));
+/// assert_eq!(body.body, "Token has expired (expired)");
+/// ```
+pub trait ErrorRenderer: Send + Sync + fmt::Debug {
+    /// The body for `err`.
+    fn render_body(&self, err: &AuthError) -> RenderedBody;
+}
+
+/// How one middleware presents its errors, shared by every error it produces.
+#[derive(Debug)]
+pub(crate) struct ErrorStyle {
+    pub(crate) realm: Arc<str>,
+    pub(crate) renderer: Option<Arc<dyn ErrorRenderer>>,
+    pub(crate) retry_after_secs: u32,
 }
 
 /// The kind of an [`AuthError`]; each maps to one status code and RFC 6750 error code.
@@ -166,6 +264,54 @@ impl AuthError {
         Self {
             kind,
             realm: Cow::Borrowed("api"),
+            style: None,
+        }
+    }
+
+    /// Takes the realm, renderer and `Retry-After` of a middleware.
+    pub(crate) fn with_style(mut self, style: &Arc<ErrorStyle>) -> Self {
+        self.realm = Cow::Owned(style.realm.to_string());
+        self.style = Some(style.clone());
+        self
+    }
+
+    /// The custom body renderer of the middleware that produced this error, if any.
+    pub fn renderer(&self) -> Option<&dyn ErrorRenderer> {
+        self.style.as_ref().and_then(|s| s.renderer.as_deref())
+    }
+
+    /// Seconds a client should wait before retrying a 503 (`Retry-After`); `None` for other
+    /// statuses.
+    pub fn retry_after(&self) -> Option<u32> {
+        (self.status() == 503).then(|| {
+            self.style
+                .as_ref()
+                .map_or(crate::limits::DEFAULT_RETRY_AFTER_SECS, |s| {
+                    s.retry_after_secs
+                })
+        })
+    }
+
+    /// A stable machine-readable reason code saying which check failed, for logs and metrics:
+    /// `missing_token`, `invalid_path`, the [`InvalidToken::reason`] of a refused token,
+    /// `insufficient_scope`, `route_denied`, `keys_unavailable`, ...
+    ///
+    /// ```
+    /// use jwt_core::{AuthError, InvalidToken};
+    /// assert_eq!(AuthError::from(InvalidToken::InvalidAudience).reason(), "invalid_audience");
+    /// ```
+    pub fn reason(&self) -> &'static str {
+        match &self.kind {
+            AuthErrorKind::MissingToken(_) => "missing_token",
+            AuthErrorKind::UnsupportedScheme => "unsupported_scheme",
+            AuthErrorKind::InvalidRequest(_) => "invalid_request",
+            AuthErrorKind::InvalidPath(_) => "invalid_path",
+            AuthErrorKind::InvalidToken(reason) => reason.reason(),
+            AuthErrorKind::InsufficientScope { .. } => "insufficient_scope",
+            AuthErrorKind::AccessDenied { .. } => "resource_denied",
+            AuthErrorKind::RouteDenied => "route_denied",
+            AuthErrorKind::Unavailable => "keys_unavailable",
+            AuthErrorKind::NotAuthenticated => "not_authenticated",
         }
     }
 

@@ -97,16 +97,17 @@ impl RequestParts for RequestHead<'_> {
     }
 }
 
-/// Renders `err` as the response every adapter sends: its status, `content-type:
-/// application/json`, `WWW-Authenticate` when it has one (see [`ErrorResponse`]) and the JSON
-/// body. Adapters map the `String` body into their own body type.
+/// Renders `err` as the response every adapter sends: its status, `content-type` (JSON unless
+/// the middleware has another renderer), `WWW-Authenticate` when it has one, `Retry-After` on a
+/// 503 (see [`ErrorResponse`]) and the body. Adapters map the `String` body into their own body type.
 ///
 /// ```
 /// use jwt_core::{AuthError, AuthErrorKind};
 /// let res = jwt_core::http::render(&AuthError::new(AuthErrorKind::Unavailable));
 /// assert_eq!(res.status(), 503);
-/// assert_eq!(res.headers().len(), 1);
+/// assert_eq!(res.headers().len(), 2);
 /// assert_eq!(res.headers()["content-type"], "application/json");
+/// assert_eq!(res.headers()["retry-after"], "5");
 /// ```
 pub fn render(err: &AuthError) -> Response<String> {
     let rendered = ErrorResponse::new(err);

@@ -1,43 +1,5 @@
-//! # jwt-core
-//!
-//! Framework-agnostic JWT authentication and hierarchical scope RBAC, modelled on agno's AgentOS
-//! middleware and hardened per RFC 8725. Every decision lives here; the `jwt-axum`, `jwt-actix`,
-//! `jwt-poem` and `jwt-warp` adapters only translate requests and render [`AuthError`]s.
-//!
-//! The four extension points are traits, each with built-ins:
-//!
-//! | trait | built-ins |
-//! |---|---|
-//! | [`TokenSource`] | [`BearerHeader`], [`CookieToken`], [`AnyOf`] (ordered or strict) |
-//! | [`ClaimsConfig`] | [`StandardClaims`] (`sub`, `session_id`, `scopes`/`scope`/`scp`, dependencies, session state, reserved subjects) |
-//! | [`Verifier`] | [`StaticKeys`], [`Jwks`], [`KeyChain`] (+ [`KeyChain::from_env`]), [`ApiKeys`], [`InsecureNoSignature`] |
-//! | [`ScopeMapper`] | [`RouteTable`] and its AgentOS preset [`RouteTable::agent_os`] |
-//!
-//! ```
-//! use jwt_core::{JwtAuth, RouteTable, SimpleRequest, StaticKeys, mint};
-//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let secret = b"an-hs256-secret-of-at-least-32-bytes!";
-//! let auth = JwtAuth::builder()
-//!     .verifier(StaticKeys::hs256(secret)?)
-//!     .audience("my-os")
-//!     .scopes(RouteTable::agent_os().build()?)
-//!     .build()?;
-//!
-//! let token = mint::hs256(secret, &serde_json::json!({
-//!     "sub": "alice", "aud": "my-os", "exp": 4_000_000_000u64,
-//!     "scopes": ["agents:a1:read", "agents:a2:read"],
-//! }))?;
-//! let bearer = format!("Bearer {token}");
-//! let req = SimpleRequest::new("GET", "/agents").header("Authorization", &bearer);
-//! let ctx = auth.authenticate(&req).await?.into_context().unwrap();
-//! let visible = ctx.listing_ids("agents");
-//! assert!(visible.contains("a1") && !visible.contains("a3"));
-//!
-//! let missing = auth.authenticate(&SimpleRequest::new("GET", "/agents")).await.unwrap_err();
-//! assert_eq!((missing.status(), missing.www_authenticate()), (401, r#"Bearer realm="api""#.into()));
-//! # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
-//! ```
-
+// The crate documentation is the README (also what crates.io shows); its examples run as doctests.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -68,16 +30,19 @@ pub use authz::routes::{
 };
 pub use authz::scope::{AccessibleIds, DEFAULT_ADMIN_SCOPE, Scope, ScopeRules, ScopeSet};
 pub use engine::cache::TokenCacheConfig;
+pub use engine::checks::{JtiDenylist, RequestCheck};
 pub use engine::validation::{AudiencePolicy, Validation};
 pub use engine::{JwtAuth, JwtAuthBuilder, OptionsPolicy, Outcome, TokenLocation};
-pub use error::JwkRejection;
 pub use error::{AuthError, AuthErrorKind, ConfigError, InvalidToken};
+pub use error::{ErrorRenderer, JwkRejection, RenderedBody};
 pub use jsonwebtoken::{Algorithm, EncodingKey};
 pub use keys::crypto::{MintError, mint};
 #[cfg(feature = "remote-jwks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "remote-jwks")))]
 pub use keys::issuers::Issuers;
 pub use keys::material::{JwkDefaults, VerificationKey};
 #[cfg(feature = "remote-jwks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "remote-jwks")))]
 pub use keys::remote::{
     DEFAULT_BACKOFF_INITIAL, DEFAULT_BACKOFF_MAX, DEFAULT_CACHE_TTL, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_KEYS, DEFAULT_MAX_STALE, DEFAULT_REFRESH_AHEAD,
@@ -88,12 +53,17 @@ pub use keys::verifier::{
     ApiKeys, InsecureNoSignature, Jwks, KeyChain, StaticKeys, TokenKind, Verified, Verifier,
     VerifyError,
 };
-pub use limits::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY_SECS};
+pub use limits::{
+    DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, DEFAULT_RETRY_AFTER_SECS, MAX_LEEWAY_SECS,
+};
 pub use presets::agent_os::{
     AGNO_DEFAULT_EXCLUDED, AGNO_DEFAULT_SCOPE_MAPPINGS, AGNO_RESERVED_SUBJECTS,
 };
-pub use render::ErrorResponse;
+pub use presets::idp::{CLIENT_ROLE_PREFIX, GROUP_PREFIX, ROLE_PREFIX};
+pub use render::{DetailJson, ErrorResponse, ProblemJson, RenderWith};
 pub use serde_json;
+pub use token::claim_path::{ClaimPath, ClaimPathError};
+pub use token::claims::{ClaimSource, DEFAULT_SCOPE_CLAIMS};
 pub use token::claims::{ClaimsConfig, Identity, ReservedSubjects, StandardClaims};
 pub use token::jose::TokenHeader;
 pub use token::path::{PathRejection, PathSegment, RequestPath};

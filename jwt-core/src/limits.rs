@@ -7,3 +7,5 @@ pub const MAX_LEEWAY_SECS: u64 = 300;
 pub const DEFAULT_LEEWAY_SECS: u64 = 10;
 /// The default maximum token length, checked before any decoding.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
+/// The default `Retry-After` of a 503 (no verification keys yet), in seconds.
+pub const DEFAULT_RETRY_AFTER_SECS: u32 = 5;

@@ -3,7 +3,10 @@
 //! adapter (on `http` 0.2) both build their response from [`ErrorResponse`], so the decisions
 //! (content type, which headers, a value that is not a valid header is left out) live once.
 
-use crate::error::AuthError;
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::error::{AuthError, ErrorRenderer, RenderedBody};
 
 /// An [`AuthError`] rendered for the wire: status code, headers in order, JSON body.
 ///
@@ -23,14 +26,19 @@ use crate::error::AuthError;
 /// );
 /// assert_eq!(res.body(), r#"{"detail":"Token has expired"}"#);
 ///
-/// // A 503 has no challenge.
+/// // A 503 has no challenge, and says when to come back.
 /// let down = ErrorResponse::new(&AuthError::new(AuthErrorKind::Unavailable));
-/// assert_eq!((down.status(), down.headers().count()), (503, 1));
+/// assert_eq!(
+///     down.headers().collect::<Vec<_>>(),
+///     [("content-type", "application/json"), ("retry-after", "5")]
+/// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorResponse {
     status: u16,
+    content_type: Cow<'static, str>,
     www_authenticate: Option<String>,
+    retry_after: Option<String>,
     body: String,
 }
 
@@ -38,11 +46,22 @@ impl ErrorResponse {
     /// Renders `err`: [`AuthError::status`], `content-type: application/json`, then
     /// `www-authenticate` ([`AuthError::www_authenticate_value`]) when there is one and it is a
     /// valid header value, and [`AuthError::body`].
+    ///
+    /// With a custom [`ErrorRenderer`] (set with [`crate::JwtAuthBuilder::error_renderer`]) the
+    /// body and content type are the renderer's; a content type that is not a valid header value
+    /// falls back to the default body. A 503 carries `retry-after`.
     pub fn new(err: &AuthError) -> Self {
+        let rendered = err
+            .renderer()
+            .map(|r| r.render_body(err))
+            .filter(|b| !b.content_type.is_empty() && is_header_value(&b.content_type))
+            .unwrap_or_else(|| DetailJson.render_body(err));
         Self {
             status: err.status(),
+            content_type: rendered.content_type,
             www_authenticate: err.www_authenticate_value().filter(|v| is_header_value(v)),
-            body: err.body(),
+            retry_after: err.retry_after().map(|s| s.to_string()),
+            body: rendered.body,
         }
     }
 
@@ -54,19 +73,21 @@ impl ErrorResponse {
     /// The headers as `(lower-case name, value)`, in the order to insert them. Every value is
     /// visible ASCII, space or tab (what `HeaderValue::from_str` accepts in `http` 0.2 and 1).
     pub fn headers(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        std::iter::once(("content-type", "application/json")).chain(
-            self.www_authenticate
-                .as_deref()
-                .map(|value| ("www-authenticate", value)),
-        )
+        std::iter::once(("content-type", &*self.content_type))
+            .chain(
+                self.www_authenticate
+                    .as_deref()
+                    .map(|value| ("www-authenticate", value)),
+            )
+            .chain(self.retry_after.as_deref().map(|v| ("retry-after", v)))
     }
 
-    /// The JSON body, `{"detail": "..."}`.
+    /// The body (by default the JSON `{"detail": "..."}`).
     pub fn body(&self) -> &str {
         &self.body
     }
 
-    /// The JSON body, owned.
+    /// The body, owned.
     pub fn into_body(self) -> String {
         self.body
     }
@@ -75,6 +96,106 @@ impl ErrorResponse {
 impl From<&AuthError> for ErrorResponse {
     fn from(err: &AuthError) -> Self {
         Self::new(err)
+    }
+}
+
+/// The default body: `{"detail": "..."}` as `application/json` (agno's shape).
+///
+/// ```
+/// use jwt_core::{AuthError, DetailJson, ErrorRenderer, InvalidToken};
+/// let b = DetailJson.render_body(&AuthError::from(InvalidToken::Expired));
+/// assert_eq!((&*b.content_type, b.body.as_str()), ("application/json", r#"{"detail":"Token has expired"}"#));
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DetailJson;
+
+impl ErrorRenderer for DetailJson {
+    fn render_body(&self, err: &AuthError) -> RenderedBody {
+        RenderedBody::new("application/json", err.body())
+    }
+}
+
+/// RFC 9457 problem details: `application/problem+json` with `type`, `title`, `status`,
+/// `detail`, plus the extension members `code` (the RFC 6750 error code, when there is one)
+/// and `reason` ([`AuthError::reason`]).
+///
+/// ```
+/// use jwt_core::{AuthError, ErrorRenderer, InvalidToken, ProblemJson};
+/// let b = ProblemJson::new().render_body(&AuthError::from(InvalidToken::Expired));
+/// assert_eq!(b.content_type, "application/problem+json");
+/// let v: serde_json::Value = serde_json::from_str(&b.body).unwrap();
+/// assert_eq!(v["status"], 401);
+/// assert_eq!(v["title"], "Unauthorized");
+/// assert_eq!(v["type"], "about:blank");
+/// assert_eq!(v["reason"], "expired");
+///
+/// let typed = ProblemJson::with_type_base("https://errors.example.com/auth/");
+/// let v: serde_json::Value =
+///     serde_json::from_str(&typed.render_body(&AuthError::from(InvalidToken::Expired)).body).unwrap();
+/// assert_eq!(v["type"], "https://errors.example.com/auth/expired");
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ProblemJson {
+    type_base: Option<String>,
+}
+
+impl ProblemJson {
+    /// `type` is `about:blank` (the status says it all).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `type` is `<base><reason>`, e.g. `https://errors.example.com/auth/expired`.
+    pub fn with_type_base(base: impl Into<String>) -> Self {
+        Self {
+            type_base: Some(base.into()),
+        }
+    }
+}
+
+impl ErrorRenderer for ProblemJson {
+    fn render_body(&self, err: &AuthError) -> RenderedBody {
+        let status = err.status();
+        let title = match status {
+            400 => "Bad Request",
+            401 => "Unauthorized",
+            403 => "Forbidden",
+            503 => "Service Unavailable",
+            _ => "Error",
+        };
+        let kind = match &self.type_base {
+            Some(base) => format!("{base}{}", err.reason()),
+            None => "about:blank".to_owned(),
+        };
+        let mut body = serde_json::json!({
+            "type": kind,
+            "title": title,
+            "status": status,
+            "detail": err.detail(),
+            "reason": err.reason(),
+        });
+        if let Some(code) = err.error_code() {
+            body["code"] = code.into();
+        }
+        RenderedBody::new("application/problem+json", body.to_string())
+    }
+}
+
+/// A closure as an [`ErrorRenderer`] (see [`crate::JwtAuthBuilder::render_errors_with`]).
+pub struct RenderWith<F>(pub F);
+
+impl<F> fmt::Debug for RenderWith<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RenderWith(..)")
+    }
+}
+
+impl<F> ErrorRenderer for RenderWith<F>
+where
+    F: Fn(&AuthError) -> RenderedBody + Send + Sync,
+{
+    fn render_body(&self, err: &AuthError) -> RenderedBody {
+        (self.0)(err)
     }
 }
 

@@ -2501,11 +2501,38 @@ async fn row_66_scope_syntax() {
         let err = attempt(run(scopes.clone())).await.unwrap_err();
         insufficient_scope(&err, &scopes.to_string());
     }
-    // The singular `scope` claim is not read unless configured.
+    // The AgentOS preset reads only agno's `scopes` claim: the singular `scope` claim is not
+    // read unless configured. (`StandardClaims::default()` now also reads `scope` and `scp`, the
+    // documented default for tokens of identity providers; `StandardClaims::agent_os()` keeps
+    // agno's single claim.)
     let mut c = claims();
     c["scope"] = json!("agents:a1:run");
     let err = attempt(hs(&c)).await.unwrap_err();
     insufficient_scope(&err, "scope claim");
+    let mut c = claims();
+    c["scp"] = json!(["agents:a1:run"]);
+    let err = attempt(hs(&c)).await.unwrap_err();
+    insufficient_scope(&err, "scp claim");
+    // With the default claims the same table reads `scope` (space-delimited) and `scp`.
+    let default_claims = builder(hs_keys())
+        .scopes(RouteTable::agent_os().build().unwrap())
+        .build()
+        .unwrap();
+    let bearer = |c: &Value| format!("Bearer {}", hs(c));
+    for (name, value) in [
+        ("scope", json!("teams:read agents:a1:run")),
+        ("scp", json!(["agents:a1:run"])),
+        ("scp", json!("agents:a1:run")),
+    ] {
+        let mut c = claims();
+        c[name] = value.clone();
+        let header = bearer(&c);
+        let req = SimpleRequest::new("POST", "/agents/a1/runs").header("Authorization", &header);
+        assert!(
+            default_claims.authenticate(&req).await.is_ok(),
+            "{name}: {value}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -612,3 +612,20 @@ async fn per_route_scope_errors_use_the_middlewares_realm() {
         r#"Bearer realm="agno", error="insufficient_scope", scope="admin:write""#
     );
 }
+
+#[test]
+fn claim_configuration_is_checked_at_build() {
+    for claims in [
+        StandardClaims::default().user_id_claim(""),
+        StandardClaims::keycloak(""),
+    ] {
+        let err = builder().claims(claims.clone()).build().unwrap_err();
+        assert!(matches!(err, ConfigError::Empty(_)), "{claims:?}: {err:?}");
+    }
+    assert!(
+        builder()
+            .claims(StandardClaims::keycloak("orders-api"))
+            .build()
+            .is_ok()
+    );
+}

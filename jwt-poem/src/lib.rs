@@ -1,31 +1,8 @@
-//! # jwt-poem
-//!
-//! The poem adapter for [`jwt_core`]: [`JwtMiddleware`] (use it with `.with(..)`) runs
-//! [`jwt_core::JwtAuth`] on every request and the extractors hand the caller's identity to
-//! handlers. It holds no auth logic: errors are the core's [`AuthError`] rendered with the same
-//! status, JSON body and `WWW-Authenticate` as every other adapter.
-//!
-//! ```
-//! use poem::{EndpointExt, Route, get, handler};
-//! use jwt_poem::{Auth, JwtAuthExt as _};
-//! use jwt_core::{JwtAuth, RouteTable, StaticKeys};
-//!
-//! #[handler]
-//! fn list_agents(Auth(ctx): Auth) -> String {
-//!     format!("a1 visible: {}", ctx.listing_ids("agents").contains("a1"))
-//! }
-//!
-//! # fn main() -> Result<(), jwt_core::ConfigError> {
-//! let auth = JwtAuth::builder()
-//!     .verifier(StaticKeys::hs256(b"an-hs256-secret-of-at-least-32-bytes!")?)
-//!     .scopes(RouteTable::agent_os().build()?)
-//!     .build()?;
-//! let app = Route::new().at("/agents", get(list_agents)).with(auth.middleware());
-//! # let _ = app; Ok(()) }
-//! ```
-
+// The crate documentation is the README (also what crates.io shows); its examples run as doctests.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::marker::PhantomData;
 

@@ -1,28 +1,8 @@
-//! # jwt-warp
-//!
-//! The warp adapter for [`jwt_core`]: filters that run [`jwt_core::JwtAuth`] and yield the
-//! caller's identity, a rejection carrying the core's [`AuthError`], and [`recover`], which renders
-//! it with the same status, JSON body and `WWW-Authenticate` as every other adapter. It holds no
-//! auth logic.
-//!
-//! ```
-//! use warp::Filter;
-//! use jwt_core::{JwtAuth, RouteTable, StaticKeys};
-//!
-//! # fn main() -> Result<(), jwt_core::ConfigError> {
-//! let auth = JwtAuth::builder()
-//!     .verifier(StaticKeys::hs256(b"an-hs256-secret-of-at-least-32-bytes!")?)
-//!     .scopes(RouteTable::agent_os().build()?)
-//!     .build()?;
-//! let agents = warp::path("agents")
-//!     .and(jwt_warp::authenticated(&auth))
-//!     .map(|ctx: jwt_core::AuthContext| format!("{:?}", ctx.listing_ids("agents")))
-//!     .recover(jwt_warp::recover);
-//! # let _ = agents; Ok(()) }
-//! ```
-
+// The crate documentation is the README (also what crates.io shows); its examples run as doctests.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::str::FromStr;
 

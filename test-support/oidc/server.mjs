@@ -2,7 +2,8 @@
 //
 // Test support only: in-memory storage, freshly generated keys on every start, one confidential
 // client using the client_credentials grant. Tokens are RFC 9068 JWT access tokens
-// (`typ: at+jwt`, `scope` as a space-delimited string).
+// (`typ: at+jwt`, `scope` as a space-delimited string) for any of the scopes in SCOPES: the
+// AgentOS-style `agents:read agents:write` and the plain `orders.read orders.write`.
 //
 // Environment:
 //   PORT        port to listen on, on 127.0.0.1 (default 3999)
@@ -25,7 +26,8 @@ const KID_PREFIX = process.env.KID_PREFIX || '';
 const KEYS_OUT = process.env.KEYS_OUT || '';
 const ISSUER = `http://127.0.0.1:${PORT}`;
 const AUDIENCE = 'https://api.agentos.test';
-const SCOPES = 'agents:read agents:write';
+// AgentOS-style hierarchical scopes, and plain OAuth scopes as most APIs name them.
+const SCOPES = 'agents:read agents:write orders.read orders.write';
 
 if (!['RS256', 'ES256', 'EdDSA'].includes(ALG)) {
   console.error(`unsupported ALG ${ALG}`);

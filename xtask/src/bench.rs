@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-use crate::root;
+use crate::{root, target_dir};
 
 /// Which side of its bound a measured figure must lie on.
 #[derive(Debug, Clone, Copy)]
@@ -231,7 +231,13 @@ const MODES: [(&str, &str, bool); 5] = [
 ];
 
 fn cargo(args: &[&str]) -> Result<(), String> {
-    let status = Command::new(env!("CARGO"))
+    let mut command = Command::new(env!("CARGO"));
+    // A relative CARGO_TARGET_DIR handed on as is would be read by criterion from the bench's
+    // own directory (jwt-core/): hand on the absolute path `target_dir` reads results from.
+    if std::env::var_os("CARGO_TARGET_DIR").is_some_and(|d| !d.is_empty()) {
+        command.env("CARGO_TARGET_DIR", target_dir());
+    }
+    let status = command
         .current_dir(root())
         .args(args)
         .status()
@@ -245,9 +251,7 @@ fn cargo(args: &[&str]) -> Result<(), String> {
 /// Criterion's mean for one bench, refusing a result older than `since` (left over from an
 /// earlier run).
 fn estimate_ns(group: &str, bench: &str, since: SystemTime) -> Result<f64, String> {
-    let path = root().join(format!(
-        "target/criterion/{group}/{bench}/new/estimates.json"
-    ));
+    let path = target_dir().join(format!("criterion/{group}/{bench}/new/estimates.json"));
     let modified = std::fs::metadata(&path)
         .and_then(|m| m.modified())
         .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -545,7 +549,7 @@ fn http(seconds: u32) -> Result<HttpReport, String> {
         "--bin",
         "bench-server",
     ])?;
-    let bin = root().join("target/release/bench-server");
+    let bin = target_dir().join("release/bench-server");
     let memory = memory(&bin);
     if let Err(why) = &memory {
         println!("memory: not measured: {why}");

@@ -90,6 +90,15 @@ pub(crate) fn root() -> PathBuf {
         .unwrap_or_default()
 }
 
+/// The cargo target directory: `CARGO_TARGET_DIR` when set (a relative value is taken from the
+/// workspace root), else `<workspace>/target`.
+pub(crate) fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root().join(dir),
+        _ => root().join("target"),
+    }
+}
+
 /// `cargo xtask conformance`: runs the conformance crate's `adapters` test (every case on all
 /// four adapters in one binary, compared case by case) and its `router_differential` test (four
 /// real servers, generated path spellings × tokens), prints their failure lines and summary

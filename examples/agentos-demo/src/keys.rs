@@ -1,6 +1,12 @@
 //! The demo's own keys: an HS256 secret, an RSA and an EC key pair, and a JWKS file with the
 //! two public keys, generated into the data directory on first run.
+//!
+//! The three secret files (`hs256.secret`, `rsa.key`, `ec.key`) are created with mode 0600 on
+//! unix (owner read/write only); `jwks.json` holds public keys and keeps the default mode. An
+//! existing secret file that group or others may access is tightened to 0600 on load, or refused
+//! with an error naming the file when that is not possible.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
@@ -54,6 +60,62 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
     move |e| DemoError::Io(format!("{}: {e}", path.display()))
 }
 
+/// Writes a secret file readable by its owner only: a new file created with mode 0600 (unix),
+/// then renamed over `dir/name`, so the secret never sits in a file with wider permissions (an
+/// existing file's mode is not inherited).
+fn write_secret(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), DemoError> {
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.new"));
+    // A leftover of an interrupted run; create_new below refuses to reuse it.
+    let _ = std::fs::remove_file(&tmp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp).map_err(io(&tmp))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(io(&tmp))?;
+    drop(file);
+    std::fs::rename(&tmp, &path).map_err(io(&path))
+}
+
+/// Makes sure an existing secret file is not accessible by group or others (unix): tightens it
+/// to 0600, or fails with the file and the fix when it cannot (another owner, read-only disk).
+#[cfg(unix)]
+fn ensure_private(path: &Path) -> Result<(), DemoError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(path)
+        .map_err(io(path))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 == 0 {
+        return Ok(());
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
+        DemoError::Key(format!(
+            "{} is accessible by other users (mode {mode:03o}) and cannot be restricted to 0600 \
+             ({e}): run `chmod 600 {}` or regenerate the keys with `cargo xtask keys`",
+            path.display(),
+            path.display()
+        ))
+    })?;
+    eprintln!(
+        "agentos-demo: {} was accessible by other users (mode {mode:03o}); restricted to 0600",
+        path.display()
+    );
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn ensure_private(_path: &Path) -> Result<(), DemoError> {
+    Ok(())
+}
+
 impl DemoKeys {
     /// Loads the keys from `dir`, generating them first when any is missing.
     ///
@@ -68,6 +130,7 @@ impl DemoKeys {
         }
         let read = |name: &str| {
             let path = dir.join(name);
+            ensure_private(&path)?;
             std::fs::read(&path).map_err(io(&path))
         };
         let hs_text = read(HS_FILE)?;
@@ -112,20 +175,22 @@ impl DemoKeys {
             {"kty": "EC", "kid": EC_KID, "use": "sig", "alg": "ES256", "crv": "P-256",
              "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y)},
         ]});
-        let write = |name: &str, bytes: &[u8]| {
-            let path = dir.join(name);
-            std::fs::write(&path, bytes).map_err(io(&path))
-        };
-        write(HS_FILE, URL_SAFE_NO_PAD.encode(secret).as_bytes())?;
-        write(RSA_FILE, pem("PRIVATE KEY", rsa_der.as_ref()).as_bytes())?;
-        write(EC_FILE, pem("PRIVATE KEY", ec_doc.as_ref()).as_bytes())?;
-        write(
-            JWKS_FILE,
+        write_secret(dir, HS_FILE, URL_SAFE_NO_PAD.encode(secret).as_bytes())?;
+        write_secret(
+            dir,
+            RSA_FILE,
+            pem("PRIVATE KEY", rsa_der.as_ref()).as_bytes(),
+        )?;
+        write_secret(dir, EC_FILE, pem("PRIVATE KEY", ec_doc.as_ref()).as_bytes())?;
+        // Public keys only: the default mode.
+        let jwks_path = dir.join(JWKS_FILE);
+        std::fs::write(
+            &jwks_path,
             serde_json::to_string_pretty(&jwks)
                 .unwrap_or_default()
                 .as_bytes(),
-        )?;
-        Ok(())
+        )
+        .map_err(io(&jwks_path))
     }
 
     /// The HS256 secret.
@@ -158,5 +223,64 @@ impl DemoKeys {
             other => return Err(DemoError::Config(format!("the demo has no {other:?} key"))),
         };
         mint::sign(alg, &key, kid, Some("JWT"), claims).map_err(|e| DemoError::Key(e.to_string()))
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777
+    }
+
+    fn chmod(path: &Path, mode: u32) {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+
+    #[test]
+    fn secret_files_are_0600_when_created_regenerated_and_loaded() {
+        let dir = std::env::temp_dir().join(format!(
+            "agentos-demo-keymode-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+        ));
+        let secrets = [HS_FILE, RSA_FILE, EC_FILE];
+        DemoKeys::generate(&dir).expect("generate");
+        for name in secrets {
+            assert_eq!(mode(&dir.join(name)), 0o600, "{name} after generate");
+        }
+        // Regenerating over files with wider permissions does not inherit their mode.
+        for name in secrets {
+            chmod(&dir.join(name), 0o644);
+        }
+        DemoKeys::generate(&dir).expect("regenerate");
+        for name in secrets {
+            assert_eq!(mode(&dir.join(name)), 0o600, "{name} after regenerate");
+        }
+        // Existing files others may read are tightened on load.
+        chmod(&dir.join(HS_FILE), 0o644);
+        chmod(&dir.join(RSA_FILE), 0o640);
+        chmod(&dir.join(EC_FILE), 0o604);
+        DemoKeys::load_or_generate(&dir).expect("load");
+        for name in secrets {
+            assert_eq!(mode(&dir.join(name)), 0o600, "{name} after load");
+        }
+        assert!(
+            std::fs::read_dir(&dir)
+                .expect("dir")
+                .flatten()
+                .all(|e| !e.file_name().to_string_lossy().ends_with(".new")),
+            "no temporary file left behind"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

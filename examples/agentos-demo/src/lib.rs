@@ -4,7 +4,9 @@
 //! storage and the service operations, each returning a [`Reply`] (status + JSON). The binaries
 //! `demo-axum`, `demo-actix`, `demo-poem` and `demo-warp` only wire routes, the auth middleware
 //! and extractors of their framework to these operations. No auth decision is taken here: the
-//! adapters and `jwt-core` take them; the service only filters what a caller may see.
+//! adapters and `jwt-core` take them; the service only filters what a caller may see and guards
+//! its writes (a token naming its user, and the CSRF rule of [`Demo`]'s state-changing routes).
+//! Storage work runs on tokio's blocking pool, never on an async worker thread.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -12,21 +14,23 @@
 pub mod keys;
 pub mod store;
 
+use std::borrow::Cow;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use clap::{Parser, ValueEnum};
 use jwt_core::{
-    Algorithm, AudiencePolicy, AuthContext, Jwks, JwtAuth, KeyChain, RouteTable, StandardClaims,
-    StaticKeys, TokenLocation, Validation,
+    Algorithm, AnyOf, AudiencePolicy, AuthContext, AuthError, BearerHeader, CookieToken, Jwks,
+    JwtAuth, KeyChain, RequestParts, RouteTable, StandardClaims, StaticKeys, TokenSource,
+    Validation,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use keys::DemoKeys;
-use store::{RunRecord, Store};
+use store::{RunRecord, SessionRecord, Store};
 
 /// Everything that can go wrong while starting or serving.
 #[derive(Debug, thiserror::Error)]
@@ -116,8 +120,9 @@ pub struct DemoArgs {
     /// Where keys and the database live.
     #[arg(long, default_value = "demo-data")]
     pub data_dir: PathBuf,
-    /// Origins allowed by the CORS layer (outside the auth layer; repeatable). Other origins are
-    /// never reflected.
+    /// Origins allowed by the CORS layer (outside the auth layer; repeatable) and by the CSRF
+    /// rule of writes; the demo's own origin is always allowed too. Other origins are never
+    /// reflected.
     #[arg(long = "cors-origin", default_value = "http://localhost:3000")]
     pub cors_origins: Vec<String>,
     /// Print only the `listening on` line (no tokens or curl examples).
@@ -169,6 +174,133 @@ impl From<DemoError> for Reply {
         Reply::error(500, &e.to_string())
     }
 }
+
+/// The request headers the service reads (`Origin`, `Referer`, `Authorization`, `Cookie`,
+/// `Content-Type`), copied by each binary from its framework's request.
+#[derive(Debug, Clone, Default)]
+pub struct RequestHeaders {
+    headers: Vec<(String, String)>,
+}
+
+impl RequestHeaders {
+    const READ: [&'static str; 5] = [
+        "origin",
+        "referer",
+        "authorization",
+        "cookie",
+        "content-type",
+    ];
+
+    /// Keeps, from `(name, value)` pairs, the headers the service reads. Names match in any case;
+    /// a value that is not UTF-8 is kept lossily (so it matches no allowed origin).
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Self {
+        let headers = pairs
+            .into_iter()
+            .filter_map(|(name, value)| {
+                let name = name.to_ascii_lowercase();
+                Self::READ
+                    .contains(&name.as_str())
+                    .then(|| (name, String::from_utf8_lossy(value).into_owned()))
+            })
+            .collect();
+        Self { headers }
+    }
+
+    fn all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.trim())
+    }
+
+    /// The value of a header sent exactly once (`None` when absent or repeated).
+    fn single<'s>(&'s self, name: &'s str) -> Option<&'s str> {
+        let mut values = self.all(name);
+        let first = values.next();
+        if values.next().is_some() { None } else { first }
+    }
+
+    /// The (first) `Content-Type`.
+    pub fn content_type(&self) -> Option<&str> {
+        self.all("content-type").next()
+    }
+
+    /// The token of a single `Authorization: Bearer` header.
+    fn bearer(&self) -> Option<&str> {
+        let (scheme, token) = self.single("authorization")?.split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim_start_matches(' '))
+    }
+
+    /// Whether a non-empty cookie `name` is sent.
+    fn has_cookie(&self, name: &str) -> bool {
+        self.all("cookie").any(|raw| {
+            raw.split(';').any(|pair| {
+                pair.split_once('=').is_some_and(|(n, v)| {
+                    n.trim() == name && !v.trim().trim_matches('"').is_empty()
+                })
+            })
+        })
+    }
+}
+
+/// The origin (`scheme://host[:port]`, lowercased) of an absolute URL such as a `Referer`.
+fn url_origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    if scheme.is_empty() || authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    Some(format!("{scheme}://{authority}").to_ascii_lowercase())
+}
+
+/// The path of the cookie-login route (its token source is the bearer header only).
+const SET_COOKIE_PATH: &str = "/set-auth-cookie";
+
+/// The demo's token source: the configured location (`--token-source`), except on
+/// `POST /set-auth-cookie`, which reads only the `Authorization: Bearer` header: the cookie is what
+/// that route sets, never what it accepts (a cookie cannot renew itself).
+#[derive(Debug)]
+struct DemoTokenSource {
+    configured: Box<dyn TokenSource>,
+    bearer: BearerHeader,
+}
+
+impl TokenSource for DemoTokenSource {
+    fn extract<'r>(&self, req: &'r dyn RequestParts) -> Result<Option<&'r str>, AuthError> {
+        if req.method() == "POST" && req.path() == SET_COOKIE_PATH {
+            self.bearer.extract(req)
+        } else {
+            self.configured.extract(req)
+        }
+    }
+
+    fn missing_detail(&self) -> Cow<'static, str> {
+        self.configured.missing_detail()
+    }
+
+    fn describe(&self) -> String {
+        self.configured.describe()
+    }
+}
+
+/// Runs storage work (blocking SQLite calls) on the blocking thread pool of the tokio runtime
+/// that every framework here runs on, never on an async worker thread. actix-web's
+/// `web::block` is this same `tokio::task::spawn_blocking` (actix-rt is tokio).
+async fn blocking(work: impl FnOnce() -> Reply + Send + 'static) -> Reply {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|_| Reply::error(500, "storage task failed"))
+}
+
+/// 403 on a write by a token without `sub` (a client-credentials token, say).
+pub const SUB_REQUIRED: &str =
+    "This operation needs a token that names a user (sub claim); a token without sub cannot write";
+/// 403 on a state-changing request whose `Origin` is not allowed.
+pub const CROSS_SITE: &str = "Cross-site request refused: Origin not allowed";
+/// 403 on a state-changing, cookie-authenticated request without an allowed `Origin`/`Referer`.
+pub const COOKIE_NEEDS_ORIGIN: &str = "Cookie-authenticated request refused: it must carry an Origin (or Referer) of an allowed origin";
 
 /// The three kinds of runnable components.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,7 +360,8 @@ pub struct RunInput {
     /// The client's session id (the token's wins).
     #[serde(default)]
     pub session_id: Option<String>,
-    /// The client's user id (the token's wins).
+    /// The client's user id: parsed for agno compatibility, never used (the user is always the
+    /// token's `sub`).
     #[serde(default)]
     pub user_id: Option<String>,
 }
@@ -303,6 +436,16 @@ fn random_id(prefix: &str) -> String {
 }
 
 /// The running demo: auth configuration, keys (when it holds them) and storage.
+///
+/// # Writes
+///
+/// Every state-changing operation (a run, a cancel, a session delete, cookie login and logout)
+/// first applies the CSRF rule: an `Origin` header, when sent, must be one of
+/// [`Demo::allowed_origins`] (else 403 [`CROSS_SITE`]); a cookie-authenticated request (the token
+/// the middleware verified is not the request's `Authorization: Bearer` one) must also carry an
+/// allowed `Origin` or, without `Origin`, a `Referer` of an allowed origin (else 403
+/// [`COOKIE_NEEDS_ORIGIN`]). A run, a cancel and a session delete then need a token naming its
+/// user (`sub`; else 403 [`SUB_REQUIRED`]): the client's ids never stand in for it.
 #[derive(Debug, Clone)]
 pub struct Demo {
     inner: Arc<Inner>,
@@ -314,10 +457,9 @@ struct Inner {
     auth: JwtAuth,
     keys: Option<DemoKeys>,
     store: Store,
+    /// The demo's own origins, once the binary knows its port ([`Demo::listening_on`]).
+    own_origins: OnceLock<[String; 2]>,
 }
-
-/// The demo user of `/set-auth-cookie` (agno's cookie example) and its scopes.
-const COOKIE_USER: &str = "cookie_user_789";
 
 impl Demo {
     /// Builds the demo from flags and the process environment.
@@ -364,12 +506,11 @@ impl Demo {
             };
             (builder, Some(keys))
         };
-        let mut table = RouteTable::agent_os();
-        if keys.is_some() {
-            table = table
-                .exclude("/set-auth-cookie")
-                .exclude("/clear-auth-cookie");
-        }
+        // Cookie login exchanges a valid token (any scope) for a cookie holding that same token;
+        // logout needs none (an expired cookie can still be cleared). Neither mints anything.
+        let mut table = RouteTable::agent_os()
+            .public(&format!("POST {SET_COOKIE_PATH}"))
+            .exclude("POST /clear-auth-cookie");
         for pattern in &args.exclude {
             table = table.exclude(pattern);
         }
@@ -379,10 +520,10 @@ impl Demo {
             // agno checks `aud` only with verify_audience.
             Validation::default().audience_policy(AudiencePolicy::Ignore)
         };
-        let location = match args.token_source {
-            SourceArg::Header => TokenLocation::Header,
-            SourceArg::Cookie => TokenLocation::Cookie(args.cookie_name.clone()),
-            SourceArg::Both => TokenLocation::Both(args.cookie_name.clone()),
+        let configured: Box<dyn TokenSource> = match args.token_source {
+            SourceArg::Header => Box::new(BearerHeader::new()),
+            SourceArg::Cookie => Box::new(CookieToken::new(args.cookie_name.clone())),
+            SourceArg::Both => Box::new(AnyOf::header_then_cookie(args.cookie_name.clone())),
         };
         let auth = builder
             .scopes(table.build()?)
@@ -393,7 +534,13 @@ impl Demo {
                     .session_state_claims(["session_state"]),
             )
             .validation(validation)
-            .token_location(location)
+            .token_source(DemoTokenSource {
+                configured,
+                bearer: BearerHeader::new(),
+            })
+            // The raw token: what `POST /set-auth-cookie` puts in the cookie, and how a write
+            // tells a bearer-authenticated request from a cookie-authenticated one.
+            .keep_token(true)
             .realm("agentos")
             .build()?;
         let store = Store::open(&args.data_dir.join("demo.sqlite3"))?;
@@ -403,6 +550,7 @@ impl Demo {
                 auth,
                 keys,
                 store,
+                own_origins: OnceLock::new(),
             }),
         })
     }
@@ -415,6 +563,39 @@ impl Demo {
     /// The flags it runs with.
     pub fn args(&self) -> &DemoArgs {
         &self.inner.args
+    }
+
+    /// Records the port the binary listens on (call it once, before serving): the demo's own
+    /// origins, `http://127.0.0.1:{port}` and `http://localhost:{port}`, join
+    /// [`Demo::allowed_origins`].
+    pub fn listening_on(&self, port: u16) {
+        let _ = self.inner.own_origins.set([
+            format!("http://127.0.0.1:{port}"),
+            format!("http://localhost:{port}"),
+        ]);
+    }
+
+    /// The origins a browser request may come from: the `--cors-origin`s, then the demo's own
+    /// origins (once [`Demo::listening_on`] ran). The CORS layer of every binary allows exactly
+    /// these, and the CSRF rule of writes (see [`Demo`]) accepts exactly these.
+    pub fn allowed_origins(&self) -> Vec<String> {
+        self.allowed().map(str::to_owned).collect()
+    }
+
+    fn allowed(&self) -> impl Iterator<Item = &str> {
+        self.inner
+            .args
+            .cors_origins
+            .iter()
+            .map(|o| o.trim_end_matches('/'))
+            .chain(
+                self.inner
+                    .own_origins
+                    .get()
+                    .into_iter()
+                    .flatten()
+                    .map(String::as_str),
+            )
     }
 
     /// Mints a token with the demo's keys, or `None` when the demo does not hold them.
@@ -457,7 +638,11 @@ impl Demo {
                      try:\n  export TOKEN={limited}\n  \
                      curl -s {base}/agents -H \"Authorization: Bearer $TOKEN\"\n  \
                      curl -s -X POST {base}/agents/agent-1/runs -H \"Authorization: Bearer $TOKEN\" -d message=hello\n  \
-                     curl -s {base}/agents/agent-2/runs -H \"Authorization: Bearer $TOKEN\"   # 403: no run scope on agent-2\n"
+                     curl -s {base}/agents/agent-2/runs -H \"Authorization: Bearer $TOKEN\"   # 403: no run scope on agent-2\n\n\
+                     cookie login (browsers): exchange a token for an HttpOnly cookie holding that same token\n  \
+                     curl -si -X POST {base}/set-auth-cookie -H \"Authorization: Bearer $TOKEN\"\n  \
+                     (cookie-authenticated writes need an Origin or Referer of {base} or a --cors-origin;\n   \
+                     POST /clear-auth-cookie logs out; more tokens: cargo xtask token --sub bob --scopes \"agents:read\")\n"
                 ));
             }
             _ => out.push_str("\n(external keys configured: mint tokens with your own issuer)\n"),
@@ -547,176 +732,295 @@ impl Demo {
         }
     }
 
-    /// `POST /agents/{id}/runs`: the token's `user_id` / `session_id` win over the client's, and
-    /// its `dependencies` / `session_state` replace the client's (agno §10).
-    pub fn run(&self, kind: Kind, id: &str, ctx: &AuthContext, input: RunInput) -> Reply {
+    /// `POST /agents/{id}/runs` (form or JSON body): the user is the token's `sub`, never the
+    /// body's `user_id` (ignored); the session is the token's `session_id`, else the body's, else
+    /// a new one, and joining an existing session another user owns is a 404 (admins excepted).
+    /// The token's `dependencies` / `session_state` replace the client's (agno §10). A write:
+    /// the checks of [`Demo`]'s writes come first.
+    pub async fn run(
+        &self,
+        kind: Kind,
+        id: &str,
+        ctx: &AuthContext,
+        req: &RequestHeaders,
+        body: &[u8],
+    ) -> Reply {
+        let user = match self.writer(ctx, req) {
+            Ok(user) => user.to_owned(),
+            Err(r) => return r,
+        };
         let Some((id, name)) = Self::find(kind, id) else {
             return Self::not_found(kind);
+        };
+        let input = match RunInput::parse(req.content_type(), body) {
+            Ok(input) => input,
+            Err(r) => return r,
         };
         let Some(message) = input.message.filter(|m| !m.is_empty()) else {
             return Reply::error(400, "message is required");
         };
-        let user_id = ctx.user_id().map(str::to_owned).or(input.user_id);
         let session_id = ctx
             .session_id()
             .map(str::to_owned)
             .or(input.session_id)
+            .filter(|s| !s.is_empty())
             .unwrap_or_else(|| random_id("session"));
-        match self.inner.store.session(&session_id) {
-            Ok(Some(s)) if s.user_id != user_id && !ctx.is_admin() => {
-                return Reply::error(404, "Session not found");
-            }
-            Ok(_) => {}
-            Err(e) => return e.into(),
-        }
         let mut content = format!("{name} echoes: {message}");
         if let Some(Value::String(who)) = ctx.dependencies().get("name") {
             content.push_str(&format!(" (for {who})"));
         }
+        let admin = ctx.is_admin();
         let run = RunRecord {
             run_id: random_id("run"),
             kind: kind.plural().to_owned(),
             component_id: (*id).to_owned(),
-            user_id,
+            user_id: Some(user.clone()),
             session_id,
             content,
             status: "completed".into(),
         };
-        if let Err(e) = self.inner.store.record_run(&run, now()) {
-            return e.into();
-        }
-        Reply::ok(run_json(kind, &run))
+        let this = self.clone();
+        blocking(move || {
+            let may_use = |s: &SessionRecord| admin || s.user_id.as_deref() == Some(user.as_str());
+            match this.inner.store.record_run(&run, now(), may_use) {
+                Ok(true) => Reply::ok(run_json(kind, &run)),
+                Ok(false) => Reply::error(404, "Session not found"),
+                Err(e) => e.into(),
+            }
+        })
+        .await
     }
 
-    fn user_filter(ctx: &AuthContext) -> Option<Option<&str>> {
+    /// Whose rows a read returns: `Some(None)` = everyone's (admins), `Some(Some(user))` = the
+    /// caller's, `None` = nobody's (a token without `sub` owns nothing).
+    fn user_filter(ctx: &AuthContext) -> Option<Option<String>> {
         if ctx.is_admin() {
             Some(None)
         } else {
-            ctx.user_id().map(Some)
+            ctx.user_id()
+                .filter(|u| !u.is_empty())
+                .map(|u| Some(u.to_owned()))
         }
     }
 
     /// `GET /agents/{id}/runs`: the caller's runs (all runs for admins).
-    pub fn list_runs(&self, kind: Kind, id: &str, ctx: &AuthContext) -> Reply {
+    pub async fn list_runs(&self, kind: Kind, id: &str, ctx: &AuthContext) -> Reply {
         if Self::find(kind, id).is_none() {
             return Self::not_found(kind);
         }
         let Some(user) = Self::user_filter(ctx) else {
             return Reply::ok(json!([]));
         };
-        match self.inner.store.runs(kind.plural(), id, user) {
-            Ok(runs) => Reply::ok(Value::Array(
-                runs.iter().map(|r| run_json(kind, r)).collect(),
-            )),
-            Err(e) => e.into(),
-        }
+        let (this, id) = (self.clone(), id.to_owned());
+        blocking(
+            move || match this.inner.store.runs(kind.plural(), &id, user.as_deref()) {
+                Ok(runs) => Reply::ok(Value::Array(
+                    runs.iter().map(|r| run_json(kind, r)).collect(),
+                )),
+                Err(e) => e.into(),
+            },
+        )
+        .await
     }
 
-    /// `POST /agents/{id}/runs/{run_id}/cancel`.
-    pub fn cancel(&self, kind: Kind, id: &str, run_id: &str, ctx: &AuthContext) -> Reply {
-        let run = match self.inner.store.run(run_id) {
-            Ok(Some(r)) if r.kind == kind.plural() && r.component_id == id => r,
-            Ok(_) => return Reply::error(404, "Run not found"),
-            Err(e) => return e.into(),
+    /// `POST /agents/{id}/runs/{run_id}/cancel`: the caller's own run (any run for admins);
+    /// 404 for another user's. A write: the checks of [`Demo`]'s writes come first.
+    pub async fn cancel(
+        &self,
+        kind: Kind,
+        id: &str,
+        run_id: &str,
+        ctx: &AuthContext,
+        req: &RequestHeaders,
+    ) -> Reply {
+        let user = match self.writer(ctx, req) {
+            Ok(user) => user.to_owned(),
+            Err(r) => return r,
         };
-        if !ctx.is_admin() && run.user_id.as_deref() != ctx.user_id() {
-            return Reply::error(404, "Run not found");
-        }
-        if let Err(e) = self.inner.store.cancel(run_id) {
-            return e.into();
-        }
-        Reply::ok(json!({ "run_id": run_id, kind.id_field(): id, "status": "cancelled" }))
+        let admin = ctx.is_admin();
+        let (this, id, run_id) = (self.clone(), id.to_owned(), run_id.to_owned());
+        blocking(move || {
+            let may_cancel = |r: &RunRecord| {
+                r.kind == kind.plural()
+                    && r.component_id == id
+                    && (admin || r.user_id.as_deref() == Some(user.as_str()))
+            };
+            match this.inner.store.cancel(&run_id, may_cancel) {
+                Ok(true) => Reply::ok(
+                    json!({ "run_id": run_id, kind.id_field(): id, "status": "cancelled" }),
+                ),
+                Ok(false) => Reply::error(404, "Run not found"),
+                Err(e) => e.into(),
+            }
+        })
+        .await
     }
 
     // ---- sessions -----------------------------------------------------------------------------
 
     /// `GET /sessions`: non-admins see only their own user's sessions.
-    pub fn sessions(&self, ctx: &AuthContext) -> Reply {
+    pub async fn sessions(&self, ctx: &AuthContext) -> Reply {
         let Some(user) = Self::user_filter(ctx) else {
             return Reply::ok(json!({ "data": [] }));
         };
-        match self.inner.store.sessions(user) {
+        let this = self.clone();
+        blocking(move || match this.inner.store.sessions(user.as_deref()) {
             Ok(list) => Reply::ok(json!({ "data": list })),
             Err(e) => e.into(),
-        }
+        })
+        .await
     }
 
-    fn owned_session(&self, id: &str, ctx: &AuthContext) -> Result<store::SessionRecord, Reply> {
-        match self.inner.store.session(id) {
-            Ok(Some(s))
-                if ctx.is_admin()
-                    || (s.user_id.is_some() && s.user_id.as_deref() == ctx.user_id()) =>
+    /// `GET /sessions/{id}`: 404 for another user's session (and for every session when the
+    /// token has no `sub`: absent owners never match).
+    pub async fn session(&self, id: &str, ctx: &AuthContext) -> Reply {
+        let Some(user) = Self::user_filter(ctx) else {
+            return Reply::error(404, "Session not found");
+        };
+        let (this, id) = (self.clone(), id.to_owned());
+        blocking(move || match this.inner.store.session(&id) {
+            Ok(Some(s)) if owns(user.as_deref(), &s) => Reply::ok(json!(s)),
+            Ok(_) => Reply::error(404, "Session not found"),
+            Err(e) => e.into(),
+        })
+        .await
+    }
+
+    /// `DELETE /sessions/{id}`: the caller's own session (any for admins); 404 otherwise. A
+    /// write: the checks of [`Demo`]'s writes come first.
+    pub async fn delete_session(&self, id: &str, ctx: &AuthContext, req: &RequestHeaders) -> Reply {
+        let user = match self.writer(ctx, req) {
+            Ok(user) => user.to_owned(),
+            Err(r) => return r,
+        };
+        let filter = if ctx.is_admin() { None } else { Some(user) };
+        let (this, id) = (self.clone(), id.to_owned());
+        blocking(move || {
+            match this
+                .inner
+                .store
+                .delete_session(&id, |s| owns(filter.as_deref(), s))
             {
-                Ok(s)
+                Ok(true) => Reply::ok(json!({ "deleted": id })),
+                Ok(false) => Reply::error(404, "Session not found"),
+                Err(e) => e.into(),
             }
-            Ok(_) => Err(Reply::error(404, "Session not found")),
-            Err(e) => Err(e.into()),
+        })
+        .await
+    }
+
+    // ---- writes: CSRF and subject checks ------------------------------------------------------
+
+    /// Whether `origin` (an `Origin` value, or a `Referer`'s origin) is one of
+    /// [`Demo::allowed_origins`] (ASCII case-insensitively; nothing else is normalised).
+    fn origin_allowed(&self, origin: &str) -> bool {
+        self.allowed()
+            .any(|allowed| allowed.eq_ignore_ascii_case(origin))
+    }
+
+    /// Whether the browser's cookie, not a bearer header, carries this request's credential:
+    /// the token the middleware verified is not the `Authorization: Bearer` one; without a
+    /// verified token (an excluded route), whether the auth cookie is sent and could be read.
+    fn cookie_borne(&self, ctx: Option<&AuthContext>, req: &RequestHeaders) -> bool {
+        match ctx.and_then(AuthContext::token) {
+            Some(token) => req.bearer() != Some(token),
+            None => self.reads_cookie() && req.has_cookie(&self.inner.args.cookie_name),
         }
     }
 
-    /// `GET /sessions/{id}`: 404 for another user's session.
-    pub fn session(&self, id: &str, ctx: &AuthContext) -> Reply {
-        match self.owned_session(id, ctx) {
-            Ok(s) => Reply::ok(json!(s)),
-            Err(r) => r,
+    /// The CSRF rule of every state-changing route (runs, cancel, session delete, cookie login
+    /// and logout). 1. An `Origin` header, whenever sent, must be an allowed origin (a
+    /// cross-site page, `null` or several values: 403). 2. A cookie-authenticated request must
+    /// also prove where it comes from: an allowed `Origin`, or, without `Origin`, a `Referer`
+    /// whose origin is allowed; neither: 403. A bearer-header request without `Origin` (curl, a
+    /// server) passes: browsers never attach a bearer header on their own.
+    fn same_site(&self, req: &RequestHeaders, cookie_borne: bool) -> Result<(), Reply> {
+        let mut origins = req.all("origin");
+        match (origins.next(), origins.next()) {
+            (Some(origin), None) if self.origin_allowed(origin) => Ok(()),
+            (Some(_), _) => Err(Reply::error(403, CROSS_SITE)),
+            (None, _) if !cookie_borne => Ok(()),
+            (None, _) => match req.single("referer").and_then(url_origin) {
+                Some(origin) if self.origin_allowed(&origin) => Ok(()),
+                _ => Err(Reply::error(403, COOKIE_NEEDS_ORIGIN)),
+            },
         }
     }
 
-    /// `DELETE /sessions/{id}`.
-    pub fn delete_session(&self, id: &str, ctx: &AuthContext) -> Reply {
-        if let Err(r) = self.owned_session(id, ctx) {
+    /// The checks of every write, in order: [`Demo::same_site`] (CSRF), then a subject: the
+    /// token must name its user (`sub`); without one the write is a 403, never a fallback to
+    /// ids sent by the client. Returns the user id.
+    fn writer<'c>(&self, ctx: &'c AuthContext, req: &RequestHeaders) -> Result<&'c str, Reply> {
+        self.same_site(req, self.cookie_borne(Some(ctx), req))?;
+        ctx.user_id()
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| Reply::error(403, SUB_REQUIRED))
+    }
+
+    // ---- cookie login -------------------------------------------------------------------------
+
+    /// Whether the middleware reads the auth cookie (`--token-source cookie` or `both`).
+    fn reads_cookie(&self) -> bool {
+        self.inner.args.token_source != SourceArg::Header
+    }
+
+    fn cookie_login_enabled(&self) -> Result<(), Reply> {
+        if self.reads_cookie() {
+            Ok(())
+        } else {
+            Err(Reply::error(
+                404,
+                "Cookie login is disabled: the demo reads no cookie (--token-source header)",
+            ))
+        }
+    }
+
+    /// `POST /set-auth-cookie` (any valid token, checked by the middleware, which reads only
+    /// the `Authorization: Bearer` header on this route): sets an HttpOnly, Secure,
+    /// SameSite=Strict cookie holding exactly the presented token, expiring with it. Nothing is
+    /// minted: the cookie grants what the bearer token grants, no more. The CSRF rule of [`Demo`]
+    /// applies; a token not sent as a bearer header is a 400. 404 with `--token-source header`.
+    pub fn set_auth_cookie(&self, ctx: &AuthContext, req: &RequestHeaders) -> Reply {
+        if let Err(r) = self.cookie_login_enabled() {
             return r;
         }
-        match self.inner.store.delete_session(id) {
-            Ok(()) => Reply::ok(json!({ "deleted": id })),
-            Err(e) => e.into(),
+        if let Err(r) = self.same_site(req, self.cookie_borne(Some(ctx), req)) {
+            return r;
         }
-    }
-
-    // ---- cookie login (agno's cookie example) -------------------------------------------------
-
-    /// `GET /set-auth-cookie`: mints a token for the demo user and sets it as an HttpOnly,
-    /// Secure, SameSite=Strict cookie. 404 when the demo does not hold a signing key.
-    pub fn set_auth_cookie(&self) -> Reply {
-        let Some(keys) = &self.inner.keys else {
+        let Some(token) = ctx.token().filter(|t| req.bearer() == Some(*t)) else {
             return Reply::error(
-                404,
-                "Cookie login is disabled: the demo holds no signing key",
+                400,
+                "POST /set-auth-cookie exchanges the token of the Authorization: Bearer header",
             );
         };
-        let claims = json!({
-            "sub": COOKIE_USER, "session_id": "cookie_session_123",
-            "name": "Jane Smith", "email": "jane.smith@example.com",
-            "roles": ["user", "premium"], "org": "Example Corp",
-            "aud": self.inner.args.os_id, "iat": now(), "exp": now() + 24 * 3600,
-            "scopes": ["agents:read", "agents:run", "sessions:read", "sessions:write", "sessions:delete"],
-        });
-        let token = match keys.mint(self.inner.args.alg.algorithm(), &claims) {
-            Ok(t) => t,
-            Err(e) => return e.into(),
-        };
+        let max_age = ctx
+            .claim("exp")
+            .and_then(|exp| exp.as_i64().or_else(|| exp.as_f64().map(|f| f as i64)))
+            .map(|exp| format!(" Max-Age={};", (exp - now()).max(0)))
+            .unwrap_or_default();
         let name = &self.inner.args.cookie_name;
         Reply {
             status: 200,
             body: json!({
                 "message": "Authentication cookie set successfully",
                 "cookie_name": name,
-                "expires_in": "24 hours",
+                "user_id": ctx.user_id(),
                 "security_features": ["httponly", "secure", "samesite=strict"],
             }),
             set_cookie: Some(format!(
-                "{name}={token}; Path=/; Max-Age=86400; HttpOnly; Secure; SameSite=Strict"
+                "{name}={token}; Path=/;{max_age} HttpOnly; Secure; SameSite=Strict"
             )),
         }
     }
 
-    /// `GET /clear-auth-cookie`.
-    pub fn clear_auth_cookie(&self) -> Reply {
-        if self.inner.keys.is_none() {
-            return Reply::error(
-                404,
-                "Cookie login is disabled: the demo holds no signing key",
-            );
+    /// `POST /clear-auth-cookie` (no token needed: an expired cookie can be cleared too):
+    /// expires the cookie. The CSRF rule of [`Demo`] applies when the request carries the cookie.
+    pub fn clear_auth_cookie(&self, req: &RequestHeaders) -> Reply {
+        if let Err(r) = self.cookie_login_enabled() {
+            return r;
+        }
+        if let Err(r) = self.same_site(req, self.cookie_borne(None, req)) {
+            return r;
         }
         let name = &self.inner.args.cookie_name;
         Reply {
@@ -726,6 +1030,14 @@ impl Demo {
                 "{name}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict"
             )),
         }
+    }
+}
+
+/// Whether `user` (`None` = an admin: everyone) owns `session`; an absent owner never matches.
+fn owns(user: Option<&str>, session: &SessionRecord) -> bool {
+    match user {
+        None => true,
+        Some(user) => session.user_id.as_deref() == Some(user),
     }
 }
 

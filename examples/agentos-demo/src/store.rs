@@ -1,4 +1,8 @@
 //! SQLite storage for sessions and runs (a file in the data directory; survives restarts).
+//!
+//! Every method blocks (SQLite I/O behind a mutex): call them from a blocking thread, never from
+//! an async worker. The service layer does ([`crate::Demo`]'s storage operations hop to
+//! `tokio::task::spawn_blocking`); the store itself knows no runtime and no framework.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -97,16 +101,7 @@ impl Store {
     /// # Errors
     /// SQLite errors.
     pub fn session(&self, id: &str) -> Result<Option<SessionRecord>, DemoError> {
-        self.conn()
-            .query_row(
-                "SELECT s.session_id, s.user_id, s.component_type, s.component_id,
-                        (SELECT COUNT(*) FROM runs r WHERE r.session_id = s.session_id)
-                 FROM sessions s WHERE s.session_id = ?1",
-                params![id],
-                session_row,
-            )
-            .optional()
-            .map_err(db)
+        session_in(&self.conn(), id).map_err(db)
     }
 
     /// Sessions, all or one user's, oldest first.
@@ -128,13 +123,25 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(db)
     }
 
-    /// Records a run, creating its session when new.
+    /// Records a run, creating its session when new, unless the session exists and `may_use`
+    /// refuses it: the check and the write are one transaction under the lock, so no other
+    /// request can create or delete the session in between. `Ok(false)` when refused.
     ///
     /// # Errors
     /// SQLite errors.
-    pub fn record_run(&self, run: &RunRecord, now: i64) -> Result<(), DemoError> {
+    pub fn record_run(
+        &self,
+        run: &RunRecord,
+        now: i64,
+        may_use: impl FnOnce(&SessionRecord) -> bool,
+    ) -> Result<bool, DemoError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(db)?;
+        if let Some(existing) = session_in(&tx, &run.session_id).map_err(db)?
+            && !may_use(&existing)
+        {
+            return Ok(false);
+        }
         tx.execute(
             "INSERT OR IGNORE INTO sessions (session_id, user_id, component_type, component_id, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -156,7 +163,8 @@ impl Store {
             ],
         )
         .map_err(db)?;
-        tx.commit().map_err(db)
+        tx.commit().map_err(db)?;
+        Ok(true)
     }
 
     /// Runs of one component, all or one user's, oldest first.
@@ -188,44 +196,78 @@ impl Store {
     /// # Errors
     /// SQLite errors.
     pub fn run(&self, run_id: &str) -> Result<Option<RunRecord>, DemoError> {
-        self.conn()
-            .query_row(
-                "SELECT run_id, kind, component_id, user_id, session_id, content, status FROM runs
-                 WHERE run_id = ?1",
-                params![run_id],
-                run_row,
-            )
-            .optional()
-            .map_err(db)
+        run_in(&self.conn(), run_id).map_err(db)
     }
 
-    /// Marks a run cancelled.
+    /// Marks a run cancelled when it exists and `may_cancel` allows it (one transaction);
+    /// `Ok(false)` when there is no such run or it was refused.
     ///
     /// # Errors
     /// SQLite errors.
-    pub fn cancel(&self, run_id: &str) -> Result<(), DemoError> {
-        self.conn()
-            .execute(
-                "UPDATE runs SET status = 'cancelled' WHERE run_id = ?1",
-                params![run_id],
-            )
-            .map(|_| ())
-            .map_err(db)
-    }
-
-    /// Deletes a session and its runs.
-    ///
-    /// # Errors
-    /// SQLite errors.
-    pub fn delete_session(&self, id: &str) -> Result<(), DemoError> {
+    pub fn cancel(
+        &self,
+        run_id: &str,
+        may_cancel: impl FnOnce(&RunRecord) -> bool,
+    ) -> Result<bool, DemoError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(db)?;
+        match run_in(&tx, run_id).map_err(db)? {
+            Some(run) if may_cancel(&run) => {}
+            _ => return Ok(false),
+        }
+        tx.execute(
+            "UPDATE runs SET status = 'cancelled' WHERE run_id = ?1",
+            params![run_id],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(true)
+    }
+
+    /// Deletes a session and its runs when it exists and `may_delete` allows it (one
+    /// transaction); `Ok(false)` when there is no such session or it was refused.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn delete_session(
+        &self,
+        id: &str,
+        may_delete: impl FnOnce(&SessionRecord) -> bool,
+    ) -> Result<bool, DemoError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        match session_in(&tx, id).map_err(db)? {
+            Some(session) if may_delete(&session) => {}
+            _ => return Ok(false),
+        }
         tx.execute("DELETE FROM runs WHERE session_id = ?1", params![id])
             .map_err(db)?;
         tx.execute("DELETE FROM sessions WHERE session_id = ?1", params![id])
             .map_err(db)?;
-        tx.commit().map_err(db)
+        tx.commit().map_err(db)?;
+        Ok(true)
     }
+}
+
+fn session_in(conn: &Connection, id: &str) -> rusqlite::Result<Option<SessionRecord>> {
+    conn.query_row(
+        "SELECT s.session_id, s.user_id, s.component_type, s.component_id,
+                (SELECT COUNT(*) FROM runs r WHERE r.session_id = s.session_id)
+         FROM sessions s WHERE s.session_id = ?1",
+        params![id],
+        session_row,
+    )
+    .optional()
+}
+
+fn run_in(conn: &Connection, run_id: &str) -> rusqlite::Result<Option<RunRecord>> {
+    conn.query_row(
+        "SELECT run_id, kind, component_id, user_id, session_id, content, status FROM runs
+         WHERE run_id = ?1",
+        params![run_id],
+        run_row,
+    )
+    .optional()
 }
 
 fn session_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRecord> {

@@ -1,6 +1,7 @@
 //! The demo's main flows over real HTTP, for each framework's binary: list filtering, a run whose
-//! `user_id` comes from the token, session isolation between two users, cookie login and logout,
-//! and sessions surviving a restart. The four transcripts must be identical.
+//! `user_id` comes from the token, session isolation between two users, writes refused without a
+//! `sub`, cookie login (a bearer token exchanged for a cookie holding that same token) with its
+//! CSRF rule, logout, and sessions surviving a restart. The four transcripts must be identical.
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
@@ -9,6 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agentos_demo::keys::DemoKeys;
+use agentos_demo::store::{RunRecord, Store};
+use agentos_demo::{COOKIE_NEEDS_ORIGIN, CROSS_SITE, SUB_REQUIRED};
 use jwt_core::Algorithm;
 use serde_json::{Value, json};
 
@@ -151,17 +154,39 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     out
 }
 
-fn token(data_dir: &Path, sub: &str, scopes: &[&str], session: Option<&str>) -> String {
+/// The demo's default `--cors-origin`.
+const ALLOWED_ORIGIN: &str = "http://localhost:3000";
+/// An origin the demo does not allow.
+const EVIL_ORIGIN: &str = "https://evil.example";
+
+/// A token with `claims` plus `exp` and `iat`, signed with the demo's RS256 key.
+fn mint(data_dir: &Path, mut claims: Value) -> String {
     let keys = DemoKeys::load_or_generate(data_dir).expect("keys");
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let mut claims = json!({"sub": sub, "exp": now + 600, "iat": now, "scopes": scopes});
+    claims["exp"] = json!(now + 600);
+    claims["iat"] = json!(now);
+    keys.mint(Algorithm::RS256, &claims).expect("mint")
+}
+
+fn token(data_dir: &Path, sub: &str, scopes: &[&str], session: Option<&str>) -> String {
+    let mut claims = json!({"sub": sub, "scopes": scopes});
     if let Some(s) = session {
         claims["session_id"] = json!(s);
     }
-    keys.mint(Algorithm::RS256, &claims).expect("mint")
+    mint(data_dir, claims)
+}
+
+/// Records a step: its status and normalised body.
+fn record(log: &mut Vec<Value>, label: &str, r: &Response) {
+    log.push(json!({"step": label, "status": r.status, "body": normalise(&r.body)}));
+}
+
+/// Records a step by its status only (its body differs between frameworks on purpose).
+fn log_status(log: &mut Vec<Value>, label: &str, r: &Response) {
+    log.push(json!({"step": label, "status": r.status}));
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -195,13 +220,20 @@ fn normalise(v: &Value) -> Value {
 fn flows(bin: &str) -> Vec<Value> {
     let dir = temp_dir("flows");
     let mut log = Vec::new();
-    let mut record = |label: &str, r: &Response| {
-        log.push(json!({"step": label, "status": r.status, "body": normalise(&r.body)}));
-    };
     let server = Server::start(bin, &dir);
+    // The binary generated the demo keys: the secret files are owner-only.
+    #[cfg(unix)]
+    for name in ["hs256.secret", "rsa.key", "ec.key"] {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.join(name))
+            .expect("key file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{bin}: {name}");
+    }
     let bearer = |t: &str| format!("Bearer {t}");
     let admin = bearer(&token(&dir, "admin", &["agent_os:admin"], None));
-    let alice = bearer(&token(
+    let alice_token = token(
         &dir,
         "alice",
         &[
@@ -211,7 +243,8 @@ fn flows(bin: &str) -> Vec<Value> {
             "sessions:delete",
         ],
         None,
-    ));
+    );
+    let alice = bearer(&alice_token);
     let bob = bearer(&token(
         &dir,
         "bob",
@@ -223,7 +256,7 @@ fn flows(bin: &str) -> Vec<Value> {
     // Public routes and the missing-token error.
     let r = server.call("GET", "/health", &[], "");
     assert_eq!((r.status, &r.body), (200, &json!({"status": "ok"})));
-    record("health", &r);
+    record(&mut log, "health", &r);
     let r = server.call("GET", "/agents", &[], "");
     assert_eq!(r.status, 401);
     assert_eq!(
@@ -234,7 +267,7 @@ fn flows(bin: &str) -> Vec<Value> {
         r.header("www-authenticate"),
         Some("Bearer realm=\"agentos\"")
     );
-    record("no-token", &r);
+    record(&mut log, "no-token", &r);
 
     // Route existence is never told before auth: an unknown path or a wrong method without a
     // token is a 401 on every framework (catalogue row 77); with a token the table does not
@@ -246,14 +279,14 @@ fn flows(bin: &str) -> Vec<Value> {
     ] {
         let r = server.call(method, path, &[], "");
         assert_eq!(r.status, 401, "{bin}: {method} {path}");
-        record("unknown-no-token", &r);
+        record(&mut log, "unknown-no-token", &r);
         let r = server.call(method, path, &[("Authorization", &admin)], "");
         assert_eq!(r.status, 403, "{bin}: {method} {path}");
         assert_eq!(
             r.body,
             json!({"detail": "Access denied: route not permitted"})
         );
-        record("unknown-admin", &r);
+        record(&mut log, "unknown-admin", &r);
     }
     // HEAD follows GET on every framework, with GET's authorization.
     for (path, auth, want) in [
@@ -270,7 +303,7 @@ fn flows(bin: &str) -> Vec<Value> {
         let r = server.call("HEAD", path, &headers, "");
         assert_eq!(r.status, want, "{bin}: HEAD {path}");
         assert_eq!(r.body, Value::Null, "{bin}: HEAD {path} has no body");
-        record("head", &r);
+        record(&mut log, "head", &r);
     }
 
     // List filtering.
@@ -279,23 +312,23 @@ fn flows(bin: &str) -> Vec<Value> {
         (r.status, &r.body),
         (200, &json!([{"id": "agent-1", "name": "Echo Agent One"}]))
     );
-    record("list-alice", &r);
+    record(&mut log, "list-alice", &r);
     let r = server.call("GET", "/agents", &[("Authorization", &admin)], "");
     assert_eq!(r.body.as_array().map(Vec::len), Some(2));
-    record("list-admin", &r);
+    record(&mut log, "list-admin", &r);
     let r = server.call("GET", "/agents", &[("Authorization", &teams_only)], "");
     assert_eq!(r.status, 403);
     assert_eq!(
         r.body,
         json!({"detail": "Insufficient permissions. Required scope(s): agents:read"})
     );
-    record("list-teams-only", &r);
+    record(&mut log, "list-teams-only", &r);
     let r = server.call("GET", "/agents/agent-9", &[("Authorization", &admin)], "");
     assert_eq!(
         (r.status, &r.body),
         (404, &json!({"detail": "Agent not found"}))
     );
-    record("unknown-agent", &r);
+    record(&mut log, "unknown-agent", &r);
 
     // A run: the token's user id wins over the form's.
     let form = [
@@ -313,14 +346,14 @@ fn flows(bin: &str) -> Vec<Value> {
     assert_eq!(r.body["agent_id"], "agent-1");
     assert_eq!(r.body["session_id"], "s-alice");
     assert_eq!(r.body["content"], "Echo Agent One echoes: hello");
-    record("run-alice", &r);
+    record(&mut log, "run-alice", &r);
     let r = server.call("POST", "/agents/agent-2/runs", &form, "message=hello");
     assert_eq!(r.status, 403);
     assert_eq!(
         r.body,
         json!({"detail": "Insufficient permissions. Required scope(s): agents:agent-2:run"})
     );
-    record("run-forbidden", &r);
+    record(&mut log, "run-forbidden", &r);
     let json_body = [
         ("Authorization", bob.as_str()),
         ("Content-Type", "application/json"),
@@ -332,7 +365,7 @@ fn flows(bin: &str) -> Vec<Value> {
         r#"{"message":"hi","session_id":"s-bob"}"#,
     );
     assert_eq!((r.status, &r.body["user_id"]), (200, &json!("bob")));
-    record("run-bob", &r);
+    record(&mut log, "run-bob", &r);
     let r = server.call(
         "POST",
         "/agents/agent-1/runs",
@@ -343,7 +376,7 @@ fn flows(bin: &str) -> Vec<Value> {
         (r.status, &r.body),
         (404, &json!({"detail": "Session not found"}))
     );
-    record("run-into-other-session", &r);
+    record(&mut log, "run-into-other-session", &r);
     let r = server.call(
         "POST",
         "/agents/agent-1/runs",
@@ -354,7 +387,7 @@ fn flows(bin: &str) -> Vec<Value> {
         (r.status, &r.body),
         (400, &json!({"detail": "message is required"}))
     );
-    record("run-without-message", &r);
+    record(&mut log, "run-without-message", &r);
 
     // Listing runs needs read and run on that agent (agno's route-level check).
     let reader = bearer(&token(&dir, "dave", &["agents:agent-1:read"], None));
@@ -368,7 +401,7 @@ fn flows(bin: &str) -> Vec<Value> {
         (r.status, &r.body),
         (403, &json!({"detail": "Access denied to run this agent"}))
     );
-    record("runs-need-run", &r);
+    record(&mut log, "runs-need-run", &r);
     let r = server.call(
         "GET",
         "/agents/agent-1/runs",
@@ -376,7 +409,7 @@ fn flows(bin: &str) -> Vec<Value> {
         "",
     );
     assert_eq!(r.body.as_array().map(Vec::len), Some(1));
-    record("runs-alice", &r);
+    record(&mut log, "runs-alice", &r);
     let run_id = r.body[0]["run_id"].as_str().unwrap_or_default().to_owned();
     let r = server.call(
         "POST",
@@ -385,7 +418,7 @@ fn flows(bin: &str) -> Vec<Value> {
         "",
     );
     assert_eq!((r.status, &r.body["status"]), (200, &json!("cancelled")));
-    record("cancel", &r);
+    record(&mut log, "cancel", &r);
 
     // Session isolation.
     let r = server.call("GET", "/sessions", &[("Authorization", &alice)], "");
@@ -396,59 +429,320 @@ fn flows(bin: &str) -> Vec<Value> {
         .filter_map(|s| s["session_id"].as_str())
         .collect();
     assert_eq!(ids, ["s-alice"]);
-    record("sessions-alice", &r);
+    record(&mut log, "sessions-alice", &r);
     let r = server.call("GET", "/sessions", &[("Authorization", &admin)], "");
     assert_eq!(r.body["data"].as_array().map(Vec::len), Some(2));
-    record("sessions-admin", &r);
+    record(&mut log, "sessions-admin", &r);
     let r = server.call("GET", "/sessions/s-bob", &[("Authorization", &alice)], "");
     assert_eq!(
         (r.status, &r.body),
         (404, &json!({"detail": "Session not found"}))
     );
-    record("session-other-user", &r);
+    record(&mut log, "session-other-user", &r);
     let r = server.call("GET", "/sessions/s-alice", &[("Authorization", &alice)], "");
     assert_eq!((r.status, &r.body["runs"]), (200, &json!(1)));
-    record("session-own", &r);
+    record(&mut log, "session-own", &r);
 
-    // Cookie login and logout.
-    let r = server.call("GET", "/set-auth-cookie", &[], "");
-    assert_eq!(r.status, 200);
-    let cookie = r.header("set-cookie").expect("cookie set").to_owned();
-    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
-        assert!(cookie.contains(attr), "{cookie}");
+    // Writes need a subject. A token without `sub` (a client-credentials token, say) is refused
+    // on every write, admins included, and never falls back to the ids the client sends; reads
+    // show it nothing (absent owners never match).
+    let service = bearer(&mint(
+        &dir,
+        json!({"scopes": ["agents:read", "agents:run", "sessions:read", "sessions:delete"]}),
+    ));
+    let service_admin = bearer(&mint(&dir, json!({"scopes": ["agent_os:admin"]})));
+    for auth in [&service, &service_admin] {
+        let r = server.call(
+            "POST",
+            "/agents/agent-1/runs",
+            &[
+                ("Authorization", auth),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            "message=hijack&user_id=alice&session_id=s-alice",
+        );
+        assert_eq!((r.status, &r.body), (403, &json!({"detail": SUB_REQUIRED})));
+        record(&mut log, "run-without-sub", &r);
     }
-    record("set-cookie", &r);
-    let pair = cookie.split(';').next().unwrap_or_default().to_owned();
-    let r = server.call("GET", "/agents", &[("Cookie", &pair)], "");
-    assert_eq!(r.body.as_array().map(Vec::len), Some(2));
-    record("cookie-list", &r);
+    let r = server.call(
+        "POST",
+        &format!("/agents/agent-1/runs/{run_id}/cancel"),
+        &[("Authorization", &service)],
+        "",
+    );
+    assert_eq!((r.status, &r.body), (403, &json!({"detail": SUB_REQUIRED})));
+    record(&mut log, "cancel-without-sub", &r);
+    let r = server.call(
+        "DELETE",
+        "/sessions/s-alice",
+        &[("Authorization", &service)],
+        "",
+    );
+    assert_eq!((r.status, &r.body), (403, &json!({"detail": SUB_REQUIRED})));
+    record(&mut log, "delete-without-sub", &r);
+    let r = server.call("GET", "/sessions", &[("Authorization", &service)], "");
+    assert_eq!((r.status, &r.body), (200, &json!({"data": []})));
+    record(&mut log, "sessions-without-sub", &r);
+
+    // A legacy row without an owner (written straight into the store): `None == None` never
+    // grants, neither to a token without `sub` nor to anyone else.
+    let legacy = RunRecord {
+        run_id: "run-legacy".into(),
+        kind: "agents".into(),
+        component_id: "agent-1".into(),
+        user_id: None,
+        session_id: "s-legacy".into(),
+        content: "legacy".into(),
+        status: "completed".into(),
+    };
+    let stored = Store::open(&dir.join("demo.sqlite3"))
+        .and_then(|store| store.record_run(&legacy, 0, |_| true))
+        .expect("legacy row");
+    assert!(stored);
+    for auth in [&service, &bob] {
+        let r = server.call("GET", "/sessions/s-legacy", &[("Authorization", auth)], "");
+        assert_eq!(
+            (r.status, &r.body),
+            (404, &json!({"detail": "Session not found"}))
+        );
+        record(&mut log, "legacy-session", &r);
+    }
+    let r = server.call(
+        "POST",
+        "/agents/agent-1/runs/run-legacy/cancel",
+        &[("Authorization", &bob)],
+        "",
+    );
+    assert_eq!(
+        (r.status, &r.body),
+        (404, &json!({"detail": "Run not found"}))
+    );
+    record(&mut log, "legacy-cancel", &r);
     let r = server.call(
         "POST",
         "/agents/agent-1/runs",
-        &[("Cookie", &pair), ("Content-Type", "application/json")],
-        r#"{"message":"via cookie"}"#,
+        &json_body,
+        r#"{"message":"join","session_id":"s-legacy"}"#,
     );
-    assert_eq!(r.body["user_id"], "cookie_user_789");
-    assert_eq!(r.body["session_id"], "cookie_session_123");
     assert_eq!(
-        r.body["content"],
-        "Echo Agent One echoes: via cookie (for Jane Smith)"
+        (r.status, &r.body),
+        (404, &json!({"detail": "Session not found"}))
     );
-    record("cookie-run", &r);
+    record(&mut log, "legacy-join", &r);
+
+    // Cookie login. No endpoint mints a token for an anonymous caller: GET is no route (401
+    // without a token, 403 with one: the table lists only POST), POST needs a valid bearer.
+    for (method, auth, want) in [
+        ("GET", None, 401),
+        ("POST", None, 401),
+        ("GET", Some(alice.as_str()), 403),
+        ("POST", Some("Bearer a.b.c"), 401),
+    ] {
+        let headers: Vec<(&str, &str)> = auth.map(|a| ("Authorization", a)).into_iter().collect();
+        let r = server.call(method, "/set-auth-cookie", &headers, "");
+        assert_eq!(r.status, want, "{bin}: {method} /set-auth-cookie");
+        assert_eq!(r.header("set-cookie"), None, "{bin}: {method} set a cookie");
+        record(&mut log, "set-cookie-refused", &r);
+    }
+    // The exchange: a valid bearer token becomes an HttpOnly cookie holding exactly that token
+    // (never a new, broader one), expiring with it.
+    let r = server.call("POST", "/set-auth-cookie", &[("Authorization", &alice)], "");
+    assert_eq!(r.status, 200, "{bin}: {:?}", r.body);
+    assert_eq!(r.body["user_id"], "alice");
+    let cookie = r.header("set-cookie").expect("cookie set").to_owned();
+    for attr in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Path=/",
+        "Max-Age=",
+    ] {
+        assert!(cookie.contains(attr), "{cookie}");
+    }
+    let pair = cookie.split(';').next().unwrap_or_default().to_owned();
+    assert_eq!(
+        pair,
+        format!("access_token={alice_token}"),
+        "{bin}: the cookie holds the presented token"
+    );
+    record(&mut log, "set-cookie", &r);
+    // A cookie cannot renew itself: on this route the middleware reads only the bearer header.
+    let r = server.call(
+        "POST",
+        "/set-auth-cookie",
+        &[("Cookie", &pair), ("Origin", ALLOWED_ORIGIN)],
+        "",
+    );
+    assert_eq!(r.status, 401, "{bin}: cookie renewed itself");
+    assert_eq!(r.header("set-cookie"), None);
+    record(&mut log, "set-cookie-from-cookie", &r);
+    // The cookie authenticates with the token's own scopes: alice's listing, no run of agent-2.
+    let r = server.call("GET", "/agents", &[("Cookie", &pair)], "");
+    assert_eq!(
+        (r.status, &r.body),
+        (200, &json!([{"id": "agent-1", "name": "Echo Agent One"}]))
+    );
+    record(&mut log, "cookie-list", &r);
+    let own_origin = format!("http://127.0.0.1:{}", server.port);
+    let cookie_run = |agent: &str, extra: &[(&str, &str)]| {
+        let mut headers = vec![
+            ("Cookie", pair.as_str()),
+            ("Content-Type", "application/json"),
+        ];
+        headers.extend_from_slice(extra);
+        server.call(
+            "POST",
+            &format!("/agents/{agent}/runs"),
+            &headers,
+            r#"{"message":"via cookie"}"#,
+        )
+    };
+    let r = cookie_run("agent-2", &[("Origin", ALLOWED_ORIGIN)]);
+    assert_eq!(
+        (r.status, &r.body),
+        (
+            403,
+            &json!({"detail": "Insufficient permissions. Required scope(s): agents:agent-2:run"})
+        )
+    );
+    record(&mut log, "cookie-run-agent-2", &r);
+
+    // CSRF. A cookie-authenticated write needs an Origin of an allowed origin (a --cors-origin
+    // or the demo's own), or, without Origin, such a Referer.
+    let referer = format!("{own_origin}/ui/chat?x=1");
+    for (extra, label) in [
+        (vec![("Origin", ALLOWED_ORIGIN)], "cookie-run-cors-origin"),
+        (
+            vec![("Origin", own_origin.as_str())],
+            "cookie-run-own-origin",
+        ),
+        (
+            vec![("Referer", referer.as_str())],
+            "cookie-run-own-referer",
+        ),
+    ] {
+        let r = cookie_run("agent-1", &extra);
+        assert_eq!(r.status, 200, "{bin}: {label}: {:?}", r.body);
+        assert_eq!(r.body["user_id"], "alice");
+        assert_eq!(r.body["content"], "Echo Agent One echoes: via cookie");
+        record(&mut log, label, &r);
+    }
+    for (extra, label) in [
+        (vec![], "cookie-run-no-origin"),
+        (
+            vec![("Referer", "https://evil.example/page")],
+            "cookie-run-cross-site-referer",
+        ),
+    ] {
+        let r = cookie_run("agent-1", &extra);
+        assert_eq!(
+            (r.status, &r.body),
+            (403, &json!({"detail": COOKIE_NEEDS_ORIGIN})),
+            "{bin}: {label}"
+        );
+        record(&mut log, label, &r);
+    }
+    // A cross-site Origin is a 403 on every write, cookie or bearer. poem's and warp's CORS
+    // layers answer it themselves (403, their own text), axum's and actix's let it through to
+    // the demo's check (403, `CROSS_SITE`): the transcript keeps the status only.
+    let bearer_run = |extra: &[(&str, &str)]| {
+        let mut headers = vec![("Authorization", alice.as_str())];
+        headers.extend_from_slice(extra);
+        server.call("POST", "/agents/agent-1/runs", &headers, "message=x")
+    };
+    for (r, label) in [
+        (
+            cookie_run("agent-1", &[("Origin", EVIL_ORIGIN)]),
+            "cookie-cross-site",
+        ),
+        (
+            cookie_run("agent-1", &[("Origin", "null")]),
+            "cookie-null-origin",
+        ),
+        (bearer_run(&[("Origin", EVIL_ORIGIN)]), "bearer-cross-site"),
+        (
+            server.call(
+                "POST",
+                "/set-auth-cookie",
+                &[("Authorization", &alice), ("Origin", EVIL_ORIGIN)],
+                "",
+            ),
+            "set-cookie-cross-site",
+        ),
+    ] {
+        assert_eq!(r.status, 403, "{bin}: {label}: {:?}", r.body);
+        assert_eq!(r.header("set-cookie"), None, "{bin}: {label}");
+        if bin.contains("axum") || bin.contains("actix") {
+            assert_eq!(r.body, json!({"detail": CROSS_SITE}), "{bin}: {label}");
+        }
+        log_status(&mut log, label, &r);
+    }
+    // A bearer write needs no Origin (curl, servers; browsers never add the header themselves);
+    // an allowed Origin is fine too.
+    let r = bearer_run(&[]);
+    assert_eq!(r.status, 200, "{bin}: {:?}", r.body);
+    record(&mut log, "bearer-run-no-origin", &r);
+    let r = server.call(
+        "POST",
+        "/set-auth-cookie",
+        &[("Authorization", &alice), ("Origin", ALLOWED_ORIGIN)],
+        "",
+    );
+    assert_eq!(r.status, 200, "{bin}: {:?}", r.body);
+    assert!(r.header("set-cookie").is_some());
+    record(&mut log, "set-cookie-allowed-origin", &r);
+    // Every other write by cookie follows the same rule; nothing changes when refused.
+    let r = server.call(
+        "POST",
+        &format!("/agents/agent-1/runs/{run_id}/cancel"),
+        &[("Cookie", &pair)],
+        "",
+    );
+    assert_eq!(
+        (r.status, &r.body),
+        (403, &json!({"detail": COOKIE_NEEDS_ORIGIN}))
+    );
+    record(&mut log, "cookie-cancel-no-origin", &r);
+    let r = server.call("DELETE", "/sessions/s-alice", &[("Cookie", &pair)], "");
+    assert_eq!(
+        (r.status, &r.body),
+        (403, &json!({"detail": COOKIE_NEEDS_ORIGIN}))
+    );
+    record(&mut log, "cookie-delete-no-origin", &r);
+
+    // Logout: POST only (GET is no route), no token needed, the same CSRF rule when the request
+    // carries the cookie.
     let r = server.call("GET", "/clear-auth-cookie", &[], "");
+    assert_eq!(r.status, 401);
+    assert_eq!(r.header("set-cookie"), None);
+    record(&mut log, "clear-cookie-get", &r);
+    let r = server.call("POST", "/clear-auth-cookie", &[("Cookie", &pair)], "");
+    assert_eq!(
+        (r.status, &r.body),
+        (403, &json!({"detail": COOKIE_NEEDS_ORIGIN}))
+    );
+    assert_eq!(r.header("set-cookie"), None);
+    record(&mut log, "clear-cookie-no-origin", &r);
+    let r = server.call(
+        "POST",
+        "/clear-auth-cookie",
+        &[("Cookie", &pair), ("Origin", ALLOWED_ORIGIN)],
+        "",
+    );
+    assert_eq!(r.status, 200);
     let cleared = r.header("set-cookie").unwrap_or_default().to_owned();
     assert!(
         cleared.starts_with("access_token=;") && cleared.contains("Max-Age=0"),
         "{cleared}"
     );
-    record("clear-cookie", &r);
+    record(&mut log, "clear-cookie", &r);
 
     // Restart keeps sessions and runs.
     drop(server);
     let server = Server::start(bin, &dir);
     let r = server.call("GET", "/sessions/s-alice", &[("Authorization", &alice)], "");
     assert_eq!((r.status, &r.body["runs"]), (200, &json!(1)));
-    record("after-restart", &r);
+    record(&mut log, "after-restart", &r);
     let r = server.call(
         "DELETE",
         "/sessions/s-alice",
@@ -458,7 +752,7 @@ fn flows(bin: &str) -> Vec<Value> {
     assert_eq!(r.status, 200);
     let r = server.call("GET", "/sessions/s-alice", &[("Authorization", &alice)], "");
     assert_eq!(r.status, 404);
-    record("deleted", &r);
+    record(&mut log, "deleted", &r);
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
     log
@@ -491,22 +785,65 @@ fn demo_flows_are_identical_on_all_four_frameworks() {
 }
 
 #[test]
-fn external_keys_disable_cookie_login_and_token_printing() {
+fn external_keys_generate_nothing_and_cookie_login_mints_nothing() {
     let dir = temp_dir("external");
     let jwks =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../jwt-core/tests/fixtures/jwks.json");
     let server = Server::start_with(FRAMEWORKS[0].1, &dir, &[], &[("JWT_JWKS_FILE", &jwks)]);
-    let r = server.call("GET", "/set-auth-cookie", &[], "");
-    assert_eq!(
-        r.status, 401,
-        "cookie login routes are not excluded without a signing key"
-    );
+    for method in ["GET", "POST"] {
+        let r = server.call(method, "/set-auth-cookie", &[], "");
+        assert_eq!(
+            r.status, 401,
+            "{method} /set-auth-cookie needs a valid token"
+        );
+        assert_eq!(r.header("set-cookie"), None);
+    }
     assert!(
         !dir.join("hs256.secret").exists(),
         "no keys generated with external keys"
     );
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn cookie_login_follows_the_token_source() {
+    for (name, bin) in FRAMEWORKS {
+        // Cookie only: the middleware reads the cookie everywhere except on
+        // `POST /set-auth-cookie`, which reads the bearer header it exchanges.
+        let dir = temp_dir("cookie-only");
+        let server = Server::start_with(bin, &dir, &["--token-source", "cookie"], &[]);
+        let raw = token(&dir, "alice", &["agents:read"], None);
+        let alice = format!("Bearer {raw}");
+        let r = server.call("POST", "/set-auth-cookie", &[("Authorization", &alice)], "");
+        assert_eq!(r.status, 200, "{name}: {:?}", r.body);
+        let cookie = r.header("set-cookie").unwrap_or_default().to_owned();
+        assert!(
+            cookie.starts_with(&format!("access_token={raw};")),
+            "{name}"
+        );
+        let r = server.call("GET", "/agents", &[("Authorization", &alice)], "");
+        assert_eq!(r.status, 401, "{name}: the header is not read elsewhere");
+        let pair = format!("access_token={raw}");
+        let r = server.call("GET", "/agents", &[("Cookie", &pair)], "");
+        assert_eq!(r.status, 200, "{name}");
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+
+        // Header only: no cookie is read, so cookie login is off.
+        let dir = temp_dir("header-only");
+        let server = Server::start_with(bin, &dir, &["--token-source", "header"], &[]);
+        let alice = format!("Bearer {}", token(&dir, "alice", &["agents:read"], None));
+        let r = server.call("POST", "/set-auth-cookie", &[("Authorization", &alice)], "");
+        assert_eq!(r.status, 404, "{name}: {:?}", r.body);
+        assert_eq!(r.header("set-cookie"), None, "{name}");
+        // And a cookie does not authenticate.
+        let cookie = format!("access_token={}", alice.trim_start_matches("Bearer "));
+        let r = server.call("GET", "/agents", &[("Cookie", &cookie)], "");
+        assert_eq!(r.status, 401, "{name}");
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 #[test]

@@ -7,7 +7,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::authz::scope::{AccessibleIds, ScopeSet};
+use crate::error::ErrorStyle;
 use crate::token::claims::Identity;
+use crate::token::jose::TokenHeader;
 
 /// The authenticated caller, as injected by every adapter.
 ///
@@ -38,6 +40,9 @@ pub(crate) struct Principal {
     pub(crate) identity: Identity,
     pub(crate) scopes: ScopeSet,
     pub(crate) claims: Map<String, Value>,
+    /// The verified token's header (`alg`, `kid`), for diagnostics; `None` for non-JWT
+    /// credentials (API keys).
+    pub(crate) header: Option<TokenHeader>,
 }
 
 impl Principal {
@@ -71,8 +76,9 @@ pub(crate) fn json_bytes(v: &Value) -> usize {
 }
 
 struct Inner {
-    /// The middleware's realm, so per-route scope errors render like the middleware's.
-    realm: Option<Arc<str>>,
+    /// The middleware's realm and renderer, so per-route scope errors render like the
+    /// middleware's.
+    style: Option<Arc<ErrorStyle>>,
     principal: Arc<Principal>,
     required_scopes: Vec<String>,
     route: Option<String>,
@@ -100,11 +106,11 @@ impl AuthContext {
         route: Option<String>,
         listing: Option<(String, AccessibleIds)>,
         token: Option<String>,
-        realm: Option<Arc<str>>,
+        style: Option<Arc<ErrorStyle>>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
-                realm,
+                style,
                 principal,
                 required_scopes,
                 route,
@@ -121,6 +127,7 @@ impl AuthContext {
             identity,
             scopes,
             claims: Map::new(),
+            header: None,
         };
         Self::new(Arc::new(principal), Vec::new(), None, None, None, None)
     }
@@ -190,7 +197,7 @@ impl AuthContext {
 
     /// The realm of the middleware that authenticated the caller, if any.
     pub fn realm(&self) -> Option<&str> {
-        self.inner.realm.as_deref()
+        self.inner.style.as_ref().map(|s| &*s.realm)
     }
 
     /// Whether the caller holds the admin scope.
@@ -227,8 +234,8 @@ impl AuthContext {
         let err = crate::AuthError::from(crate::AuthErrorKind::InsufficientScope {
             required: scopes.iter().map(|s| s.as_ref().to_owned()).collect(),
         });
-        Err(match &self.inner.realm {
-            Some(realm) => err.with_realm(realm.to_string()),
+        Err(match &self.inner.style {
+            Some(style) => err.with_style(style),
             None => err,
         })
     }
@@ -241,7 +248,7 @@ impl AuthContext {
             .accessible_ids(resource, &[action])
     }
 
-    /// The ids to show in a listing of `resource` (agno-behaviour.md §11): the set the
+    /// The ids to show in a listing of `resource` (agno's filtered listings): the set the
     /// middleware computed on the listing fallback when it applied, otherwise every id the
     /// caller may `read` or `run`.
     pub fn listing_ids(&self, resource: &str) -> AccessibleIds {

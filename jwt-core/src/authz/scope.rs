@@ -1,23 +1,32 @@
-//! The hierarchical scope grammar and matcher (agno-behaviour.md §4).
+//! The scope grammar and matcher: agno's hierarchical scopes and the
+//! plain OAuth scopes every identity provider issues.
 //!
 //! | scope | kind | grants |
 //! |---|---|---|
-//! | `agent_os:admin` (configurable) | admin | everything |
+//! | `agent_os:admin` (configurable, can be switched off) | admin | everything |
 //! | `agents:read` | global | `read` on every agent, and the full listing |
 //! | `agents:*:run` | wildcard | same as global for matching |
 //! | `agents:my-agent:run` | per-resource | `run` on `my-agent` only |
-//! | anything else (`a:b:c:d`, `word`, empty parts, characters outside RFC 6749 scope-tokens) | unknown | nothing |
+//! | any other RFC 6749 scope-token (`orders.read`, `read`, `Files.Read`, `api://x/y`, `https://example.com/scope`, `a:b:c:d`, `agents::read`, `role::admin`) | exact | exactly the same string |
+//! | not a scope-token (empty, whitespace, control or non-ASCII characters, `"`, `\`) | unknown | nothing |
 //!
-//! Comparison is exact and case-sensitive. A configurable alias table rewrites resource names on
-//! both sides (the AgentOS preset reads the legacy `system` as `config`).
+//! A scope is hierarchical when it has two or three non-empty `:`-separated parts and neither its
+//! resource nor its action contains `/` (so URL-shaped scopes such as `https://example.com/scope`
+//! stay exact). Comparison is exact and case-sensitive. A configurable alias table rewrites
+//! resource names of hierarchical scopes on both sides (the AgentOS preset reads the legacy
+//! `system` as `config`). A route table refuses, when it is built, to require a scope that no
+//! token could ever satisfy (see [`crate::RouteTableBuilder::build`]).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use crate::error::ConfigError;
+use crate::token::claims::is_scope_char;
+
 /// The default admin scope.
 pub const DEFAULT_ADMIN_SCOPE: &str = "agent_os:admin";
 
-/// Grammar settings: the admin scope and resource aliases.
+/// Grammar settings: the admin scope (or none) and resource aliases.
 ///
 /// ```
 /// use jwt_core::{Scope, ScopeRules};
@@ -25,26 +34,55 @@ pub const DEFAULT_ADMIN_SCOPE: &str = "agent_os:admin";
 /// assert_eq!(Scope::parse("root", &rules), Scope::Admin);
 /// assert!(matches!(Scope::parse("agent_os:admin", &rules), Scope::Global { .. }));
 /// assert_eq!(Scope::parse("system:read", &rules), Scope::parse("config:read", &rules));
+///
+/// // No admin scope at all: every scope grants only what it names.
+/// let plain = ScopeRules::without_admin();
+/// assert_eq!(plain.admin(), None);
+/// assert!(matches!(Scope::parse("agent_os:admin", &plain), Scope::Global { .. }));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScopeRules {
-    admin: String,
+    admin: Option<String>,
     aliases: Vec<(String, String)>,
 }
 
 impl Default for ScopeRules {
     fn default() -> Self {
         Self {
-            admin: DEFAULT_ADMIN_SCOPE.to_owned(),
+            admin: Some(DEFAULT_ADMIN_SCOPE.to_owned()),
             aliases: Vec::new(),
         }
     }
 }
 
 impl ScopeRules {
-    /// Replaces the admin scope (the default one is then an ordinary scope).
+    /// Rules without an admin scope (and without aliases): no scope grants everything, which
+    /// is what a plain API whose tokens come from an identity provider usually wants.
+    ///
+    /// ```
+    /// use jwt_core::{ScopeRules, ScopeSet};
+    /// let set = ScopeSet::parse(["agent_os:admin"], &ScopeRules::without_admin());
+    /// assert!(!set.is_admin());
+    /// assert!(!set.can("orders.read"));
+    /// assert!(set.can("agent_os:admin"));
+    /// ```
+    pub fn without_admin() -> Self {
+        Self {
+            admin: None,
+            aliases: Vec::new(),
+        }
+    }
+
+    /// Switches the admin scope off, keeping the aliases.
+    pub fn no_admin_scope(mut self) -> Self {
+        self.admin = None;
+        self
+    }
+
+    /// Replaces the admin scope (the default one is then an ordinary scope). It must be one
+    /// scope-token: [`crate::RouteTableBuilder::build`] refuses anything else.
     pub fn admin_scope(mut self, scope: impl Into<String>) -> Self {
-        self.admin = scope.into();
+        self.admin = Some(scope.into());
         self
     }
 
@@ -54,9 +92,37 @@ impl ScopeRules {
         self
     }
 
-    /// The admin scope.
-    pub fn admin(&self) -> &str {
-        &self.admin
+    /// The admin scope, or `None` when it is switched off.
+    pub fn admin(&self) -> Option<&str> {
+        self.admin.as_deref()
+    }
+
+    /// Checks the admin scope: when on, it must be one RFC 6749 scope-token.
+    ///
+    /// # Errors
+    /// [`ConfigError::Empty`] for an empty admin scope, [`ConfigError::InvalidScopeTemplate`]
+    /// (route `"admin scope"`) for one that is not a scope-token.
+    ///
+    /// ```
+    /// use jwt_core::ScopeRules;
+    /// assert!(ScopeRules::default().validate().is_ok());
+    /// assert!(ScopeRules::without_admin().validate().is_ok());
+    /// assert!(ScopeRules::default().admin_scope("").validate().is_err());
+    /// assert!(ScopeRules::default().admin_scope("super user").validate().is_err());
+    /// ```
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        match self.admin.as_deref() {
+            None => Ok(()),
+            Some("") => Err(ConfigError::Empty("admin scope")),
+            Some(admin) => match scope_token_error(admin) {
+                None => Ok(()),
+                Some(reason) => Err(ConfigError::InvalidScopeTemplate {
+                    route: "admin scope".to_owned(),
+                    scope: admin.to_owned(),
+                    reason,
+                }),
+            },
+        }
     }
 
     fn resource<'a>(&'a self, name: &'a str) -> &'a str {
@@ -95,15 +161,43 @@ pub enum Scope {
         /// The action.
         action: String,
     },
-    /// Anything else: grants nothing and is satisfied by admin only.
+    /// Any other RFC 6749 scope-token (`orders.read`, `read`, `Files.Read`, `api://x/y`,
+    /// `a:b:c:d`, `role::admin`): a flat permission, granted by exactly the same string (and
+    /// admin), granting exactly itself.
+    Exact(String),
+    /// Not a scope-token (empty, whitespace, control or non-ASCII characters, `"` or `\`):
+    /// grants nothing and is satisfied by admin only. A route table refuses to require one.
     Unknown(String),
 }
 
-/// RFC 6749 §3.3 `scope-token` characters: `%x21 / %x23-5B / %x5D-7E`.
+/// RFC 6749 §3.3 `scope-token`: one or more of `%x21 / %x23-5B / %x5D-7E`.
 fn is_scope_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| matches!(b, 0x21 | 0x23..=0x5b | 0x5d..=0x7e))
+    !s.is_empty() && s.bytes().all(is_scope_char)
+}
+
+/// Why `s` is not a scope-token (no token could ever hold it), or `None` when it is one.
+pub(crate) fn scope_token_error(s: &str) -> Option<&'static str> {
+    if s.is_empty() {
+        return Some("empty scope");
+    }
+    s.bytes().find(|b| !is_scope_char(*b)).map(char_error)
+}
+
+/// Why byte `b` cannot appear in a scope-token.
+pub(crate) fn char_error(b: u8) -> &'static str {
+    match b {
+        b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => {
+            "contains whitespace: a scope is one RFC 6749 scope-token (space-delimited lists are split)"
+        }
+        0x00..=0x1f | 0x7f => "contains a control character",
+        b'"' | b'\\' => "contains '\"' or '\\', which RFC 6749 scope-tokens exclude",
+        _ => "contains a non-ASCII character, which RFC 6749 scope-tokens exclude",
+    }
+}
+
+/// A hierarchical resource or action: non-empty and without `/` (URL-shaped scopes stay exact).
+fn is_name(part: &str) -> bool {
+    !part.is_empty() && !part.contains('/')
 }
 
 /// A scope borrowed from its text, parsed without allocating: how required scopes are checked
@@ -124,33 +218,34 @@ pub(crate) enum ScopeRef<'a> {
         id: &'a str,
         action: &'a str,
     },
+    Exact(&'a str),
     Unknown,
 }
 
 impl<'a> ScopeRef<'a> {
     pub(crate) fn parse(s: &'a str, rules: &'a ScopeRules) -> Self {
-        if s == rules.admin {
-            return ScopeRef::Admin;
-        }
         if !is_scope_token(s) {
             return ScopeRef::Unknown;
         }
+        if rules.admin.as_deref() == Some(s) {
+            return ScopeRef::Admin;
+        }
         let mut parts = s.split(':');
         match (parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some(res), Some(action), None, None) if !res.is_empty() && !action.is_empty() => {
+            (Some(res), Some(action), None, None) if is_name(res) && is_name(action) => {
                 ScopeRef::Global {
                     resource: rules.resource(res),
                     action,
                 }
             }
-            (Some(res), Some("*"), Some(action), None) if !res.is_empty() && !action.is_empty() => {
+            (Some(res), Some("*"), Some(action), None) if is_name(res) && is_name(action) => {
                 ScopeRef::Wildcard {
                     resource: rules.resource(res),
                     action,
                 }
             }
             (Some(res), Some(id), Some(action), None)
-                if !res.is_empty() && !id.is_empty() && !action.is_empty() =>
+                if is_name(res) && !id.is_empty() && is_name(action) =>
             {
                 ScopeRef::PerResource {
                     resource: rules.resource(res),
@@ -158,7 +253,7 @@ impl<'a> ScopeRef<'a> {
                     action,
                 }
             }
-            _ => ScopeRef::Unknown,
+            _ => ScopeRef::Exact(s),
         }
     }
 
@@ -169,14 +264,17 @@ impl<'a> ScopeRef<'a> {
             | ScopeRef::PerResource {
                 resource, action, ..
             } => Some((resource, action)),
-            ScopeRef::Admin | ScopeRef::Unknown => None,
+            ScopeRef::Admin | ScopeRef::Exact(_) | ScopeRef::Unknown => None,
         }
     }
 
-    /// Whether a caller holding `self` satisfies `required` (agno-behaviour.md §4).
+    /// Whether a caller holding `self` satisfies `required` (an exact
+    /// permission only by the same string).
     fn grants(&self, required: &ScopeRef<'_>) -> bool {
-        if *self == ScopeRef::Admin {
-            return true;
+        match (self, required) {
+            (ScopeRef::Admin, _) => return true,
+            (ScopeRef::Exact(held), ScopeRef::Exact(req)) => return held == req,
+            _ => {}
         }
         let (Some((res, act)), Some((req_res, req_act))) =
             (self.resource_action(), required.resource_action())
@@ -204,7 +302,10 @@ impl Scope {
     /// let r = ScopeRules::default();
     /// assert_eq!(Scope::parse("agent_os:admin", &r), Scope::Admin);
     /// assert!(matches!(Scope::parse("agents:*:run", &r), Scope::Wildcard { .. }));
-    /// assert!(matches!(Scope::parse("a:b:c:d", &r), Scope::Unknown(_)));
+    /// assert_eq!(Scope::parse("orders.read", &r), Scope::Exact("orders.read".into()));
+    /// assert!(matches!(Scope::parse("https://example.com/scope", &r), Scope::Exact(_)));
+    /// assert!(matches!(Scope::parse("a:b:c:d", &r), Scope::Exact(_)));
+    /// assert!(matches!(Scope::parse("two words", &r), Scope::Unknown(_)));
     /// ```
     pub fn parse(s: &str, rules: &ScopeRules) -> Scope {
         match ScopeRef::parse(s, rules) {
@@ -226,6 +327,7 @@ impl Scope {
                 id: id.to_owned(),
                 action: action.to_owned(),
             },
+            ScopeRef::Exact(exact) => Scope::Exact(exact.to_owned()),
             ScopeRef::Unknown => Scope::Unknown(s.to_owned()),
         }
     }
@@ -244,6 +346,7 @@ impl Scope {
                 id,
                 action,
             },
+            Scope::Exact(s) => ScopeRef::Exact(s),
             Scope::Unknown(_) => ScopeRef::Unknown,
         }
     }
@@ -260,6 +363,9 @@ impl Scope {
     /// assert!(!p("agents:a1:run").grants(&p("agents:a2:run")));
     /// assert!(!p("agents:a1:read").grants(&p("agents:read")));
     /// assert!(!p("agents:read").grants(&p("agents:run")));
+    /// assert!(p("orders.read").grants(&p("orders.read")));
+    /// assert!(!p("orders.read").grants(&p("Orders.Read")));
+    /// assert!(!p("orders").grants(&p("orders:read")));
     /// ```
     pub fn grants(&self, required: &Scope) -> bool {
         self.as_ref().grants(&required.as_ref())
@@ -449,21 +555,124 @@ mod tests {
                 action: "run".into()
             }
         );
-        for unknown in [
+        // Scope-tokens outside the hierarchical grammar: exact permissions.
+        for exact in [
             "a:b:c:d",
             "justoneword",
-            "",
             ":read",
             "agents:",
             "agents::read",
+            "orders.read",
+            "Files.Read",
+            "api://x/y",
+            "https://example.com/scope",
+            "admin:items:a1:read",
+            "role::admin",
+            "agents/x:read",
+            "agents:read/x",
+            "*",
+        ] {
+            assert_eq!(p(exact), Scope::Exact(exact.into()), "{exact:?}");
+        }
+        // Not scope-tokens: unknown, grant nothing.
+        for unknown in [
+            "",
             "agents:read ",
+            "two words",
             "agents:\u{0}:read",
             "agents:\"x\":read",
             "agents:\\:read",
             "аgents:read",
             "agents:read\u{200b}",
+            "tab\there",
         ] {
             assert!(matches!(p(unknown), Scope::Unknown(_)), "{unknown:?}");
+        }
+        // Ids may carry `/` (a path parameter decoded from `%2F`); resources and actions not.
+        assert!(matches!(p("agents:a/b:run"), Scope::PerResource { .. }));
+    }
+
+    #[test]
+    fn exact_permissions_match_only_themselves() {
+        for scope in [
+            "orders.read",
+            "read",
+            "Files.Read",
+            "api://x/y",
+            "https://example.com/scope",
+            "admin:items:a1:read",
+            "role::orders:write",
+        ] {
+            assert!(set(&[scope]).can(scope), "{scope}");
+            assert!(set(&["agent_os:admin"]).can(scope), "admin {scope}");
+            assert!(!set(&[&scope.to_uppercase()]).can(scope), "case {scope}");
+            assert!(!set(&[&format!("{scope}x")]).can(scope), "longer {scope}");
+            assert!(!set(&[]).can(scope));
+        }
+        // Nothing hierarchical grants an exact permission, and the reverse.
+        assert!(
+            !set(&["admin:read", "admin:items:read", "admin:*:read"]).can("admin:items:a1:read")
+        );
+        assert!(!set(&["admin:items:a1:read"]).can("admin:items:read"));
+        assert!(!set(&["https:read"]).can("https://example.com/scope"));
+        assert!(!set(&["https://example.com/scope"]).can("https:x://example.com/scope"));
+        assert!(!set(&["orders"]).can("orders:read"));
+        assert!(!set(&["role:admin"]).can("role::admin"));
+        // A role name holding `:` behind a `::` prefix never turns hierarchical: `role::write`
+        // does not grant `role::orders:write`.
+        assert!(!set(&["role::write"]).can("role::orders:write"));
+        assert!(set(&["role::orders:write"]).can("role::orders:write"));
+        // Exact permissions never show up as accessible ids.
+        assert!(
+            set(&["agents.read", "agents::read"])
+                .accessible_ids("agents", &["read"])
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn admin_can_be_switched_off() {
+        let rules = ScopeRules::without_admin();
+        assert_eq!(rules.admin(), None);
+        let s = ScopeSet::parse(["agent_os:admin"], &rules);
+        assert!(!s.is_admin());
+        assert!(!s.can("agents:read"));
+        assert!(!s.can("made-up"));
+        assert!(s.can("agent_os:admin"));
+        assert_eq!(
+            s.accessible_ids("agents", &["read"]),
+            AccessibleIds::Only(BTreeSet::new())
+        );
+        // Aliases survive switching admin off; `admin_scope` switches it back on.
+        let aliased = ScopeRules::default()
+            .alias("system", "config")
+            .no_admin_scope();
+        assert_eq!(aliased.admin(), None);
+        assert!(ScopeSet::parse(["system:read"], &aliased).can("config:read"));
+        let back = aliased.admin_scope("root");
+        assert!(ScopeSet::parse(["root"], &back).is_admin());
+        // An admin scope that is not a scope-token never matches anything.
+        let odd = ScopeRules::default().admin_scope("two words");
+        assert!(!ScopeSet::parse(["two words"], &odd).is_admin());
+    }
+
+    #[test]
+    fn admin_scope_validation() {
+        assert!(ScopeRules::default().validate().is_ok());
+        assert!(ScopeRules::without_admin().validate().is_ok());
+        assert!(matches!(
+            ScopeRules::default().admin_scope("").validate(),
+            Err(ConfigError::Empty("admin scope"))
+        ));
+        for bad in ["two words", "root\u{0}", "q\"x", "é"] {
+            let err = ScopeRules::default()
+                .admin_scope(bad)
+                .validate()
+                .unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::InvalidScopeTemplate { scope, .. } if scope == bad),
+                "{bad:?}: {err:?}"
+            );
         }
     }
 
@@ -491,7 +700,13 @@ mod tests {
         assert!(!set(&["agents:read"]).can("teams:read"));
         assert!(set(&["agent_os:admin"]).can("agents:x:delete"));
         assert!(set(&["agent_os:admin"]).can("made-up"));
-        assert!(!set(&["made-up"]).can("made-up"));
+        // agno grants nothing for a scope outside its grammar; ours reads it as an exact
+        // permission (what identity providers issue: `orders.read`, `Files.Read`), so it grants
+        // exactly itself. AgentOS tables require hierarchical scopes only, so no AgentOS answer
+        // changes.
+        assert!(set(&["made-up"]).can("made-up"));
+        assert!(!set(&["made-up"]).can("agents:read"));
+        assert!(!set(&["made-up"]).can("made-up:read"));
         assert!(!set(&[]).can("agents:read"));
     }
 
@@ -573,6 +788,21 @@ mod tests {
         #[test]
         fn parse_never_panics(s in "\\PC{0,60}") {
             let _ = p(&s);
+        }
+
+        #[test]
+        fn every_scope_token_grants_itself(s in "[\\x21\\x23-\\x5b\\x5d-\\x7e]{1,24}") {
+            prop_assert!(set(&[&s]).can(&s));
+            prop_assert!(ScopeSet::parse([&s], &ScopeRules::without_admin()).can(&s));
+        }
+
+        #[test]
+        fn an_exact_permission_grants_only_itself(
+            held in "[a-zA-Z0-9./:_-]{1,16}", required in "[a-zA-Z0-9./:_-]{1,16}"
+        ) {
+            if let Scope::Exact(_) = p(&held) {
+                prop_assert_eq!(set(&[&held]).can(&required), held == required);
+            }
         }
     }
 }

@@ -166,6 +166,7 @@ mod tests {
             identity: Identity::default(),
             scopes: ScopeSet::parse(["a:read"], &ScopeRules::default()),
             claims,
+            header: None,
         })
     }
 

@@ -6,19 +6,26 @@ use std::fmt;
 use std::sync::Arc;
 
 pub(crate) mod cache;
+pub(crate) mod checks;
 pub(crate) mod validation;
 
 use crate::authz::context::{AuthContext, Principal};
 use crate::authz::routes::{Access, Listing, RouteTable, ScopeMapper, Unmapped};
 use crate::authz::scope::ScopeSet;
 use crate::engine::cache::{CachedToken, TokenCache, TokenCacheConfig, digest};
+use crate::engine::checks::RequestCheck;
 use crate::engine::validation::{AudiencePolicy, Validation, now_secs};
-use crate::error::{AuthError, AuthErrorKind, ConfigError, InvalidToken};
+use crate::error::{
+    AuthError, AuthErrorKind, ConfigError, ErrorRenderer, ErrorStyle, InvalidToken, RenderedBody,
+};
 use crate::keys::verifier::{TokenKind, Verifier, VerifyError};
+use crate::render::RenderWith;
 use crate::token::claims::{ClaimsConfig, StandardClaims};
+use crate::token::jose::TokenHeader;
 use crate::token::path::RequestPath;
 use crate::token::request::{RequestParts, has_header};
 use crate::token::source::{AnyOf, BearerHeader, CookieToken, TokenSource};
+use tracing::Instrument as _;
 
 /// How `OPTIONS` requests are treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -113,10 +120,12 @@ struct Inner {
     options: OptionsPolicy,
     authorization: bool,
     realm: Cow<'static, str>,
-    /// The realm shared with every `AuthContext` (a refcount per request, no copy).
-    shared_realm: Arc<str>,
+    /// Realm, renderer and `Retry-After`, shared with every error and `AuthContext` (a
+    /// refcount per request, no copy).
+    style: Arc<ErrorStyle>,
     keep_token: bool,
     cache: Option<TokenCache>,
+    checks: Vec<Arc<dyn RequestCheck>>,
 }
 
 impl fmt::Debug for JwtAuth {
@@ -131,6 +140,7 @@ impl fmt::Debug for JwtAuth {
             .field("authorization", &i.authorization)
             .field("realm", &i.realm)
             .field("cache", &i.cache)
+            .field("checks", &i.checks)
             .finish_non_exhaustive()
     }
 }
@@ -151,6 +161,9 @@ pub struct JwtAuthBuilder {
     keep_token: bool,
     cache: Option<TokenCacheConfig>,
     cache_off: bool,
+    renderer: Option<Arc<dyn ErrorRenderer>>,
+    retry_after_secs: Option<u32>,
+    checks: Vec<Arc<dyn RequestCheck>>,
     error: Option<ConfigError>,
 }
 
@@ -183,14 +196,70 @@ impl JwtAuth {
     ///
     /// # Errors
     /// An [`AuthError`] of status 400, 401, 403 or 503.
+    ///
+    /// Every decision runs in one `tracing` span `jwt_auth` (level DEBUG) whose fields say what
+    /// happened: `method`, `route`, `outcome` (`authenticated`, `anonymous`, `refused`),
+    /// `status`, `reason` ([`AuthError::reason`]), `sub`, `iss`, `kid`, `alg`, `required`,
+    /// `cache_hit`, `duration_us`, and on an audience or issuer mismatch `expected` and
+    /// `received`. Never the token or key material. With the `metrics` feature it also counts
+    /// `jwt_auth_decisions_total{outcome, reason}` and records
+    /// `jwt_auth_decision_seconds{outcome}`.
     pub async fn authenticate<R: RequestParts>(&self, req: &R) -> Result<Outcome, AuthError> {
-        self.decide(req).await.map_err(|e| {
-            tracing::debug!(status = e.status(), detail = %e.detail(), "request refused");
-            e.with_realm(self.inner.realm.clone())
-        })
+        let span = tracing::debug_span!(
+            "jwt_auth",
+            method = req.method(),
+            route = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            status = tracing::field::Empty,
+            reason = tracing::field::Empty,
+            sub = tracing::field::Empty,
+            iss = tracing::field::Empty,
+            kid = tracing::field::Empty,
+            alg = tracing::field::Empty,
+            required = tracing::field::Empty,
+            cache_hit = tracing::field::Empty,
+            expected = tracing::field::Empty,
+            received = tracing::field::Empty,
+            duration_us = tracing::field::Empty,
+        );
+        let started = std::time::Instant::now();
+        let result = self.decide(req, &span).instrument(span.clone()).await;
+        let elapsed = started.elapsed();
+        let (outcome, reason) = match &result {
+            Ok(Outcome::Authenticated(_)) => ("authenticated", "ok"),
+            Ok(Outcome::Anonymous) => ("anonymous", "ok"),
+            Err(e) => ("refused", e.reason()),
+        };
+        span.record("outcome", outcome);
+        span.record("duration_us", elapsed.as_micros() as u64);
+        #[cfg(feature = "metrics")]
+        {
+            metrics::counter!("jwt_auth_decisions_total", "outcome" => outcome, "reason" => reason)
+                .increment(1);
+            metrics::histogram!("jwt_auth_decision_seconds", "outcome" => outcome)
+                .record(elapsed.as_secs_f64());
+        }
+        match result {
+            Ok(decided) => {
+                span.in_scope(|| tracing::debug!(outcome, "request allowed"));
+                Ok(decided)
+            }
+            Err(e) => {
+                span.record("status", e.status());
+                span.record("reason", reason);
+                span.in_scope(|| {
+                    tracing::debug!(status = e.status(), reason, detail = %e.detail(), "request refused")
+                });
+                Err(e.with_style(&self.inner.style))
+            }
+        }
     }
 
-    async fn decide<R: RequestParts>(&self, req: &R) -> Result<Outcome, AuthError> {
+    async fn decide<R: RequestParts>(
+        &self,
+        req: &R,
+        span: &tracing::Span,
+    ) -> Result<Outcome, AuthError> {
         let i = &*self.inner;
         let method = req.method();
         if method == "OPTIONS" {
@@ -208,6 +277,9 @@ impl JwtAuth {
         let invalid_path = |why| AuthError::new(AuthErrorKind::InvalidPath(why));
         let path = RequestPath::parse(req.path()).map_err(invalid_path)?;
         let route = i.mapper.resolve(method, &path).map_err(invalid_path)?;
+        if let Some(entry) = route.route {
+            span.record("route", entry);
+        }
         if *route.access == Access::Excluded {
             return Ok(Outcome::Anonymous);
         }
@@ -221,7 +293,13 @@ impl JwtAuth {
         if token.len() > i.validation.max_token_length() {
             return Err(InvalidToken::TooLong.into());
         }
-        let principal = self.principal(token).await?;
+        let principal = self.principal(token, span).await?;
+        if let Some(sub) = principal.identity.user_id.as_deref() {
+            span.record("sub", sub);
+        }
+        if let Some(iss) = principal.claims.get("iss").and_then(|v| v.as_str()) {
+            span.record("iss", iss);
+        }
         let scopes = &principal.scopes;
 
         let mut required_text = Vec::new();
@@ -256,6 +334,9 @@ impl JwtAuth {
                         _ => return Err(insufficient(required)),
                     }
                 }
+                if !required.is_empty() {
+                    span.record("required", tracing::field::display(required.join(" ")));
+                }
                 required_text = required;
             }
             for check in route.checks {
@@ -270,20 +351,29 @@ impl JwtAuth {
                 }
             }
         }
-        Ok(Outcome::Authenticated(AuthContext::new(
+        let ctx = AuthContext::new(
             principal,
             required_text,
             route.route.map(str::to_owned),
             listing,
             i.keep_token.then(|| token.to_owned()),
-            Some(i.shared_realm.clone()),
-        )))
+            Some(i.style.clone()),
+        );
+        // Per-request checks run on every authenticated request, cache hit or not.
+        for check in &i.checks {
+            check.check(&ctx, method, req.path()).await?;
+        }
+        Ok(Outcome::Authenticated(ctx))
     }
 }
 
 impl JwtAuth {
     /// Verifies and validates `token` into a principal, through the cache when it is on.
-    async fn principal(&self, token: &str) -> Result<Arc<Principal>, AuthError> {
+    async fn principal(
+        &self,
+        token: &str,
+        span: &tracing::Span,
+    ) -> Result<Arc<Principal>, AuthError> {
         let i = &*self.inner;
         let now = now_secs();
         let generation = i.verifier.key_generation();
@@ -292,6 +382,8 @@ impl JwtAuth {
             && let Some(hit) = cache.get(key)
         {
             if hit.generation == generation {
+                span.record("cache_hit", true);
+                record_header(span, hit.principal.header.as_ref());
                 match i.validation.check_times(&hit.times, now) {
                     Ok(()) => return Ok(hit.principal.clone()),
                     Err(reason) => {
@@ -302,16 +394,26 @@ impl JwtAuth {
             }
             cache.remove(key);
         }
-        let verified = i.verifier.verify(token).await.map_err(|e| match e {
-            VerifyError::Invalid(reason) => AuthError::from(reason),
-            VerifyError::Unavailable => AuthError::new(AuthErrorKind::Unavailable),
+        span.record("cache_hit", false);
+        let verified = i.verifier.verify(token).await.map_err(|e| {
+            // Which key or algorithm the token asked for (unverified, for the operator).
+            if !span.is_disabled() {
+                record_header(span, crate::token::jose::peek_header(token).as_ref());
+            }
+            match e {
+                VerifyError::Invalid(reason) => AuthError::from(reason),
+                VerifyError::Unavailable => AuthError::new(AuthErrorKind::Unavailable),
+            }
         })?;
+        record_header(span, verified.header.as_ref());
         let times = match verified.kind {
-            TokenKind::Jwt => Some(i.validation.validate_at(
-                verified.header.as_ref(),
-                &verified.claims,
-                now,
-            )?),
+            TokenKind::Jwt => Some(
+                i.validation
+                    .validate_at(verified.header.as_ref(), &verified.claims, now)
+                    .inspect_err(|reason| {
+                        record_mismatch(span, reason, &i.validation, &verified.claims);
+                    })?,
+            ),
             _ => None,
         };
         let identity = i.claims.identity(&verified.claims)?;
@@ -320,12 +422,52 @@ impl JwtAuth {
             identity,
             scopes,
             claims: verified.claims,
+            header: verified.header,
         });
         if let (Some(cache), Some(key), Some(times)) = (&i.cache, key, times) {
             cache.insert(key, CachedToken::new(principal.clone(), times, generation));
         }
         Ok(principal)
     }
+}
+
+/// Records the token's `kid` and `alg` on the decision's span.
+fn record_header(span: &tracing::Span, header: Option<&TokenHeader>) {
+    if let Some(h) = header {
+        span.record("alg", tracing::field::debug(h.alg));
+        if let Some(kid) = h.kid.as_deref() {
+            // A `kid` is attacker-controlled: bounded, and only printable ASCII.
+            let kid: String = kid
+                .chars()
+                .take(64)
+                .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+                .collect();
+            span.record("kid", kid.as_str());
+        }
+    }
+}
+
+/// On an audience or issuer mismatch, what was expected and what the (verified) token said.
+fn record_mismatch(
+    span: &tracing::Span,
+    reason: &InvalidToken,
+    validation: &Validation,
+    claims: &serde_json::Map<String, serde_json::Value>,
+) {
+    let (expected, received) = match reason {
+        InvalidToken::InvalidAudience => (
+            format!("{:?}", validation.audience_settings()),
+            claims.get("aud").map(|v| v.to_string()).unwrap_or_default(),
+        ),
+        InvalidToken::InvalidIssuer => (
+            format!("{:?}", validation.issuer_settings()),
+            claims.get("iss").map(|v| v.to_string()).unwrap_or_default(),
+        ),
+        _ => return,
+    };
+    let bounded = |s: String| s.chars().take(256).collect::<String>();
+    span.record("expected", bounded(expected).as_str());
+    span.record("received", bounded(received).as_str());
 }
 
 /// Whether `scope` is the collection scope a listing fallback may stand in for
@@ -452,6 +594,45 @@ impl JwtAuthBuilder {
         self
     }
 
+    /// Renders error bodies with `renderer` (default [`crate::DetailJson`], `{"detail": ...}`;
+    /// [`crate::ProblemJson`] for RFC 9457). Status, `WWW-Authenticate` and `Retry-After` stay the
+    /// core's. Adapters pick it up from the error itself, for the middleware's errors and for
+    /// per-route requirements alike.
+    pub fn error_renderer(mut self, renderer: impl ErrorRenderer + 'static) -> Self {
+        self.renderer = Some(Arc::new(renderer));
+        self
+    }
+
+    /// Renders error bodies with a closure.
+    ///
+    /// ```
+    /// use jwt_core::{JwtAuth, RenderedBody, StaticKeys};
+    /// let auth = JwtAuth::builder()
+    ///     .verifier(StaticKeys::hs256(b"an-hs256-secret-of-at-least-32-bytes!")?)
+    ///     .render_errors_with(|err| RenderedBody::new("text/plain", err.detail().into_owned()))
+    ///     .build()?;
+    /// # let _ = auth; Ok::<(), jwt_core::ConfigError>(())
+    /// ```
+    pub fn render_errors_with<F>(self, render: F) -> Self
+    where
+        F: Fn(&AuthError) -> RenderedBody + Send + Sync + 'static,
+    {
+        self.error_renderer(RenderWith(render))
+    }
+
+    /// The `Retry-After` (seconds) of a 503 when no verification keys are available (default 5).
+    pub fn retry_after(mut self, secs: u32) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+
+    /// Adds a per-request check ([`RequestCheck`], e.g. [`crate::JtiDenylist`]) run on every
+    /// authenticated request, cache hit or not, after the scope decision.
+    pub fn check(mut self, check: impl RequestCheck + 'static) -> Self {
+        self.checks.push(Arc::new(check));
+        self
+    }
+
     /// Keeps the raw token in the [`AuthContext`] (off by default).
     pub fn keep_token(mut self, keep: bool) -> Self {
         self.keep_token = keep;
@@ -498,6 +679,9 @@ impl JwtAuthBuilder {
         if let Some(n) = self.max_token_len {
             validation = validation.max_token_len(n)?;
         }
+        if let Some(claims) = &self.claims {
+            claims.check_config()?;
+        }
         let mapper = match self.mapper {
             Some(m) => m,
             // No table: authentication only, every route needs a valid token.
@@ -530,8 +714,15 @@ impl JwtAuthBuilder {
                 validation,
                 options: self.options,
                 authorization: self.authorization.unwrap_or(true),
-                shared_realm: Arc::from(&*realm),
+                style: Arc::new(ErrorStyle {
+                    realm: Arc::from(&*realm),
+                    renderer: self.renderer,
+                    retry_after_secs: self
+                        .retry_after_secs
+                        .unwrap_or(crate::limits::DEFAULT_RETRY_AFTER_SECS),
+                }),
                 realm,
+                checks: self.checks,
                 keep_token: self.keep_token,
             }),
         })

@@ -160,6 +160,11 @@ impl Validation {
         &self.audience
     }
 
+    /// The accepted issuers (empty: `iss` is not checked).
+    pub fn issuer_settings(&self) -> &[String] {
+        &self.issuers
+    }
+
     /// Validates every claim rule at time `now`; returns the time claims for later re-checks
     /// (a cached token is re-checked with [`Validation::check_times`] on every hit).
     pub(crate) fn validate_at(

@@ -1,6 +1,6 @@
 //! Several issuers at once (cargo feature `remote-jwks`): the token's `iss` picks the issuer's
 //! own verifier, so each issuer's keys only ever verify that issuer's tokens (RFC 8725 §3.8,
-//! security.md D6: per-issuer key sets, no shared key pool).
+//! per-issuer key sets, no shared key pool).
 
 use std::collections::HashMap;
 use std::fmt;

@@ -26,7 +26,7 @@ use crate::error::{ConfigError, JwkRejection};
 use crate::keys::material::{Fallback, JwkDefaults, KeySet, VerificationKey};
 use crate::token::jose;
 
-/// The most JWKs one JWK Set document may hold (security.md §5: "≤ 100 keys"), for configured
+/// The most JWKs one JWK Set document may hold, for configured
 /// and fetched sets alike. Real sets hold a handful; a larger one is refused whole, before any key
 /// is parsed, so a hostile or broken document cannot make us parse thousands of RSA keys.
 pub(crate) const MAX_JWKS_KEYS: usize = 100;

@@ -1,4 +1,4 @@
-//! The AgentOS preset: agno's default route → scope table (agno-behaviour.md §3.1), its
+//! The AgentOS preset: agno's default route → scope table, its
 //! route-level read/run checks (§3.4), its default excluded routes (§7), the `system` → `config`
 //! alias and the reserved subjects, expressed in our pattern grammar so that every allow/deny
 //! outcome on AgentOS routes equals agno's.
@@ -15,7 +15,7 @@ use crate::authz::routes::{RouteTable, RouteTableBuilder};
 use crate::authz::scope::ScopeRules;
 use crate::token::claims::{ReservedSubjects, StandardClaims};
 
-/// agno's default scope mappings, in agno's order (agno-behaviour.md §3.1, rows 1–103).
+/// agno's default scope mappings, in agno's order (103 rows).
 pub const AGNO_DEFAULT_SCOPE_MAPPINGS: [(&str, &str); 103] = [
     ("GET /config", "config:read"),
     ("GET /models", "config:read"),
@@ -125,7 +125,7 @@ pub const AGNO_DEFAULT_SCOPE_MAPPINGS: [(&str, &str); 103] = [
     ),
 ];
 
-/// agno's default excluded routes (agno-behaviour.md §7).
+/// agno's default excluded routes.
 pub const AGNO_DEFAULT_EXCLUDED: [&str; 7] = [
     "/",
     "/health",
@@ -273,9 +273,20 @@ impl ReservedSubjects {
 }
 
 impl StandardClaims {
-    /// agno's defaults plus its reserved subjects.
+    /// agno's defaults plus its reserved subjects: scopes from the `scopes` claim only (agno's
+    /// `scopes_claim`), not the `scope` / `scp` that [`StandardClaims::default`] also reads.
+    ///
+    /// ```
+    /// use jwt_core::{ClaimsConfig, StandardClaims};
+    /// let claims = serde_json::json!({"sub": "alice", "scopes": ["agents:read"], "scope": "teams:read"});
+    /// let id = StandardClaims::agent_os().identity(claims.as_object().unwrap())?;
+    /// assert_eq!(id.scopes, ["agents:read"]);
+    /// # Ok::<(), jwt_core::InvalidToken>(())
+    /// ```
     pub fn agent_os() -> Self {
-        Self::default().reserved_subjects(ReservedSubjects::agent_os())
+        Self::default()
+            .scope_claims(["scopes"])
+            .reserved_subjects(ReservedSubjects::agent_os())
     }
 }
 

@@ -2,3 +2,4 @@
 //! depends on a preset.
 
 pub(crate) mod agent_os;
+pub(crate) mod idp;

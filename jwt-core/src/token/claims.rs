@@ -6,6 +6,13 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use crate::error::{ConfigError, InvalidToken};
+use crate::token::claim_path::{ClaimPath, ClaimPathError};
+
+/// Whether `b` may appear in an RFC 6749 §3.3 `scope-token`: `%x21 / %x23-5B / %x5D-7E`. The
+/// scope grammar ([`crate::Scope`]) and the claim prefixes share it.
+pub(crate) fn is_scope_char(b: u8) -> bool {
+    matches!(b, 0x21 | 0x23..=0x5b | 0x5d..=0x7e)
+}
 
 /// The identity taken from a token's claims.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -22,22 +29,29 @@ pub struct Identity {
     pub session_state: Map<String, Value>,
 }
 
-/// Turns verified claims into an [`Identity`]. Implement it to read a custom claim layout
-/// (e.g. Keycloak's `realm_access.roles`).
+/// Turns verified claims into an [`Identity`]. [`StandardClaims`] reads any claim layout (nested
+/// roles, several scope claims, prefixes); implement this trait for anything else.
 ///
 /// ```
 /// use jwt_core::{ClaimsConfig, StandardClaims};
-/// let claims = serde_json::json!({"sub": "alice", "scope": "agents:read teams:read"});
-/// let id = StandardClaims::default()
-///     .scope_claims(["scopes", "scope"])
-///     .identity(claims.as_object().unwrap())?;
+/// let claims = serde_json::json!({"sub": "alice", "scope": "orders.read orders.write"});
+/// let id = StandardClaims::default().identity(claims.as_object().unwrap())?;
 /// assert_eq!(id.user_id.as_deref(), Some("alice"));
-/// assert_eq!(id.scopes, ["agents:read", "teams:read"]);
+/// assert_eq!(id.scopes, ["orders.read", "orders.write"]);
 /// # Ok::<(), jwt_core::InvalidToken>(())
 /// ```
 pub trait ClaimsConfig: Send + Sync + fmt::Debug {
     /// Builds the identity, or refuses the token (e.g. a reserved subject).
     fn identity(&self, claims: &Map<String, Value>) -> Result<Identity, InvalidToken>;
+
+    /// Checks the configuration once, when the middleware is built
+    /// ([`crate::JwtAuthBuilder::build`]); the default accepts it.
+    ///
+    /// # Errors
+    /// The [`ConfigError`] that makes `build` fail.
+    fn check_config(&self) -> Result<(), ConfigError> {
+        Ok(())
+    }
 }
 
 /// Subjects that no token may claim (service principals minted elsewhere).
@@ -77,30 +91,161 @@ impl ReservedSubjects {
     }
 }
 
+/// One claim feeding the caller's scopes: where it is ([`ClaimPath`]) and an optional prefix put
+/// in front of each value. The value may be a JSON array of strings (non-strings are skipped) or
+/// one space-delimited string (RFC 8693 §4.2); anything else, or no value, adds nothing.
+///
+/// A prefix keeps roles and groups apart from scopes: with `role::`, the Keycloak realm role
+/// `admin` becomes the scope `role::admin`, which a route requires like any other scope and which
+/// no OAuth scope `admin` satisfies. Prefer a prefix ending in `::` (what the identity-provider
+/// recipes use): the empty part it creates keeps every prefixed value an exact permission,
+/// whatever the value holds. With `role:`, a role `write` would read as the hierarchical scope
+/// `role:write`, which grants `role:orders:write`, the scope of the role `orders:write`.
+///
+/// ```
+/// use jwt_core::{ClaimSource, ClaimsConfig, StandardClaims};
+/// let claims = StandardClaims::default()
+///     .scopes_from(ClaimSource::path("realm_access.roles")?.prefix("role::")?)
+///     .scopes_from(ClaimSource::key("cognito:groups").prefix("group::")?);
+/// let token = serde_json::json!({
+///     "sub": "alice",
+///     "scope": "openid orders.read",
+///     "realm_access": {"roles": ["admin", "offline_access"]},
+///     "cognito:groups": ["ops"],
+/// });
+/// let id = claims.identity(token.as_object().unwrap())?;
+/// assert_eq!(id.scopes, ["openid", "orders.read", "role::admin", "role::offline_access", "group::ops"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimSource {
+    path: ClaimPath,
+    prefix: String,
+}
+
+impl ClaimSource {
+    /// The claim at `path`, values taken as they are.
+    pub fn new(path: ClaimPath) -> Self {
+        Self {
+            path,
+            prefix: String::new(),
+        }
+    }
+
+    /// One top-level claim, named verbatim (`scope`, `cognito:groups`,
+    /// `https://example.com/roles`).
+    pub fn key(name: impl Into<String>) -> Self {
+        Self::new(ClaimPath::key(name))
+    }
+
+    /// The claim at `path`: a JSON pointer (`/realm_access/roles`) or a dotted path
+    /// (`realm_access.roles`), see [`ClaimPath::parse`].
+    ///
+    /// # Errors
+    /// The [`ClaimPathError`] of a malformed path.
+    pub fn path(path: &str) -> Result<Self, ClaimPathError> {
+        ClaimPath::parse(path).map(Self::new)
+    }
+
+    /// Puts `prefix` in front of every value (`role::` turns `admin` into `role::admin`).
+    ///
+    /// # Errors
+    /// [`ClaimPathError::InvalidPrefix`] when the prefix holds a character no scope-token may
+    /// (whitespace, control or non-ASCII characters, `"`, `\`).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Result<Self, ClaimPathError> {
+        let prefix = prefix.into();
+        if !prefix.bytes().all(is_scope_char) {
+            return Err(ClaimPathError::InvalidPrefix { prefix });
+        }
+        self.prefix = prefix;
+        Ok(self)
+    }
+
+    /// A source whose prefix is known to be valid (the crate's own recipes).
+    pub(crate) fn prefixed(path: ClaimPath, prefix: &'static str) -> Self {
+        Self {
+            path,
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    /// Where the claim is.
+    pub fn claim_path(&self) -> &ClaimPath {
+        &self.path
+    }
+
+    /// The prefix put in front of each value (empty for none).
+    pub fn value_prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Calls `push` with each (prefixed) value found in `claims`.
+    fn collect(&self, claims: &Map<String, Value>, push: &mut impl FnMut(&str)) {
+        let mut one = |value: &str| {
+            if self.prefix.is_empty() {
+                push(value);
+            } else {
+                push(&format!("{}{value}", self.prefix));
+            }
+        };
+        match self.path.resolve(claims) {
+            Some(Value::String(s)) => s.split_ascii_whitespace().for_each(&mut one),
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).for_each(one),
+            _ => {}
+        }
+    }
+}
+
+impl From<ClaimPath> for ClaimSource {
+    fn from(path: ClaimPath) -> Self {
+        Self::new(path)
+    }
+}
+
 /// The built-in [`ClaimsConfig`] with agno's claim names as defaults.
 ///
 /// - `user_id` from `sub`, `session_id` from `session_id`: strings (an integer is accepted and
 ///   rendered in decimal); any other type refuses the token rather than guessing. A `sub` that
 ///   is not a string never gets here: claim validation refuses it (RFC 7519 §4.1.2).
-/// - scopes from `scopes`: a JSON array of strings or one space-delimited string (RFC 8693 §4.2);
-///   several claim names may be read (`scope`, `scp`); non-string array items grant nothing.
+/// - scopes from `scopes`, `scope` and `scp`, read in that order and merged (duplicates dropped):
+///   each a JSON array of strings or one space-delimited string (RFC 8693 §4.2), so the
+///   `scope` of RFC 9068 / Auth0 / Google / Cognito and the `scp` of Entra ID (string) and Okta
+///   (array) work out of the box; non-string array items grant nothing. Any other claim, nested
+///   ones included, can feed scopes through [`StandardClaims::scopes_from`] (with a prefix for
+///   roles), and the identity-provider recipes ([`StandardClaims::keycloak`],
+///   [`StandardClaims::auth0`], [`StandardClaims::entra_id`], [`StandardClaims::okta`],
+///   [`StandardClaims::google`], [`StandardClaims::cognito`]) set them up.
+///   [`StandardClaims::agent_os`] reads `scopes` only, like agno.
 /// - `dependencies` / `session_state`: the listed claims copied when present.
+///
+/// ```
+/// use jwt_core::{ClaimsConfig, StandardClaims};
+/// let id = StandardClaims::default().identity(
+///     serde_json::json!({"sub": "u1", "scp": ["orders.read"], "scope": "openid orders.read"})
+///         .as_object().unwrap(),
+/// )?;
+/// assert_eq!(id.scopes, ["openid", "orders.read"]);
+/// # Ok::<(), jwt_core::InvalidToken>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct StandardClaims {
     user_id: String,
     session_id: String,
-    scopes: Vec<String>,
+    scopes: Vec<ClaimSource>,
     dependencies: Vec<String>,
     session_state: Vec<String>,
     reserved: ReservedSubjects,
 }
+
+/// The claims [`StandardClaims::default`] reads scopes from, in order.
+pub const DEFAULT_SCOPE_CLAIMS: [&str; 3] = ["scopes", "scope", "scp"];
 
 impl Default for StandardClaims {
     fn default() -> Self {
         Self {
             user_id: "sub".into(),
             session_id: "session_id".into(),
-            scopes: vec!["scopes".into()],
+            scopes: DEFAULT_SCOPE_CLAIMS.map(ClaimSource::key).to_vec(),
             dependencies: Vec::new(),
             session_state: Vec::new(),
             reserved: ReservedSubjects::default(),
@@ -121,13 +266,45 @@ impl StandardClaims {
         self
     }
 
-    /// The claims holding scopes, read in order and merged (default `["scopes"]`).
+    /// The top-level claims holding scopes, read in order and merged, replacing every scope
+    /// source (default [`DEFAULT_SCOPE_CLAIMS`]: `scopes`, `scope`, `scp`). Names are taken
+    /// verbatim (`cognito:groups`); for nested claims or prefixes see
+    /// [`StandardClaims::scopes_from`].
     pub fn scope_claims<I, S>(mut self, names: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.scopes = names.into_iter().map(Into::into).collect();
+        self.scopes = names.into_iter().map(ClaimSource::key).collect();
+        self
+    }
+
+    /// Replaces every scope source.
+    pub fn scope_sources<I>(mut self, sources: I) -> Self
+    where
+        I: IntoIterator<Item = ClaimSource>,
+    {
+        self.scopes = sources.into_iter().collect();
+        self
+    }
+
+    /// Adds a scope source, read after the ones already configured: a nested claim, with an
+    /// optional prefix for roles or groups (see [`ClaimSource`]).
+    ///
+    /// ```
+    /// use jwt_core::{ClaimPath, ClaimSource, ClaimsConfig, StandardClaims};
+    /// let claims = StandardClaims::default()
+    ///     .scopes_from(ClaimPath::parse("/resource_access/shop.api/roles")?)
+    ///     .scopes_from(ClaimSource::key("https://shop.example/roles").prefix("role::")?);
+    /// let id = claims.identity(serde_json::json!({
+    ///     "resource_access": {"shop.api": {"roles": ["orders-writer"]}},
+    ///     "https://shop.example/roles": ["admin"],
+    /// }).as_object().unwrap())?;
+    /// assert_eq!(id.scopes, ["orders-writer", "role::admin"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn scopes_from(mut self, source: impl Into<ClaimSource>) -> Self {
+        self.scopes.push(source.into());
         self
     }
 
@@ -168,7 +345,11 @@ impl StandardClaims {
         if self.session_id.is_empty() {
             return Err(ConfigError::Empty("session_id claim name"));
         }
-        if self.scopes.iter().any(String::is_empty) {
+        if self
+            .scopes
+            .iter()
+            .any(|s| s.path.segments().iter().any(String::is_empty))
+        {
             return Err(ConfigError::Empty("scope claim name"));
         }
         Ok(())
@@ -192,6 +373,10 @@ fn copy(claims: &Map<String, Value>, names: &[String]) -> Map<String, Value> {
 }
 
 impl ClaimsConfig for StandardClaims {
+    fn check_config(&self) -> Result<(), ConfigError> {
+        self.validate()
+    }
+
     fn identity(&self, claims: &Map<String, Value>) -> Result<Identity, InvalidToken> {
         let user_id = id_claim(claims, &self.user_id)?;
         if let Some(sub) = &user_id
@@ -206,14 +391,8 @@ impl ClaimsConfig for StandardClaims {
                 scopes.push(s.to_owned());
             }
         };
-        for name in &self.scopes {
-            match claims.get(name) {
-                Some(Value::String(s)) => s.split_ascii_whitespace().for_each(&mut push),
-                Some(Value::Array(items)) => {
-                    items.iter().filter_map(Value::as_str).for_each(&mut push)
-                }
-                _ => {}
-            }
+        for source in &self.scopes {
+            source.collect(claims, &mut push);
         }
         Ok(Identity {
             user_id,
@@ -228,6 +407,7 @@ impl ClaimsConfig for StandardClaims {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::token::claim_path::ClaimPath;
     use serde_json::json;
 
     fn id(cfg: &StandardClaims, v: Value) -> Result<Identity, InvalidToken> {
@@ -245,6 +425,132 @@ mod tests {
         assert_eq!(i.session_id.as_deref(), Some("s1"));
         assert_eq!(i.scopes, ["agents:read", "teams:read"]);
         assert!(i.dependencies.is_empty());
+    }
+
+    #[test]
+    fn default_reads_scopes_scope_and_scp() {
+        let i = id(
+            &StandardClaims::default(),
+            json!({"scopes": ["a"], "scope": "b a", "scp": "c", "other": ["d"]}),
+        )
+        .unwrap();
+        assert_eq!(i.scopes, ["a", "b", "c"]);
+        let okta_shape = id(
+            &StandardClaims::default(),
+            json!({"scp": ["orders.read", "openid"]}),
+        )
+        .unwrap();
+        assert_eq!(okta_shape.scopes, ["orders.read", "openid"]);
+        // The AgentOS preset keeps agno's single `scopes` claim.
+        let agno = id(
+            &StandardClaims::agent_os(),
+            json!({"scopes": ["a"], "scope": "b", "scp": "c"}),
+        )
+        .unwrap();
+        assert_eq!(agno.scopes, ["a"]);
+    }
+
+    #[test]
+    fn nested_sources_and_prefixes() {
+        let cfg = StandardClaims::default()
+            .scope_claims(["scope"])
+            .scopes_from(
+                ClaimSource::path("realm_access.roles")
+                    .unwrap()
+                    .prefix("role::")
+                    .unwrap(),
+            )
+            .scopes_from(
+                ClaimSource::key("cognito:groups")
+                    .prefix("group::")
+                    .unwrap(),
+            )
+            .scopes_from(ClaimPath::pointer("/a.b/c").unwrap());
+        let i = id(
+            &cfg,
+            json!({
+                "scope": "admin orders.read",
+                "realm_access": {"roles": ["admin", 7, "admin"]},
+                "cognito:groups": "ops  dev",
+                "a.b": {"c": ["x"]},
+                "a": {"b": {"c": ["never"]}}
+            }),
+        )
+        .unwrap();
+        // The role `admin` and the scope `admin` stay apart.
+        assert_eq!(
+            i.scopes,
+            [
+                "admin",
+                "orders.read",
+                "role::admin",
+                "group::ops",
+                "group::dev",
+                "x"
+            ]
+        );
+        assert!(
+            id(&cfg, json!({"realm_access": {"roles": {"admin": true}}}))
+                .unwrap()
+                .scopes
+                .is_empty()
+        );
+        // Replacing every source.
+        let only = StandardClaims::default().scope_sources([ClaimSource::key("perms")]);
+        assert_eq!(
+            id(&only, json!({"perms": ["p"], "scopes": ["s"]}))
+                .unwrap()
+                .scopes,
+            ["p"]
+        );
+        let none = StandardClaims::default().scope_sources([]);
+        assert!(
+            id(&none, json!({"scopes": ["s"]}))
+                .unwrap()
+                .scopes
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn prefixes_must_be_scope_token_characters() {
+        for bad in ["role ", "r\u{0}", "rôle:", "q\"", "\\"] {
+            assert_eq!(
+                ClaimSource::key("roles").prefix(bad),
+                Err(ClaimPathError::InvalidPrefix { prefix: bad.into() }),
+                "{bad:?}"
+            );
+        }
+        let ok = ClaimSource::key("roles").prefix("").unwrap();
+        assert_eq!(ok.value_prefix(), "");
+        assert_eq!(ok.claim_path(), &ClaimPath::key("roles"));
+        assert!(ClaimSource::path("a..b").is_err());
+        assert_eq!(
+            ClaimSource::from(ClaimPath::key("x")),
+            ClaimSource::key("x")
+        );
+    }
+
+    #[test]
+    fn validate_refuses_empty_claim_names() {
+        assert!(
+            StandardClaims::default()
+                .scope_claims([""])
+                .validate()
+                .is_err()
+        );
+        assert!(
+            StandardClaims::default()
+                .scopes_from(ClaimSource::key(""))
+                .validate()
+                .is_err()
+        );
+        assert!(
+            StandardClaims::default()
+                .scopes_from(ClaimSource::path("a.b").unwrap())
+                .validate()
+                .is_ok()
+        );
     }
 
     #[test]

@@ -88,6 +88,14 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, InvalidT
     })
 }
 
+/// The header of a token whose verification failed, for diagnostics only (never trusted):
+/// `None` when it is not a readable compact JWS.
+pub(crate) fn peek_header(token: &str) -> Option<TokenHeader> {
+    split(token, crate::limits::DEFAULT_MAX_TOKEN_LEN * 8)
+        .ok()
+        .map(|c| c.header)
+}
+
 fn parse_header(bytes: &[u8]) -> Result<TokenHeader, InvalidToken> {
     let Value::Object(map) = parse_strict_json(bytes)? else {
         return Err(InvalidToken::Malformed);

@@ -8,7 +8,7 @@ use actix_cors::Cors;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, SET_COOKIE};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, guard, web};
-use agentos_demo::{CORS_HEADERS, CORS_METHODS, Demo, DemoArgs, Kind, Reply, RunInput};
+use agentos_demo::{CORS_HEADERS, CORS_METHODS, Demo, DemoArgs, Kind, Reply, RequestHeaders};
 use clap::Parser as _;
 use jwt_actix::{Auth, JwtAuthExt as _};
 
@@ -24,6 +24,14 @@ fn reply(r: Reply) -> HttpResponse {
 }
 
 type D = web::Data<Demo>;
+
+fn request_headers(req: &HttpRequest) -> RequestHeaders {
+    RequestHeaders::from_pairs(
+        req.headers()
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_bytes())),
+    )
+}
 
 /// A GET route that also answers HEAD (actix-web's `web::get()` does not; axum, poem and warp do,
 /// and the core authorizes HEAD with the GET entry).
@@ -42,27 +50,33 @@ fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route(
             "/sessions",
-            get().to(|d: D, Auth(ctx): Auth| async move { reply(d.sessions(&ctx)) }),
+            get().to(|d: D, Auth(ctx): Auth| async move { reply(d.sessions(&ctx).await) }),
         )
         .route(
             "/sessions/{id}",
             get().to(|d: D, Auth(ctx): Auth, id: web::Path<String>| async move {
-                reply(d.session(&id, &ctx))
+                reply(d.session(&id, &ctx).await)
             }),
         )
         .route(
             "/sessions/{id}",
-            web::delete().to(|d: D, Auth(ctx): Auth, id: web::Path<String>| async move {
-                reply(d.delete_session(&id, &ctx))
-            }),
+            web::delete().to(
+                |d: D, Auth(ctx): Auth, id: web::Path<String>, req: HttpRequest| async move {
+                    reply(d.delete_session(&id, &ctx, &request_headers(&req)).await)
+                },
+            ),
         )
         .route(
             "/set-auth-cookie",
-            get().to(|d: D| async move { reply(d.set_auth_cookie()) }),
+            web::post().to(|d: D, Auth(ctx): Auth, req: HttpRequest| async move {
+                reply(d.set_auth_cookie(&ctx, &request_headers(&req)))
+            }),
         )
         .route(
             "/clear-auth-cookie",
-            get().to(|d: D| async move { reply(d.clear_auth_cookie()) }),
+            web::post().to(|d: D, req: HttpRequest| async move {
+                reply(d.clear_auth_cookie(&request_headers(&req)))
+            }),
         );
     for kind in Kind::ALL {
         let p = kind.plural();
@@ -82,14 +96,7 @@ fn configure(cfg: &mut web::ServiceConfig) {
                       id: web::Path<String>,
                       req: HttpRequest,
                       body: web::Bytes| async move {
-                    let ct = req
-                        .headers()
-                        .get(CONTENT_TYPE)
-                        .and_then(|v| v.to_str().ok());
-                    match RunInput::parse(ct, &body) {
-                        Ok(input) => reply(d.run(kind, &id, &ctx, input)),
-                        Err(r) => reply(r),
-                    }
+                    reply(d.run(kind, &id, &ctx, &request_headers(&req), &body).await)
                 },
             ),
         )
@@ -97,16 +104,22 @@ fn configure(cfg: &mut web::ServiceConfig) {
             &format!("/{p}/{{id}}/runs"),
             get().to(
                 move |d: D, Auth(ctx): Auth, id: web::Path<String>| async move {
-                    reply(d.list_runs(kind, &id, &ctx))
+                    reply(d.list_runs(kind, &id, &ctx).await)
                 },
             ),
         )
         .route(
             &format!("/{p}/{{id}}/runs/{{run_id}}/cancel"),
             web::post().to(
-                move |d: D, Auth(ctx): Auth, path: web::Path<(String, String)>| async move {
+                move |d: D,
+                      Auth(ctx): Auth,
+                      path: web::Path<(String, String)>,
+                      req: HttpRequest| async move {
                     let (id, run_id) = path.into_inner();
-                    reply(d.cancel(kind, &id, &run_id, &ctx))
+                    reply(
+                        d.cancel(kind, &id, &run_id, &ctx, &request_headers(&req))
+                            .await,
+                    )
                 },
             ),
         );
@@ -133,9 +146,10 @@ async fn main() -> ExitCode {
         }
     };
     let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    demo.listening_on(port);
     let data = web::Data::new(demo.clone());
     let auth = demo.auth().clone();
-    let origins = demo.args().cors_origins.clone();
+    let origins = demo.allowed_origins();
     let server = HttpServer::new(move || {
         // CORS outside auth (actix runs the last `wrap` first).
         let mut cors = Cors::default()

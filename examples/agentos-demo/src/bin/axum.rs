@@ -4,7 +4,7 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use agentos_demo::{CORS_HEADERS, CORS_METHODS, Demo, DemoArgs, Kind, Reply, RunInput};
+use agentos_demo::{CORS_HEADERS, CORS_METHODS, Demo, DemoArgs, Kind, Reply, RequestHeaders};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -28,59 +28,72 @@ fn reply(r: Reply) -> Response {
     res
 }
 
-fn content_type(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
+fn request_headers(headers: &HeaderMap) -> RequestHeaders {
+    RequestHeaders::from_pairs(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())))
 }
 
 fn routes(demo: &Demo) -> Router<Demo> {
-    let mut app = Router::new()
-        .route(
-            "/",
-            get(|State(d): State<Demo>| async move { reply(d.root()) }),
-        )
-        .route(
-            "/health",
-            get(|State(d): State<Demo>| async move { reply(d.health()) }),
-        )
-        .route(
-            "/info",
-            get(|State(d): State<Demo>| async move { reply(d.info()) }),
-        )
-        .route(
-            "/config",
-            get(|State(d): State<Demo>| async move { reply(d.config()) }),
-        )
-        .route(
-            "/memories",
-            get(|State(d): State<Demo>| async move { reply(d.memories()) }),
-        )
-        .route(
-            "/sessions",
-            get(|State(d): State<Demo>, Auth(ctx): Auth| async move { reply(d.sessions(&ctx)) }),
-        )
-        .route(
-            "/sessions/{id}",
-            get(
-                |State(d): State<Demo>, Auth(ctx): Auth, Path(id): Path<String>| async move {
-                    reply(d.session(&id, &ctx))
-                },
+    let mut app =
+        Router::new()
+            .route(
+                "/",
+                get(|State(d): State<Demo>| async move { reply(d.root()) }),
             )
-            .merge(delete(
-                |State(d): State<Demo>, Auth(ctx): Auth, Path(id): Path<String>| async move {
-                    reply(d.delete_session(&id, &ctx))
-                },
-            )),
-        )
-        .route(
-            "/set-auth-cookie",
-            get(|State(d): State<Demo>| async move { reply(d.set_auth_cookie()) }),
-        )
-        .route(
-            "/clear-auth-cookie",
-            get(|State(d): State<Demo>| async move { reply(d.clear_auth_cookie()) }),
-        );
+            .route(
+                "/health",
+                get(|State(d): State<Demo>| async move { reply(d.health()) }),
+            )
+            .route(
+                "/info",
+                get(|State(d): State<Demo>| async move { reply(d.info()) }),
+            )
+            .route(
+                "/config",
+                get(|State(d): State<Demo>| async move { reply(d.config()) }),
+            )
+            .route(
+                "/memories",
+                get(|State(d): State<Demo>| async move { reply(d.memories()) }),
+            )
+            .route(
+                "/sessions",
+                get(|State(d): State<Demo>, Auth(ctx): Auth| async move {
+                    reply(d.sessions(&ctx).await)
+                }),
+            )
+            .route(
+                "/sessions/{id}",
+                get(
+                    |State(d): State<Demo>, Auth(ctx): Auth, Path(id): Path<String>| async move {
+                        reply(d.session(&id, &ctx).await)
+                    },
+                )
+                .merge(delete(
+                    |State(d): State<Demo>,
+                     Auth(ctx): Auth,
+                     Path(id): Path<String>,
+                     headers: HeaderMap| async move {
+                        reply(
+                            d.delete_session(&id, &ctx, &request_headers(&headers))
+                                .await,
+                        )
+                    },
+                )),
+            )
+            .route(
+                "/set-auth-cookie",
+                post(
+                    |State(d): State<Demo>, Auth(ctx): Auth, headers: HeaderMap| async move {
+                        reply(d.set_auth_cookie(&ctx, &request_headers(&headers)))
+                    },
+                ),
+            )
+            .route(
+                "/clear-auth-cookie",
+                post(|State(d): State<Demo>, headers: HeaderMap| async move {
+                    reply(d.clear_auth_cookie(&request_headers(&headers)))
+                }),
+            );
     for kind in Kind::ALL {
         let p = kind.plural();
         app = app
@@ -104,15 +117,15 @@ fn routes(demo: &Demo) -> Router<Demo> {
                           Path(id): Path<String>,
                           headers: HeaderMap,
                           body: Bytes| async move {
-                        match RunInput::parse(content_type(&headers), &body) {
-                            Ok(input) => reply(d.run(kind, &id, &ctx, input)),
-                            Err(r) => reply(r),
-                        }
+                        reply(
+                            d.run(kind, &id, &ctx, &request_headers(&headers), &body)
+                                .await,
+                        )
                     },
                 )
                 .get(
                     move |State(d): State<Demo>, Auth(ctx): Auth, Path(id): Path<String>| async move {
-                        reply(d.list_runs(kind, &id, &ctx))
+                        reply(d.list_runs(kind, &id, &ctx).await)
                     },
                 ),
             )
@@ -121,8 +134,12 @@ fn routes(demo: &Demo) -> Router<Demo> {
                 post(
                     move |State(d): State<Demo>,
                           Auth(ctx): Auth,
-                          Path((id, run_id)): Path<(String, String)>| async move {
-                        reply(d.cancel(kind, &id, &run_id, &ctx))
+                          Path((id, run_id)): Path<(String, String)>,
+                          headers: HeaderMap| async move {
+                        reply(
+                            d.cancel(kind, &id, &run_id, &ctx, &request_headers(&headers))
+                                .await,
+                        )
                     },
                 ),
             );
@@ -130,8 +147,7 @@ fn routes(demo: &Demo) -> Router<Demo> {
     // CORS outside auth: preflights are answered before authentication, and error responses
     // carry the CORS headers for allowed origins.
     let origins: Vec<HeaderValue> = demo
-        .args()
-        .cors_origins
+        .allowed_origins()
         .iter()
         .filter_map(|o| HeaderValue::from_str(o).ok())
         .collect();
@@ -160,6 +176,7 @@ async fn main() -> ExitCode {
         }
     };
     let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    demo.listening_on(port);
     let app = routes(&demo).with_state(demo.clone());
     print!("{}", demo.banner(port));
     let _ = std::io::stdout().flush();

@@ -4,7 +4,7 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use agentos_demo::{CORS_HEADERS, CORS_METHODS, Demo, DemoArgs, Kind, Reply, RunInput};
+use agentos_demo::{CORS_HEADERS, CORS_METHODS, Demo, DemoArgs, Kind, Reply, RequestHeaders};
 use clap::Parser as _;
 use jwt_poem::{Auth, JwtAuthExt as _};
 use poem::http::{StatusCode, header};
@@ -21,6 +21,14 @@ fn reply(r: Reply) -> Response {
         res = res.header(header::SET_COOKIE, cookie.as_str());
     }
     res.body(r.body_bytes())
+}
+
+fn request_headers(req: &Request) -> RequestHeaders {
+    RequestHeaders::from_pairs(
+        req.headers()
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_bytes())),
+    )
 }
 
 #[handler]
@@ -49,28 +57,33 @@ fn memories(Data(d): Data<&Demo>) -> Response {
 }
 
 #[handler]
-fn sessions(Data(d): Data<&Demo>, Auth(ctx): Auth) -> Response {
-    reply(d.sessions(&ctx))
+async fn sessions(Data(d): Data<&Demo>, Auth(ctx): Auth) -> Response {
+    reply(d.sessions(&ctx).await)
 }
 
 #[handler]
-fn session(Data(d): Data<&Demo>, Auth(ctx): Auth, Path(id): Path<String>) -> Response {
-    reply(d.session(&id, &ctx))
+async fn session(Data(d): Data<&Demo>, Auth(ctx): Auth, Path(id): Path<String>) -> Response {
+    reply(d.session(&id, &ctx).await)
 }
 
 #[handler]
-fn delete_session(Data(d): Data<&Demo>, Auth(ctx): Auth, Path(id): Path<String>) -> Response {
-    reply(d.delete_session(&id, &ctx))
+async fn delete_session(
+    Data(d): Data<&Demo>,
+    Auth(ctx): Auth,
+    Path(id): Path<String>,
+    req: &Request,
+) -> Response {
+    reply(d.delete_session(&id, &ctx, &request_headers(req)).await)
 }
 
 #[handler]
-fn set_cookie(Data(d): Data<&Demo>) -> Response {
-    reply(d.set_auth_cookie())
+fn set_cookie(Data(d): Data<&Demo>, Auth(ctx): Auth, req: &Request) -> Response {
+    reply(d.set_auth_cookie(&ctx, &request_headers(req)))
 }
 
 #[handler]
-fn clear_cookie(Data(d): Data<&Demo>) -> Response {
-    reply(d.clear_auth_cookie())
+fn clear_cookie(Data(d): Data<&Demo>, req: &Request) -> Response {
+    reply(d.clear_auth_cookie(&request_headers(req)))
 }
 
 #[handler]
@@ -84,7 +97,7 @@ fn get_one(Data(d): Data<&Demo>, Data(kind): Data<&Kind>, Path(id): Path<String>
 }
 
 #[handler]
-fn run(
+async fn run(
     Data(d): Data<&Demo>,
     Data(kind): Data<&Kind>,
     Auth(ctx): Auth,
@@ -92,31 +105,31 @@ fn run(
     req: &Request,
     body: Vec<u8>,
 ) -> Response {
-    let ct = req.header(header::CONTENT_TYPE);
-    match RunInput::parse(ct, &body) {
-        Ok(input) => reply(d.run(*kind, &id, &ctx, input)),
-        Err(r) => reply(r),
-    }
+    reply(d.run(*kind, &id, &ctx, &request_headers(req), &body).await)
 }
 
 #[handler]
-fn list_runs(
+async fn list_runs(
     Data(d): Data<&Demo>,
     Data(kind): Data<&Kind>,
     Auth(ctx): Auth,
     Path(id): Path<String>,
 ) -> Response {
-    reply(d.list_runs(*kind, &id, &ctx))
+    reply(d.list_runs(*kind, &id, &ctx).await)
 }
 
 #[handler]
-fn cancel(
+async fn cancel(
     Data(d): Data<&Demo>,
     Data(kind): Data<&Kind>,
     Auth(ctx): Auth,
     Path((id, run_id)): Path<(String, String)>,
+    req: &Request,
 ) -> Response {
-    reply(d.cancel(*kind, &id, &run_id, &ctx))
+    reply(
+        d.cancel(*kind, &id, &run_id, &ctx, &request_headers(req))
+            .await,
+    )
 }
 
 #[tokio::main]
@@ -143,6 +156,7 @@ async fn main() -> ExitCode {
         .first()
         .and_then(|a| a.as_socket_addr().map(|s| s.port()))
         .unwrap_or_default();
+    demo.listening_on(port);
     let mut app = Route::new()
         .at("/", get(root))
         .at("/health", get(health))
@@ -151,8 +165,8 @@ async fn main() -> ExitCode {
         .at("/memories", get(memories))
         .at("/sessions", get(sessions))
         .at("/sessions/:id", get(session).delete(delete_session))
-        .at("/set-auth-cookie", get(set_cookie))
-        .at("/clear-auth-cookie", get(clear_cookie));
+        .at("/set-auth-cookie", post(set_cookie))
+        .at("/clear-auth-cookie", post(clear_cookie));
     for kind in Kind::ALL {
         let p = kind.plural();
         app = app
@@ -169,7 +183,7 @@ async fn main() -> ExitCode {
     }
     // CORS outside auth (the last `with` runs first).
     let cors = Cors::new()
-        .allow_origins(demo.args().cors_origins.iter().map(String::as_str))
+        .allow_origins(demo.allowed_origins())
         .allow_methods(CORS_METHODS.map(|m| m.parse().unwrap_or(poem::http::Method::GET)))
         .allow_headers(CORS_HEADERS)
         .allow_credentials(true);

@@ -5,11 +5,11 @@ use std::convert::Infallible;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use agentos_demo::{CORS_HEADERS, CORS_METHODS, Demo, DemoArgs, Kind, Reply, RunInput};
+use agentos_demo::{CORS_HEADERS, CORS_METHODS, Demo, DemoArgs, Kind, Reply, RequestHeaders};
 use bytes::Bytes;
 use clap::Parser as _;
 use jwt_core::AuthContext;
-use warp::http::{StatusCode, header};
+use warp::http::{HeaderMap, StatusCode, header};
 use warp::{Filter, Rejection, Reply as _};
 
 fn reply(r: Reply) -> warp::reply::Response {
@@ -32,6 +32,10 @@ fn reply(r: Reply) -> warp::reply::Response {
 }
 
 type Route = warp::filters::BoxedFilter<(warp::reply::Response,)>;
+
+fn request_headers(headers: &HeaderMap) -> RequestHeaders {
+    RequestHeaders::from_pairs(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())))
+}
 
 /// GET, and HEAD with it (warp's `get()` alone refuses HEAD; hyper drops HEAD's body).
 fn get() -> impl Filter<Extract = (), Error = Rejection> + Copy {
@@ -62,11 +66,26 @@ fn routes(demo: &Demo) -> Route {
         .unify()
         .or(public("info", Demo::info))
         .unify()
-        .or(public("set-auth-cookie", Demo::set_auth_cookie))
-        .unify()
-        .or(public("clear-auth-cookie", Demo::clear_auth_cookie))
-        .unify()
         .boxed();
+    let headers = warp::header::headers_cloned;
+    // Cookie login needs a valid bearer token; logout is excluded from auth, but still asks the
+    // core (like the middleware of the other frameworks).
+    let set_cookie = warp::path!("set-auth-cookie")
+        .and(warp::post())
+        .and(d.clone())
+        .and(ctx())
+        .and(headers())
+        .map(|demo: Demo, c: AuthContext, h: HeaderMap| {
+            reply(demo.set_auth_cookie(&c, &request_headers(&h)))
+        });
+    let clear_cookie = warp::path!("clear-auth-cookie")
+        .and(warp::post())
+        .and(d.clone())
+        .and(jwt_warp::with_auth(demo.auth()))
+        .and(headers())
+        .map(|demo: Demo, _: Option<AuthContext>, h: HeaderMap| {
+            reply(demo.clear_auth_cookie(&request_headers(&h)))
+        });
     // Routes the middleware protects: the path first, then the auth decision.
     let config = warp::path!("config")
         .and(get())
@@ -82,22 +101,33 @@ fn routes(demo: &Demo) -> Route {
         .and(get())
         .and(d.clone())
         .and(ctx())
-        .map(|demo: Demo, c: AuthContext| reply(demo.sessions(&c)));
+        .then(|demo: Demo, c: AuthContext| async move { reply(demo.sessions(&c).await) });
     let session = warp::path("sessions")
         .and(jwt_warp::param::<String>())
         .and(warp::path::end())
         .and(get())
         .and(d.clone())
         .and(ctx())
-        .map(|id: String, demo: Demo, c: AuthContext| reply(demo.session(&id, &c)));
+        .then(|id: String, demo: Demo, c: AuthContext| async move {
+            reply(demo.session(&id, &c).await)
+        });
     let delete_session = warp::path("sessions")
         .and(jwt_warp::param::<String>())
         .and(warp::path::end())
         .and(warp::delete())
         .and(d.clone())
         .and(ctx())
-        .map(|id: String, demo: Demo, c: AuthContext| reply(demo.delete_session(&id, &c)));
+        .and(headers())
+        .then(
+            |id: String, demo: Demo, c: AuthContext, h: HeaderMap| async move {
+                reply(demo.delete_session(&id, &c, &request_headers(&h)).await)
+            },
+        );
     app = app
+        .or(set_cookie)
+        .unify()
+        .or(clear_cookie)
+        .unify()
         .or(config)
         .unify()
         .or(memories)
@@ -131,14 +161,11 @@ fn routes(demo: &Demo) -> Route {
             .and(warp::post())
             .and(d.clone())
             .and(ctx())
-            .and(warp::header::optional::<String>("content-type"))
+            .and(headers())
             .and(warp::body::bytes())
-            .map(
-                move |id: String, demo: Demo, c: AuthContext, ct: Option<String>, body: Bytes| {
-                    match RunInput::parse(ct.as_deref(), &body) {
-                        Ok(input) => reply(demo.run(kind, &id, &c, input)),
-                        Err(r) => reply(r),
-                    }
+            .then(
+                move |id: String, demo: Demo, c: AuthContext, h: HeaderMap, body: Bytes| async move {
+                    reply(demo.run(kind, &id, &c, &request_headers(&h), &body).await)
                 },
             );
         let runs = warp::path(p)
@@ -148,8 +175,8 @@ fn routes(demo: &Demo) -> Route {
             .and(get())
             .and(d.clone())
             .and(ctx())
-            .map(move |id: String, demo: Demo, c: AuthContext| {
-                reply(demo.list_runs(kind, &id, &c))
+            .then(move |id: String, demo: Demo, c: AuthContext| async move {
+                reply(demo.list_runs(kind, &id, &c).await)
             });
         let cancel = warp::path(p)
             .and(jwt_warp::param::<String>())
@@ -160,9 +187,13 @@ fn routes(demo: &Demo) -> Route {
             .and(warp::post())
             .and(d.clone())
             .and(ctx())
-            .map(
-                move |id: String, run_id: String, demo: Demo, c: AuthContext| {
-                    reply(demo.cancel(kind, &id, &run_id, &c))
+            .and(headers())
+            .then(
+                move |id: String, run_id: String, demo: Demo, c: AuthContext, h: HeaderMap| async move {
+                    reply(
+                        demo.cancel(kind, &id, &run_id, &c, &request_headers(&h))
+                            .await,
+                    )
                 },
             );
         app = app
@@ -218,9 +249,10 @@ async fn main() -> ExitCode {
         }
     };
     let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    demo.listening_on(port);
     // CORS outside everything: preflights never reach the routes or the auth filters.
     let cors = warp::cors()
-        .allow_origins(demo.args().cors_origins.iter().map(String::as_str))
+        .allow_origins(demo.allowed_origins().iter().map(String::as_str))
         .allow_methods(CORS_METHODS)
         .allow_headers(CORS_HEADERS)
         .allow_credentials(true);

@@ -47,7 +47,7 @@ pub enum Access {
     Denied,
 }
 
-/// agno's route-level resource check (agno-behaviour.md §3.4): after the scope check, the caller
+/// agno's route-level resource check: after the scope check, the caller
 /// must also hold `scope`; a denial reads `Access denied to <action> this <noun>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceCheck {
@@ -59,7 +59,7 @@ pub struct ResourceCheck {
     pub noun: String,
 }
 
-/// The listing fallback (agno-behaviour.md §4/§11): a `GET` on a collection whose caller lacks
+/// The listing fallback: a `GET` on a collection whose caller lacks
 /// the global scope passes when it holds per-resource scopes for that action, and the handler
 /// filters by [`crate::AuthContext::listing_ids`]. No accessible id at all is a 403.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -239,12 +239,41 @@ impl RouteTableBuilder {
         self
     }
 
+    /// Switches the admin scope off (keeping aliases): no scope grants everything, each route
+    /// needs exactly the scopes it lists. For a plain API whose tokens come from an identity
+    /// provider, where nobody should hold a scope that opens every route.
+    ///
+    /// ```
+    /// use jwt_core::{RouteTable, ScopeMapper};
+    /// let table = RouteTable::builder().route("GET /orders", ["orders.read"]).no_admin_scope().build()?;
+    /// assert_eq!(table.scope_rules().admin(), None);
+    /// # Ok::<(), jwt_core::ConfigError>(())
+    /// ```
+    pub fn no_admin_scope(mut self) -> Self {
+        self.rules = self.rules.no_admin_scope();
+        self
+    }
+
     /// Checks every entry and builds the table.
+    ///
+    /// A required scope must be one a token could hold: an RFC 6749 scope-token (no whitespace,
+    /// control or non-ASCII characters, `"` or `\\`; in a template, its literal parts), whose
+    /// `{parameters}` the route binds. Any such scope is fine: hierarchical (`agents:{id}:run`)
+    /// or an exact permission (`orders.read`, `Files.Read`, `api://x/y`).
+    ///
+    /// ```
+    /// use jwt_core::{ConfigError, RouteTable};
+    /// assert!(RouteTable::builder().route("GET /orders", ["orders.read"]).build().is_ok());
+    /// let err = RouteTable::builder().route("GET /orders", ["orders.read orders.write"]).build();
+    /// assert!(matches!(err, Err(ConfigError::InvalidScopeTemplate { .. })));
+    /// ```
     ///
     /// # Errors
     /// [`ConfigError::InvalidRoute`] for a bad entry, [`ConfigError::InvalidScopeTemplate`] for a
-    /// template naming a parameter the route does not bind.
+    /// required scope no token could hold or a template naming a parameter the route does not
+    /// bind, and the admin scope's errors ([`ScopeRules::validate`]).
     pub fn build(self) -> Result<RouteTable, ConfigError> {
+        self.rules.validate()?;
         let mut rules = Vec::with_capacity(self.entries.len());
         for (entry, access, checks, listing) in self.entries {
             let Some((method, path)) = entry.split_once(' ') else {
@@ -274,18 +303,12 @@ impl RouteTableBuilder {
                 _ => Vec::new(),
             };
             for t in templates.into_iter().chain(checks.iter().map(|c| &c.scope)) {
-                if t.as_str().trim().is_empty() {
+                // A scope no token could ever hold would answer 403 to everyone (but admin).
+                if let Err(reason) = t.check() {
                     return Err(ConfigError::InvalidScopeTemplate {
                         route: entry.clone(),
                         scope: t.as_str().to_owned(),
-                        reason: "empty scope",
-                    });
-                }
-                if t.as_str().matches('{').count() != t.as_str().matches('}').count() {
-                    return Err(ConfigError::InvalidScopeTemplate {
-                        route: entry.clone(),
-                        scope: t.as_str().to_owned(),
-                        reason: "unbalanced braces",
+                        reason,
                     });
                 }
                 if let Some(_missing) = t.params().find(|p| !names.contains(p)) {
@@ -658,6 +681,16 @@ mod tests {
             ("GET /a/{id}", vec!["agents:{agent_id}:run"]),
             ("GET /a/{id}", vec!["agents:{id:run"]),
             ("GET /a/{id}", vec![" "]),
+            ("GET /a/{id}", vec![""]),
+            ("GET /a/{id}", vec!["orders.read orders.write"]),
+            ("GET /a/{id}", vec!["orders\tread"]),
+            ("GET /a/{id}", vec!["orders.read\n"]),
+            ("GET /a/{id}", vec!["orders\u{0}read"]),
+            ("GET /a/{id}", vec!["caf\u{e9}:read"]),
+            ("GET /a/{id}", vec!["say\"x\""]),
+            ("GET /a/{id}", vec!["items:{id}:re ad"]),
+            ("GET /a/{id}", vec!["items:{id}}:read"]),
+            ("GET /a/{id}", vec!["ok", "not ok"]),
             ("HEAD /a", vec!["s"]),
             ("GET /a%3Ab", vec!["s"]),
             ("GET /a/../b", vec!["s"]),
@@ -665,6 +698,67 @@ mod tests {
             let r = RouteTable::builder().route(entry, scopes.clone()).build();
             assert!(r.is_err(), "{entry} {scopes:?}");
         }
+    }
+
+    #[test]
+    fn plain_scopes_build_and_unsatisfiable_ones_do_not() {
+        let t = RouteTable::builder()
+            .route("GET /orders", ["orders.read"])
+            .route("GET /files", ["Files.Read"])
+            .route("GET /x", ["api://x/y", "https://example.com/scope"])
+            .route("GET /a/{id}", ["admin:items:{id}:read"])
+            .resource_check("GET /orders", "read", "read", "order")
+            .build()
+            .unwrap();
+        assert_eq!(
+            *t.lookup("GET", "/orders").unwrap().access,
+            Access::Scopes(vec![ScopeTemplate::new("orders.read")])
+        );
+        // Resource checks are held to the same rule.
+        let err = RouteTable::builder()
+            .route("GET /orders", ["orders.read"])
+            .resource_check("GET /orders", "orders read", "read", "order")
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                ConfigError::InvalidScopeTemplate { route, scope, reason }
+                    if route == "GET /orders" && scope == "orders read" && reason.contains("whitespace")
+            ),
+            "{err:?}"
+        );
+        // The admin scope too.
+        assert!(matches!(
+            RouteTable::builder().admin_scope("").build(),
+            Err(ConfigError::Empty("admin scope"))
+        ));
+        assert!(matches!(
+            RouteTable::builder().admin_scope("super user").build(),
+            Err(ConfigError::InvalidScopeTemplate { .. })
+        ));
+    }
+
+    #[test]
+    fn admin_scope_can_be_switched_off() {
+        let on = RouteTable::builder().build().unwrap();
+        assert_eq!(on.scope_rules().admin(), Some("agent_os:admin"));
+        let off = RouteTable::builder()
+            .scope_rules(ScopeRules::default().alias("system", "config"))
+            .no_admin_scope()
+            .build()
+            .unwrap();
+        assert_eq!(off.scope_rules().admin(), None);
+        assert_eq!(
+            **off.scope_rules(),
+            ScopeRules::without_admin().alias("system", "config")
+        );
+        let root = RouteTable::builder()
+            .no_admin_scope()
+            .admin_scope("root")
+            .build()
+            .unwrap();
+        assert_eq!(root.scope_rules().admin(), Some("root"));
     }
 
     #[test]

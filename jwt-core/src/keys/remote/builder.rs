@@ -11,7 +11,7 @@ use super::refresh::Shared;
 use super::verifier::RemoteJwks;
 use crate::keys::material::JwkDefaults;
 
-/// Builds a [`RemoteJwks`]: every default is security.md §5's.
+/// Builds a [`RemoteJwks`]: every default is the documented one (see the `DEFAULT_*` constants).
 ///
 /// ```
 /// use std::time::Duration;

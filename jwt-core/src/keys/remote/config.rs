@@ -1,4 +1,4 @@
-//! Configuration: the defaults (security.md §5), the settings a [`crate::RemoteJwksBuilder`]
+//! Configuration: the defaults, the settings a [`crate::RemoteJwksBuilder`]
 //! collects and checks, and the rule every configured or discovered URL must pass (`https`, or
 //! plain `http` to a loopback address; no credentials, no fragment).
 
@@ -36,7 +36,7 @@ pub const DEFAULT_BACKOFF_INITIAL: Duration = Duration::from_secs(1);
 /// Largest retry delay after failed fetches (60 s).
 pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(60);
 
-/// Every tunable of a remote key source; [`Settings::default`] is security.md §5.
+/// Every tunable of a remote key source; [`Settings::default`] holds the documented defaults.
 #[derive(Debug, Clone)]
 pub(super) struct Settings {
     pub(super) ttl: Duration,

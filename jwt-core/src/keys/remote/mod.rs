@@ -1,8 +1,7 @@
 //! Remote JWK Sets and OpenID Connect / RFC 8414 discovery (cargo feature `remote-jwks`).
 //!
 //! [`RemoteJwks`] is a [`crate::Verifier`] whose keys come from an identity provider's JWKS URL,
-//! given directly or found through discovery. It is built for rotation and outages
-//! (security.md §5):
+//! given directly or found through discovery. It is built for rotation and outages:
 //!
 //! - **cache**: keys live 10 min by default; `Cache-Control: max-age` is honoured, clamped to
 //!   [1 min, 24 h]; a background task refreshes them 30 s before they expire;

@@ -1,0 +1,174 @@
+//! Per-request checks: code of yours that runs on every authenticated request, after the scope
+//! decision and whether or not the token came from the validated-token cache (revocation,
+//! tenant rules, ...), and the built-in in-memory [`JtiDenylist`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::authz::context::AuthContext;
+use crate::engine::validation::now_secs;
+use crate::error::{AuthError, InvalidToken};
+
+/// A check run on every authenticated request ([`crate::JwtAuthBuilder::check`]), in the order
+/// added, after the token and the route's scopes passed. Cache hits run it too, so a revocation
+/// takes effect on the next request. Return the error to answer with (e.g.
+/// `InvalidToken::Revoked.into()` for 401, or an `AuthErrorKind::InsufficientScope` for 403).
+///
+/// ```
+/// use jwt_core::{AuthContext, AuthError, AuthErrorKind, RequestCheck};
+/// #[derive(Debug)]
+/// struct SameTenant(&'static str);
+/// #[async_trait::async_trait]
+/// impl RequestCheck for SameTenant {
+///     async fn check(&self, ctx: &AuthContext, _method: &str, _path: &str) -> Result<(), AuthError> {
+///         match ctx.claim("tenant").and_then(|t| t.as_str()) {
+///             Some(t) if t == self.0 => Ok(()),
+///             _ => Err(AuthErrorKind::InsufficientScope { required: vec![] }.into()),
+///         }
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait RequestCheck: Send + Sync + fmt::Debug {
+    /// Accepts or refuses the request of the authenticated caller `ctx`.
+    ///
+    /// # Errors
+    /// The [`AuthError`] to answer with.
+    async fn check(&self, ctx: &AuthContext, method: &str, path: &str) -> Result<(), AuthError>;
+}
+
+/// An in-memory revocation list: single tokens by `jti`, and every token of a subject issued
+/// before a time (`iat`). Clone it to keep a handle: clones share the list.
+///
+/// A revoked `jti` is remembered until the time you give (the token's `exp`), then forgotten.
+/// A subject revocation refuses that subject's tokens whose `iat` is earlier than the cut-off,
+/// and its tokens without `iat` (their age cannot be proven). For several instances, share the
+/// list through your own store and implement [`RequestCheck`] over it.
+///
+/// ```
+/// use jwt_core::JtiDenylist;
+/// let deny = JtiDenylist::new();
+/// deny.revoke("token-42", 4_000_000_000);
+/// assert!(deny.is_revoked(&serde_json::json!({"jti": "token-42", "sub": "alice"})));
+/// deny.revoke_subject_before("bob", 1_700_000_000);
+/// assert!(deny.is_revoked(&serde_json::json!({"sub": "bob", "iat": 1_600_000_000})));
+/// assert!(!deny.is_revoked(&serde_json::json!({"sub": "bob", "iat": 1_800_000_000})));
+/// ```
+#[derive(Clone, Default)]
+pub struct JtiDenylist {
+    state: Arc<Mutex<DenyState>>,
+}
+
+#[derive(Default)]
+struct DenyState {
+    /// `jti` → forget after (unix seconds).
+    tokens: HashMap<String, u64>,
+    /// `sub` → tokens issued before this (unix seconds) are revoked.
+    subjects: HashMap<String, u64>,
+}
+
+impl fmt::Debug for JtiDenylist {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("JtiDenylist")
+            .field("tokens", &s.tokens.len())
+            .field("subjects", &s.subjects.len())
+            .finish()
+    }
+}
+
+impl JtiDenylist {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Revokes the token whose `jti` is `jti` until `until` (unix seconds; pass its `exp`).
+    /// Entries past their time are dropped on every call.
+    pub fn revoke(&self, jti: impl Into<String>, until: u64) {
+        let now = now_secs();
+        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        s.tokens.retain(|_, forget_after| *forget_after > now);
+        if until > now {
+            s.tokens.insert(jti.into(), until);
+        }
+    }
+
+    /// Revokes every token of `sub` issued before `before` (unix seconds), e.g. on logout
+    /// everywhere or a password change.
+    pub fn revoke_subject_before(&self, sub: impl Into<String>, before: u64) {
+        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = s.subjects.entry(sub.into()).or_insert(before);
+        *entry = (*entry).max(before);
+    }
+
+    /// Whether a token with these claims is revoked.
+    pub fn is_revoked(&self, claims: &Value) -> bool {
+        let s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(jti) = claims.get("jti").and_then(Value::as_str)
+            && s.tokens.get(jti).is_some_and(|until| *until > now_secs())
+        {
+            return true;
+        }
+        if let Some(sub) = claims.get("sub").and_then(Value::as_str)
+            && let Some(before) = s.subjects.get(sub)
+        {
+            return match claims.get("iat").and_then(Value::as_f64) {
+                Some(iat) => iat < *before as f64,
+                None => true,
+            };
+        }
+        false
+    }
+}
+
+#[async_trait]
+impl RequestCheck for JtiDenylist {
+    async fn check(&self, ctx: &AuthContext, _method: &str, _path: &str) -> Result<(), AuthError> {
+        let claims = ctx.claims();
+        let view = serde_json::json!({
+            "jti": claims.get("jti"),
+            "sub": claims.get("sub"),
+            "iat": claims.get("iat"),
+        });
+        if self.is_revoked(&view) {
+            Err(InvalidToken::Revoked.into())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn jti_entries_expire_and_subjects_cut_off_by_iat() {
+        let deny = JtiDenylist::new();
+        let now = now_secs();
+        deny.revoke("gone", now.saturating_sub(1));
+        deny.revoke("live", now + 60);
+        assert!(!deny.is_revoked(&json!({"jti": "gone"})));
+        assert!(deny.is_revoked(&json!({"jti": "live"})));
+        assert!(!deny.is_revoked(&json!({"jti": "other"})));
+        deny.revoke_subject_before("bob", 1000);
+        deny.revoke_subject_before("bob", 500);
+        assert!(deny.is_revoked(&json!({"sub": "bob", "iat": 999})));
+        assert!(!deny.is_revoked(&json!({"sub": "bob", "iat": 1000})));
+        assert!(
+            deny.is_revoked(&json!({"sub": "bob"})),
+            "no iat: age unknown"
+        );
+        assert!(!deny.is_revoked(&json!({"sub": "alice", "iat": 1})));
+        assert_eq!(
+            format!("{deny:?}"),
+            "JtiDenylist { tokens: 1, subjects: 1 }"
+        );
+    }
+}
