@@ -115,7 +115,7 @@ fn custom_routes() -> Result<RouteTable, String> {
         )
         .route("DELETE /items/{id}", ["items:{id}:delete"])
         .listing("GET /items", "items", "read")
-        .public("GET /me")
+        .authenticated("GET /me")
         .optional("GET /feed")
         .exclude("/health")
         .exclude("/public/*")

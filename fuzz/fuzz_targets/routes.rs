@@ -48,7 +48,7 @@ fuzz_target!(|data: &[u8]| {
         builder = match scope.chars().next() {
             Some('!') => builder.exclude(&entry),
             Some('?') => builder.optional(&entry),
-            Some('=') => builder.public(&entry),
+            Some('=') => builder.authenticated(&entry),
             Some('@') => builder.resource_check(&entry, &scope[1..], "read", "thing"),
             Some('#') => builder.listing(&entry, &scope[1..], "read"),
             _ => builder.route(&entry, [scope.as_str()]),

@@ -20,6 +20,12 @@ mod render;
 mod token;
 
 pub use authz::extract;
+
+/// Options that switch a protection off, for development and tests only. They are kept here so
+/// that using one is visible in review (`jwt_core::dangerous::...`).
+pub mod dangerous {
+    pub use crate::keys::verifier::InsecureNoSignature;
+}
 pub use keys::crypto;
 pub use token::path;
 
@@ -35,6 +41,8 @@ pub use engine::validation::{AudiencePolicy, Validation};
 pub use engine::{JwtAuth, JwtAuthBuilder, OptionsPolicy, Outcome, TokenLocation};
 pub use error::{AuthError, AuthErrorKind, ConfigError, InvalidToken};
 pub use error::{ErrorRenderer, JwkRejection, RenderedBody};
+/// Re-exported because they are part of our signatures: `Algorithm` names the algorithm of a
+/// [`VerificationKey`], `EncodingKey` signs in the [`mint`] helpers.
 pub use jsonwebtoken::{Algorithm, EncodingKey};
 pub use keys::crypto::{MintError, mint};
 #[cfg(feature = "remote-jwks")]
@@ -50,8 +58,7 @@ pub use keys::remote::{
     MIN_CACHE_CONTROL_TTL, RemoteConfigError, RemoteJwks, RemoteJwksBuilder, RemoteStatus,
 };
 pub use keys::verifier::{
-    ApiKeys, InsecureNoSignature, Jwks, KeyChain, StaticKeys, TokenKind, Verified, Verifier,
-    VerifyError,
+    ApiKeys, Jwks, KeyChain, StaticKeys, TokenKind, Verified, Verifier, VerifyError,
 };
 pub use limits::{
     DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, DEFAULT_RETRY_AFTER_SECS, MAX_LEEWAY_SECS,
@@ -61,6 +68,9 @@ pub use presets::agent_os::{
 };
 pub use presets::idp::{CLIENT_ROLE_PREFIX, GROUP_PREFIX, ROLE_PREFIX};
 pub use render::{DetailJson, ErrorResponse, ProblemJson, RenderWith};
+/// Re-exported because its `Value` and `Map` are part of our signatures (claims in
+/// [`AuthContext`], [`ClaimsConfig`], dependencies and session state), so callers use the same
+/// version.
 pub use serde_json;
 pub use token::claim_path::{ClaimPath, ClaimPathError};
 pub use token::claims::{ClaimSource, DEFAULT_SCOPE_CLAIMS};

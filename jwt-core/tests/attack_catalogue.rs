@@ -18,10 +18,9 @@ use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jwt_core::{
-    Algorithm, AuthContext, AuthError, AuthErrorKind, ConfigError, InsecureNoSignature,
-    InvalidToken, JwkDefaults, JwkRejection, Jwks, JwtAuth, KeyChain, Outcome, RouteTable,
-    SimpleRequest, StandardClaims, StaticKeys, TokenLocation, Validation, VerificationKey,
-    Verifier, VerifyError, mint,
+    Algorithm, AuthContext, AuthError, AuthErrorKind, ConfigError, InvalidToken, JwkDefaults,
+    JwkRejection, Jwks, JwtAuth, KeyChain, Outcome, RouteTable, SimpleRequest, StandardClaims,
+    StaticKeys, TokenLocation, Validation, VerificationKey, Verifier, VerifyError, mint,
 };
 use jwt_core::{EncodingKey, JwtAuthBuilder};
 use serde_json::{Value, json};
@@ -527,7 +526,7 @@ async fn row_01_alg_none() {
         refused_as(&auth, &with_sig, InvalidToken::AlgorithmNotAllowed, name).await;
     }
     // Even the development verifier that skips signatures never accepts `none`.
-    let dev = engine(InsecureNoSignature::new_for_development_only());
+    let dev = engine(jwt_core::dangerous::InsecureNoSignature::new_for_development_only());
     refused(&dev, &empty_sig, "insecure dev verifier").await;
     refused_as(
         &dev,

@@ -36,7 +36,7 @@ fn table() -> RouteTable {
     RouteTable::builder()
         .route("GET /items", ["items:read"])
         .route("DELETE /items/{id}", ["items:{id}:delete"])
-        .public("GET /me")
+        .authenticated("GET /me")
         .optional("GET /feed")
         .exclude("/health")
         .exclude("/public/*")
@@ -628,4 +628,51 @@ fn claim_configuration_is_checked_at_build() {
             .build()
             .is_ok()
     );
+}
+
+#[tokio::test]
+async fn builder_calls_do_not_depend_on_their_order() {
+    let token = |aud: &str, iss: &str| {
+        format!(
+            "Bearer {}",
+            tok(json!({"sub": "u", "exp": now() + 60, "aud": aud, "iss": iss}))
+        )
+    };
+    // `.validation(v)` after `.audience(..)` / `.issuer(..)` keeps them; issuers add up like
+    // audiences.
+    let auth = builder()
+        .audience("a1")
+        .issuer("https://one.example")
+        .validation(Validation::default())
+        .audience("a2")
+        .issuer("https://two.example")
+        .build()
+        .unwrap();
+    for (aud, iss, ok) in [
+        ("a1", "https://one.example", true),
+        ("a2", "https://two.example", true),
+        ("a3", "https://one.example", false),
+        ("a1", "https://three.example", false),
+    ] {
+        let header = token(aud, iss);
+        let r = call(
+            &auth,
+            SimpleRequest::new("GET", "/me").header("Authorization", &header),
+        )
+        .await;
+        assert_eq!(r.is_ok(), ok, "{aud} {iss}");
+    }
+    // The last cache call wins.
+    let on = builder()
+        .cache_tokens(false)
+        .token_cache(jwt_core::TokenCacheConfig::default())
+        .build()
+        .unwrap();
+    assert!(on.cache_usage().is_some());
+    let off = builder()
+        .token_cache(jwt_core::TokenCacheConfig::default())
+        .cache_tokens(false)
+        .build()
+        .unwrap();
+    assert!(off.cache_usage().is_none());
 }

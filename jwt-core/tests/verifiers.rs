@@ -8,9 +8,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use jwt_core::{
-    Algorithm, ApiKeys, AuthError, ConfigError, EncodingKey, InsecureNoSignature, InvalidToken,
-    JwkDefaults, Jwks, JwtAuth, KeyChain, Outcome, SimpleRequest, StaticKeys, TokenKind,
-    VerificationKey, Verified, Verifier, VerifyError, mint,
+    Algorithm, ApiKeys, AuthError, ConfigError, EncodingKey, InvalidToken, JwkDefaults, Jwks,
+    JwtAuth, KeyChain, Outcome, SimpleRequest, StaticKeys, TokenKind, VerificationKey, Verified,
+    Verifier, VerifyError, mint,
 };
 use serde_json::{Value, json};
 
@@ -610,7 +610,7 @@ async fn api_keys_compare_and_inject_claims() {
 #[tokio::test]
 async fn insecure_verifier_skips_only_the_signature() {
     let a = JwtAuth::builder()
-        .verifier(InsecureNoSignature::new_for_development_only())
+        .verifier(jwt_core::dangerous::InsecureNoSignature::new_for_development_only())
         .audience("os")
         .build()
         .unwrap();

@@ -1,4 +1,3 @@
-// The crate documentation is the README (also what crates.io shows); its examples run as doctests.
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -44,11 +43,9 @@ pub async fn recover(rejection: Rejection) -> Result<warp::reply::Response, Reje
     }
 }
 
-/// The last branch of an app: for a request no route matched, runs the core's decision so that a
-/// caller without a valid token gets 401 (and a token the table does not allow, 403) like on the
-/// other frameworks, instead of warp's 404/405 answering before auth and telling an anonymous
-/// caller which routes exist. When the decision passes it rejects with warp's 404, which warp
-/// combines with the routes' own rejections (405 for a wrong method).
+/// The last branch of an app: a request no route matched still gets the core's decision (401/403
+/// like the other frameworks, no 404/405 route oracle before auth); when it passes, warp's 404
+/// (combined with the routes' own rejections, e.g. 405).
 ///
 /// ```
 /// use warp::{Filter, Reply};
@@ -71,12 +68,9 @@ pub fn deny_unmatched(
     })
 }
 
-/// One path parameter, percent-decoded exactly once the way the core binds it for scope
-/// templates ([`jwt_core::path::decode_segment`]), then parsed with `FromStr`.
-///
-/// Use it instead of `warp::path::param`, which hands the handler the raw segment: with that,
-/// `/agents/a%31/runs` would be authorized as `agents:a1:run` while the handler got `a%31`.
-/// A segment the core refuses, or one that does not parse, is warp's 404 (like `param`).
+/// One path parameter decoded once as the core authorizes it ([`jwt_core::path::decode_segment`]),
+/// then `FromStr`; use it, not `warp::path::param` (raw: `a%31` where the core authorized `a1`).
+/// A segment the core refuses, or that does not parse, is a 404.
 ///
 /// ```
 /// use warp::Filter;
@@ -102,11 +96,8 @@ where
     })
 }
 
-/// The rest of the path (one or more segments) decoded exactly as the core binds a `{*tail}`
-/// parameter ([`jwt_core::path::decode_tail`]: each segment percent-decoded once, joined with
-/// `/`, a trailing `/` kept as axum, actix-web and poem keep it). warp's own `tail()` hands the raw
-/// text (`%64ocs/a.txt`) where the core authorized `docs/a.txt`. An empty tail or a segment the
-/// core refuses is warp's 404.
+/// The rest of the path decoded as the core binds `{*tail}` ([`jwt_core::path::decode_tail`]:
+/// segments decoded once, a trailing `/` kept); warp's `tail()` is raw. Empty or refused: 404.
 ///
 /// ```
 /// use warp::Filter;

@@ -8,6 +8,7 @@ use std::process::{Command, ExitCode};
 
 use clap::{Parser, Subcommand};
 
+mod api;
 mod bench;
 mod structure;
 
@@ -61,6 +62,13 @@ enum Task {
         /// Seconds of measured load per HTTP run (after a 2 s warm-up).
         #[arg(long, default_value_t = 5)]
         seconds: u32,
+    },
+    /// Print the public API of every library crate (or, with --bless, write `api/<crate>.txt`,
+    /// which a test keeps current so API changes show in review).
+    Api {
+        /// Rewrite the snapshots instead of printing.
+        #[arg(long)]
+        bless: bool,
     },
     /// Print a crate's module tree with each module's imports and its import cycles (exit 1 when
     /// there is one).
@@ -290,6 +298,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.task {
         Task::Conformance => conformance(),
+        Task::Api { bless } => api::run(&root(), bless),
         Task::Structure { krate } => structure::run(&root().join(krate)),
         Task::Demo { framework, args } => demo_bin(&format!("demo-{framework}"), &args),
         Task::Token { args } => demo_bin("demo-token", &args),

@@ -509,7 +509,7 @@ impl Demo {
         // Cookie login exchanges a valid token (any scope) for a cookie holding that same token;
         // logout needs none (an expired cookie can still be cleared). Neither mints anything.
         let mut table = RouteTable::agent_os()
-            .public(&format!("POST {SET_COOKIE_PATH}"))
+            .authenticated(&format!("POST {SET_COOKIE_PATH}"))
             .exclude("POST /clear-auth-cookie");
         for pattern in &args.exclude {
             table = table.exclude(pattern);

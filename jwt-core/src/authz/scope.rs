@@ -135,6 +135,7 @@ impl ScopeRules {
 
 /// A parsed scope.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Scope {
     /// The admin scope: grants everything.
     Admin,

@@ -29,6 +29,7 @@ use tracing::Instrument as _;
 
 /// How `OPTIONS` requests are treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum OptionsPolicy {
     /// CORS preflights (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) pass
     /// without a token; other `OPTIONS` requests are authenticated like any method. Default.
@@ -42,6 +43,7 @@ pub enum OptionsPolicy {
 
 /// Where the token comes from (agno's `token_source`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenLocation {
     /// `Authorization: Bearer` (default).
     Header,
@@ -55,6 +57,7 @@ pub enum TokenLocation {
 
 /// What [`JwtAuth::authenticate`] decided for a request that may proceed.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Outcome {
     /// A valid token: its context goes into the request.
     Authenticated(AuthContext),
@@ -153,6 +156,8 @@ pub struct JwtAuthBuilder {
     claims: Option<Box<dyn ClaimsConfig>>,
     mapper: Option<Box<dyn ScopeMapper>>,
     validation: Validation,
+    audiences: Vec<String>,
+    issuers: Vec<String>,
     leeway: Option<u64>,
     max_token_len: Option<usize>,
     options: OptionsPolicy,
@@ -548,25 +553,25 @@ impl JwtAuthBuilder {
     }
 
     /// The whole claim validation policy.
+    ///
+    /// Order does not matter: audiences and issuers added with [`Self::audience`] and
+    /// [`Self::issuer`], and [`Self::leeway`] / [`Self::max_token_len`], apply on top of it
+    /// whether they were called before or after.
     pub fn validation(mut self, validation: Validation) -> Self {
         self.validation = validation;
         self
     }
 
-    /// Requires `aud` to contain `audience`.
+    /// Accepts tokens whose `aud` contains `audience`; call it again to accept several.
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        let mut list = match self.validation.audience_settings() {
-            AudiencePolicy::Require(list) => list.clone(),
-            _ => Vec::new(),
-        };
-        list.push(audience.into());
-        self.validation = self.validation.audience(list);
+        self.audiences.push(audience.into());
         self
     }
 
-    /// Requires `iss` to equal `issuer`.
+    /// Accepts tokens whose `iss` equals `issuer`; call it again to accept several (like
+    /// [`Self::audience`]).
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.validation = self.validation.issuer([issuer.into()]);
+        self.issuers.push(issuer.into());
         self
     }
 
@@ -640,12 +645,15 @@ impl JwtAuthBuilder {
     }
 
     /// Sets the validated-token cache's limits (the cache is on by default).
+    /// Like every setter, the last call wins: `.cache_tokens(false).token_cache(cfg)` is on.
     pub fn token_cache(mut self, config: TokenCacheConfig) -> Self {
         self.cache = Some(config);
+        self.cache_off = false;
         self
     }
 
-    /// Turns the validated-token cache on (default) or off.
+    /// Turns the validated-token cache on (default) or off; the last call wins (see
+    /// [`Self::token_cache`]).
     pub fn cache_tokens(mut self, on: bool) -> Self {
         self.cache = on.then(|| self.cache.unwrap_or_default());
         self.cache_off = !on;
@@ -673,6 +681,19 @@ impl JwtAuthBuilder {
         crate::keys::crypto::self_test()?;
         let verifier = self.verifier.ok_or(ConfigError::NoKeySource)?;
         let mut validation = self.validation;
+        if !self.audiences.is_empty() {
+            let mut list = match validation.audience_settings() {
+                AudiencePolicy::Require(list) => list.clone(),
+                _ => Vec::new(),
+            };
+            list.extend(self.audiences);
+            validation = validation.audience(list);
+        }
+        if !self.issuers.is_empty() {
+            let mut list = validation.issuer_settings().to_vec();
+            list.extend(self.issuers);
+            validation = validation.issuer(list);
+        }
         if let Some(l) = self.leeway {
             validation = validation.leeway(l)?;
         }

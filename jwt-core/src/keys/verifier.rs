@@ -579,7 +579,7 @@ impl Verifier for ApiKeys {
 /// malformed token is still a 401 (agno's `validate=False` accepts those as anonymous; we do not).
 ///
 /// ```
-/// use jwt_core::InsecureNoSignature;
+/// use jwt_core::dangerous::InsecureNoSignature;
 /// let dev = InsecureNoSignature::new_for_development_only();
 /// assert!(format!("{dev:?}").contains("Insecure"));
 /// ```

@@ -255,7 +255,7 @@ impl RouteTable {
             }
         }
         // Served by AgentOS, unmapped in agno's middleware: any valid token.
-        b = b.public("GET /metrics/refresh/status");
+        b = b.authenticated("GET /metrics/refresh/status");
         for path in AGNO_DEFAULT_EXCLUDED {
             b = b.exclude(path);
         }

@@ -37,8 +37,8 @@ pub enum Access {
     Excluded,
     /// A token is optional: when present it must be valid and its identity is injected.
     Optional,
-    /// Any valid token (the `[]` of agno's table).
-    Public,
+    /// Any valid token, no scope (the `[]` of agno's table).
+    Authenticated,
     /// A valid token whose scopes satisfy every listed (possibly templated) scope.
     Scopes(Vec<ScopeTemplate>),
     /// Refused for every caller, admins included: 401 without a valid token, else 403

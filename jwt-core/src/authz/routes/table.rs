@@ -29,12 +29,12 @@ struct Rule {
 /// let table = RouteTable::builder()
 ///     .route("GET /agents", ["agents:read"])
 ///     .route("POST /agents/{agent_id}/runs", ["agents:{agent_id}:run"])
-///     .public("GET /me")
+///     .authenticated("GET /me")
 ///     .exclude("/health")
 ///     .exclude("/public/*")
 ///     .build()?;
 /// assert_eq!(*table.lookup("GET", "/health/")?.access, Access::Excluded);
-/// assert_eq!(*table.lookup("HEAD", "/me")?.access, Access::Public);
+/// assert_eq!(*table.lookup("HEAD", "/me")?.access, Access::Authenticated);
 /// // Not listed: denied (fail closed).
 /// let unlisted = table.lookup("GET", "/public/a/b")?;
 /// assert_eq!((unlisted.route, &*unlisted.access), (None, &Access::Denied));
@@ -145,7 +145,7 @@ impl RouteTableBuilder {
         let scopes: Vec<ScopeTemplate> =
             scopes.into_iter().map(|s| ScopeTemplate::new(s)).collect();
         let access = if scopes.is_empty() {
-            Access::Public
+            Access::Authenticated
         } else {
             Access::Scopes(scopes)
         };
@@ -153,9 +153,10 @@ impl RouteTableBuilder {
         self
     }
 
-    /// Any valid token, no scope.
-    pub fn public(mut self, entry: &str) -> Self {
-        self.upsert(entry, Access::Public);
+    /// Any valid token, no scope (agno's `[]`). Not "public": a token is still required; use
+    /// [`Self::exclude`] for routes without authentication.
+    pub fn authenticated(mut self, entry: &str) -> Self {
+        self.upsert(entry, Access::Authenticated);
         self
     }
 
@@ -197,7 +198,7 @@ impl RouteTableBuilder {
         let key = normalise_entry(entry);
         if !self.entries.iter().any(|(e, ..)| *e == key) {
             self.entries
-                .push((key.clone(), Access::Public, Vec::new(), None));
+                .push((key.clone(), Access::Authenticated, Vec::new(), None));
         }
         if let Some(slot) = self.entries.iter_mut().find(|(e, ..)| *e == key) {
             slot.2.push(ResourceCheck {
@@ -348,7 +349,7 @@ impl RouteTableBuilder {
             }
         }
         let unmapped = match self.unmapped {
-            Unmapped::Authenticated => Access::Public,
+            Unmapped::Authenticated => Access::Authenticated,
             Unmapped::Deny => Access::Denied,
         };
         Ok(RouteTable {
@@ -591,7 +592,7 @@ mod tests {
         let t = RouteTable::builder()
             .route("GET /a", ["one"])
             .route("get /a/", ["two"])
-            .public("POST /b")
+            .authenticated("POST /b")
             .remove("POST /b")
             .build()
             .unwrap();
@@ -769,7 +770,10 @@ mod tests {
             .unmapped(Unmapped::Authenticated)
             .build()
             .unwrap();
-        assert_eq!(*open.lookup("GET", "/x").unwrap().access, Access::Public);
+        assert_eq!(
+            *open.lookup("GET", "/x").unwrap().access,
+            Access::Authenticated
+        );
         let denied = RouteTable::builder().deny("GET /x").build().unwrap();
         let m = denied.lookup("GET", "/x").unwrap();
         assert_eq!((m.route, &*m.access), (Some("GET /x"), &Access::Denied));
