@@ -1,7 +1,11 @@
 //! The validated-token cache: a verified token's principal, kept so that the next request with
 //! the same token skips signature verification and claim decoding.
 //!
-//! - keyed by the SHA-256 digest of the token (the token itself is never stored);
+//! - keyed by the token itself, hashed with the standard library's keyed SipHash (a random key
+//!   per process, so colliding tokens cannot be chosen) and compared exactly on lookup; the
+//!   token stays in process memory like the principal it maps to, and is never logged, exported
+//!   or hashed into anything that leaves the process (a cryptographic digest per request cost
+//!   more than the rest of a hit);
 //! - bounded by total weight (an estimate of each entry's bytes) and, through a minimum weight
 //!   per entry, by entry count;
 //! - `exp`, `nbf` and `iat` are re-checked on every hit, so no entry outlives its token;
@@ -97,15 +101,16 @@ struct ByWeight {
     min: u64,
 }
 
-impl Weighter<[u8; 32], Arc<CachedToken>> for ByWeight {
-    fn weight(&self, _key: &[u8; 32], value: &Arc<CachedToken>) -> u64 {
-        value.weight.max(self.min)
+impl Weighter<Box<str>, Arc<CachedToken>> for ByWeight {
+    fn weight(&self, key: &Box<str>, value: &Arc<CachedToken>) -> u64 {
+        // The key is the token: its bytes count too.
+        (value.weight + key.len() as u64).max(self.min)
     }
 }
 
 /// The cache itself.
 pub(crate) struct TokenCache {
-    cache: Cache<[u8; 32], Arc<CachedToken>, ByWeight>,
+    cache: Cache<Box<str>, Arc<CachedToken>, ByWeight>,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -115,10 +120,6 @@ impl std::fmt::Debug for TokenCache {
             .field("weight", &self.cache.weight())
             .finish()
     }
-}
-
-pub(crate) fn digest(token: &str) -> [u8; 32] {
-    crate::keys::crypto::sha256(token.as_bytes())
 }
 
 impl TokenCache {
@@ -131,16 +132,17 @@ impl TokenCache {
         }
     }
 
-    pub(crate) fn get(&self, key: &[u8; 32]) -> Option<Arc<CachedToken>> {
-        self.cache.get(key)
+    /// The entry of exactly this token.
+    pub(crate) fn get(&self, token: &str) -> Option<Arc<CachedToken>> {
+        self.cache.get(token)
     }
 
-    pub(crate) fn insert(&self, key: [u8; 32], entry: CachedToken) {
-        self.cache.insert(key, Arc::new(entry));
+    pub(crate) fn insert(&self, token: &str, entry: CachedToken) {
+        self.cache.insert(token.into(), Arc::new(entry));
     }
 
-    pub(crate) fn remove(&self, key: &[u8; 32]) {
-        self.cache.remove(key);
+    pub(crate) fn remove(&self, token: &str) {
+        self.cache.remove(token);
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -177,9 +179,8 @@ mod tests {
             .max_bytes(1 << 20);
         let cache = TokenCache::new(config);
         for n in 0..100_000 {
-            let key = digest(&format!("token-{n}"));
             cache.insert(
-                key,
+                &format!("token-{n}"),
                 CachedToken::new(principal(n), TimeClaims::default(), 0),
             );
         }
@@ -189,8 +190,19 @@ mod tests {
     }
 
     #[test]
-    fn digest_is_sha256() {
-        assert_eq!(digest("abc")[..4], [0xba, 0x78, 0x16, 0xbf]);
+    fn lookups_are_exact_and_count_the_token() {
+        let cache = TokenCache::new(TokenCacheConfig::default());
+        let long = "x".repeat(4000);
+        cache.insert(
+            &long,
+            CachedToken::new(principal(1), TimeClaims::default(), 0),
+        );
+        assert!(cache.get(&long).is_some());
+        assert!(cache.get(&long[..3999]).is_none());
+        assert!(cache.get(&format!("{long}y")).is_none());
+        assert!(cache.weight() >= 4000, "the token's bytes are weighed");
+        cache.remove(&long);
+        assert!(cache.get(&long).is_none());
     }
 
     #[test]

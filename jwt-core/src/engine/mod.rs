@@ -12,7 +12,7 @@ pub(crate) mod validation;
 use crate::authz::context::{AuthContext, Principal};
 use crate::authz::routes::{Access, Listing, RouteTable, ScopeMapper, Unmapped};
 use crate::authz::scope::ScopeSet;
-use crate::engine::cache::{CachedToken, TokenCache, TokenCacheConfig, digest};
+use crate::engine::cache::{CachedToken, TokenCache, TokenCacheConfig};
 use crate::engine::checks::RequestCheck;
 use crate::engine::validation::{AudiencePolicy, Validation, now_secs};
 use crate::error::{
@@ -382,9 +382,8 @@ impl JwtAuth {
         let i = &*self.inner;
         let now = now_secs();
         let generation = i.verifier.key_generation();
-        let key = i.cache.as_ref().map(|_| digest(token));
-        if let (Some(cache), Some(key)) = (&i.cache, &key)
-            && let Some(hit) = cache.get(key)
+        if let Some(cache) = &i.cache
+            && let Some(hit) = cache.get(token)
         {
             if hit.generation == generation {
                 span.record("cache_hit", true);
@@ -392,12 +391,12 @@ impl JwtAuth {
                 match i.validation.check_times(&hit.times, now) {
                     Ok(()) => return Ok(hit.principal.clone()),
                     Err(reason) => {
-                        cache.remove(key);
+                        cache.remove(token);
                         return Err(reason.into());
                     }
                 }
             }
-            cache.remove(key);
+            cache.remove(token);
         }
         span.record("cache_hit", false);
         let verified = i.verifier.verify(token).await.map_err(|e| {
@@ -429,8 +428,11 @@ impl JwtAuth {
             claims: verified.claims,
             header: verified.header,
         });
-        if let (Some(cache), Some(key), Some(times)) = (&i.cache, key, times) {
-            cache.insert(key, CachedToken::new(principal.clone(), times, generation));
+        if let (Some(cache), Some(times)) = (&i.cache, times) {
+            cache.insert(
+                token,
+                CachedToken::new(principal.clone(), times, generation),
+            );
         }
         Ok(principal)
     }
