@@ -466,6 +466,25 @@ fn header_safe(s: &str) -> Cow<'_, str> {
 /// let err = StaticKeys::hs256(b"too short").unwrap_err();
 /// assert!(matches!(err, ConfigError::WeakHmacSecret { min: 32, .. }));
 /// ```
+///
+/// It is the one configuration error type: the more specific build-time errors
+/// ([`ClaimPathError`], and with `remote-jwks` `RemoteConfigError`) convert into it, so one `?`
+/// handles every setup step.
+///
+/// ```
+/// use jwt_core::{ClaimPath, ConfigError, JwtAuth, StandardClaims, StaticKeys};
+/// fn setup() -> Result<JwtAuth, ConfigError> {
+///     let roles: ClaimPath = "/realm_access/roles".parse()?; // ClaimPathError -> ConfigError
+///     JwtAuth::builder()
+///         .verifier(StaticKeys::hs256(b"an-hs256-secret-of-at-least-32-bytes!")?)
+///         .claims(StandardClaims::default())
+///         .build()
+///         .map(|auth| { let _ = roles; auth })
+/// }
+/// assert!(setup().is_ok());
+/// let bad: Result<ClaimPath, ConfigError> = "realm_access".parse::<ClaimPath>().map_err(Into::into).and_then(|_| "/a//b".parse::<ClaimPath>().map_err(Into::into));
+/// assert!(matches!(bad, Err(ConfigError::ClaimPath(_))));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -568,6 +587,13 @@ pub enum ConfigError {
     /// A configured claim name, audience or issuer is empty.
     #[error("{0} must not be empty")]
     Empty(&'static str),
+    /// A claim path or scope prefix (see [`ClaimPathError`]).
+    #[error(transparent)]
+    ClaimPath(#[from] ClaimPathError),
+    /// A remote key source's configuration (see [`RemoteConfigError`]), feature `remote-jwks`.
+    #[cfg(feature = "remote-jwks")]
+    #[error(transparent)]
+    Remote(#[from] RemoteConfigError),
 }
 
 /// Why one JWK of a set was skipped.
@@ -623,4 +649,93 @@ pub enum PathRejection {
     /// A percent-escape inside a segment that the route table matched as a literal.
     #[error("percent-escape in a literal path segment")]
     EncodedLiteral,
+}
+
+/// Why a claim path or a scope prefix was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClaimPathError {
+    /// The path is empty (`""`, or a JSON pointer `/` naming the empty member).
+    #[error("a claim path must name at least one member")]
+    Empty,
+    /// A JSON pointer without its leading `/`.
+    #[error("JSON pointer {path:?} must start with '/'")]
+    NotAPointer {
+        /// The path as written.
+        path: String,
+    },
+    /// A member name in the path is empty (`a..b`, `/a//b`, `.a`).
+    #[error("claim path {path:?} has an empty member name")]
+    EmptySegment {
+        /// The path as written.
+        path: String,
+    },
+    /// A JSON pointer with `~` not followed by `0` or `1` (RFC 6901 §3).
+    #[error("JSON pointer {path:?}: '~' must be followed by '0' or '1'")]
+    BadEscape {
+        /// The path as written.
+        path: String,
+    },
+    /// A scope prefix with characters no scope-token holds (whitespace, control or non-ASCII
+    /// characters, `"`, `\`): every scope it produced would grant nothing.
+    #[error("scope prefix {prefix:?} is not made of RFC 6749 scope-token characters")]
+    InvalidPrefix {
+        /// The prefix as written.
+        prefix: String,
+    },
+}
+
+/// A mistake in a remote key source's configuration, found when it is built.
+///
+/// ```
+/// use jwt_core::{RemoteConfigError, RemoteJwks};
+/// let err = RemoteJwks::new("http://idp.example.com/jwks").unwrap_err();
+/// assert!(matches!(err, RemoteConfigError::InsecureUrl { .. }));
+/// assert!(RemoteJwks::new("http://127.0.0.1:8080/jwks").is_ok()); // loopback may be plain http
+/// ```
+#[cfg(feature = "remote-jwks")]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RemoteConfigError {
+    /// The URL does not parse, or has a part it must not have (fragment, query for an issuer).
+    #[error("invalid {what} URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// Which URL (`JWKS`, `issuer`).
+        what: &'static str,
+        /// The URL as given.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Not `https` (plain `http` is only allowed for loopback addresses).
+    #[error("{what} URL {url:?} must use https (plain http only for loopback addresses)")]
+    InsecureUrl {
+        /// Which URL.
+        what: &'static str,
+        /// The URL as given.
+        url: String,
+    },
+    /// The URL carries a user name or password.
+    #[error("{what} URL must not contain credentials")]
+    CredentialsInUrl {
+        /// Which URL.
+        what: &'static str,
+    },
+    /// A setting is out of range.
+    #[error("{setting}: {reason}")]
+    InvalidSetting {
+        /// The builder method.
+        setting: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+    /// An issuer was given twice to [`crate::Issuers`].
+    #[error("issuer {0:?} is configured twice")]
+    DuplicateIssuer(String),
+    /// An empty issuer name.
+    #[error("issuer must not be empty")]
+    EmptyIssuer,
 }

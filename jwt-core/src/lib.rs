@@ -44,7 +44,10 @@ pub use error::{ErrorRenderer, JwkRejection, RenderedBody};
 /// Re-exported because they are part of our signatures: `Algorithm` names the algorithm of a
 /// [`VerificationKey`], `EncodingKey` signs in the [`mint`] helpers.
 pub use jsonwebtoken::{Algorithm, EncodingKey};
-pub use keys::crypto::{MintError, mint};
+pub use keys::crypto::MintError;
+#[cfg(feature = "mint")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mint")))]
+pub use keys::crypto::mint;
 #[cfg(feature = "remote-jwks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "remote-jwks")))]
 pub use keys::issuers::Issuers;

@@ -42,8 +42,16 @@ pub enum MintError {
     Sign,
 }
 
-/// Signs tokens: HMAC secrets, or PEM/DER private keys.
+/// Signs tokens: HMAC secrets, or PEM/DER private keys (feature `mint`, on by default: turn it off
+/// in a service that only verifies). Also used, privately, by the backend self-test.
+#[cfg(feature = "mint")]
 pub mod mint {
+    pub use super::minting::*;
+}
+
+/// The signing helpers; public as [`mint`] with the `mint` feature.
+mod minting {
+    #![cfg_attr(not(feature = "mint"), allow(unreachable_pub, dead_code))]
     use super::*;
 
     /// Signs `claims` with `key` and `alg`, adding `kid` and `typ` to the header when given.
@@ -113,7 +121,7 @@ pub mod mint {
 /// Checks at build time that the chosen backend signs and verifies (a typed error, never a panic).
 pub(crate) fn self_test() -> Result<(), ConfigError> {
     let secret = [0x5au8; 32];
-    let token = mint::hs256(&secret, &serde_json::json!({ "t": 1 })).map_err(|_| {
+    let token = minting::hs256(&secret, &serde_json::json!({ "t": 1 })).map_err(|_| {
         ConfigError::InvalidKey {
             what: "HMAC",
             reason: "crypto backend self-test failed",

@@ -6,39 +6,7 @@ use std::str::FromStr;
 
 use serde_json::{Map, Value};
 
-/// Why a claim path or a scope prefix was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ClaimPathError {
-    /// The path is empty (`""`, or a JSON pointer `/` naming the empty member).
-    #[error("a claim path must name at least one member")]
-    Empty,
-    /// A JSON pointer without its leading `/`.
-    #[error("JSON pointer {path:?} must start with '/'")]
-    NotAPointer {
-        /// The path as written.
-        path: String,
-    },
-    /// A member name in the path is empty (`a..b`, `/a//b`, `.a`).
-    #[error("claim path {path:?} has an empty member name")]
-    EmptySegment {
-        /// The path as written.
-        path: String,
-    },
-    /// A JSON pointer with `~` not followed by `0` or `1` (RFC 6901 §3).
-    #[error("JSON pointer {path:?}: '~' must be followed by '0' or '1'")]
-    BadEscape {
-        /// The path as written.
-        path: String,
-    },
-    /// A scope prefix with characters no scope-token holds (whitespace, control or non-ASCII
-    /// characters, `"`, `\`): every scope it produced would grant nothing.
-    #[error("scope prefix {prefix:?} is not made of RFC 6749 scope-token characters")]
-    InvalidPrefix {
-        /// The prefix as written.
-        prefix: String,
-    },
-}
+pub use crate::error::ClaimPathError;
 
 /// A path to a value inside the claims: a list of member names from the top-level object
 /// (an all-digit name also indexes an array).

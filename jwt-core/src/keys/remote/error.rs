@@ -1,59 +1,7 @@
 //! The remote key source's two error types: a mistake in its configuration, found when it is
 //! built ([`RemoteConfigError`]), and a failed fetch ([`FetchError`]).
 
-/// A mistake in a remote key source's configuration, found when it is built.
-///
-/// ```
-/// use jwt_core::{RemoteConfigError, RemoteJwks};
-/// let err = RemoteJwks::new("http://idp.example.com/jwks").unwrap_err();
-/// assert!(matches!(err, RemoteConfigError::InsecureUrl { .. }));
-/// assert!(RemoteJwks::new("http://127.0.0.1:8080/jwks").is_ok()); // loopback may be plain http
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum RemoteConfigError {
-    /// The URL does not parse, or has a part it must not have (fragment, query for an issuer).
-    #[error("invalid {what} URL {url:?}: {reason}")]
-    InvalidUrl {
-        /// Which URL (`JWKS`, `issuer`).
-        what: &'static str,
-        /// The URL as given.
-        url: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// Not `https` (plain `http` is only allowed for loopback addresses).
-    #[error("{what} URL {url:?} must use https (plain http only for loopback addresses)")]
-    InsecureUrl {
-        /// Which URL.
-        what: &'static str,
-        /// The URL as given.
-        url: String,
-    },
-    /// The URL carries a user name or password.
-    #[error("{what} URL must not contain credentials")]
-    CredentialsInUrl {
-        /// Which URL.
-        what: &'static str,
-    },
-    /// A setting is out of range.
-    #[error("{setting}: {reason}")]
-    InvalidSetting {
-        /// The builder method.
-        setting: &'static str,
-        /// What is wrong.
-        reason: &'static str,
-    },
-    /// The HTTP client could not be built.
-    #[error("cannot build the HTTP client: {0}")]
-    Client(String),
-    /// An issuer was given twice to [`crate::Issuers`].
-    #[error("issuer {0:?} is configured twice")]
-    DuplicateIssuer(String),
-    /// An empty issuer name.
-    #[error("issuer must not be empty")]
-    EmptyIssuer,
-}
+pub use crate::error::RemoteConfigError;
 
 /// Why fetching a discovery document or JWKS failed. Logged, counted in [`crate::RemoteStatus`],
 /// and returned by [`crate::RemoteJwks::refresh`]; requests only ever see 401 or 503.
