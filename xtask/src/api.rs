@@ -6,7 +6,9 @@
 //! every such item is reachable from outside. `cargo xtask api --bless` rewrites the snapshots;
 //! the test `api_snapshots_are_current` fails when they are stale.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use crate::structure::{source_files, without_tests};
 
 /// The crates whose surface is a promise.
 pub(crate) const LIBRARY_CRATES: [&str; 5] =
@@ -14,58 +16,22 @@ pub(crate) const LIBRARY_CRATES: [&str; 5] =
 
 /// The listing of the crate in `crate_dir`.
 pub(crate) fn listing(crate_dir: &Path) -> Result<String, String> {
-    let src = crate_dir.join("src");
-    let mut files = Vec::new();
-    collect(&src, &mut files)?;
-    files.sort();
     let mut out = Vec::new();
-    for file in files {
-        let text =
-            std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-        let rel = file.strip_prefix(&src).map_err(|e| e.to_string())?;
-        let module = module_path(rel);
-        for item in public_items(&text) {
-            out.push(if module.is_empty() {
+    for file in source_files(&crate_dir.join("src"))? {
+        for item in public_items(&file.text) {
+            out.push(if file.module.is_empty() {
                 item
             } else {
-                format!("{module}: {item}")
+                format!("{}: {item}", file.module)
             });
         }
     }
     Ok(out.join("\n") + "\n")
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
-    for entry in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
-        let path = entry.map_err(|e| e.to_string())?.path();
-        if path.is_dir() {
-            collect(&path, out)?;
-        } else if path.extension().is_some_and(|x| x == "rs") {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
-/// `authz/routes/table.rs` → `authz::routes::table`; `lib.rs` and `mod.rs` name their folder.
-fn module_path(rel: &Path) -> String {
-    let mut parts: Vec<String> = rel
-        .iter()
-        .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_owned())
-        .collect();
-    if matches!(parts.last().map(String::as_str), Some("mod" | "lib")) {
-        parts.pop();
-    }
-    parts.join("::")
-}
-
 /// The public items of one file, each as its signature on one line.
 fn public_items(text: &str) -> Vec<String> {
-    let body = match text.find("#[cfg(test)]\nmod tests") {
-        Some(at) => &text[..at],
-        None => text,
-    };
-    let lines: Vec<&str> = body.lines().collect();
+    let lines: Vec<&str> = without_tests(text).lines().collect();
     let mut out = Vec::new();
     let mut i = 0;
     while i < lines.len() {

@@ -18,9 +18,17 @@ struct Module {
     code: String,
 }
 
-/// The modules of the crate whose `src` is `src`, by path (`""` is the root).
-fn modules(src: &Path) -> Result<BTreeMap<String, Module>, String> {
-    let mut out = BTreeMap::new();
+/// One source file of a crate: its module path (`authz::routes::table`; `lib.rs` and `mod.rs`
+/// name their folder, `""` is the root), its path below `src/`, and its text.
+pub(crate) struct SourceFile {
+    pub(crate) module: String,
+    pub(crate) file: PathBuf,
+    pub(crate) text: String,
+}
+
+/// Every `.rs` file below `src`, in path order.
+pub(crate) fn source_files(src: &Path) -> Result<Vec<SourceFile>, String> {
+    let mut out = Vec::new();
     let mut stack = vec![src.to_path_buf()];
     while let Some(dir) = stack.pop() {
         let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -46,26 +54,44 @@ fn modules(src: &Path) -> Result<BTreeMap<String, Module>, String> {
             }
             let text =
                 std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            out.insert(
-                parts.join("::"),
-                Module {
-                    file: rel.to_path_buf(),
-                    lines: text.lines().count(),
-                    code: code_of(&text),
-                },
-            );
+            out.push(SourceFile {
+                module: parts.join("::"),
+                file: rel.to_path_buf(),
+                text,
+            });
         }
     }
+    out.sort_by(|a, b| a.file.cmp(&b.file));
     Ok(out)
+}
+
+/// The text before the test module at the end of the file (`#[cfg(test)] mod tests`).
+pub(crate) fn without_tests(text: &str) -> &str {
+    match text.find("#[cfg(test)]\nmod tests") {
+        Some(at) => &text[..at],
+        None => text,
+    }
+}
+
+/// The modules of the crate whose `src` is `src`, by path (`""` is the root).
+fn modules(src: &Path) -> Result<BTreeMap<String, Module>, String> {
+    Ok(source_files(src)?
+        .into_iter()
+        .map(|f| {
+            let module = Module {
+                lines: f.text.lines().count(),
+                code: code_of(&f.text),
+                file: f.file,
+            };
+            (f.module, module)
+        })
+        .collect())
 }
 
 /// The text without comments and without the test module at the end of the file.
 fn code_of(text: &str) -> String {
-    let body = match text.find("#[cfg(test)]\nmod tests") {
-        Some(at) => &text[..at],
-        None => text,
-    };
-    body.lines()
+    without_tests(text)
+        .lines()
         .map(|l| match l.find("//") {
             Some(at) => &l[..at],
             None => l,

@@ -3,7 +3,6 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::Request;
 use conformance::{Harness, HttpRequest, HttpResponse, Profile, echo_body};
 use jwt_axum::{Auth, JwtAuthExt as _};
 use tower::ServiceExt as _;
@@ -29,32 +28,13 @@ impl Harness for Axum {
             Some(prefix) => Router::new().nest(prefix, echo_app),
             None => echo_app,
         };
-        let mut builder = Request::builder()
-            .method(request.method.as_str())
-            .uri(&request.uri);
-        for (name, value) in &request.headers {
-            builder = builder.header(name, value);
-        }
-        let req = builder.body(Body::empty()).expect("valid request");
+        let req = super::http_request(&request).map(|()| Body::empty());
         let res = app.oneshot(req).await.expect("infallible");
-        let header = |name| {
-            res.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let www_authenticate = header("www-authenticate");
-        let content_type = header("content-type");
-        let status = res.status().as_u16();
-        let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+        let (head, body) = res.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX)
             .await
             .expect("body")
             .to_vec();
-        HttpResponse {
-            status,
-            www_authenticate,
-            content_type,
-            body,
-        }
+        super::response(head.status, &head.headers, body)
     }
 }

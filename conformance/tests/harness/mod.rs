@@ -6,3 +6,37 @@ pub(crate) mod actix;
 pub(crate) mod axum;
 pub(crate) mod poem;
 pub(crate) mod warp;
+
+use conformance::{HttpRequest, HttpResponse};
+
+/// `request` as an `http` 1.x request head (axum, poem and warp build theirs from it).
+pub(crate) fn http_request(request: &HttpRequest) -> http::Request<()> {
+    let mut head = http::Request::builder()
+        .method(request.method.as_str())
+        .uri(request.uri.as_str());
+    for (name, value) in &request.headers {
+        head = head.header(name.as_str(), value.as_str());
+    }
+    head.body(()).expect("valid request")
+}
+
+/// What the suite compares, from an `http` 1.x response (axum, poem, warp; actix-web is on
+/// `http` 0.2 and reads its own).
+pub(crate) fn response(
+    status: http::StatusCode,
+    headers: &http::HeaderMap,
+    body: Vec<u8>,
+) -> HttpResponse {
+    let header = |name: http::header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    HttpResponse {
+        status: status.as_u16(),
+        www_authenticate: header(http::header::WWW_AUTHENTICATE),
+        content_type: header(http::header::CONTENT_TYPE),
+        body,
+    }
+}

@@ -3,7 +3,6 @@
 
 use conformance::{Harness, HttpRequest, HttpResponse, Profile, echo_body};
 use jwt_poem::{Auth, JwtAuthExt as _};
-use poem::http::Method;
 use poem::http::uri::Scheme;
 use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Body, Endpoint, EndpointExt, Request, RequestParts, Response, Route, handler};
@@ -18,13 +17,7 @@ fn echo(auth: Option<Auth>) -> Response {
 /// `request` as poem's server hands it to the app: with the original URI set (what
 /// `Request::original_uri` reads), which `Request::builder()` leaves unset (`/`).
 fn server_request(request: &HttpRequest) -> Request {
-    let mut head = poem::http::Request::builder()
-        .method(Method::from_bytes(request.method.as_bytes()).expect("valid method"))
-        .uri(request.uri.as_str());
-    for (name, value) in &request.headers {
-        head = head.header(name.as_str(), value.as_str());
-    }
-    let (head, ()) = head.body(()).expect("valid request").into_parts();
+    let (head, ()) = super::http_request(request).into_parts();
     let parts = RequestParts::from((
         head,
         LocalAddr::default(),
@@ -52,21 +45,8 @@ impl Harness for Poem {
             None => echo_app.boxed(),
         };
         let res = app.get_response(server_request(&request)).await;
-        let header = |name: &str| {
-            res.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let www_authenticate = header("www-authenticate");
-        let content_type = header("content-type");
-        let status = res.status().as_u16();
-        let body = res.into_body().into_vec().await.expect("body");
-        HttpResponse {
-            status,
-            www_authenticate,
-            content_type,
-            body,
-        }
+        let (head, body) = res.into_parts();
+        let body = body.into_vec().await.expect("body");
+        super::response(head.status, &head.headers, body)
     }
 }

@@ -34,39 +34,18 @@ impl Harness for Warp {
                 )
             })
             .recover(jwt_warp::recover);
-        let mut req = http::Request::builder()
-            .method(request.method.as_str())
-            .uri(&request.uri);
-        for (name, value) in &request.headers {
-            req = req.header(name.as_str(), value.as_str());
-        }
-        let req = req.body(String::new()).expect("valid request");
+        let req = super::http_request(&request).map(|()| String::new());
         let mut service = warp::service(app);
         let res = match Service::call(&mut service, req).await {
             Ok(res) => res,
             Err(never) => match never {},
         };
-        let header = |name: &str| {
-            res.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let (status, www_authenticate, content_type) = (
-            res.status().as_u16(),
-            header("www-authenticate"),
-            header("content-type"),
-        );
-        HttpResponse {
-            status,
-            www_authenticate,
-            content_type,
-            body: res
-                .into_body()
-                .collect()
-                .await
-                .map(|b| b.to_bytes().to_vec())
-                .unwrap_or_default(),
-        }
+        let (head, body) = res.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes().to_vec())
+            .unwrap_or_default();
+        super::response(head.status, &head.headers, body)
     }
 }

@@ -227,9 +227,12 @@ impl JwtAuth {
             received = tracing::field::Empty,
             duration_us = tracing::field::Empty,
         );
-        let started = std::time::Instant::now();
+        // Diagnostics cost nothing when nobody listens: without a subscriber for the span (and
+        // without the `metrics` feature) no clock is read and no field is formatted.
+        let observed = !span.is_disabled() || cfg!(feature = "metrics");
+        let started = observed.then(std::time::Instant::now);
         let result = self.decide(req, &span).instrument(span.clone()).await;
-        let elapsed = started.elapsed();
+        let elapsed = started.map(|t| t.elapsed()).unwrap_or_default();
         let (outcome, reason) = match &result {
             Ok(Outcome::Authenticated(_)) => ("authenticated", "ok"),
             Ok(Outcome::Anonymous) => ("anonymous", "ok"),
@@ -299,11 +302,13 @@ impl JwtAuth {
             return Err(InvalidToken::TooLong.into());
         }
         let principal = self.principal(token, span).await?;
-        if let Some(sub) = principal.identity.user_id.as_deref() {
-            span.record("sub", sub);
-        }
-        if let Some(iss) = principal.claims.get("iss").and_then(|v| v.as_str()) {
-            span.record("iss", iss);
+        if !span.is_disabled() {
+            if let Some(sub) = principal.identity.user_id.as_deref() {
+                span.record("sub", sub);
+            }
+            if let Some(iss) = principal.claims.get("iss").and_then(|v| v.as_str()) {
+                span.record("iss", iss);
+            }
         }
         let scopes = &principal.scopes;
 
@@ -339,7 +344,7 @@ impl JwtAuth {
                         _ => return Err(insufficient(required)),
                     }
                 }
-                if !required.is_empty() {
+                if !required.is_empty() && !span.is_disabled() {
                     span.record("required", tracing::field::display(required.join(" ")));
                 }
                 required_text = required;
@@ -402,6 +407,7 @@ impl JwtAuth {
         let verified = i.verifier.verify(token).await.map_err(|e| {
             // Which key or algorithm the token asked for (unverified, for the operator).
             if !span.is_disabled() {
+                // The header is parsed again only for the log line.
                 record_header(span, crate::token::jose::peek_header(token).as_ref());
             }
             match e {
@@ -440,6 +446,9 @@ impl JwtAuth {
 
 /// Records the token's `kid` and `alg` on the decision's span.
 fn record_header(span: &tracing::Span, header: Option<&TokenHeader>) {
+    if span.is_disabled() {
+        return;
+    }
     if let Some(h) = header {
         span.record("alg", tracing::field::debug(h.alg));
         if let Some(kid) = h.kid.as_deref() {
@@ -461,6 +470,9 @@ fn record_mismatch(
     validation: &Validation,
     claims: &serde_json::Map<String, serde_json::Value>,
 ) {
+    if span.is_disabled() {
+        return;
+    }
     let (expected, received) = match reason {
         InvalidToken::InvalidAudience => (
             format!("{:?}", validation.audience_settings()),
