@@ -169,5 +169,50 @@ fn bench_routes_and_scopes(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_verify, bench_routes_and_scopes);
+/// Cost against the token's size: HS256, one route (`POST /agents/agent-1/runs`) needing one
+/// per-id scope, the token carrying `n` scopes with the granting one last. Rows `scopes_{n}`.
+fn bench_scope_counts(c: &mut Criterion) {
+    let secret = [0x42u8; 32];
+    let sign = EncodingKey::from_secret(&secret);
+    let decode = DecodingKey::from_secret(&secret);
+    let verify = VerificationKey::hmac(Algorithm::HS256, &secret).unwrap();
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.set_audience(&["agentos"]);
+    validation.set_issuer(&["https://idp.example.test"]);
+    validation.leeway = 10;
+    for n in [1usize, 25, 100] {
+        let mut scopes: Vec<String> = (2..=n).map(|i| format!("agents:agent-{i}:read")).collect();
+        scopes.push("agents:agent-1:run".into());
+        let mut claims = claims();
+        claims["scopes"] = json!(scopes);
+        let token = mint::sign(Algorithm::HS256, &sign, None, Some("JWT"), &claims).unwrap();
+        let bearer = format!("Bearer {token}");
+        let req =
+            SimpleRequest::new("POST", "/agents/agent-1/runs").header("Authorization", &bearer);
+        let no_cache = auth(&verify, false);
+        let cached = auth(&verify, true);
+        assert!(run_now(no_cache.authenticate(&req)).is_ok());
+        assert!(run_now(cached.authenticate(&req)).is_ok());
+        let mut group = c.benchmark_group(format!("scopes_{n}"));
+        group.bench_function("jsonwebtoken_decode", |b| {
+            b.iter(|| {
+                jsonwebtoken::decode::<Value>(black_box(&token), &decode, &validation).unwrap()
+            })
+        });
+        group.bench_function("ours_no_cache", |b| {
+            b.iter(|| run_now(no_cache.authenticate(black_box(&req))).unwrap())
+        });
+        group.bench_function("ours_cache_hit", |b| {
+            b.iter(|| run_now(cached.authenticate(black_box(&req))).unwrap())
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(
+    benches,
+    bench_verify,
+    bench_scope_counts,
+    bench_routes_and_scopes
+);
 criterion_main!(benches);

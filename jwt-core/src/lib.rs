@@ -10,6 +10,7 @@
 mod authz;
 mod engine;
 mod error;
+mod fast_hash;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
@@ -81,4 +82,4 @@ pub use token::claims::{ClaimsConfig, Identity, ReservedSubjects, StandardClaims
 pub use token::jose::TokenHeader;
 pub use token::path::{PathRejection, PathSegment, RequestPath};
 pub use token::request::{RequestParts, SimpleRequest};
-pub use token::source::{AnyOf, BearerHeader, CookieToken, TokenSource};
+pub use token::source::{AnyOf, BearerHeader, CookieToken, PendingCheck, TokenSource};

@@ -37,6 +37,7 @@ pub struct AuthContext {
 /// What a verified token proves, shared between the token cache and every request using it.
 #[derive(Debug)]
 pub(crate) struct Principal {
+    /// The identity, whose `scopes` were moved into `scopes` (empty here).
     pub(crate) identity: Identity,
     pub(crate) scopes: ScopeSet,
     pub(crate) claims: Map<String, Value>,
@@ -54,7 +55,8 @@ impl Principal {
                 .iter()
                 .map(|(k, v)| 48 + k.len() + json_bytes(v))
                 .sum::<usize>()
-            + 2 * strings(&self.identity.scopes)
+            + strings(self.scopes.strings())
+            + self.scopes.index_bytes()
             + self.identity.dependencies.len() * 64
             + self.identity.session_state.len() * 64
     }
@@ -122,7 +124,11 @@ impl AuthContext {
 
     /// A context for an identity built elsewhere (tests, service principals).
     pub fn for_identity(identity: Identity, rules: &crate::ScopeRules) -> Self {
-        let scopes = ScopeSet::parse(&identity.scopes, rules);
+        let mut identity = identity;
+        let scopes = ScopeSet::with_rules(
+            std::mem::take(&mut identity.scopes),
+            Arc::new(rules.clone()),
+        );
         let principal = Principal {
             identity,
             scopes,
@@ -144,7 +150,7 @@ impl AuthContext {
 
     /// The raw scope strings.
     pub fn scopes(&self) -> &[String] {
-        &self.inner.principal.identity.scopes
+        self.inner.principal.scopes.strings()
     }
 
     /// The parsed scopes.
@@ -269,7 +275,7 @@ impl AuthContext {
         serde_json::to_value(View {
             user_id: &p.identity.user_id,
             session_id: &p.identity.session_id,
-            scopes: &p.identity.scopes,
+            scopes: p.scopes.strings(),
             dependencies: &p.identity.dependencies,
             session_state: &p.identity.session_state,
             claims: &p.claims,

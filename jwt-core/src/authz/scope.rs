@@ -18,9 +18,12 @@
 //! token could ever satisfy (see [`crate::RouteTableBuilder::build`]).
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::fmt;
+use std::hash::Hasher;
+use std::sync::{Arc, OnceLock};
 
 use crate::error::ConfigError;
+use crate::fast_hash::FastHasher;
 use crate::token::claims::is_scope_char;
 
 /// The default admin scope.
@@ -382,11 +385,40 @@ impl Scope {
 /// assert!(!set.can("agents:read"));
 /// assert!(set.accessible_ids("agents", &["read"]).contains("a"));
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Built without parsing or copying a scope: the strings are kept as given and a requirement
+/// is checked against them with a cheap suffix filter, so a token with a hundred roles costs
+/// little more to authorize than one with a single scope. A set kept for reuse (the token
+/// cache) is indexed once, after which a check costs the same whatever the set's size.
+#[derive(Clone, Default)]
 pub struct ScopeSet {
-    scopes: Arc<[Scope]>,
+    strings: Vec<String>,
     rules: Arc<ScopeRules>,
+    admin: bool,
+    parsed: OnceLock<Box<[Scope]>>,
+    /// `(hash of a grant key, position in strings)`, sorted; built by [`ScopeSet::index`].
+    index: OnceLock<Box<[(u64, u32)]>>,
 }
+
+/// Sets at most this large are checked by scanning; larger ones are indexed when reused.
+const INDEX_FROM: usize = 8;
+
+impl fmt::Debug for ScopeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScopeSet")
+            .field("scopes", &self.strings)
+            .field("rules", &self.rules)
+            .finish()
+    }
+}
+
+impl PartialEq for ScopeSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.strings == other.strings && self.rules == other.rules
+    }
+}
+
+impl Eq for ScopeSet {}
 
 impl ScopeSet {
     /// Parses the given scope strings.
@@ -395,27 +427,44 @@ impl ScopeSet {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        Self::with_rules(scopes, Arc::new(rules.clone()))
+        let strings = scopes.into_iter().map(|s| s.as_ref().to_owned()).collect();
+        Self::with_rules(strings, Arc::new(rules.clone()))
     }
 
-    pub(crate) fn with_rules<I, S>(scopes: I, rules: Arc<ScopeRules>) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        let scopes: Vec<Scope> = scopes
-            .into_iter()
-            .map(|s| Scope::parse(s.as_ref(), &rules))
-            .collect();
+    /// Takes the scope strings as they are (no copy, no parse).
+    pub(crate) fn with_rules(strings: Vec<String>, rules: Arc<ScopeRules>) -> Self {
+        let admin = rules
+            .admin
+            .as_deref()
+            .is_some_and(|a| is_scope_token(a) && strings.iter().any(|s| s == a));
         Self {
-            scopes: scopes.into(),
+            strings,
             rules,
+            admin,
+            parsed: OnceLock::new(),
+            index: OnceLock::new(),
         }
     }
 
-    /// The parsed scopes.
+    /// The scope strings, in the order given.
+    ///
+    /// ```
+    /// use jwt_core::{ScopeRules, ScopeSet};
+    /// let set = ScopeSet::parse(["b:read", "a:read"], &ScopeRules::default());
+    /// assert_eq!(set.strings(), ["b:read", "a:read"]);
+    /// ```
+    pub fn strings(&self) -> &[String] {
+        &self.strings
+    }
+
+    /// The parsed scopes (parsed on first use).
     pub fn scopes(&self) -> &[Scope] {
-        &self.scopes
+        self.parsed.get_or_init(|| {
+            self.strings
+                .iter()
+                .map(|s| Scope::parse(s, &self.rules))
+                .collect()
+        })
     }
 
     /// The grammar the scopes were parsed with.
@@ -425,45 +474,114 @@ impl ScopeSet {
 
     /// Whether the set holds the admin scope.
     pub fn is_admin(&self) -> bool {
-        self.scopes.contains(&Scope::Admin)
+        self.admin
     }
 
     /// Whether some scope grants `required` (parsed with the same grammar).
     pub fn grants(&self, required: &Scope) -> bool {
-        let required = required.as_ref();
-        self.scopes.iter().any(|s| s.as_ref().grants(&required))
+        self.holds(&required.as_ref())
     }
 
     /// Whether some scope grants the requirement written as `required` (no allocation).
     pub fn can(&self, required: &str) -> bool {
-        let required = ScopeRef::parse(required, &self.rules);
-        self.scopes.iter().any(|s| s.as_ref().grants(&required))
+        self.holds(&ScopeRef::parse(required, &self.rules))
+    }
+
+    fn holds(&self, required: &ScopeRef<'_>) -> bool {
+        if self.admin {
+            return true;
+        }
+        if let Some(index) = self.index.get() {
+            return grant_keys(required)
+                .into_iter()
+                .flatten()
+                .any(|key| self.probe(index, key, required));
+        }
+        // Only a scope ending in `:<action>` (or equal to an exact requirement) can grant:
+        // everything else is skipped without being parsed.
+        let candidate: &dyn Fn(&str) -> bool = match *required {
+            ScopeRef::Exact(req) => &move |held: &str| held == req,
+            ScopeRef::Global { action, .. }
+            | ScopeRef::Wildcard { action, .. }
+            | ScopeRef::PerResource { action, .. } => &move |held: &str| {
+                held.len() > action.len()
+                    && held.ends_with(action)
+                    && held.as_bytes()[held.len() - action.len() - 1] == b':'
+            },
+            ScopeRef::Admin | ScopeRef::Unknown => return false,
+        };
+        self.strings
+            .iter()
+            .any(|held| candidate(held) && ScopeRef::parse(held, &self.rules).grants(required))
+    }
+
+    fn probe(&self, index: &[(u64, u32)], key: u64, required: &ScopeRef<'_>) -> bool {
+        let from = index.partition_point(|(h, _)| *h < key);
+        index[from..]
+            .iter()
+            .take_while(|(h, _)| *h == key)
+            .any(|&(_, at)| {
+                ScopeRef::parse(&self.strings[at as usize], &self.rules).grants(required)
+            })
+    }
+
+    /// Indexes a set that will be checked many times (the token cache does this for the
+    /// principals it keeps): afterwards a check costs the same whatever the set's size. Small
+    /// sets are left to the scan, which is as fast for them.
+    pub(crate) fn index(&self) {
+        if self.strings.len() <= INDEX_FROM {
+            return;
+        }
+        self.index.get_or_init(|| {
+            let mut index: Vec<(u64, u32)> = self
+                .strings
+                .iter()
+                .enumerate()
+                .filter_map(|(at, s)| {
+                    let key = held_key(&ScopeRef::parse(s, &self.rules))?;
+                    Some((key, u32::try_from(at).ok()?))
+                })
+                .collect();
+            index.sort_unstable();
+            index.into()
+        });
+    }
+
+    /// Bytes the index adds (for the cache's weight).
+    pub(crate) fn index_bytes(&self) -> usize {
+        if self.strings.len() > INDEX_FROM {
+            self.strings.len() * 16
+        } else {
+            0
+        }
     }
 
     /// The ids of `resource` on which the caller may perform one of `actions`
     /// (agno's `get_accessible_resource_ids`).
     pub fn accessible_ids(&self, resource: &str, actions: &[&str]) -> AccessibleIds {
+        if self.admin {
+            return AccessibleIds::All;
+        }
         let resource = self.rules.resource(resource);
         let mut ids = BTreeSet::new();
-        for scope in self.scopes.iter() {
-            match scope {
-                Scope::Admin => return AccessibleIds::All,
-                Scope::Global {
+        for held in &self.strings {
+            match ScopeRef::parse(held, &self.rules) {
+                ScopeRef::Global {
                     resource: r,
                     action,
                 }
-                | Scope::Wildcard {
+                | ScopeRef::Wildcard {
                     resource: r,
                     action,
-                } if r == resource && actions.contains(&action.as_str()) => {
+                } if r == resource && actions.contains(&action) => {
                     return AccessibleIds::All;
                 }
-                Scope::PerResource {
+                ScopeRef::PerResource {
                     resource: r,
                     id,
                     action,
-                } if r == resource && actions.contains(&action.as_str()) => {
-                    ids.insert(id.clone());
+                } if r == resource && actions.contains(&action) => {
+                    ids.insert(id.to_owned());
                 }
                 _ => {}
             }
@@ -516,6 +634,53 @@ impl AccessibleIds {
             .filter(|item| self.contains(id(item)))
             .collect()
     }
+}
+
+/// The index key of what a held scope grants: `(resource, action)` for a global or wildcard
+/// scope, `(resource, id, action)` for a per-resource one, the string for an exact one.
+fn held_key(held: &ScopeRef<'_>) -> Option<u64> {
+    match *held {
+        ScopeRef::Global { resource, action } | ScopeRef::Wildcard { resource, action } => {
+            Some(key(1, &[resource, action]))
+        }
+        ScopeRef::PerResource {
+            resource,
+            id,
+            action,
+        } => Some(key(2, &[resource, id, action])),
+        ScopeRef::Exact(s) => Some(key(3, &[s])),
+        ScopeRef::Admin | ScopeRef::Unknown => None,
+    }
+}
+
+/// The index keys under which a scope granting `required` is found.
+fn grant_keys(required: &ScopeRef<'_>) -> [Option<u64>; 2] {
+    match *required {
+        ScopeRef::Global { resource, action } | ScopeRef::Wildcard { resource, action } => {
+            [Some(key(1, &[resource, action])), None]
+        }
+        ScopeRef::PerResource {
+            resource,
+            id,
+            action,
+        } => [
+            Some(key(1, &[resource, action])),
+            Some(key(2, &[resource, id, action])),
+        ],
+        ScopeRef::Exact(s) => [Some(key(3, &[s])), None],
+        ScopeRef::Admin | ScopeRef::Unknown => [None, None],
+    }
+}
+
+/// The hash of a grant key ([`FastHasher`]: the scopes come from verified tokens, and every
+/// index hit is confirmed by parsing the held scope).
+fn key(kind: u8, parts: &[&str]) -> u64 {
+    let mut h = FastHasher::default();
+    h.write_u8(kind);
+    for part in parts {
+        h.write(part.as_bytes());
+    }
+    h.finish()
 }
 
 #[cfg(test)]
@@ -784,6 +949,21 @@ mod tests {
             prop_assert!(!s.can(&q6));
             let q7 = format!("{other}:{act}");
             prop_assert!(!s.can(&q7));
+        }
+
+        #[test]
+        fn scan_index_and_parsed_scopes_agree(
+            held in proptest::collection::vec(
+                "(agent_os:admin|[ab](:[*xy])?:(read|run)|[ab]|x:y:z:w|sys:read| )", 0..24),
+            required in "([ab](:[*xy])?:(read|run)|[ab]|x:y:z:w|config:read|agent_os:admin)",
+        ) {
+            let rules = ScopeRules::default().alias("sys", "config");
+            let set = ScopeSet::parse(&held, &rules);
+            let want = set.scopes().iter().any(|s| s.grants(&Scope::parse(&required, &rules)));
+            prop_assert_eq!(set.can(&required), want);
+            set.index();
+            prop_assert_eq!(set.can(&required), want);
+            prop_assert_eq!(set.is_admin(), held.iter().any(|h| h == "agent_os:admin"));
         }
 
         #[test]

@@ -1,11 +1,13 @@
 //! The validated-token cache: a verified token's principal, kept so that the next request with
 //! the same token skips signature verification and claim decoding.
 //!
-//! - keyed by the token itself, hashed with the standard library's keyed SipHash (a random key
-//!   per process, so colliding tokens cannot be chosen) and compared exactly on lookup; the
-//!   token stays in process memory like the principal it maps to, and is never logged, exported
-//!   or hashed into anything that leaves the process (a cryptographic digest per request cost
-//!   more than the rest of a hit);
+//! - keyed by the token itself and compared exactly on lookup; the token stays in process
+//!   memory like the principal it maps to, and is never logged, exported or hashed into anything
+//!   that leaves the process (a cryptographic digest per request cost more than the rest of a
+//!   hit). The bucket hash reads only the token's length and last 32 bytes (the signature of a
+//!   JWT), with the standard library's keyed SipHash, so a hit costs the same for a 300-byte and
+//!   a 4-kB token; only verified tokens are ever stored, so nobody can fill a bucket with chosen
+//!   colliding keys, and a collision costs one more comparison, never a wrong answer;
 //! - bounded by total weight (an estimate of each entry's bytes) and, through a minimum weight
 //!   per entry, by entry count;
 //! - `exp`, `nbf` and `iat` are re-checked on every hit, so no entry outlives its token;
@@ -15,8 +17,10 @@
 
 use std::sync::Arc;
 
-use quick_cache::Weighter;
+use std::hash::{Hash, Hasher};
+
 use quick_cache::sync::Cache;
+use quick_cache::{Equivalent, Weighter};
 
 use crate::authz::context::Principal;
 use crate::engine::validation::TimeClaims;
@@ -101,16 +105,50 @@ struct ByWeight {
     min: u64,
 }
 
-impl Weighter<Box<str>, Arc<CachedToken>> for ByWeight {
-    fn weight(&self, key: &Box<str>, value: &Arc<CachedToken>) -> u64 {
+impl Weighter<StoredToken, Arc<CachedToken>> for ByWeight {
+    fn weight(&self, key: &StoredToken, value: &Arc<CachedToken>) -> u64 {
         // The key is the token: its bytes count too.
-        (value.weight + key.len() as u64).max(self.min)
+        (value.weight + key.0.len() as u64).max(self.min)
+    }
+}
+
+/// How many trailing bytes of a token feed its bucket hash.
+const HASHED_TAIL: usize = 32;
+
+fn hash_token<H: Hasher>(token: &str, state: &mut H) {
+    let bytes = token.as_bytes();
+    state.write_usize(bytes.len());
+    state.write(&bytes[bytes.len().saturating_sub(HASHED_TAIL)..]);
+}
+
+/// A stored token: compared whole, hashed by its length and tail.
+#[derive(PartialEq, Eq)]
+struct StoredToken(Box<str>);
+
+impl Hash for StoredToken {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_token(&self.0, state);
+    }
+}
+
+/// A token being looked up, hashed like [`StoredToken`].
+struct Lookup<'a>(&'a str);
+
+impl Hash for Lookup<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_token(self.0, state);
+    }
+}
+
+impl Equivalent<StoredToken> for Lookup<'_> {
+    fn equivalent(&self, key: &StoredToken) -> bool {
+        *key.0 == *self.0
     }
 }
 
 /// The cache itself.
 pub(crate) struct TokenCache {
-    cache: Cache<Box<str>, Arc<CachedToken>, ByWeight>,
+    cache: Cache<StoredToken, Arc<CachedToken>, ByWeight>,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -134,15 +172,16 @@ impl TokenCache {
 
     /// The entry of exactly this token.
     pub(crate) fn get(&self, token: &str) -> Option<Arc<CachedToken>> {
-        self.cache.get(token)
+        self.cache.get(&Lookup(token))
     }
 
     pub(crate) fn insert(&self, token: &str, entry: CachedToken) {
-        self.cache.insert(token.into(), Arc::new(entry));
+        self.cache
+            .insert(StoredToken(token.into()), Arc::new(entry));
     }
 
     pub(crate) fn remove(&self, token: &str) {
-        self.cache.remove(token);
+        self.cache.remove(&Lookup(token));
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -200,6 +239,16 @@ mod tests {
         assert!(cache.get(&long).is_some());
         assert!(cache.get(&long[..3999]).is_none());
         assert!(cache.get(&format!("{long}y")).is_none());
+        // Same length and tail, different head: a separate token.
+        let other = format!("y{}", &long[1..]);
+        assert!(cache.get(&other).is_none());
+        cache.insert(
+            &other,
+            CachedToken::new(principal(2), TimeClaims::default(), 0),
+        );
+        let sub = |t: &str| cache.get(t).unwrap().principal.claims["sub"].clone();
+        assert_eq!(sub(&long), "user-1");
+        assert_eq!(sub(&other), "user-2");
         assert!(cache.weight() >= 4000, "the token's bytes are weighed");
         cache.remove(&long);
         assert!(cache.get(&long).is_none());

@@ -24,7 +24,7 @@ use crate::token::claims::{ClaimsConfig, StandardClaims};
 use crate::token::jose::TokenHeader;
 use crate::token::path::RequestPath;
 use crate::token::request::{RequestParts, has_header};
-use crate::token::source::{AnyOf, BearerHeader, CookieToken, TokenSource};
+use crate::token::source::{AnyOf, BearerHeader, CookieToken, PendingCheck, TokenSource};
 use tracing::Instrument as _;
 
 /// How `OPTIONS` requests are treated.
@@ -291,17 +291,14 @@ impl JwtAuth {
         if *route.access == Access::Excluded {
             return Ok(Outcome::Anonymous);
         }
-        let token = match i.source.extract(req as &dyn RequestParts)? {
-            Some(t) => t,
+        let (token, pending) = match i.source.locate(req as &dyn RequestParts)? {
+            Some(found) => found,
             None if *route.access == Access::Optional => return Ok(Outcome::Anonymous),
             None => {
                 return Err(AuthErrorKind::MissingToken(i.source.missing_detail()).into());
             }
         };
-        if token.len() > i.validation.max_token_length() {
-            return Err(InvalidToken::TooLong.into());
-        }
-        let principal = self.principal(token, span).await?;
+        let principal = self.principal(token, pending, span).await?;
         if !span.is_disabled() {
             if let Some(sub) = principal.identity.user_id.as_deref() {
                 span.record("sub", sub);
@@ -379,9 +376,13 @@ impl JwtAuth {
 
 impl JwtAuth {
     /// Verifies and validates `token` into a principal, through the cache when it is on.
+    ///
+    /// A cache hit skips the source's pending character check and the length limit: the
+    /// cached token passed both when it was first verified.
     async fn principal(
         &self,
         token: &str,
+        pending: PendingCheck,
         span: &tracing::Span,
     ) -> Result<Arc<Principal>, AuthError> {
         let i = &*self.inner;
@@ -404,6 +405,10 @@ impl JwtAuth {
             cache.remove(token);
         }
         span.record("cache_hit", false);
+        pending.run(token)?;
+        if token.len() > i.validation.max_token_length() {
+            return Err(InvalidToken::TooLong.into());
+        }
         let verified = i.verifier.verify(token).await.map_err(|e| {
             // Which key or algorithm the token asked for (unverified, for the operator).
             if !span.is_disabled() {
@@ -426,8 +431,11 @@ impl JwtAuth {
             ),
             _ => None,
         };
-        let identity = i.claims.identity(&verified.claims)?;
-        let scopes = ScopeSet::with_rules(&identity.scopes, i.mapper.scope_rules().clone());
+        let mut identity = i.claims.identity(&verified.claims)?;
+        let scopes = ScopeSet::with_rules(
+            std::mem::take(&mut identity.scopes),
+            i.mapper.scope_rules().clone(),
+        );
         let principal = Arc::new(Principal {
             identity,
             scopes,
@@ -435,6 +443,7 @@ impl JwtAuth {
             header: verified.header,
         });
         if let (Some(cache), Some(times)) = (&i.cache, times) {
+            principal.scopes.index();
             cache.insert(
                 token,
                 CachedToken::new(principal.clone(), times, generation),

@@ -1,11 +1,13 @@
 //! Turning verified claims into the identity handlers see: the [`ClaimsConfig`] trait and its
 //! built-in [`StandardClaims`].
 
+use std::collections::HashSet;
 use std::fmt;
 
 use serde_json::{Map, Value};
 
 use crate::error::{ConfigError, InvalidToken};
+use crate::fast_hash::FastBuild;
 use crate::token::claim_path::{ClaimPath, ClaimPathError};
 
 /// Whether `b` may appear in an RFC 6749 §3.3 `scope-token`: `%x21 / %x23-5B / %x5D-7E`. The
@@ -372,6 +374,28 @@ fn copy(claims: &Map<String, Value>, names: &[String]) -> Map<String, Value> {
         .collect()
 }
 
+/// Drops repeated strings, keeping the first of each, in linear time (the strings come from a
+/// verified token, so the unkeyed [`FastBuild`] hash is safe here).
+fn dedup_in_order(items: &mut Vec<String>) {
+    if items.len() <= 16 {
+        let mut at = 0;
+        while at < items.len() {
+            if items[..at].contains(&items[at]) {
+                items.remove(at);
+            } else {
+                at += 1;
+            }
+        }
+        return;
+    }
+    let keep: Vec<bool> = {
+        let mut seen = HashSet::with_capacity_and_hasher(items.len(), FastBuild::default());
+        items.iter().map(|s| seen.insert(s.as_str())).collect()
+    };
+    let mut keep = keep.into_iter();
+    items.retain(|_| keep.next().unwrap_or(false));
+}
+
 impl ClaimsConfig for StandardClaims {
     fn check_config(&self) -> Result<(), ConfigError> {
         self.validate()
@@ -386,14 +410,10 @@ impl ClaimsConfig for StandardClaims {
         }
         let session_id = id_claim(claims, &self.session_id)?;
         let mut scopes: Vec<String> = Vec::new();
-        let mut push = |s: &str| {
-            if !scopes.iter().any(|x| x == s) {
-                scopes.push(s.to_owned());
-            }
-        };
         for source in &self.scopes {
-            source.collect(claims, &mut push);
+            source.collect(claims, &mut |s| scopes.push(s.to_owned()));
         }
+        dedup_in_order(&mut scopes);
         Ok(Identity {
             user_id,
             session_id,

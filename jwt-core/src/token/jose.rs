@@ -12,6 +12,7 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::error::InvalidToken;
+use crate::token::charset;
 
 /// The protected header of a verified token: what the rest of the pipeline may read.
 ///
@@ -40,25 +41,13 @@ pub(crate) struct Compact<'t> {
     pub(crate) signature: Vec<u8>,
 }
 
-/// The bytes a compact JWS may hold: base64url and `.` (a table, so the scan is one load a byte).
-const COMPACT_CHARS: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.';
-        b += 1;
-    }
-    t
-};
-
 /// Splits and checks a compact token; the signature is not verified here.
 pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, InvalidToken> {
     if token.len() > max_len {
         return Err(InvalidToken::TooLong);
     }
     // RFC 8725bis §3.14: only the base64url alphabet and the two separators.
-    if !token.bytes().all(|b| COMPACT_CHARS[usize::from(b)]) {
+    if !charset::all_in(token.as_bytes(), &charset::COMPACT) {
         return Err(InvalidToken::Malformed);
     }
     let mut parts = token.splitn(4, '.');

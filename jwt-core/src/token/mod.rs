@@ -2,6 +2,7 @@
 //! the token comes from, the JOSE compact parsing of the token, and how its claims become an
 //! identity. Nothing here knows about keys, routes or the engine.
 
+pub(crate) mod charset;
 pub(crate) mod claim_path;
 pub(crate) mod claims;
 pub(crate) mod jose;

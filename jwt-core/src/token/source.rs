@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::error::{AuthError, AuthErrorKind};
+use crate::token::charset;
 use crate::token::request::{HeaderLookup, RequestParts, lookup};
 
 /// Finds the token in a request.
@@ -21,11 +22,58 @@ pub trait TokenSource: Send + Sync + fmt::Debug {
     /// Returns the token, `None` when this source has none, or an error.
     fn extract<'r>(&self, req: &'r dyn RequestParts) -> Result<Option<&'r str>, AuthError>;
 
+    /// Like [`TokenSource::extract`], but may leave a check of the token's characters to the
+    /// caller, as a [`PendingCheck`] that it runs unless the token is one it has already
+    /// accepted (a token-cache hit: every cached token passed that check). The engine calls
+    /// this; the default runs every check in `extract`.
+    ///
+    /// # Errors
+    /// As [`TokenSource::extract`].
+    fn locate<'r>(
+        &self,
+        req: &'r dyn RequestParts,
+    ) -> Result<Option<(&'r str, PendingCheck)>, AuthError> {
+        Ok(self.extract(req)?.map(|t| (t, PendingCheck::Done)))
+    }
+
     /// The 401 `detail` when no token was found.
     fn missing_detail(&self) -> Cow<'static, str>;
 
     /// A short name for messages (`Authorization header`, `'access_token' cookie`).
     fn describe(&self) -> String;
+}
+
+/// What [`TokenSource::locate`] left to check of a token.
+///
+/// ```
+/// use jwt_core::PendingCheck;
+/// assert!(PendingCheck::B64Token.run("a.b.c").is_ok());
+/// assert_eq!(PendingCheck::B64Token.run("a b").unwrap_err().status(), 400);
+/// assert!(PendingCheck::Done.run("a b").is_ok());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PendingCheck {
+    /// Nothing: the source checked everything.
+    Done,
+    /// The RFC 6750 `b64token` grammar of an `Authorization` header credential.
+    B64Token,
+}
+
+impl PendingCheck {
+    /// Runs the check.
+    ///
+    /// # Errors
+    /// 400 `invalid_request` when the token is not what its header allows.
+    pub fn run(self, token: &str) -> Result<(), AuthError> {
+        match self {
+            PendingCheck::Done => Ok(()),
+            PendingCheck::B64Token if is_b64token(token) => Ok(()),
+            PendingCheck::B64Token => Err(AuthError::new(AuthErrorKind::InvalidRequest(
+                "Malformed Authorization header: expected exactly one token",
+            ))),
+        }
+    }
 }
 
 /// The `Authorization` header (or another header) with the `Bearer` scheme.
@@ -86,7 +134,8 @@ impl BearerHeader {
         self
     }
 
-    fn parse<'r>(&self, value: &'r [u8]) -> Result<Option<&'r str>, AuthError> {
+    /// The token without its character check (left to [`PendingCheck::B64Token`]).
+    fn parse<'r>(&self, value: &'r [u8]) -> Result<Option<(&'r str, PendingCheck)>, AuthError> {
         let invalid = |msg| Err(AuthError::new(AuthErrorKind::InvalidRequest(msg)));
         let Ok(value) = std::str::from_utf8(value) else {
             return invalid("Malformed Authorization header");
@@ -100,7 +149,7 @@ impl BearerHeader {
         let (scheme, rest) = value.split_at(scheme_len);
         if !scheme.eq_ignore_ascii_case(&self.scheme) {
             if self.allow_raw && rest.is_empty() {
-                return Ok(Some(value));
+                return Ok(Some((value, PendingCheck::Done)));
             }
             return Err(AuthError::new(AuthErrorKind::UnsupportedScheme));
         }
@@ -111,32 +160,28 @@ impl BearerHeader {
         if token.is_empty() {
             return invalid("Malformed Authorization header: missing token");
         }
-        if !is_b64token(token) {
-            return invalid("Malformed Authorization header: expected exactly one token");
-        }
-        Ok(Some(token))
+        Ok(Some((token, PendingCheck::B64Token)))
     }
 }
 
 /// RFC 6750 `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
 fn is_b64token(s: &str) -> bool {
-    const B64TOKEN: [bool; 256] = {
-        let mut t = [false; 256];
-        let mut b = 0;
-        while b < 256 {
-            let c = b as u8;
-            t[b] =
-                c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
-            b += 1;
-        }
-        t
-    };
     let body = s.trim_end_matches('=');
-    !body.is_empty() && body.bytes().all(|b| B64TOKEN[usize::from(b)])
+    !body.is_empty() && charset::all_in(body.as_bytes(), &charset::B64TOKEN)
 }
 
 impl TokenSource for BearerHeader {
     fn extract<'r>(&self, req: &'r dyn RequestParts) -> Result<Option<&'r str>, AuthError> {
+        match self.locate(req)? {
+            Some((token, pending)) => pending.run(token).map(|()| Some(token)),
+            None => Ok(None),
+        }
+    }
+
+    fn locate<'r>(
+        &self,
+        req: &'r dyn RequestParts,
+    ) -> Result<Option<(&'r str, PendingCheck)>, AuthError> {
         match lookup(req, &self.name) {
             HeaderLookup::Missing => Ok(None),
             HeaderLookup::Several => Err(AuthError::new(AuthErrorKind::InvalidRequest(
@@ -308,6 +353,22 @@ impl TokenSource for AnyOf {
             }
         }
         Ok(found)
+    }
+
+    fn locate<'r>(
+        &self,
+        req: &'r dyn RequestParts,
+    ) -> Result<Option<(&'r str, PendingCheck)>, AuthError> {
+        if self.strict {
+            // Every credential is compared, so each is checked whole first.
+            return Ok(self.extract(req)?.map(|t| (t, PendingCheck::Done)));
+        }
+        for source in &self.sources {
+            if let Some(found) = source.locate(req)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
     }
 
     fn missing_detail(&self) -> Cow<'static, str> {

@@ -1,0 +1,70 @@
+//! A small, fast, unkeyed hash (FxHash-style, eight bytes per step) for in-process tables
+//! whose keys come from verified tokens: de-duplicating a token's scopes and indexing a cached
+//! scope set. Nobody can choose such keys to collide, and every table using it confirms a hash
+//! match by an exact comparison, so a collision costs time, never a wrong answer.
+
+use std::hash::{BuildHasherDefault, Hasher};
+
+const K: u64 = 0x517c_c1b7_2722_0a95;
+
+/// The hasher.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FastHasher(u64);
+
+/// Builds [`FastHasher`]s for `HashSet`/`HashMap`.
+pub(crate) type FastBuild = BuildHasherDefault<FastHasher>;
+
+impl FastHasher {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
+    }
+}
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            self.mix(u64::from_le_bytes([
+                w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7],
+            ]));
+        }
+        let rest = words.remainder();
+        let mut last = [0u8; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        self.mix(u64::from_le_bytes(last));
+        // The length ends each write, so ("ab", "c") and ("a", "bc") differ.
+        self.mix(bytes.len() as u64);
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.mix(u64::from(n));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    #[test]
+    fn equal_input_hashes_equally_and_splits_matter() {
+        let h = |parts: &[&str]| {
+            let mut s = FastBuild::default().build_hasher();
+            for p in parts {
+                s.write(p.as_bytes());
+            }
+            s.finish()
+        };
+        assert_eq!(h(&["agents", "read"]), h(&["agents", "read"]));
+        assert_ne!(h(&["ab", "c"]), h(&["a", "bc"]));
+        assert_ne!(h(&["agents:read"]), h(&["agents:run"]));
+        assert_ne!(
+            FastBuild::default().hash_one("a"),
+            FastBuild::default().hash_one("a\0")
+        );
+    }
+}
