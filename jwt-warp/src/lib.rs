@@ -117,10 +117,16 @@ pub fn tail() -> impl Filter<Extract = (String,), Error = Rejection> + Copy {
 
 /// The core's decision for this request: `Some(ctx)` when authenticated, `None` on excluded
 /// routes, CORS preflights and optional-auth routes without a token; rejects otherwise.
+///
+/// Every filter of this crate authenticates the request once when it runs (warp gives filters
+/// no way to share a per-request result), so give a route one of them: for several values
+/// use [`with_context`], not two filters joined with `.and()`.
 pub fn with_auth(
     auth: &JwtAuth,
 ) -> impl Filter<Extract = (Option<AuthContext>,), Error = Rejection> + Clone + use<> {
     let auth = auth.clone();
+    // One clone of the header map per authentication: warp lends filters no reference to the
+    // request, and the token source may read any header.
     warp::method()
         .and(warp::path::full())
         .and(warp::header::headers_cloned())
@@ -135,8 +141,23 @@ pub fn with_auth(
         })
 }
 
-/// A filter yielding `f` of the core's decision (an extractor of `jwt_core::extract`).
-fn from_ctx<T, F>(
+/// One authentication, any values: `f` receives the core's decision (as [`with_auth`]) and
+/// returns what the handler needs, typically a tuple built with the functions of
+/// [`jwt_core::extract`]; its error is rejected like every other filter's.
+///
+/// ```
+/// use jwt_core::extract;
+/// use warp::Filter;
+/// # let auth = jwt_core::JwtAuth::builder()
+/// #     .verifier(jwt_core::StaticKeys::hs256([1u8; 32]).unwrap()).build().unwrap();
+/// let me = warp::path("me")
+///     .and(jwt_warp::with_context(&auth, |ctx| {
+///         Ok((extract::user_id(ctx)?, extract::scopes(ctx)?))
+///     }))
+///     .map(|(user, scopes): (String, Vec<String>)| format!("{user}: {}", scopes.join(" ")));
+/// # let _ = me;
+/// ```
+pub fn with_context<T, F>(
     auth: &JwtAuth,
     f: F,
 ) -> impl Filter<Extract = (T,), Error = Rejection> + Clone + use<T, F>
@@ -156,7 +177,7 @@ macro_rules! filters {
         pub fn $name(
             auth: &JwtAuth,
         ) -> impl Filter<Extract = ($ty,), Error = Rejection> + Clone + use<> {
-            from_ctx(auth, $f)
+            with_context(auth, $f)
         }
     )*};
 }
@@ -168,7 +189,7 @@ pub fn claims<T>(auth: &JwtAuth) -> impl Filter<Extract = (T,), Error = Rejectio
 where
     T: DeserializeOwned + Send + 'static,
 {
-    from_ctx(auth, extract::claims::<T>)
+    with_context(auth, extract::claims::<T>)
 }
 
 /// Authenticates and requires every scope in `scopes` (a per-route requirement); yields the
@@ -188,7 +209,7 @@ pub fn require_scope(
     scopes: &[&str],
 ) -> impl Filter<Extract = (AuthContext,), Error = Rejection> + Clone + use<> {
     let scopes: std::sync::Arc<[String]> = scopes.iter().map(|s| (*s).to_owned()).collect();
-    from_ctx(auth, move |ctx: Option<&AuthContext>| {
+    with_context(auth, move |ctx: Option<&AuthContext>| {
         let wanted: Vec<&str> = scopes.iter().map(String::as_str).collect();
         extract::require(ctx, &wanted)?;
         extract::context(ctx)
