@@ -52,6 +52,12 @@ enum Task {
     /// Benchmarks: `core` (criterion vs jsonwebtoken), `http` (every framework bare vs behind the
     /// middleware, with wrk, and the token cache's measured memory), or both (and write
     /// BENCHMARKS.md). Every target is checked and printed `ok`, `MISSED` or `NOT MEASURED`.
+    ///
+    /// HTTP: bench-server on CPU 0 and wrk on CPU 1 (taskset, when there are 2 cores); each mode
+    /// is run --repeats times, each time right before a run of the bare server sent the same token, every run a 1 s
+    /// warm-up then --seconds measured; the table shows medians and the server's CPU time per
+    /// request. The whole HTTP part takes about 34 × repeats × (1 + seconds) s: ~7 min at the
+    /// defaults.
     Bench {
         /// `core` or `http`; both when omitted.
         #[arg(value_parser = ["core", "http"])]
@@ -59,9 +65,15 @@ enum Task {
         /// Exit non-zero when a target is missed or cannot be measured (otherwise only printed).
         #[arg(long)]
         check: bool,
-        /// Seconds of measured load per HTTP run (after a 2 s warm-up).
-        #[arg(long, default_value_t = 5)]
+        /// Seconds of measured load per HTTP run (after a 1 s warm-up).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
         seconds: u32,
+        /// HTTP: measured runs per (framework, mode), each paired with a bare run (at least 3).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(3..))]
+        repeats: u32,
+        /// HTTP: only this framework (a quick look; BENCHMARKS.md is then not written).
+        #[arg(long, value_parser = ["axum", "actix", "poem", "warp"])]
+        framework: Option<String>,
     },
     /// Print the public API of every library crate (or, with --bless, write `api/<crate>.txt`,
     /// which a test keeps current so API changes show in review).
@@ -308,7 +320,17 @@ fn main() -> ExitCode {
             what,
             check,
             seconds,
-        } => bench::run(what.as_deref(), seconds, check),
+            repeats,
+            framework,
+        } => bench::run(
+            what.as_deref(),
+            &bench::HttpPlan {
+                seconds,
+                repeats,
+                framework,
+            },
+            check,
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -199,11 +199,6 @@ pub(crate) fn char_error(b: u8) -> &'static str {
     }
 }
 
-/// A hierarchical resource or action: non-empty and without `/` (URL-shaped scopes stay exact).
-fn is_name(part: &str) -> bool {
-    !part.is_empty() && !part.contains('/')
-}
-
 /// A scope borrowed from its text, parsed without allocating: how required scopes are checked
 /// on the hot path. [`Scope::parse`] is this plus owned strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,37 +223,80 @@ pub(crate) enum ScopeRef<'a> {
 
 impl<'a> ScopeRef<'a> {
     pub(crate) fn parse(s: &'a str, rules: &'a ScopeRules) -> Self {
-        if !is_scope_token(s) {
+        // One pass: every byte a scope-token character, where the first three `:` are, and
+        // which of the parts they delimit contain a `/` (a hierarchical resource or action is
+        // non-empty and without `/`, so URL-shaped scopes stay exact).
+        let bytes = s.as_bytes();
+        if bytes.is_empty() {
             return ScopeRef::Unknown;
+        }
+        /// 0: not a scope-token character; 1: other; 2: `:`; 3: `/`.
+        const CLASS: [u8; 256] = {
+            let mut t = [0u8; 256];
+            let mut b = 0;
+            while b < 256 {
+                t[b] = match b as u8 {
+                    b':' => 2,
+                    b'/' => 3,
+                    0x21 | 0x23..=0x5b | 0x5d..=0x7e => 1,
+                    _ => 0,
+                };
+                b += 1;
+            }
+            t
+        };
+        let mut colons = [0usize; 3];
+        let mut parts = 1usize;
+        let mut slash = [false; 4];
+        for (at, &b) in bytes.iter().enumerate() {
+            match CLASS[usize::from(b)] {
+                0 => return ScopeRef::Unknown,
+                2 => {
+                    if parts <= 3 {
+                        colons[parts - 1] = at;
+                    }
+                    parts += 1;
+                }
+                3 => slash[parts.min(4) - 1] = true,
+                _ => {}
+            }
         }
         if rules.admin.as_deref() == Some(s) {
             return ScopeRef::Admin;
         }
-        let mut parts = s.split(':');
-        match (parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some(res), Some(action), None, None) if is_name(res) && is_name(action) => {
-                ScopeRef::Global {
-                    resource: rules.resource(res),
-                    action,
+        let name = |from: usize, to: usize, part: usize| to > from && !slash[part];
+        match parts {
+            2 => {
+                let c = colons[0];
+                if name(0, c, 0) && name(c + 1, s.len(), 1) {
+                    return ScopeRef::Global {
+                        resource: rules.resource(&s[..c]),
+                        action: &s[c + 1..],
+                    };
                 }
             }
-            (Some(res), Some("*"), Some(action), None) if is_name(res) && is_name(action) => {
-                ScopeRef::Wildcard {
-                    resource: rules.resource(res),
-                    action,
+            3 => {
+                let (c0, c1) = (colons[0], colons[1]);
+                let (res, id, action) = (&s[..c0], &s[c0 + 1..c1], &s[c1 + 1..]);
+                if name(0, c0, 0) && name(c1 + 1, s.len(), 2) {
+                    if id == "*" {
+                        return ScopeRef::Wildcard {
+                            resource: rules.resource(res),
+                            action,
+                        };
+                    }
+                    if !id.is_empty() {
+                        return ScopeRef::PerResource {
+                            resource: rules.resource(res),
+                            id,
+                            action,
+                        };
+                    }
                 }
             }
-            (Some(res), Some(id), Some(action), None)
-                if is_name(res) && !id.is_empty() && is_name(action) =>
-            {
-                ScopeRef::PerResource {
-                    resource: rules.resource(res),
-                    id,
-                    action,
-                }
-            }
-            _ => ScopeRef::Exact(s),
+            _ => {}
         }
+        ScopeRef::Exact(s)
     }
 
     fn resource_action(&self) -> Option<(&'a str, &'a str)> {
@@ -964,6 +1002,29 @@ mod tests {
             set.index();
             prop_assert_eq!(set.can(&required), want);
             prop_assert_eq!(set.is_admin(), held.iter().any(|h| h == "agent_os:admin"));
+        }
+
+        #[test]
+        fn one_pass_parse_matches_the_split_grammar(s in "[a-c:*/ ]{0,10}|agent_os:admin") {
+            // The grammar written the slow way, as a reference.
+            let rules = ScopeRules::default();
+            let name = |p: &str| !p.is_empty() && !p.contains('/');
+            let want = if !is_scope_token(&s) {
+                ScopeRef::Unknown
+            } else if s == DEFAULT_ADMIN_SCOPE {
+                ScopeRef::Admin
+            } else {
+                let v: Vec<&str> = s.split(':').collect();
+                match v.as_slice() {
+                    [r, a] if name(r) && name(a) => ScopeRef::Global { resource: r, action: a },
+                    [r, "*", a] if name(r) && name(a) => ScopeRef::Wildcard { resource: r, action: a },
+                    [r, id, a] if name(r) && !id.is_empty() && name(a) => {
+                        ScopeRef::PerResource { resource: r, id, action: a }
+                    }
+                    _ => ScopeRef::Exact(&s),
+                }
+            };
+            prop_assert_eq!(ScopeRef::parse(&s, &rules), want);
         }
 
         #[test]

@@ -5,8 +5,8 @@
 //!   memory like the principal it maps to, and is never logged, exported or hashed into anything
 //!   that leaves the process (a cryptographic digest per request cost more than the rest of a
 //!   hit). The bucket hash reads only the token's length and last 32 bytes (the signature of a
-//!   JWT), with the standard library's keyed SipHash, so a hit costs the same for a 300-byte and
-//!   a 4-kB token; only verified tokens are ever stored, so nobody can fill a bucket with chosen
+//!   JWT) with the crate's fast unkeyed hash, so a hit costs the same for a 300-byte and a 4-kB
+//!   token; only verified tokens are ever stored, so nobody can fill a bucket with chosen
 //!   colliding keys, and a collision costs one more comparison, never a wrong answer;
 //! - bounded by total weight (an estimate of each entry's bytes) and, through a minimum weight
 //!   per entry, by entry count;
@@ -20,11 +20,12 @@ use std::sync::Arc;
 use std::hash::{Hash, Hasher};
 
 use quick_cache::sync::Cache;
-use quick_cache::{Equivalent, Weighter};
+use quick_cache::{Equivalent, OptionsBuilder, Weighter};
 
 use crate::authz::context::Principal;
 use crate::engine::validation::TimeClaims;
 use crate::error::ConfigError;
+use crate::fast_hash::FastBuild;
 
 /// Limits of the validated-token cache.
 ///
@@ -148,7 +149,7 @@ impl Equivalent<StoredToken> for Lookup<'_> {
 
 /// The cache itself.
 pub(crate) struct TokenCache {
-    cache: Cache<StoredToken, Arc<CachedToken>, ByWeight>,
+    cache: Cache<StoredToken, Arc<CachedToken>, ByWeight, FastBuild>,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -161,13 +162,26 @@ impl std::fmt::Debug for TokenCache {
 }
 
 impl TokenCache {
-    pub(crate) fn new(config: TokenCacheConfig) -> Self {
+    /// # Errors
+    /// [`ConfigError::Empty`] for limits [`TokenCacheConfig::check`] refuses.
+    pub(crate) fn new(config: TokenCacheConfig) -> Result<Self, ConfigError> {
+        config.check()?;
         let max_bytes = config.max_bytes as u64;
         // Every entry weighs at least this much, so the byte bound also bounds the count.
         let min = max_bytes.div_ceil(config.max_entries as u64).max(1);
-        Self {
-            cache: Cache::with_weighter(config.max_entries, max_bytes, ByWeight { min }),
-        }
+        let options = OptionsBuilder::new()
+            .estimated_items_capacity(config.max_entries)
+            .weight_capacity(max_bytes)
+            .build()
+            .map_err(|_| ConfigError::Empty("token cache limits"))?;
+        Ok(Self {
+            cache: Cache::with_options(
+                options,
+                ByWeight { min },
+                FastBuild::default(),
+                Default::default(),
+            ),
+        })
     }
 
     /// The entry of exactly this token.
@@ -216,7 +230,7 @@ mod tests {
         let config = TokenCacheConfig::default()
             .max_entries(1_000)
             .max_bytes(1 << 20);
-        let cache = TokenCache::new(config);
+        let cache = TokenCache::new(config).unwrap();
         for n in 0..100_000 {
             cache.insert(
                 &format!("token-{n}"),
@@ -230,7 +244,7 @@ mod tests {
 
     #[test]
     fn lookups_are_exact_and_count_the_token() {
-        let cache = TokenCache::new(TokenCacheConfig::default());
+        let cache = TokenCache::new(TokenCacheConfig::default()).unwrap();
         let long = "x".repeat(4000);
         cache.insert(
             &long,

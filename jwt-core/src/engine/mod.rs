@@ -743,8 +743,7 @@ impl JwtAuthBuilder {
             None
         } else {
             let config = self.cache.unwrap_or_default();
-            config.check()?;
-            Some(TokenCache::new(config))
+            Some(TokenCache::new(config)?)
         };
         Ok(JwtAuth {
             inner: Arc::new(Inner {

@@ -1,17 +1,23 @@
 //! `bench-server`: the HTTP benchmark target of `cargo xtask bench http`. One handler
 //! (`GET /hello` → `Hello, World!`), bare or behind the framework's jwt adapter (HS256 or RS256,
-//! token cache on or off). `--memory` instead feeds 100 000 distinct tokens through the core (token
-//! cache on, default limits) and checks the process's measured resident memory (VmRSS) against
-//! the bounds it is given: exit 0 when they hold, 3 when one is exceeded, 1 when it cannot
-//! measure (2 is clap's usage error).
+//! token cache on or off), or (axum only, `--mode handrolled`) behind the middleware a user would
+//! write by hand around `jsonwebtoken::decode`, with the same key, audience, issuer, leeway and
+//! required scope as `--mode hs256`. `--memory` instead feeds 100 000 distinct tokens through
+//! the core (token cache on, default limits) and checks the process's measured resident memory
+//! (VmRSS) against the bounds it is given: exit 0 when they hold, 3 when one is exceeded, 1 when
+//! it cannot measure (2 is clap's usage error).
 
 use std::io::Write as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use agentos_demo::keys::DemoKeys;
 use clap::{Parser, ValueEnum};
-use jwt_core::{Algorithm, Jwks, JwtAuth, RouteTable, SimpleRequest, StaticKeys, TokenCacheConfig};
+use jwt_core::{
+    Algorithm, DEFAULT_LEEWAY_SECS, Jwks, JwtAuth, RouteTable, SimpleRequest, StaticKeys,
+    TokenCacheConfig,
+};
 use serde_json::json;
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -27,6 +33,9 @@ enum Mode {
     Bare,
     Hs256,
     Rs256,
+    /// axum only: a hand-rolled `jsonwebtoken::decode` middleware (HS256), no jwt adapter.
+    #[value(name = "handrolled")]
+    HandRolled,
 }
 
 #[derive(Parser)]
@@ -40,9 +49,10 @@ struct Args {
     no_cache: bool,
     #[arg(long, default_value_t = 0)]
     port: u16,
-    /// Where the bench keys live.
-    #[arg(long, default_value = "target/bench-keys")]
-    keys_dir: std::path::PathBuf,
+    /// Where the bench keys live (generated on first use) [default: `bench-keys` in the cargo
+    /// target directory: `CARGO_TARGET_DIR` when set, else `<workspace>/target`].
+    #[arg(long)]
+    keys_dir: Option<PathBuf>,
     /// Run the cache memory check instead of serving.
     #[arg(long)]
     memory: bool,
@@ -54,6 +64,35 @@ struct Args {
     /// (`cargo xtask bench` passes the value from its target table).
     #[arg(long, value_name = "KIB", required_if_eq("memory", "true"))]
     overhead_allowance_kib: Option<u64>,
+}
+
+/// The `aud` and `iss` of the served token, checked by every authenticating mode.
+const AUDIENCE: &str = "agentos";
+const ISSUER: &str = "https://idp.example.test";
+/// The scope `GET /hello` requires.
+const HELLO_SCOPE: &str = "hello:read";
+
+/// The workspace root (this crate is `examples/agentos-demo`).
+fn workspace_root() -> PathBuf {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .nth(2)
+        .map_or_else(|| manifest.to_path_buf(), std::path::Path::to_path_buf)
+}
+
+/// `--keys-dir`, else `bench-keys` in the cargo target directory (`CARGO_TARGET_DIR`, a relative
+/// value taken from the workspace root as cargo and xtask do, else `<workspace>/target`): never
+/// in the source tree, whatever the working directory.
+fn keys_dir(args: &Args) -> PathBuf {
+    if let Some(dir) = &args.keys_dir {
+        return dir.clone();
+    }
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => workspace_root().join(dir),
+        _ => workspace_root().join("target"),
+    };
+    target.join("bench-keys")
 }
 
 /// Distinct tokens the memory check feeds through the engine.
@@ -68,10 +107,31 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
-fn setup(args: &Args) -> Result<(Option<JwtAuth>, Option<String>), String> {
-    let keys = DemoKeys::load_or_generate(&args.keys_dir).map_err(|e| e.to_string())?;
+/// What guards `GET /hello`.
+enum Guard {
+    Bare,
+    Adapter(JwtAuth),
+    HandRolled(HandRolled),
+}
+
+fn setup(args: &Args) -> Result<(Guard, Option<String>), String> {
+    let keys = DemoKeys::load_or_generate(&keys_dir(args)).map_err(|e| e.to_string())?;
+    let claims = json!({"sub": "bench", "aud": AUDIENCE, "iss": ISSUER,
+        "exp": now() + 3600, "iat": now(), "scopes": [HELLO_SCOPE]});
     let (builder, alg) = match args.mode {
-        Mode::Bare => return Ok((None, None)),
+        Mode::Bare => return Ok((Guard::Bare, None)),
+        Mode::HandRolled => {
+            if args.framework != Framework::Axum {
+                return Err("--mode handrolled exists for --framework axum only".into());
+            }
+            let token = keys
+                .mint(Algorithm::HS256, &claims)
+                .map_err(|e| e.to_string())?;
+            return Ok((
+                Guard::HandRolled(HandRolled::new(keys.hs_secret())),
+                Some(token),
+            ));
+        }
         Mode::Hs256 => (
             JwtAuth::builder()
                 .verifier(StaticKeys::hs256(keys.hs_secret()).map_err(|e| e.to_string())?),
@@ -84,17 +144,72 @@ fn setup(args: &Args) -> Result<(Option<JwtAuth>, Option<String>), String> {
         ),
     };
     let table = RouteTable::builder()
-        .route("GET /hello", ["hello:read"])
+        .route("GET /hello", [HELLO_SCOPE])
         .build()
         .map_err(|e| e.to_string())?;
     let auth = builder
+        .audience(AUDIENCE)
+        .issuer(ISSUER)
+        .leeway(DEFAULT_LEEWAY_SECS)
         .scopes(table)
         .cache_tokens(!args.no_cache)
         .build()
         .map_err(|e| e.to_string())?;
-    let claims = json!({"sub": "bench", "exp": now() + 3600, "scopes": ["hello:read"]});
     let token = keys.mint(alg, &claims).map_err(|e| e.to_string())?;
-    Ok((Some(auth), Some(token)))
+    Ok((Guard::Adapter(auth), Some(token)))
+}
+
+/// The middleware a user would write around `jsonwebtoken::decode` instead of using the adapter:
+/// `Authorization: Bearer`, HS256 with the same key, audience, issuer and leeway as
+/// `--mode hs256`, the required scope looked up in the `scopes` claim, the claims put in the
+/// request's extensions; 401 without a valid token, 403 without the scope.
+#[derive(Clone)]
+struct HandRolled {
+    key: std::sync::Arc<jsonwebtoken::DecodingKey>,
+    validation: std::sync::Arc<jsonwebtoken::Validation>,
+}
+
+impl HandRolled {
+    fn new(secret: &[u8]) -> Self {
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_issuer(&[ISSUER]);
+        validation.leeway = DEFAULT_LEEWAY_SECS;
+        Self {
+            key: std::sync::Arc::new(jsonwebtoken::DecodingKey::from_secret(secret)),
+            validation: std::sync::Arc::new(validation),
+        }
+    }
+}
+
+async fn hand_rolled_auth(
+    axum::extract::State(auth): axum::extract::State<HandRolled>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse as _;
+    let Some(token) = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    let claims = match jsonwebtoken::decode::<serde_json::Value>(token, &auth.key, &auth.validation)
+    {
+        Ok(data) => data.claims,
+        Err(_) => return StatusCode::UNAUTHORIZED.into_response(),
+    };
+    let allowed = claims["scopes"]
+        .as_array()
+        .is_some_and(|scopes| scopes.iter().any(|s| s.as_str() == Some(HELLO_SCOPE)));
+    if !allowed {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    request.extensions_mut().insert(claims);
+    next.run(request).await
 }
 
 /// The process's resident set size (VmRSS) in KiB, as the kernel reports it.
@@ -124,7 +239,7 @@ async fn memory(args: &Args) -> Result<bool, String> {
     else {
         return Err("--memory needs --max-growth-per-entry and --overhead-allowance-kib".into());
     };
-    let keys = DemoKeys::load_or_generate(&args.keys_dir).map_err(|e| e.to_string())?;
+    let keys = DemoKeys::load_or_generate(&keys_dir(args)).map_err(|e| e.to_string())?;
     let config = TokenCacheConfig::default();
     let auth = JwtAuth::builder()
         .verifier(StaticKeys::hs256(keys.hs_secret()).map_err(|e| e.to_string())?)
@@ -190,15 +305,18 @@ fn ready(port: u16, token: &Option<String>) {
 
 const HELLO: &str = "Hello, World!";
 
-async fn serve_axum(
-    auth: Option<JwtAuth>,
-    port: u16,
-    token: Option<String>,
-) -> std::io::Result<()> {
+async fn serve_axum(guard: Guard, port: u16, token: Option<String>) -> std::io::Result<()> {
     use jwt_axum::JwtAuthExt as _;
     let mut app = axum::Router::new().route("/hello", axum::routing::get(|| async { HELLO }));
-    if let Some(auth) = auth {
-        app = app.layer(auth.layer());
+    match guard {
+        Guard::Bare => {}
+        Guard::Adapter(auth) => app = app.layer(auth.layer()),
+        Guard::HandRolled(state) => {
+            app = app.layer(axum::middleware::from_fn_with_state(
+                state,
+                hand_rolled_auth,
+            ));
+        }
     }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     ready(listener.local_addr()?.port(), &token);
@@ -315,15 +433,19 @@ fn main() -> ExitCode {
             }
         };
     }
-    let (auth, token) = match setup(&args) {
+    let (guard, token) = match setup(&args) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("bench-server: {e}");
             return ExitCode::FAILURE;
         }
     };
+    let auth = match guard {
+        Guard::Adapter(ref auth) => Some(auth.clone()),
+        _ => None,
+    };
     let result = match args.framework {
-        Framework::Axum => runtime.block_on(serve_axum(auth, args.port, token)),
+        Framework::Axum => runtime.block_on(serve_axum(guard, args.port, token)),
         Framework::Poem => runtime.block_on(serve_poem(auth, args.port, token)),
         Framework::Warp => runtime.block_on(serve_warp(auth, args.port, token)),
         Framework::Actix => serve_actix(auth, args.port, token),
