@@ -578,7 +578,7 @@ fn core() -> Result<BTreeMap<String, [f64; 3]>, String> {
     core_figures(&target_dir().join("criterion"), since)
 }
 
-/// Reads [`core`]'s figures from criterion's output directory.
+/// Reads [`core()`]'s figures from criterion's output directory.
 fn core_figures(criterion: &Path, since: SystemTime) -> Result<BTreeMap<String, [f64; 3]>, String> {
     let estimate_ns = |group: &str, bench: &str, since| estimate_ns(criterion, group, bench, since);
     let mut out = BTreeMap::new();
