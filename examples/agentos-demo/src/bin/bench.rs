@@ -49,8 +49,8 @@ struct Args {
     no_cache: bool,
     #[arg(long, default_value_t = 0)]
     port: u16,
-    /// Where the bench keys live (generated on first use) [default: `bench-keys` in the cargo
-    /// target directory: `CARGO_TARGET_DIR` when set, else `<workspace>/target`].
+    /// Where the bench keys live (generated on first use). Default: `bench-keys` in the cargo
+    /// target directory (`CARGO_TARGET_DIR` when set, else `<workspace>/target`).
     #[arg(long)]
     keys_dir: Option<PathBuf>,
     /// Run the cache memory check instead of serving.
