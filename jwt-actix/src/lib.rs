@@ -8,6 +8,7 @@ use std::future::{Future, Ready, ready};
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
@@ -139,27 +140,102 @@ where
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
-    type Future = LocalFuture<Result<Self::Response, Error>>;
+    type Future = JwtFuture<S::Future, B>;
 
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let service = self.service.clone();
-        let auth = self.auth.clone();
-        Box::pin(async move {
-            let verdict = auth.authenticate(&View(req.head())).await;
-            match verdict {
-                Ok(outcome) => {
-                    if let Some(ctx) = outcome.into_context() {
-                        req.extensions_mut().insert(ctx);
-                    }
-                    Ok(service.call(req).await?.map_into_left_body())
+        // The common case decides without waiting (a cache hit, static keys): answer, or call
+        // the inner service in place, with no boxed future.
+        match self.auth.authenticate_now(&View(req.head())) {
+            Some(Ok(outcome)) => {
+                if let Some(ctx) = outcome.into_context() {
+                    req.extensions_mut().insert(ctx);
                 }
-                Err(err) => Ok(req
-                    .into_response(error_response(&err))
-                    .map_into_right_body()),
+                JwtFuture {
+                    state: State::Inner {
+                        fut: self.service.call(req),
+                    },
+                }
             }
-        })
+            Some(Err(err)) => JwtFuture {
+                state: State::Refused {
+                    response: Some(
+                        req.into_response(error_response(&err))
+                            .map_into_right_body(),
+                    ),
+                },
+            },
+            None => {
+                let service = self.service.clone();
+                let auth = self.auth.clone();
+                let waiting = Box::pin(async move {
+                    let verdict = auth.authenticate(&View(req.head())).await;
+                    match verdict {
+                        Ok(outcome) => {
+                            if let Some(ctx) = outcome.into_context() {
+                                req.extensions_mut().insert(ctx);
+                            }
+                            Ok(service.call(req).await?.map_into_left_body())
+                        }
+                        Err(err) => Ok(req
+                            .into_response(error_response(&err))
+                            .map_into_right_body()),
+                    }
+                });
+                JwtFuture {
+                    state: State::Waiting { fut: waiting },
+                }
+            }
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`JwtMiddlewareService`]: the inner service's response, or the
+    /// refusal.
+    pub struct JwtFuture<F, B> {
+        #[pin]
+        state: State<F, B>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<F, B> {
+        // Decided at once, allowed: the inner service's future.
+        Inner { #[pin] fut: F },
+        // Decided at once, refused.
+        Refused { response: Option<ServiceResponse<EitherBody<B>>> },
+        // The decision waits (a key fetch, an asynchronous check).
+        Waiting { fut: LocalFuture<Result<ServiceResponse<EitherBody<B>>, Error>> },
+    }
+}
+
+impl<F, B> Future for JwtFuture<F, B>
+where
+    F: Future<Output = Result<ServiceResponse<B>, Error>>,
+    B: MessageBody,
+{
+    type Output = Result<ServiceResponse<EitherBody<B>>, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Inner { fut } => fut.poll(cx).map_ok(ServiceResponse::map_into_left_body),
+            StateProj::Refused { response } => match response.take() {
+                Some(res) => Poll::Ready(Ok(res)),
+                None => Poll::Ready(Err(actix_web::error::ErrorInternalServerError(
+                    "response future polled after completion",
+                ))),
+            },
+            StateProj::Waiting { fut } => fut.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<F, B> std::fmt::Debug for JwtFuture<F, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtFuture").finish_non_exhaustive()
     }
 }
 

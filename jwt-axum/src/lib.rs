@@ -44,6 +44,14 @@ pub fn error_response(err: &AuthError) -> Response {
     render(err).map(Body::from)
 }
 
+/// The refusal of the request whose headers are `headers`: for a gRPC call (tonic behind the
+/// layer) a trailers-only gRPC status ([`jwt_core::http::render_grpc`]: `UNAUTHENTICATED`,
+/// `PERMISSION_DENIED`, `INVALID_ARGUMENT`, `UNAVAILABLE`, with `www-authenticate`), otherwise
+/// [`error_response`].
+pub fn refusal(headers: &http::HeaderMap, err: &AuthError) -> Response {
+    jwt_core::http::render_for(headers, err).map(Body::from)
+}
+
 /// Adds [`JwtAuthExt::layer`] to [`JwtAuth`].
 pub trait JwtAuthExt {
     /// The tower layer for this configuration.
@@ -100,30 +108,99 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Response, S::Error>>;
+    type Future = JwtFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        // The clone is not ready; take the ready service and leave the clone in its place.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let auth = self.auth.clone();
-        Box::pin(async move {
-            let (mut parts, body) = req.into_parts();
-            match auth.authenticate(&head(&parts)).await {
-                Ok(outcome) => {
-                    if let Some(ctx) = outcome.into_context() {
-                        parts.extensions.insert(ctx);
-                    }
-                    let res = inner.call(Request::from_parts(parts, body)).await?;
-                    Ok(res.map(Body::new))
+        let (mut parts, body) = req.into_parts();
+        // The common case decides without waiting (a cache hit, static keys): answer, or call
+        // the ready inner service in place, with no boxed future and no clone of the inner
+        // service.
+        match self.auth.authenticate_now(&head(&parts)) {
+            Some(Ok(outcome)) => {
+                if let Some(ctx) = outcome.into_context() {
+                    parts.extensions.insert(ctx);
                 }
-                Err(err) => Ok(error_response(&err)),
+                let fut = self.inner.call(Request::from_parts(parts, body));
+                JwtFuture {
+                    state: State::Inner { fut },
+                }
             }
-        })
+            Some(Err(err)) => JwtFuture {
+                state: State::Refused {
+                    response: Some(refusal(&parts.headers, &err)),
+                },
+            },
+            None => {
+                // The clone is not ready; take the ready service and leave the clone in its place.
+                let clone = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, clone);
+                let auth = self.auth.clone();
+                let waiting = Box::pin(async move {
+                    match auth.authenticate(&head(&parts)).await {
+                        Ok(outcome) => {
+                            if let Some(ctx) = outcome.into_context() {
+                                parts.extensions.insert(ctx);
+                            }
+                            let res = inner.call(Request::from_parts(parts, body)).await?;
+                            Ok(res.map(Body::new))
+                        }
+                        Err(err) => Ok(refusal(&parts.headers, &err)),
+                    }
+                });
+                JwtFuture {
+                    state: State::Waiting { fut: waiting },
+                }
+            }
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`JwtService`]: the inner service's response, or the refusal.
+    pub struct JwtFuture<F, E> {
+        #[pin]
+        state: State<F, E>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<F, E> {
+        // Decided at once, allowed: the inner service's future.
+        Inner { #[pin] fut: F },
+        // Decided at once, refused.
+        Refused { response: Option<Response> },
+        // The decision waits (a key fetch, an asynchronous check).
+        Waiting { fut: BoxFuture<Result<Response, E>> },
+    }
+}
+
+impl<F, E, ResBody> Future for JwtFuture<F, E>
+where
+    F: Future<Output = Result<http::Response<ResBody>, E>>,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<axum::BoxError>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Inner { fut } => fut.poll(cx).map_ok(|res| res.map(Body::new)),
+            StateProj::Refused { response } => Poll::Ready(Ok(response
+                .take()
+                .unwrap_or_else(|| http::StatusCode::INTERNAL_SERVER_ERROR.into_response()))),
+            StateProj::Waiting { fut } => fut.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<F, E> std::fmt::Debug for JwtFuture<F, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtFuture").finish_non_exhaustive()
     }
 }
 
@@ -295,13 +372,14 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let scopes: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
-        let verdict = extract::require(req.extensions().get::<AuthContext>(), &scopes);
+        let verdict = extract::require(req.extensions().get::<AuthContext>(), &scopes)
+            .map_err(|err| refusal(req.headers(), &err));
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
             match verdict {
                 Ok(()) => Ok(inner.call(req).await?.map(Body::new)),
-                Err(err) => Ok(error_response(&err)),
+                Err(refused) => Ok(refused),
             }
         })
     }

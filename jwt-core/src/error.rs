@@ -218,6 +218,36 @@ pub(crate) struct ErrorStyle {
     pub(crate) retry_after_secs: u32,
 }
 
+/// The gRPC status codes an [`AuthError`] maps to ([`AuthError::grpc_code`]), numbered as in
+/// the gRPC specification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GrpcCode {
+    /// 2: not one of the others (no refusal maps here today).
+    Unknown,
+    /// 3: a malformed request (HTTP 400).
+    InvalidArgument,
+    /// 7: authenticated, not allowed (HTTP 403).
+    PermissionDenied,
+    /// 14: the keys could not be fetched; retry (HTTP 503).
+    Unavailable,
+    /// 16: no valid credential (HTTP 401).
+    Unauthenticated,
+}
+
+impl GrpcCode {
+    /// The number sent as `grpc-status`.
+    pub fn code(self) -> u16 {
+        match self {
+            GrpcCode::Unknown => 2,
+            GrpcCode::InvalidArgument => 3,
+            GrpcCode::PermissionDenied => 7,
+            GrpcCode::Unavailable => 14,
+            GrpcCode::Unauthenticated => 16,
+        }
+    }
+}
+
 /// The kind of an [`AuthError`]; each maps to one status code and RFC 6750 error code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -338,6 +368,25 @@ impl AuthError {
             | AuthErrorKind::AccessDenied { .. }
             | AuthErrorKind::RouteDenied => 403,
             AuthErrorKind::Unavailable => 503,
+        }
+    }
+
+    /// The gRPC status of this refusal, for a gRPC request: 400 is `INVALID_ARGUMENT`, 401
+    /// `UNAUTHENTICATED`, 403 `PERMISSION_DENIED`, 503 `UNAVAILABLE`.
+    ///
+    /// ```
+    /// use jwt_core::{AuthError, AuthErrorKind, GrpcCode, InvalidToken};
+    /// assert_eq!(AuthError::from(InvalidToken::Expired).grpc_code(), GrpcCode::Unauthenticated);
+    /// assert_eq!(GrpcCode::Unauthenticated.code(), 16);
+    /// assert_eq!(AuthError::new(AuthErrorKind::RouteDenied).grpc_code().code(), 7);
+    /// ```
+    pub fn grpc_code(&self) -> GrpcCode {
+        match self.status() {
+            400 => GrpcCode::InvalidArgument,
+            401 => GrpcCode::Unauthenticated,
+            403 => GrpcCode::PermissionDenied,
+            503 => GrpcCode::Unavailable,
+            _ => GrpcCode::Unknown,
         }
     }
 

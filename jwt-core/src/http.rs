@@ -26,7 +26,7 @@ use ::http::request::Parts;
 use ::http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
 
 use crate::error::AuthError;
-use crate::render::ErrorResponse;
+use crate::render::{ErrorResponse, GrpcResponse, is_grpc_content_type};
 use crate::token::request::RequestParts;
 
 /// A borrowed `http` 1.x request head for [`crate::JwtAuth::authenticate`]: the method, the
@@ -122,4 +122,48 @@ pub fn render(err: &AuthError) -> Response<String> {
     }
     *res.body_mut() = rendered.into_body();
     res
+}
+
+/// Whether the request is a gRPC call (its `content-type`, see
+/// [`crate::is_grpc_content_type`]).
+///
+/// ```
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("content-type", "application/grpc".parse().unwrap());
+/// assert!(jwt_core::http::is_grpc(&headers));
+/// ```
+pub fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
+        .get(::http::header::CONTENT_TYPE)
+        .is_some_and(|v| is_grpc_content_type(v.as_bytes()))
+}
+
+/// Renders `err` for a gRPC client ([`GrpcResponse`]): HTTP 200, `content-type:
+/// application/grpc`, `grpc-status`, `grpc-message`, the challenge, an empty body.
+///
+/// ```
+/// use jwt_core::{AuthError, AuthErrorKind};
+/// let res = jwt_core::http::render_grpc(&AuthError::new(AuthErrorKind::RouteDenied));
+/// assert_eq!(res.status(), 200);
+/// assert_eq!(res.headers()["grpc-status"], "7");
+/// assert!(res.body().is_empty());
+/// ```
+pub fn render_grpc(err: &AuthError) -> Response<String> {
+    let mut res = Response::new(String::new());
+    for (name, value) in GrpcResponse::new(err).headers() {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            res.headers_mut()
+                .insert(HeaderName::from_static(name), value);
+        }
+    }
+    res
+}
+
+/// [`render_grpc`] for a gRPC request, [`render`] for any other.
+pub fn render_for(headers: &HeaderMap, err: &AuthError) -> Response<String> {
+    if is_grpc(headers) {
+        render_grpc(err)
+    } else {
+        render(err)
+    }
 }

@@ -21,6 +21,7 @@ mod render;
 mod token;
 
 pub use authz::extract;
+pub use authz::openapi;
 
 /// Options that switch a protection off, for development and tests only. They are kept here so
 /// that using one is visible in review (`jwt_core::dangerous::...`).
@@ -40,7 +41,7 @@ pub use engine::cache::TokenCacheConfig;
 pub use engine::checks::{JtiDenylist, RequestCheck};
 pub use engine::validation::{AudiencePolicy, Validation};
 pub use engine::{JwtAuth, JwtAuthBuilder, OptionsPolicy, Outcome, TokenLocation};
-pub use error::{AuthError, AuthErrorKind, ConfigError, InvalidToken};
+pub use error::{AuthError, AuthErrorKind, ConfigError, GrpcCode, InvalidToken};
 pub use error::{ErrorRenderer, JwkRejection, RenderedBody};
 /// Re-exported because they are part of our signatures: `Algorithm` names the algorithm of a
 /// [`VerificationKey`], `EncodingKey` signs in the [`mint`] helpers.
@@ -71,7 +72,9 @@ pub use presets::agent_os::{
     AGNO_DEFAULT_EXCLUDED, AGNO_DEFAULT_SCOPE_MAPPINGS, AGNO_RESERVED_SUBJECTS,
 };
 pub use presets::idp::{CLIENT_ROLE_PREFIX, GROUP_PREFIX, ROLE_PREFIX};
-pub use render::{DetailJson, ErrorResponse, ProblemJson, RenderWith};
+pub use render::{
+    DetailJson, ErrorResponse, GrpcResponse, ProblemJson, RenderWith, is_grpc_content_type,
+};
 /// Re-exported because its `Value` and `Map` are part of our signatures (claims in
 /// [`AuthContext`], [`ClaimsConfig`], dependencies and session state), so callers use the same
 /// version.

@@ -263,6 +263,33 @@ impl JwtAuth {
         }
     }
 
+    /// [`Self::authenticate`] when the decision needs no waiting, `None` when it does: a cache
+    /// hit, or keys that verify in place (static keys, a JWKS already fetched), decide at once;
+    /// a key fetch in flight or a [`RequestCheck`] (which may do I/O) needs the async path.
+    ///
+    /// An adapter calls this first and, on `Some`, answers or calls the inner service without
+    /// boxing a future; on `None` it runs [`Self::authenticate`]. The work done before `None`
+    /// is repeated there (the future is dropped at its first wait, which is safe: key fetches
+    /// run in their own task).
+    ///
+    /// ```
+    /// use jwt_core::{JwtAuth, SimpleRequest, StaticKeys};
+    /// let auth = JwtAuth::builder().verifier(StaticKeys::hs256([7u8; 32])?).build()?;
+    /// let refused = auth.authenticate_now(&SimpleRequest::new("GET", "/x"));
+    /// assert_eq!(refused.unwrap().unwrap_err().status(), 401);
+    /// # Ok::<(), jwt_core::ConfigError>(())
+    /// ```
+    pub fn authenticate_now<R: RequestParts>(&self, req: &R) -> Option<Result<Outcome, AuthError>> {
+        if !self.inner.checks.is_empty() {
+            return None;
+        }
+        let decision = std::pin::pin!(self.authenticate(req));
+        match decision.poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+            std::task::Poll::Ready(result) => Some(result),
+            std::task::Poll::Pending => None,
+        }
+    }
+
     async fn decide<R: RequestParts>(
         &self,
         req: &R,

@@ -153,6 +153,30 @@ impl RouteTableBuilder {
         self
     }
 
+    /// A gRPC method (`"helloworld.Greeter/SayHello"`), or every method of a service
+    /// (`"helloworld.Greeter/*"`): gRPC calls are `POST /package.Service/Method`, so this is
+    /// [`Self::route`] with that entry. Refusals of gRPC calls are rendered as gRPC statuses by
+    /// the tower layer ([`crate::GrpcResponse`]).
+    ///
+    /// ```
+    /// use jwt_core::RouteTable;
+    /// let table = RouteTable::builder()
+    ///     .grpc("agents.v1.Agents/Run", ["agents:run"])
+    ///     .grpc("grpc.health.v1.Health/*", Vec::<String>::new())
+    ///     .build()?;
+    /// assert!(table.lookup("POST", "/agents.v1.Agents/Run").unwrap().route.is_some());
+    /// assert!(table.lookup("POST", "/grpc.health.v1.Health/Check").unwrap().route.is_some());
+    /// # Ok::<(), jwt_core::ConfigError>(())
+    /// ```
+    pub fn grpc<I, S>(self, method: &str, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let entry = format!("POST /{}", method.trim_start_matches('/'));
+        self.route(&entry, scopes)
+    }
+
     /// Any valid token, no scope (agno's `[]`). Not "public": a token is still required; use
     /// [`Self::exclude`] for routes without authentication.
     pub fn authenticated(mut self, entry: &str) -> Self {
