@@ -116,8 +116,7 @@ impl Weighter<StoredToken, Arc<CachedToken>> for ByWeight {
 /// How many trailing bytes of a token feed its bucket hash.
 const HASHED_TAIL: usize = 32;
 
-fn hash_token<H: Hasher>(token: &str, state: &mut H) {
-    let bytes = token.as_bytes();
+fn hash_token<H: Hasher>(bytes: &[u8], state: &mut H) {
     state.write_usize(bytes.len());
     state.write(&bytes[bytes.len().saturating_sub(HASHED_TAIL)..]);
 }
@@ -128,12 +127,12 @@ struct StoredToken(Box<str>);
 
 impl Hash for StoredToken {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        hash_token(&self.0, state);
+        hash_token(self.0.as_bytes(), state);
     }
 }
 
-/// A token being looked up, hashed like [`StoredToken`].
-struct Lookup<'a>(&'a str);
+/// A token being looked up (its bytes as sent), hashed like [`StoredToken`].
+struct Lookup<'a>(&'a [u8]);
 
 impl Hash for Lookup<'_> {
     fn hash<H: Hasher>(&self, state: &mut H) {
@@ -143,7 +142,7 @@ impl Hash for Lookup<'_> {
 
 impl Equivalent<StoredToken> for Lookup<'_> {
     fn equivalent(&self, key: &StoredToken) -> bool {
-        *key.0 == *self.0
+        key.0.as_bytes() == self.0
     }
 }
 
@@ -185,7 +184,7 @@ impl TokenCache {
     }
 
     /// The entry of exactly this token.
-    pub(crate) fn get(&self, token: &str) -> Option<Arc<CachedToken>> {
+    pub(crate) fn get(&self, token: &[u8]) -> Option<Arc<CachedToken>> {
         self.cache.get(&Lookup(token))
     }
 
@@ -194,7 +193,7 @@ impl TokenCache {
             .insert(StoredToken(token.into()), Arc::new(entry));
     }
 
-    pub(crate) fn remove(&self, token: &str) {
+    pub(crate) fn remove(&self, token: &[u8]) {
         self.cache.remove(&Lookup(token));
     }
 
@@ -250,22 +249,22 @@ mod tests {
             &long,
             CachedToken::new(principal(1), TimeClaims::default(), 0),
         );
-        assert!(cache.get(&long).is_some());
-        assert!(cache.get(&long[..3999]).is_none());
-        assert!(cache.get(&format!("{long}y")).is_none());
+        assert!(cache.get(long.as_bytes()).is_some());
+        assert!(cache.get(&long.as_bytes()[..3999]).is_none());
+        assert!(cache.get(format!("{long}y").as_bytes()).is_none());
         // Same length and tail, different head: a separate token.
         let other = format!("y{}", &long[1..]);
-        assert!(cache.get(&other).is_none());
+        assert!(cache.get(other.as_bytes()).is_none());
         cache.insert(
             &other,
             CachedToken::new(principal(2), TimeClaims::default(), 0),
         );
-        let sub = |t: &str| cache.get(t).unwrap().principal.claims["sub"].clone();
+        let sub = |t: &str| cache.get(t.as_bytes()).unwrap().principal.claims["sub"].clone();
         assert_eq!(sub(&long), "user-1");
         assert_eq!(sub(&other), "user-2");
         assert!(cache.weight() >= 4000, "the token's bytes are weighed");
-        cache.remove(&long);
-        assert!(cache.get(&long).is_none());
+        cache.remove(long.as_bytes());
+        assert!(cache.get(long.as_bytes()).is_none());
     }
 
     #[test]

@@ -390,7 +390,9 @@ impl JwtAuth {
             required_text,
             route.route.map(str::to_owned),
             listing,
-            i.keep_token.then(|| token.to_owned()),
+            // UTF-8 already: a cached token, or one `pending` checked.
+            i.keep_token
+                .then(|| String::from_utf8_lossy(token).into_owned()),
             Some(i.style.clone()),
         );
         // Per-request checks run on every authenticated request, cache hit or not.
@@ -408,7 +410,7 @@ impl JwtAuth {
     /// cached token passed both when it was first verified.
     async fn principal(
         &self,
-        token: &str,
+        token: &[u8],
         pending: PendingCheck,
         span: &tracing::Span,
     ) -> Result<Arc<Principal>, AuthError> {
@@ -432,7 +434,7 @@ impl JwtAuth {
             cache.remove(token);
         }
         span.record("cache_hit", false);
-        pending.run(token)?;
+        let token = pending.run(token)?;
         if token.len() > i.validation.max_token_length() {
             return Err(InvalidToken::TooLong.into());
         }

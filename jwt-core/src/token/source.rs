@@ -22,18 +22,20 @@ pub trait TokenSource: Send + Sync + fmt::Debug {
     /// Returns the token, `None` when this source has none, or an error.
     fn extract<'r>(&self, req: &'r dyn RequestParts) -> Result<Option<&'r str>, AuthError>;
 
-    /// Like [`TokenSource::extract`], but may leave a check of the token's characters to the
-    /// caller, as a [`PendingCheck`] that it runs unless the token is one it has already
-    /// accepted (a token-cache hit: every cached token passed that check). The engine calls
-    /// this; the default runs every check in `extract`.
+    /// Like [`TokenSource::extract`], but the token's bytes as sent, leaving the check of its
+    /// characters (UTF-8 included) to the caller as a [`PendingCheck`], which it runs unless
+    /// the bytes are a token it has already accepted (a token-cache hit: every cached token
+    /// passed that check). The engine calls this; the default runs every check in `extract`.
     ///
     /// # Errors
     /// As [`TokenSource::extract`].
     fn locate<'r>(
         &self,
         req: &'r dyn RequestParts,
-    ) -> Result<Option<(&'r str, PendingCheck)>, AuthError> {
-        Ok(self.extract(req)?.map(|t| (t, PendingCheck::Done)))
+    ) -> Result<Option<(&'r [u8], PendingCheck)>, AuthError> {
+        Ok(self
+            .extract(req)?
+            .map(|t| (t.as_bytes(), PendingCheck::Done)))
     }
 
     /// The 401 `detail` when no token was found.
@@ -47,31 +49,36 @@ pub trait TokenSource: Send + Sync + fmt::Debug {
 ///
 /// ```
 /// use jwt_core::PendingCheck;
-/// assert!(PendingCheck::B64Token.run("a.b.c").is_ok());
-/// assert_eq!(PendingCheck::B64Token.run("a b").unwrap_err().status(), 400);
-/// assert!(PendingCheck::Done.run("a b").is_ok());
+/// assert_eq!(PendingCheck::B64Token.run(b"a.b.c").unwrap(), "a.b.c");
+/// assert_eq!(PendingCheck::B64Token.run(b"a b").unwrap_err().status(), 400);
+/// assert_eq!(PendingCheck::B64Token.run(b"\xff").unwrap_err().status(), 400);
+/// assert_eq!(PendingCheck::Done.run(b"a b").unwrap(), "a b");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PendingCheck {
-    /// Nothing: the source checked everything.
+    /// Nothing: the source checked everything (the bytes are UTF-8).
     Done,
     /// The RFC 6750 `b64token` grammar of an `Authorization` header credential.
     B64Token,
 }
 
 impl PendingCheck {
-    /// Runs the check.
+    /// Runs the check, giving the token as text.
     ///
     /// # Errors
-    /// 400 `invalid_request` when the token is not what its header allows.
-    pub fn run(self, token: &str) -> Result<(), AuthError> {
+    /// 400 `invalid_request` when the token is not what its header allows (or, for bytes a
+    /// source did not check, not UTF-8).
+    pub fn run(self, token: &[u8]) -> Result<&str, AuthError> {
+        let invalid = |msg| AuthError::new(AuthErrorKind::InvalidRequest(msg));
+        let text =
+            std::str::from_utf8(token).map_err(|_| invalid("Malformed Authorization header"))?;
         match self {
-            PendingCheck::Done => Ok(()),
-            PendingCheck::B64Token if is_b64token(token) => Ok(()),
-            PendingCheck::B64Token => Err(AuthError::new(AuthErrorKind::InvalidRequest(
+            PendingCheck::Done => Ok(text),
+            PendingCheck::B64Token if is_b64token(text) => Ok(text),
+            PendingCheck::B64Token => Err(invalid(
                 "Malformed Authorization header: expected exactly one token",
-            ))),
+            )),
         }
     }
 }
@@ -134,29 +141,37 @@ impl BearerHeader {
         self
     }
 
-    /// The token without its character check (left to [`PendingCheck::B64Token`]).
-    fn parse<'r>(&self, value: &'r [u8]) -> Result<Option<(&'r str, PendingCheck)>, AuthError> {
+    /// The token's bytes, its characters left to [`PendingCheck::B64Token`]: on a token-cache
+    /// hit the header is read without a pass over the token.
+    fn parse<'r>(&self, value: &'r [u8]) -> Result<Option<(&'r [u8], PendingCheck)>, AuthError> {
         let invalid = |msg| Err(AuthError::new(AuthErrorKind::InvalidRequest(msg)));
-        let Ok(value) = std::str::from_utf8(value) else {
-            return invalid("Malformed Authorization header");
-        };
+        let blank = |b: &u8| matches!(b, b' ' | b'\t');
         // HTTP strips surrounding optional whitespace; do the same for values handed over raw.
-        let value = value.trim_matches([' ', '\t']);
+        let start = value.iter().position(|b| !blank(b)).unwrap_or(value.len());
+        let end = value
+            .iter()
+            .rposition(|b| !blank(b))
+            .map_or(start, |i| i + 1);
+        let value = &value[start..end];
         if value.is_empty() {
             return Ok(None);
         }
-        let scheme_len = value.find([' ', '\t']).unwrap_or(value.len());
+        let scheme_len = value.iter().position(blank).unwrap_or(value.len());
         let (scheme, rest) = value.split_at(scheme_len);
-        if !scheme.eq_ignore_ascii_case(&self.scheme) {
+        if !scheme.eq_ignore_ascii_case(self.scheme.as_bytes()) {
+            if std::str::from_utf8(value).is_err() {
+                return invalid("Malformed Authorization header");
+            }
             if self.allow_raw && rest.is_empty() {
                 return Ok(Some((value, PendingCheck::Done)));
             }
             return Err(AuthError::new(AuthErrorKind::UnsupportedScheme));
         }
-        if rest.starts_with('\t') {
+        if rest.first() == Some(&b'\t') {
             return invalid("Malformed Authorization header: expected a space after the scheme");
         }
-        let token = rest.trim_start_matches(' ');
+        let skip = rest.iter().take_while(|b| **b == b' ').count();
+        let token = &rest[skip..];
         if token.is_empty() {
             return invalid("Malformed Authorization header: missing token");
         }
@@ -173,7 +188,7 @@ fn is_b64token(s: &str) -> bool {
 impl TokenSource for BearerHeader {
     fn extract<'r>(&self, req: &'r dyn RequestParts) -> Result<Option<&'r str>, AuthError> {
         match self.locate(req)? {
-            Some((token, pending)) => pending.run(token).map(|()| Some(token)),
+            Some((token, pending)) => pending.run(token).map(Some),
             None => Ok(None),
         }
     }
@@ -181,7 +196,7 @@ impl TokenSource for BearerHeader {
     fn locate<'r>(
         &self,
         req: &'r dyn RequestParts,
-    ) -> Result<Option<(&'r str, PendingCheck)>, AuthError> {
+    ) -> Result<Option<(&'r [u8], PendingCheck)>, AuthError> {
         match lookup(req, &self.name) {
             HeaderLookup::Missing => Ok(None),
             HeaderLookup::Several => Err(AuthError::new(AuthErrorKind::InvalidRequest(
@@ -358,10 +373,12 @@ impl TokenSource for AnyOf {
     fn locate<'r>(
         &self,
         req: &'r dyn RequestParts,
-    ) -> Result<Option<(&'r str, PendingCheck)>, AuthError> {
+    ) -> Result<Option<(&'r [u8], PendingCheck)>, AuthError> {
         if self.strict {
             // Every credential is compared, so each is checked whole first.
-            return Ok(self.extract(req)?.map(|t| (t, PendingCheck::Done)));
+            return Ok(self
+                .extract(req)?
+                .map(|t| (t.as_bytes(), PendingCheck::Done)));
         }
         for source in &self.sources {
             if let Some(found) = source.locate(req)? {
