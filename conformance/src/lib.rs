@@ -27,8 +27,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jwt_core::{
     Algorithm, AuthContext, BearerHeader, EncodingKey, Jwks, JwtAuth, JwtAuthBuilder, KeyChain,
-    OptionsPolicy, RouteTable, StandardClaims, StaticKeys, TokenLocation, Validation,
-    VerificationKey, mint,
+    OptionsPolicy, ProtectedResourceMetadata, RouteTable, StandardClaims, StaticKeys,
+    TokenLocation, Validation, VerificationKey, mint,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -64,6 +64,8 @@ pub const HS_OTHER: &[u8] = b"some-other-hs256-secret-nobody-trusts-999";
 pub const AUDIENCE: &str = "os-1";
 /// The issuer of the `aud` profile.
 pub const ISSUER: &str = "https://idp.example.test";
+/// The protected resource (RFC 9728) of the `prm` profile, also its tokens' audience.
+pub const PROTECTED_RESOURCE: &str = "https://api.example.test/mcp";
 
 /// A configuration every adapter builds its app from.
 #[derive(Clone)]
@@ -274,6 +276,12 @@ impl Profile {
             ),
             "no_exp" => hs().validation(Validation::default().require_exp(false)),
             "leeway0" => hs().leeway(0),
+            // RFC 9728 / RFC 8707: an MCP-style protected resource with a path.
+            "prm" => hs().protected_resource(
+                ProtectedResourceMetadata::new(PROTECTED_RESOURCE)
+                    .authorization_server(ISSUER)
+                    .resource_name("conformance"),
+            ),
             "short" => hs().max_token_len(256),
             "claims" => hs().claims(
                 StandardClaims::default()

@@ -16,7 +16,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderValue;
 use actix_web::{Error, FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
 use jwt_core::extract::{self, RequiredScopes};
-use jwt_core::{AuthContext, AuthError, ErrorResponse, JwtAuth, RequestParts};
+use jwt_core::{AuthContext, AuthError, ErrorResponse, JwtAuth, Outcome, RequestParts};
 use serde::de::DeserializeOwned;
 
 pub use jwt_core;
@@ -148,6 +148,14 @@ where
         // The common case decides without waiting (a cache hit, static keys): answer, or call
         // the inner service in place, with no boxed future.
         match self.auth.authenticate_now(&View(req.head())) {
+            Some(Ok(Outcome::ResourceMetadata(doc))) => JwtFuture {
+                state: State::Refused {
+                    response: Some(
+                        req.into_response(metadata_response(&doc))
+                            .map_into_right_body(),
+                    ),
+                },
+            },
             Some(Ok(outcome)) => {
                 if let Some(ctx) = outcome.into_context() {
                     req.extensions_mut().insert(ctx);
@@ -172,6 +180,9 @@ where
                 let waiting = Box::pin(async move {
                     let verdict = auth.authenticate(&View(req.head())).await;
                     match verdict {
+                        Ok(Outcome::ResourceMetadata(doc)) => Ok(req
+                            .into_response(metadata_response(&doc))
+                            .map_into_right_body()),
                         Ok(outcome) => {
                             if let Some(ctx) = outcome.into_context() {
                                 req.extensions_mut().insert(ctx);
@@ -237,6 +248,14 @@ impl<F, B> std::fmt::Debug for JwtFuture<F, B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwtFuture").finish_non_exhaustive()
     }
+}
+
+/// The RFC 9728 metadata document: 200, JSON, cacheable.
+fn metadata_response(doc: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(Outcome::METADATA_CONTENT_TYPE)
+        .insert_header(("cache-control", Outcome::METADATA_CACHE_CONTROL))
+        .body(doc.to_owned())
 }
 
 fn ctx(req: &HttpRequest) -> Option<AuthContext> {

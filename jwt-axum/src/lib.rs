@@ -19,7 +19,7 @@ use http::Request;
 use http::request::Parts;
 use jwt_core::extract::{self, RequiredScopes};
 use jwt_core::http::{RequestHead, render};
-use jwt_core::{AuthContext, AuthError, JwtAuth};
+use jwt_core::{AuthContext, AuthError, JwtAuth, Outcome};
 use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -42,6 +42,11 @@ fn head(parts: &Parts) -> RequestHead<'_> {
 /// `WWW-Authenticate`.
 pub fn error_response(err: &AuthError) -> Response {
     render(err).map(Body::from)
+}
+
+/// The RFC 9728 metadata document ([`jwt_core::http::render_metadata`]).
+fn metadata_response(doc: &str) -> Response {
+    jwt_core::http::render_metadata(doc).map(Body::from)
 }
 
 /// The refusal of the request whose headers are `headers`: for a gRPC call (tonic behind the
@@ -120,6 +125,11 @@ where
         // the ready inner service in place, with no boxed future and no clone of the inner
         // service.
         match self.auth.authenticate_now(&head(&parts)) {
+            Some(Ok(Outcome::ResourceMetadata(doc))) => JwtFuture {
+                state: State::Refused {
+                    response: Some(metadata_response(&doc)),
+                },
+            },
             Some(Ok(outcome)) => {
                 if let Some(ctx) = outcome.into_context() {
                     parts.extensions.insert(ctx);
@@ -141,6 +151,7 @@ where
                 let auth = self.auth.clone();
                 let waiting = Box::pin(async move {
                     match auth.authenticate(&head(&parts)).await {
+                        Ok(Outcome::ResourceMetadata(doc)) => Ok(metadata_response(&doc)),
                         Ok(outcome) => {
                             if let Some(ctx) = outcome.into_context() {
                                 parts.extensions.insert(ctx);
@@ -172,7 +183,7 @@ pin_project_lite::pin_project! {
     enum State<F, E> {
         // Decided at once, allowed: the inner service's future.
         Inner { #[pin] fut: F },
-        // Decided at once, refused.
+        // Decided at once, answered here (a refusal, the metadata document).
         Refused { response: Option<Response> },
         // The decision waits (a key fetch, an asynchronous check).
         Waiting { fut: BoxFuture<Result<Response, E>> },

@@ -73,6 +73,11 @@ pub enum InvalidToken {
     /// The token was revoked (a per-request check such as [`crate::JtiDenylist`]).
     #[error("Token has been revoked")]
     Revoked,
+    /// The token is bound to a key (`cnf`: DPoP `jkt` (RFC 9449), mTLS `x5t#S256` (RFC 8705),
+    /// RFC 7800): presented as a plain bearer token, without the proof its binding demands, it is
+    /// refused, as a stolen one would be.
+    #[error("Invalid token: the token is bound to a key and was sent without proof")]
+    SenderConstrained,
 }
 
 impl InvalidToken {
@@ -102,6 +107,7 @@ impl InvalidToken {
             Self::ReservedSubject => "invalid subject",
             Self::BadApiKey => "invalid token",
             Self::Revoked => "token revoked",
+            Self::SenderConstrained => "sender-constrained token sent as bearer",
         }
     }
 
@@ -132,6 +138,7 @@ impl InvalidToken {
             Self::ReservedSubject => "reserved_subject",
             Self::BadApiKey => "bad_api_key",
             Self::Revoked => "revoked",
+            Self::SenderConstrained => "sender_constrained",
         }
     }
 }
@@ -214,6 +221,8 @@ pub trait ErrorRenderer: Send + Sync + fmt::Debug {
 #[derive(Debug)]
 pub(crate) struct ErrorStyle {
     pub(crate) realm: Arc<str>,
+    /// RFC 9728: the protected resource metadata URL every challenge points at.
+    pub(crate) resource_metadata: Option<Arc<str>>,
     pub(crate) renderer: Option<Arc<dyn ErrorRenderer>>,
     pub(crate) retry_after_secs: u32,
 }
@@ -472,6 +481,13 @@ impl AuthError {
             }
             _ => {}
         }
+        if let Some(url) = self
+            .style
+            .as_ref()
+            .and_then(|s| s.resource_metadata.as_deref())
+        {
+            out.push_str(&format!(", resource_metadata=\"{}\"", header_safe(url)));
+        }
         out
     }
 }
@@ -537,6 +553,14 @@ fn header_safe(s: &str) -> Cow<'_, str> {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
+    /// A protected resource identifier (RFC 9728) that cannot be served.
+    #[error("protected resource {resource:?}: {why}")]
+    InvalidProtectedResource {
+        /// The identifier as configured.
+        resource: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
     /// No key, JWKS or verifier was configured.
     #[error(
         "no verification key source configured (keys, JWKS file, JWKS, or JWT_VERIFICATION_KEY / JWT_JWKS_FILE / JWT_JWKS)"

@@ -167,3 +167,25 @@ pub fn render_for(headers: &HeaderMap, err: &AuthError) -> Response<String> {
         render(err)
     }
 }
+
+/// The answer to [`crate::Outcome::ResourceMetadata`]: 200, `content-type: application/json`,
+/// `cache-control`, the document.
+///
+/// ```
+/// let res = jwt_core::http::render_metadata(r#"{"resource":"https://a"}"#);
+/// assert_eq!(res.status(), 200);
+/// assert_eq!(res.headers()["content-type"], "application/json");
+/// assert_eq!(res.headers()["cache-control"], "public, max-age=3600");
+/// ```
+pub fn render_metadata(json: &str) -> Response<String> {
+    let mut res = Response::new(json.to_owned());
+    res.headers_mut().insert(
+        ::http::header::CONTENT_TYPE,
+        HeaderValue::from_static(crate::Outcome::METADATA_CONTENT_TYPE),
+    );
+    res.headers_mut().insert(
+        ::http::header::CACHE_CONTROL,
+        HeaderValue::from_static(crate::Outcome::METADATA_CACHE_CONTROL),
+    );
+    res
+}

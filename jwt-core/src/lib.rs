@@ -39,6 +39,7 @@ pub use authz::routes::{
 pub use authz::scope::{AccessibleIds, DEFAULT_ADMIN_SCOPE, Scope, ScopeRules, ScopeSet};
 pub use engine::cache::TokenCacheConfig;
 pub use engine::checks::{JtiDenylist, RequestCheck};
+pub use engine::metadata::ProtectedResourceMetadata;
 pub use engine::validation::{AudiencePolicy, Validation};
 pub use engine::{JwtAuth, JwtAuthBuilder, OptionsPolicy, Outcome, TokenLocation};
 pub use error::{AuthError, AuthErrorKind, ConfigError, GrpcCode, InvalidToken};

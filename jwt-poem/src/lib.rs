@@ -9,7 +9,7 @@ use std::marker::PhantomData;
 use http::Uri;
 use jwt_core::extract::{self, RequiredScopes};
 use jwt_core::http::{RequestHead, render};
-use jwt_core::{AuthContext, AuthError, JwtAuth};
+use jwt_core::{AuthContext, AuthError, JwtAuth, Outcome};
 use poem::{Endpoint, FromRequest, IntoResponse, Middleware, Request, RequestBody, Response};
 use serde::de::DeserializeOwned;
 
@@ -18,7 +18,12 @@ pub use jwt_core;
 /// Renders a core error ([`jwt_core::http::render`]): status, `application/json` body,
 /// `WWW-Authenticate`.
 pub fn error_response(err: &AuthError) -> Response {
-    let (head, body) = render(err).into_parts();
+    from_http(render(err))
+}
+
+/// An `http` 1.x response of the core's as poem's.
+fn from_http(res: http::Response<String>) -> Response {
+    let (head, body) = res.into_parts();
     let mut res = Response::builder().status(head.status).body(body);
     *res.headers_mut() = head.headers;
     res
@@ -92,6 +97,9 @@ impl<E: Endpoint> Endpoint for JwtEndpoint<E> {
         let head = RequestHead::new(req.method(), routed_uri(&req).path(), req.headers());
         let verdict = self.auth.authenticate(&head).await;
         match verdict {
+            Ok(Outcome::ResourceMetadata(doc)) => {
+                Ok(from_http(jwt_core::http::render_metadata(&doc)))
+            }
             Ok(outcome) => {
                 if let Some(ctx) = outcome.into_context() {
                     req.extensions_mut().insert(ctx);

@@ -32,15 +32,27 @@ pub fn error_response(err: &AuthError) -> warp::reply::Response {
     render(err).into_response()
 }
 
-/// Renders an [`AuthRejection`] like every other adapter; other rejections pass through.
+/// The RFC 9728 metadata document, answered through [`recover`] (warp filters can only
+/// reject or extract): the request was a `GET` of the protected resource metadata, which
+/// [`deny_unmatched`] (the app's last branch) reaches.
+#[derive(Debug, Clone)]
+pub struct MetadataDocument(pub std::sync::Arc<str>);
+
+impl Reject for MetadataDocument {}
+
+/// Renders an [`AuthRejection`] like every other adapter, and a [`MetadataDocument`]; other
+/// rejections pass through.
 ///
 /// # Errors
 /// The rejection itself when it is not ours.
 pub async fn recover(rejection: Rejection) -> Result<warp::reply::Response, Rejection> {
-    match rejection.find::<AuthRejection>() {
-        Some(AuthRejection(err)) => Ok(error_response(err)),
-        None => Err(rejection),
+    if let Some(AuthRejection(err)) = rejection.find::<AuthRejection>() {
+        return Ok(error_response(err));
     }
+    if let Some(MetadataDocument(doc)) = rejection.find::<MetadataDocument>() {
+        return Ok(jwt_core::http::render_metadata(doc).into_response());
+    }
+    Err(rejection)
 }
 
 /// The last branch of an app: a request no route matched still gets the core's decision (401/403
@@ -133,10 +145,16 @@ pub fn with_auth(
         .and_then(move |method: Method, path: FullPath, headers: HeaderMap| {
             let auth = auth.clone();
             async move {
-                auth.authenticate(&RequestHead::new(&method, path.as_str(), &headers))
+                match auth
+                    .authenticate(&RequestHead::new(&method, path.as_str(), &headers))
                     .await
-                    .map(Outcome::into_context)
-                    .map_err(reject)
+                {
+                    Ok(Outcome::ResourceMetadata(doc)) => {
+                        Err(warp::reject::custom(MetadataDocument(doc)))
+                    }
+                    Ok(outcome) => Ok(outcome.into_context()),
+                    Err(err) => Err(reject(err)),
+                }
             }
         })
 }

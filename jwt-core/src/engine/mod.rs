@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 pub(crate) mod cache;
 pub(crate) mod checks;
+pub(crate) mod metadata;
 pub(crate) mod validation;
 
 use crate::authz::context::{AuthContext, Principal};
@@ -14,6 +15,7 @@ use crate::authz::routes::{Access, Listing, RouteTable, ScopeMapper, Unmapped};
 use crate::authz::scope::ScopeSet;
 use crate::engine::cache::{CachedToken, TokenCache, TokenCacheConfig};
 use crate::engine::checks::RequestCheck;
+use crate::engine::metadata::ProtectedResourceMetadata;
 use crate::engine::validation::{AudiencePolicy, Validation, now_secs};
 use crate::error::{
     AuthError, AuthErrorKind, ConfigError, ErrorRenderer, ErrorStyle, InvalidToken, RenderedBody,
@@ -63,14 +65,23 @@ pub enum Outcome {
     Authenticated(AuthContext),
     /// The route is excluded, a CORS preflight, or an optional-auth route without a token.
     Anonymous,
+    /// A `GET` of the RFC 9728 protected resource metadata: the adapter answers 200 with this
+    /// JSON ([`Outcome::METADATA_CONTENT_TYPE`], [`Outcome::METADATA_CACHE_CONTROL`]) and calls
+    /// no handler.
+    ResourceMetadata(Arc<str>),
 }
 
 impl Outcome {
+    /// The content type of [`Outcome::ResourceMetadata`].
+    pub const METADATA_CONTENT_TYPE: &'static str = "application/json";
+    /// The `Cache-Control` of [`Outcome::ResourceMetadata`]: an hour, shared caches allowed.
+    pub const METADATA_CACHE_CONTROL: &'static str = "public, max-age=3600";
+
     /// The context, if authenticated.
     pub fn context(&self) -> Option<&AuthContext> {
         match self {
             Outcome::Authenticated(ctx) => Some(ctx),
-            Outcome::Anonymous => None,
+            Outcome::Anonymous | Outcome::ResourceMetadata(_) => None,
         }
     }
 
@@ -78,7 +89,7 @@ impl Outcome {
     pub fn into_context(self) -> Option<AuthContext> {
         match self {
             Outcome::Authenticated(ctx) => Some(ctx),
-            Outcome::Anonymous => None,
+            Outcome::Anonymous | Outcome::ResourceMetadata(_) => None,
         }
     }
 }
@@ -129,6 +140,7 @@ struct Inner {
     keep_token: bool,
     cache: Option<TokenCache>,
     checks: Vec<Arc<dyn RequestCheck>>,
+    metadata: Option<metadata::ServedMetadata>,
 }
 
 impl fmt::Debug for JwtAuth {
@@ -169,6 +181,7 @@ pub struct JwtAuthBuilder {
     renderer: Option<Arc<dyn ErrorRenderer>>,
     retry_after_secs: Option<u32>,
     checks: Vec<Arc<dyn RequestCheck>>,
+    metadata: Option<ProtectedResourceMetadata>,
     error: Option<ConfigError>,
 }
 
@@ -235,7 +248,7 @@ impl JwtAuth {
         let elapsed = started.map(|t| t.elapsed()).unwrap_or_default();
         let (outcome, reason) = match &result {
             Ok(Outcome::Authenticated(_)) => ("authenticated", "ok"),
-            Ok(Outcome::Anonymous) => ("anonymous", "ok"),
+            Ok(Outcome::Anonymous | Outcome::ResourceMetadata(_)) => ("anonymous", "ok"),
             Err(e) => ("refused", e.reason()),
         };
         span.record("outcome", outcome);
@@ -297,6 +310,12 @@ impl JwtAuth {
     ) -> Result<Outcome, AuthError> {
         let i = &*self.inner;
         let method = req.method();
+        if let Some(served) = &i.metadata
+            && (method == "GET" || method == "HEAD")
+            && req.path() == served.path
+        {
+            return Ok(Outcome::ResourceMetadata(served.json.clone()));
+        }
         if method == "OPTIONS" {
             match i.options {
                 OptionsPolicy::BypassAll => return Ok(Outcome::Anonymous),
@@ -620,6 +639,39 @@ impl JwtAuthBuilder {
         self
     }
 
+    /// Makes this API an OAuth protected resource (RFC 9728): every adapter serves `metadata`
+    /// at its well-known path (no token needed), every challenge points at it
+    /// (`resource_metadata="..."`), and tokens whose audience is the resource identifier are
+    /// accepted (RFC 8707 resource indicators; with [`Self::audience`] the others too). Its
+    /// `scopes_supported` default to the route table's.
+    ///
+    /// ```
+    /// use jwt_core::{JwtAuth, ProtectedResourceMetadata, SimpleRequest, StaticKeys};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let auth = JwtAuth::builder()
+    ///     .verifier(StaticKeys::hs256([7u8; 32])?)
+    ///     .protected_resource(
+    ///         ProtectedResourceMetadata::new("https://api.example.com")
+    ///             .authorization_server("https://idp.example.com"),
+    ///     )
+    ///     .build()?;
+    /// let doc = auth
+    ///     .authenticate(&SimpleRequest::new("GET", "/.well-known/oauth-protected-resource"))
+    ///     .await?;
+    /// assert!(matches!(doc, jwt_core::Outcome::ResourceMetadata(_)));
+    /// let refused = auth.authenticate(&SimpleRequest::new("GET", "/x")).await.unwrap_err();
+    /// assert_eq!(
+    ///     refused.www_authenticate(),
+    ///     r#"Bearer realm="api", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource""#
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    pub fn protected_resource(mut self, metadata: ProtectedResourceMetadata) -> Self {
+        self.audiences.push(metadata.resource().to_owned());
+        self.metadata = Some(metadata);
+        self
+    }
+
     /// Accepts tokens whose `iss` equals `issuer`; call it again to accept several (like
     /// [`Self::audience`]).
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
@@ -774,6 +826,14 @@ impl JwtAuthBuilder {
             let config = self.cache.unwrap_or_default();
             Some(TokenCache::new(config)?)
         };
+        let metadata = match self.metadata {
+            Some(m) => {
+                m.check()?;
+                let m = m.with_default_scopes(mapper.scopes_supported());
+                Some(metadata::ServedMetadata::new(&m))
+            }
+            None => None,
+        };
         Ok(JwtAuth {
             inner: Arc::new(Inner {
                 cache,
@@ -788,6 +848,7 @@ impl JwtAuthBuilder {
                 authorization: self.authorization.unwrap_or(true),
                 style: Arc::new(ErrorStyle {
                     realm: Arc::from(&*realm),
+                    resource_metadata: metadata.as_ref().map(|m| Arc::from(&*m.url)),
                     renderer: self.renderer,
                     retry_after_secs: self
                         .retry_after_secs
@@ -796,6 +857,7 @@ impl JwtAuthBuilder {
                 realm,
                 checks: self.checks,
                 keep_token: self.keep_token,
+                metadata,
             }),
         })
     }

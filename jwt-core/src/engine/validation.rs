@@ -187,6 +187,11 @@ impl Validation {
         for name in &self.required {
             require(claims, name)?;
         }
+        // A key-bound token (RFC 7800 `cnf`) needs its proof of possession, which a bearer
+        // request does not carry: refused rather than accepted as a plain bearer token.
+        if claims.get("cnf").is_some_and(|c| !c.is_null()) {
+            return Err(InvalidToken::SenderConstrained);
+        }
         let times = TimeClaims {
             exp: numeric_date(claims, "exp")?,
             nbf: if self.validate_nbf {

@@ -114,6 +114,11 @@ pub trait ScopeMapper: Send + Sync + fmt::Debug {
 
     /// The scope grammar (admin scope, aliases) the requirements are written in.
     fn scope_rules(&self) -> &Arc<ScopeRules>;
+
+    /// The scopes a client may ask for, for RFC 9728's `scopes_supported` (none by default).
+    fn scopes_supported(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// What a request gets when no entry of the table matches its method and path.

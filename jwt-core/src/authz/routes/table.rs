@@ -501,6 +501,36 @@ impl ScopeMapper for RouteTable {
     fn scope_rules(&self) -> &Arc<ScopeRules> {
         &self.rules_grammar
     }
+
+    /// Every scope a route requires, sorted: literal ones as written, a per-resource template
+    /// (`agents:{agent_id}:run`) as its wildcard form (`agents:*:run`), which grants it for
+    /// every id; other templates are left out.
+    fn scopes_supported(&self) -> Vec<String> {
+        let mut out = std::collections::BTreeSet::new();
+        for rule in &self.rules {
+            let templates = match &rule.access {
+                Access::Scopes(t) => t.as_slice(),
+                _ => &[],
+            };
+            for t in templates.iter().chain(rule.checks.iter().map(|c| &c.scope)) {
+                let text = t.as_str();
+                if t.params().next().is_none() {
+                    out.insert(text.to_owned());
+                    continue;
+                }
+                let parts: Vec<&str> = text.split(':').collect();
+                if let [res, id, action] = parts.as_slice()
+                    && id.starts_with('{')
+                    && id.ends_with('}')
+                    && !res.contains('{')
+                    && !action.contains('{')
+                {
+                    out.insert(format!("{res}:*:{action}"));
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
 }
 
 #[cfg(test)]
