@@ -1035,36 +1035,22 @@ fn http(plan: &HttpPlan) -> Result<HttpReport, String> {
 /// The core targets, from criterion's figures.
 fn core_checks(core: &BTreeMap<String, [f64; 3]>) -> Vec<Check> {
     let mut checks = Vec::new();
-    let us = |ns: f64| format!("{:.2} µs", ns / 1000.0);
     for alg in ["hs256", "rs256", "es256", "eddsa"] {
         let name = alg.to_uppercase();
-        let Some(&[jwt, ours, hit]) = core.get(alg) else {
-            checks.push(Check::unmeasured(
-                &CORE_CACHE_HIT,
-                name,
-                "no criterion result".into(),
-            ));
-            continue;
-        };
+        let figures = core.get(alg);
         if alg == "hs256" {
-            checks.push(Check::new(
+            checks.push(ratio_check(
                 &CORE_HS256_CACHE_OFF,
-                name.clone(),
-                Figure {
-                    measured: ours / jwt,
-                    bound: CORE_HS256_CACHE_OFF.bound.value(),
-                    detail: format!("{} vs {}", us(ours), us(jwt)),
-                },
+                &name,
+                figures.map(|&[jwt, ours, _]| (ours, jwt)),
+                "no criterion result",
             ));
         }
-        checks.push(Check::new(
+        checks.push(ratio_check(
             &CORE_CACHE_HIT,
-            name,
-            Figure {
-                measured: hit / jwt,
-                bound: CORE_CACHE_HIT.bound.value(),
-                detail: format!("{} vs {}", us(hit), us(jwt)),
-            },
+            &name,
+            figures.map(|&[jwt, _, hit]| (hit, jwt)),
+            "no criterion result",
         ));
     }
     checks
@@ -1073,40 +1059,20 @@ fn core_checks(core: &BTreeMap<String, [f64; 3]>) -> Vec<Check> {
 /// The targets on the token's size, from the `scopes_{1,100}` groups: at 100 scopes, cache off
 /// against `jsonwebtoken::decode`, and the cache hit against the cache hit at 1 scope.
 fn scope_checks(core: &BTreeMap<String, [f64; 3]>) -> Vec<Check> {
-    let us = |ns: f64| format!("{:.2} µs", ns / 1000.0);
     let (one, hundred) = (core.get("scopes_1"), core.get("scopes_100"));
-    let off = match hundred {
-        Some(&[jwt, ours, _]) => Check::new(
-            &CORE_SCOPES_CACHE_OFF,
-            "HS256, 100 scopes",
-            Figure {
-                measured: ours / jwt,
-                bound: CORE_SCOPES_CACHE_OFF.bound.value(),
-                detail: format!("{} vs {}", us(ours), us(jwt)),
-            },
-        ),
-        None => Check::unmeasured(
-            &CORE_SCOPES_CACHE_OFF,
-            "HS256, 100 scopes",
-            "no criterion result for scopes_100".into(),
-        ),
-    };
-    let growth = match (one, hundred) {
-        (Some(&[_, _, hit_1]), Some(&[_, _, hit_100])) => Check::new(
-            &CORE_SCOPES_HIT_GROWTH,
-            "HS256, 100 vs 1 scope",
-            Figure {
-                measured: hit_100 / hit_1,
-                bound: CORE_SCOPES_HIT_GROWTH.bound.value(),
-                detail: format!("{} vs {}", us(hit_100), us(hit_1)),
-            },
-        ),
-        _ => Check::unmeasured(
-            &CORE_SCOPES_HIT_GROWTH,
-            "HS256, 100 vs 1 scope",
-            "no criterion result for scopes_1 and scopes_100".into(),
-        ),
-    };
+    let off = ratio_check(
+        &CORE_SCOPES_CACHE_OFF,
+        "HS256, 100 scopes",
+        hundred.map(|&[jwt, ours, _]| (ours, jwt)),
+        "no criterion result for scopes_100",
+    );
+    let growth = ratio_check(
+        &CORE_SCOPES_HIT_GROWTH,
+        "HS256, 100 vs 1 scope",
+        one.zip(hundred)
+            .map(|(&[_, _, hit_1], &[_, _, hit_100])| (hit_100, hit_1)),
+        "no criterion result for scopes_1 and scopes_100",
+    );
     vec![off, growth]
 }
 
@@ -1136,6 +1102,28 @@ fn scopes_markdown(core: &BTreeMap<String, [f64; 3]>) -> String {
         Check::unmeasured(&CORE_SCOPES_HIT_GROWTH, "", String::new()).bound_text(),
     );
     md
+}
+
+/// `measured ÷ reference` against `target`'s bound, or not measured (`missing`).
+fn ratio_check(
+    target: &'static Target,
+    subject: &str,
+    figures: Option<(f64, f64)>,
+    missing: &str,
+) -> Check {
+    let us = |ns: f64| format!("{:.2} µs", ns / 1000.0);
+    match figures {
+        Some((measured, reference)) => Check::new(
+            target,
+            subject,
+            Figure {
+                measured: measured / reference,
+                bound: target.bound.value(),
+                detail: format!("{} vs {}", us(measured), us(reference)),
+            },
+        ),
+        None => Check::unmeasured(target, subject, missing.into()),
+    }
 }
 
 /// The HTTP throughput targets: every cache-on mode of every framework against its bare runs
