@@ -23,8 +23,8 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use clap::{Parser, ValueEnum};
 use jwt_core::{
     Algorithm, AnyOf, AudiencePolicy, AuthContext, AuthError, BearerHeader, CookieToken, Jwks,
-    JwtAuth, KeyChain, RequestParts, RouteTable, StandardClaims, StaticKeys, TokenSource,
-    Validation,
+    JwtAuth, KeyChain, ProtectedResourceMetadata, RequestParts, RouteTable, StandardClaims,
+    StaticKeys, TokenSource, Validation,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -114,6 +114,15 @@ pub struct DemoArgs {
     /// Verify tokens of this OpenID / OAuth issuer (discovery; `iss` is pinned to it).
     #[arg(long)]
     pub issuer: Option<String>,
+    /// Be an OAuth protected resource (RFC 9728) with this identifier, the URL agents and MCP
+    /// clients call (e.g. `http://127.0.0.1:7777`): the metadata is served at
+    /// `/.well-known/oauth-protected-resource`, every challenge points at it, and tokens must
+    /// carry the identifier as their audience (RFC 8707).
+    #[arg(long)]
+    pub resource: Option<String>,
+    /// The authorization server the metadata names (repeatable; default: --issuer).
+    #[arg(long = "authorization-server", requires = "resource")]
+    pub authorization_servers: Vec<String>,
     /// The port on 127.0.0.1 (0 = any free port).
     #[arg(long, default_value_t = 7777)]
     pub port: u16,
@@ -524,6 +533,21 @@ impl Demo {
             SourceArg::Header => Box::new(BearerHeader::new()),
             SourceArg::Cookie => Box::new(CookieToken::new(args.cookie_name.clone())),
             SourceArg::Both => Box::new(AnyOf::header_then_cookie(args.cookie_name.clone())),
+        };
+        let builder = match &args.resource {
+            Some(resource) => {
+                let servers = if args.authorization_servers.is_empty() {
+                    args.issuer.iter().cloned().collect()
+                } else {
+                    args.authorization_servers.clone()
+                };
+                let metadata = servers.into_iter().fold(
+                    ProtectedResourceMetadata::new(resource).resource_name("AgentOS demo"),
+                    ProtectedResourceMetadata::authorization_server,
+                );
+                builder.protected_resource(metadata)
+            }
+            None => builder,
         };
         let auth = builder
             .scopes(table.build()?)

@@ -807,6 +807,74 @@ fn external_keys_generate_nothing_and_cookie_login_mints_nothing() {
 }
 
 #[test]
+fn mcp_demo_with_resource_serves_rfc9728_metadata_on_all_four_frameworks() {
+    for (name, bin) in FRAMEWORKS {
+        let dir = temp_dir(&format!("prm-{name}"));
+        let resource = "http://127.0.0.1:7777";
+        let server = Server::start_with(
+            bin,
+            &dir,
+            &[
+                "--resource",
+                resource,
+                "--authorization-server",
+                "https://idp.example.test",
+            ],
+            &[],
+        );
+        let doc = server.call("GET", "/.well-known/oauth-protected-resource", &[], "");
+        assert_eq!(doc.status, 200, "{name}");
+        assert_eq!(
+            doc.header("cache-control"),
+            Some("public, max-age=3600"),
+            "{name}"
+        );
+        let body = &doc.body;
+        assert_eq!(body["resource"], resource, "{name}");
+        assert_eq!(
+            body["authorization_servers"],
+            json!(["https://idp.example.test"])
+        );
+        assert!(
+            body["scopes_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("agents:read")),
+            "{name}: {body}"
+        );
+        let refused = server.call("GET", "/agents", &[], "");
+        assert_eq!(refused.status, 401, "{name}");
+        assert!(
+            refused.header("www-authenticate").unwrap().contains(
+                r#"resource_metadata="http://127.0.0.1:7777/.well-known/oauth-protected-resource""#
+            ),
+            "{name}"
+        );
+        // A token for this resource (RFC 8707 audience) is accepted; one without it is not.
+        let mut claims = json!({"sub": "alice", "scopes": ["agents:read"], "aud": resource});
+        let for_us = mint(&dir, claims.clone());
+        let ok = server.call(
+            "GET",
+            "/agents",
+            &[("Authorization", &format!("Bearer {for_us}"))],
+            "",
+        );
+        assert_eq!(ok.status, 200, "{name}: {}", ok.body);
+        claims.as_object_mut().unwrap().remove("aud");
+        let no_aud = mint(&dir, claims);
+        let r = server.call(
+            "GET",
+            "/agents",
+            &[("Authorization", &format!("Bearer {no_aud}"))],
+            "",
+        );
+        assert_eq!(r.status, 401, "{name}");
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
 fn cookie_login_follows_the_token_source() {
     for (name, bin) in FRAMEWORKS {
         // Cookie only: the middleware reads the cookie everywhere except on
