@@ -212,7 +212,6 @@ impl OpenApiSecurity {
     /// everyone also get `"x-jwt-access": "denied"`. A document without `paths` gets only the
     /// schemes.
     pub fn apply(&self, table: &RouteTable, doc: &mut Value) {
-        let mut used: BTreeSet<String> = BTreeSet::new();
         if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
             for (path, item) in paths.iter_mut() {
                 let Some(item) = item.as_object_mut() else {
@@ -223,9 +222,6 @@ impl OpenApiSecurity {
                         continue;
                     };
                     let expected = self.expected(table, method, path);
-                    for requirement in &expected.security {
-                        collect_scopes(requirement, &mut used);
-                    }
                     op.insert("security".to_owned(), Value::Array(expected.security));
                     if expected.denied {
                         op.insert(DENIED_EXTENSION.to_owned(), json!("denied"));
@@ -235,6 +231,7 @@ impl OpenApiSecurity {
                 }
             }
         }
+        let used = Self::scopes_used(doc);
         let Some(root) = doc.as_object_mut() else {
             return;
         };
