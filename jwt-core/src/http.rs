@@ -111,16 +111,26 @@ impl RequestParts for RequestHead<'_> {
 /// ```
 pub fn render(err: &AuthError) -> Response<String> {
     let rendered = ErrorResponse::new(err);
-    let mut res = Response::new(String::new());
-    *res.status_mut() =
+    let status =
         StatusCode::from_u16(rendered.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    for (name, value) in rendered.headers() {
+    let res = response(status, rendered.headers(), String::new());
+    res.map(|_| rendered.into_body())
+}
+
+/// A response of `status`, `headers` (a value that is not a valid header is left out) and `body`.
+fn response<'a>(
+    status: StatusCode,
+    headers: impl Iterator<Item = (&'static str, &'a str)>,
+    body: String,
+) -> Response<String> {
+    let mut res = Response::new(body);
+    *res.status_mut() = status;
+    for (name, value) in headers {
         if let Ok(value) = HeaderValue::from_str(value) {
             res.headers_mut()
                 .insert(HeaderName::from_static(name), value);
         }
     }
-    *res.body_mut() = rendered.into_body();
     res
 }
 
@@ -149,14 +159,11 @@ pub fn is_grpc(headers: &HeaderMap) -> bool {
 /// assert!(res.body().is_empty());
 /// ```
 pub fn render_grpc(err: &AuthError) -> Response<String> {
-    let mut res = Response::new(String::new());
-    for (name, value) in GrpcResponse::new(err).headers() {
-        if let Ok(value) = HeaderValue::from_str(value) {
-            res.headers_mut()
-                .insert(HeaderName::from_static(name), value);
-        }
-    }
-    res
+    response(
+        StatusCode::OK,
+        GrpcResponse::new(err).headers(),
+        String::new(),
+    )
 }
 
 /// [`render_grpc`] for a gRPC request, [`render`] for any other.
@@ -178,14 +185,9 @@ pub fn render_for(headers: &HeaderMap, err: &AuthError) -> Response<String> {
 /// assert_eq!(res.headers()["cache-control"], "public, max-age=3600");
 /// ```
 pub fn render_metadata(json: &str) -> Response<String> {
-    let mut res = Response::new(json.to_owned());
-    res.headers_mut().insert(
-        ::http::header::CONTENT_TYPE,
-        HeaderValue::from_static(crate::Outcome::METADATA_CONTENT_TYPE),
-    );
-    res.headers_mut().insert(
-        ::http::header::CACHE_CONTROL,
-        HeaderValue::from_static(crate::Outcome::METADATA_CACHE_CONTROL),
-    );
-    res
+    let headers = [
+        ("content-type", crate::Outcome::METADATA_CONTENT_TYPE),
+        ("cache-control", crate::Outcome::METADATA_CACHE_CONTROL),
+    ];
+    response(StatusCode::OK, headers.into_iter(), json.to_owned())
 }

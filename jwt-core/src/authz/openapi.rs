@@ -272,14 +272,7 @@ impl OpenApiSecurity {
     /// Every scope the operations of `doc` require (an OAuth2 flow's scope list).
     fn scopes_used(doc: &Value) -> BTreeSet<String> {
         let mut used = BTreeSet::new();
-        let ops = doc
-            .get("paths")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flat_map(|paths| paths.values())
-            .filter_map(Value::as_object)
-            .flat_map(|item| METHODS.iter().filter_map(|m| item.get(*m)));
-        for op in ops {
+        for (_, _, op) in operations(doc) {
             for requirement in op
                 .get("security")
                 .and_then(Value::as_array)
@@ -298,40 +291,44 @@ impl OpenApiSecurity {
     pub fn check(&self, table: &RouteTable, doc: &Value) -> Vec<SecurityMismatch> {
         let global = doc.get("security");
         let mut out = Vec::new();
-        let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
-            return out;
-        };
-        for (path, item) in paths {
-            for method in METHODS {
-                let Some(op) = item.get(method) else {
-                    continue;
-                };
-                let expected = self.expected(table, method, path);
-                let documented = op.get("security").or(global).cloned();
-                let problem = if expected.denied {
-                    Some(MismatchKind::Denied)
-                } else {
-                    match &documented {
-                        None => Some(MismatchKind::Undocumented),
-                        Some(d) if !same_security(d, &expected.security) => {
-                            Some(MismatchKind::Differs)
-                        }
-                        Some(_) => None,
-                    }
-                };
-                if let Some(kind) = problem {
-                    out.push(SecurityMismatch {
-                        method: method.to_ascii_uppercase(),
-                        path: path.clone(),
-                        kind,
-                        documented,
-                        enforced: Value::Array(expected.security),
-                    });
+        for (path, method, op) in operations(doc) {
+            let expected = self.expected(table, method, path);
+            let documented = op.get("security").or(global).cloned();
+            let problem = if expected.denied {
+                Some(MismatchKind::Denied)
+            } else {
+                match &documented {
+                    None => Some(MismatchKind::Undocumented),
+                    Some(d) if !same_security(d, &expected.security) => Some(MismatchKind::Differs),
+                    Some(_) => None,
                 }
+            };
+            if let Some(kind) = problem {
+                out.push(SecurityMismatch {
+                    method: method.to_ascii_uppercase(),
+                    path: path.clone(),
+                    kind,
+                    documented,
+                    enforced: Value::Array(expected.security),
+                });
             }
         }
         out
     }
+}
+
+/// Every operation of `doc`: its path template, method and operation object, in document
+/// order.
+fn operations(doc: &Value) -> impl Iterator<Item = (&String, &'static str, &Value)> {
+    doc.get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .flat_map(|(path, item)| {
+            METHODS
+                .iter()
+                .filter_map(move |m| item.get(*m).map(|op| (path, *m, op)))
+        })
 }
 
 struct Expected {

@@ -238,7 +238,7 @@ impl<'a> ScopeRef<'a> {
                 t[b] = match b as u8 {
                     b':' => 2,
                     b'/' => 3,
-                    0x21 | 0x23..=0x5b | 0x5d..=0x7e => 1,
+                    c if is_scope_char(c) => 1,
                     _ => 0,
                 };
                 b += 1;
@@ -585,13 +585,11 @@ impl ScopeSet {
         });
     }
 
-    /// Bytes the index adds (for the cache's weight).
+    /// Bytes the index holds (for the cache's weight), once built.
     pub(crate) fn index_bytes(&self) -> usize {
-        if self.strings.len() > INDEX_FROM {
-            self.strings.len() * 16
-        } else {
-            0
-        }
+        self.index
+            .get()
+            .map_or(0, |index| std::mem::size_of_val(&**index))
     }
 
     /// The ids of `resource` on which the caller may perform one of `actions`

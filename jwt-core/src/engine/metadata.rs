@@ -30,15 +30,18 @@ pub struct ProtectedResourceMetadata {
     resource: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     authorization_servers: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    scopes_supported: Vec<String>,
+    /// `None` until set or filled from the route table.
+    #[serde(skip_serializing_if = "no_scopes")]
+    scopes_supported: Option<Vec<String>>,
     bearer_methods_supported: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     resource_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     resource_documentation: Option<String>,
-    #[serde(skip)]
-    scopes_set: bool,
+}
+
+fn no_scopes(scopes: &Option<Vec<String>>) -> bool {
+    scopes.as_ref().is_none_or(Vec::is_empty)
 }
 
 impl ProtectedResourceMetadata {
@@ -49,11 +52,10 @@ impl ProtectedResourceMetadata {
         Self {
             resource: resource.into(),
             authorization_servers: Vec::new(),
-            scopes_supported: Vec::new(),
+            scopes_supported: None,
             bearer_methods_supported: vec!["header"],
             resource_name: None,
             resource_documentation: None,
-            scopes_set: false,
         }
     }
 
@@ -70,8 +72,7 @@ impl ProtectedResourceMetadata {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.scopes_supported = scopes.into_iter().map(Into::into).collect();
-        self.scopes_set = true;
+        self.scopes_supported = Some(scopes.into_iter().map(Into::into).collect());
         self
     }
 
@@ -149,9 +150,7 @@ impl ProtectedResourceMetadata {
 
     /// Fills the scopes from the route table unless they were set.
     pub(crate) fn with_default_scopes(mut self, scopes: Vec<String>) -> Self {
-        if !self.scopes_set {
-            self.scopes_supported = scopes;
-        }
+        self.scopes_supported.get_or_insert(scopes);
         self
     }
 

@@ -667,7 +667,6 @@ impl JwtAuthBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
     /// ```
     pub fn protected_resource(mut self, metadata: ProtectedResourceMetadata) -> Self {
-        self.audiences.push(metadata.resource().to_owned());
         self.metadata = Some(metadata);
         self
     }
@@ -785,12 +784,15 @@ impl JwtAuthBuilder {
         crate::keys::crypto::self_test()?;
         let verifier = self.verifier.ok_or(ConfigError::NoKeySource)?;
         let mut validation = self.validation;
-        if !self.audiences.is_empty() {
+        // RFC 8707: a token minted for the protected resource names it as its audience.
+        let mut audiences = self.audiences;
+        audiences.extend(self.metadata.as_ref().map(|m| m.resource().to_owned()));
+        if !audiences.is_empty() {
             let mut list = match validation.audience_settings() {
                 AudiencePolicy::Require(list) => list.clone(),
                 _ => Vec::new(),
             };
-            list.extend(self.audiences);
+            list.extend(audiences);
             validation = validation.audience(list);
         }
         if !self.issuers.is_empty() {

@@ -12,7 +12,7 @@ use crate::token::claim_path::{ClaimPath, ClaimPathError};
 
 /// Whether `b` may appear in an RFC 6749 §3.3 `scope-token`: `%x21 / %x23-5B / %x5D-7E`. The
 /// scope grammar ([`crate::Scope`]) and the claim prefixes share it.
-pub(crate) fn is_scope_char(b: u8) -> bool {
+pub(crate) const fn is_scope_char(b: u8) -> bool {
     matches!(b, 0x21 | 0x23..=0x5b | 0x5d..=0x7e)
 }
 
