@@ -26,9 +26,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jwt_core::{
-    Algorithm, AuthContext, BearerHeader, EncodingKey, Jwks, JwtAuth, JwtAuthBuilder, KeyChain,
-    OptionsPolicy, ProtectedResourceMetadata, RouteTable, StandardClaims, StaticKeys,
-    TokenLocation, Validation, VerificationKey, mint,
+    Algorithm, AuthContext, BearerHeader, Dpop, DpopNonces, EncodingKey, HtuOrigin, Jwks, JwtAuth,
+    JwtAuthBuilder, KeyChain, OptionsPolicy, ProtectedResourceMetadata, RouteTable, StandardClaims,
+    StaticKeys, TokenLocation, Validation, VerificationKey, jwk_thumbprint, mint,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -66,6 +66,13 @@ pub const AUDIENCE: &str = "os-1";
 pub const ISSUER: &str = "https://idp.example.test";
 /// The protected resource (RFC 9728) of the `prm` profile, also its tokens' audience.
 pub const PROTECTED_RESOURCE: &str = "https://api.example.test/mcp";
+
+/// The public origin of the `dpop*` profiles: proofs name it in `htu`.
+pub const DPOP_ORIGIN: &str = "https://api.example.test";
+/// The nonce secret of the `dpop_nonce` profile.
+pub const DPOP_NONCE_SECRET: &[u8] = b"conformance-dpop-nonce-secret-0123456789";
+/// The nonce period of the `dpop_nonce` profile.
+const DPOP_NONCE_PERIOD: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// A configuration every adapter builds its app from.
 #[derive(Clone)]
@@ -282,6 +289,26 @@ impl Profile {
                     .authorization_server(ISSUER)
                     .resource_name("conformance"),
             ),
+            // RFC 9449: DPoP allowed beside bearer tokens, required, with server nonces, and
+            // with an RFC 9728 protected resource (the htu origin is then the resource's).
+            "dpop" => hs().dpop(Dpop::allowed().origin(HtuOrigin::Fixed(DPOP_ORIGIN.into()))),
+            "dpop_required" => {
+                hs().dpop(Dpop::required().origin(HtuOrigin::Fixed(DPOP_ORIGIN.into())))
+            }
+            "dpop_nonce" => hs().dpop(
+                Dpop::allowed()
+                    .origin(HtuOrigin::Fixed(DPOP_ORIGIN.into()))
+                    .nonces(
+                        DpopNonces::new(DPOP_NONCE_SECRET, DPOP_NONCE_PERIOD)
+                            .map_err(|e| e.to_string())?,
+                    ),
+            ),
+            "dpop_prm" => hs()
+                .protected_resource(
+                    ProtectedResourceMetadata::new(format!("{DPOP_ORIGIN}/mcp"))
+                        .authorization_server(ISSUER),
+                )
+                .dpop(Dpop::required().algorithms([Algorithm::ES256, Algorithm::EdDSA])),
             "short" => hs().max_token_len(256),
             "claims" => hs().claims(
                 StandardClaims::default()
@@ -481,6 +508,38 @@ pub struct CaseRequest {
     /// Headers as `[name, value]` pairs.
     #[serde(default)]
     pub headers: Option<Vec<(String, String)>>,
+    /// A DPoP proof to send (RFC 9449). Without `headers` the request then carries
+    /// `Authorization: DPoP <token>` and `DPoP: <proof>`; with `headers`, `{proof}` in a value is
+    /// replaced by it.
+    #[serde(default)]
+    pub dpop: Option<ProofRecipe>,
+    /// Send the same request (same token, same proof) once before the one whose response is
+    /// checked: for replay cases.
+    #[serde(default)]
+    pub send_twice: bool,
+}
+
+/// How to make a DPoP proof. Every field is optional: by default a proof signed with the
+/// fixture P-256 key for the request's method and `DPOP_ORIGIN` + path, issued now, with a
+/// unique `jti` and the token's `ath`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProofRecipe {
+    /// The signing key: `p256` (default), `p384`, `ed25519`.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Header members merged over `{"typ": "dpop+jwt", "alg": .., "jwk": <public key>}`;
+    /// `null` removes one.
+    #[serde(default)]
+    pub header: Option<Map<String, Value>>,
+    /// Claims merged over the defaults `jti`, `htm`, `htu`, `iat`, `ath`; `null` removes one;
+    /// `now±N` as for tokens; `"ath:<text>"` is the hash of that text; `"{server_nonce}"` the
+    /// `dpop_nonce` profile's current nonce.
+    #[serde(default)]
+    pub claims: Option<Map<String, Value>>,
+    /// A literal proof, used as is.
+    #[serde(default)]
+    pub raw: Option<String>,
 }
 
 fn get() -> String {
@@ -577,6 +636,122 @@ fn resolve_times(v: &Value, now: u64) -> Value {
     }
 }
 
+/// The public JWK of a proof key (`p256`, `p384`, `ed25519`), from the fixture's public PEM.
+fn proof_jwk(name: &str) -> Result<Value, String> {
+    let der = |pem: &[u8]| -> Result<Vec<u8>, String> {
+        let text = std::str::from_utf8(pem).map_err(|e| e.to_string())?;
+        let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map_err(|e| e.to_string())
+    };
+    let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
+    // A SubjectPublicKeyInfo ends with the key: 04 || x || y for EC, the 32 bytes for Ed25519.
+    match name {
+        "p256" | "p384" => {
+            let (pem, size, crv) = if name == "p256" {
+                (keys::P256_PUBLIC, 32, "P-256")
+            } else {
+                (keys::P384_PUBLIC, 48, "P-384")
+            };
+            let der = der(pem)?;
+            let point = &der[der.len() - 2 * size..];
+            Ok(json!({"kty": "EC", "crv": crv, "x": b64(&point[..size]), "y": b64(&point[size..])}))
+        }
+        "ed25519" => {
+            let der = der(keys::ED_PUBLIC)?;
+            Ok(json!({"kty": "OKP", "crv": "Ed25519", "x": b64(&der[der.len() - 32..])}))
+        }
+        other => Err(format!("unknown proof key {other:?}")),
+    }
+}
+
+/// Replaces `"jkt:<key>"` strings (at any depth) by that proof key's RFC 7638 thumbprint.
+fn resolve_jkt(v: &Value) -> Result<Value, String> {
+    Ok(match v {
+        Value::String(s) if s.starts_with("jkt:") => {
+            json!(jwk_thumbprint(&proof_jwk(&s[4..])?).map_err(|e| e.to_string())?)
+        }
+        Value::Array(items) => {
+            Value::Array(items.iter().map(resolve_jkt).collect::<Result<_, _>>()?)
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), resolve_jkt(v)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+static PROOF_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl ProofRecipe {
+    /// Makes the proof for `method path` over `token`.
+    ///
+    /// # Errors
+    /// A message for an unknown key.
+    pub fn mint(&self, method: &str, path: &str, token: Option<&str>) -> Result<String, String> {
+        if let Some(raw) = &self.raw {
+            return Ok(raw.clone());
+        }
+        let now = now();
+        let key_name = self.key.as_deref().unwrap_or("p256");
+        let (alg, key) = signing_key(key_name)?;
+        let mut header = Map::new();
+        header.insert("typ".into(), json!("dpop+jwt"));
+        header.insert("alg".into(), json!(format!("{alg:?}")));
+        header.insert("jwk".into(), proof_jwk(key_name)?);
+        for (k, v) in self.header.iter().flatten() {
+            if v.is_null() {
+                header.remove(k);
+            } else {
+                header.insert(k.clone(), v.clone());
+            }
+        }
+        let hash = |text: &str| {
+            URL_SAFE_NO_PAD.encode(
+                aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes()).as_ref(),
+            )
+        };
+        let serial = PROOF_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let htu = format!("{DPOP_ORIGIN}{}", path.split('?').next().unwrap_or(path));
+        let mut claims = Map::new();
+        claims.insert(
+            "jti".into(),
+            json!(format!("proof-{now}-{serial}-{}", std::process::id())),
+        );
+        claims.insert("htm".into(), json!(method));
+        claims.insert("htu".into(), json!(htu));
+        claims.insert("iat".into(), json!(now));
+        if let Some(token) = token {
+            claims.insert("ath".into(), json!(hash(token)));
+        }
+        for (k, v) in self.claims.iter().flatten() {
+            let v = match v {
+                Value::Null => {
+                    claims.remove(k);
+                    continue;
+                }
+                Value::String(s) if s.starts_with("ath:") => json!(hash(&s[4..])),
+                Value::String(s) if s == "{server_nonce}" => json!(
+                    DpopNonces::new(DPOP_NONCE_SECRET, DPOP_NONCE_PERIOD)
+                        .map_err(|e| e.to_string())?
+                        .current()
+                ),
+                other => resolve_times(other, now),
+            };
+            claims.insert(k.clone(), v);
+        }
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(Value::Object(header).to_string()),
+            URL_SAFE_NO_PAD.encode(Value::Object(claims).to_string())
+        );
+        mint::sign_input(alg, &key, &input).map_err(|e| e.to_string())
+    }
+}
+
 fn signing_key(name: &str) -> Result<(Algorithm, EncodingKey), String> {
     let pem = |alg, bytes: &[u8], ec: bool, ed: bool| {
         let key = if ed {
@@ -657,7 +832,7 @@ impl TokenRecipe {
                     if v.is_null() {
                         claims.remove(k);
                     } else {
-                        claims.insert(k.clone(), resolve_times(v, now));
+                        claims.insert(k.clone(), resolve_jkt(&resolve_times(v, now))?);
                     }
                 }
                 Value::Object(claims).to_string()
@@ -733,13 +908,27 @@ impl Case {
             .as_ref()
             .map(TokenRecipe::mint)
             .transpose()?;
-        let headers = match (&self.request.headers, &token) {
-            (Some(h), t) => h
+        let proof = self
+            .request
+            .dpop
+            .as_ref()
+            .map(|p| p.mint(&self.request.method, &self.request.path, token.as_deref()))
+            .transpose()?;
+        let headers = match (&self.request.headers, &token, &proof) {
+            (Some(h), t, p) => h
                 .iter()
-                .map(|(n, v)| (n.clone(), v.replace("{token}", t.as_deref().unwrap_or(""))))
+                .map(|(n, v)| {
+                    let v = v.replace("{token}", t.as_deref().unwrap_or(""));
+                    (n.clone(), v.replace("{proof}", p.as_deref().unwrap_or("")))
+                })
                 .collect(),
-            (None, Some(t)) => vec![("Authorization".to_owned(), format!("Bearer {t}"))],
-            (None, None) => Vec::new(),
+            (None, Some(t), Some(p)) => vec![
+                ("Authorization".to_owned(), format!("DPoP {t}")),
+                ("DPoP".to_owned(), p.clone()),
+            ],
+            (None, Some(t), None) => vec![("Authorization".to_owned(), format!("Bearer {t}"))],
+            (None, None, Some(p)) => vec![("DPoP".to_owned(), p.clone())],
+            (None, None, None) => Vec::new(),
         };
         Ok(HttpRequest {
             method: self.request.method.clone(),
@@ -803,9 +992,13 @@ impl Case {
             let ok = match (code.as_str(), header) {
                 ("absent", None) => true,
                 ("absent", Some(_)) | (_, None) => false,
-                ("none", Some(h)) => h.starts_with("Bearer realm=") && !h.contains("error="),
+                ("none", Some(h)) => {
+                    (h.starts_with("Bearer realm=") || h.starts_with("DPoP "))
+                        && !h.contains("error=")
+                }
                 (code, Some(h)) => {
-                    h.starts_with("Bearer realm=") && h.contains(&format!("error=\"{code}\""))
+                    (h.starts_with("Bearer realm=") || h.starts_with("DPoP "))
+                        && h.contains(&format!("error=\"{code}\""))
                 }
             };
             if !ok {
@@ -996,6 +1189,9 @@ pub async fn run_cases<H: Harness>(harness: &H, cases: &[Case]) -> Report {
                 continue;
             }
         };
+        if case.request.send_twice {
+            let _ = harness.send(&profile, request.clone()).await;
+        }
         let response = harness.send(&profile, request).await;
         report.responses.insert(
             case.name.clone(),

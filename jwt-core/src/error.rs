@@ -78,6 +78,12 @@ pub enum InvalidToken {
     /// refused, as a stolen one would be.
     #[error("Invalid token: the token is bound to a key and was sent without proof")]
     SenderConstrained,
+    /// Sent with the `DPoP` scheme, but the token carries no DPoP key binding (`cnf.jkt`).
+    #[error("Invalid token: the token is not bound to a DPoP key")]
+    NotDpopBound,
+    /// DPoP is required ([`crate::DpopMode::Required`]) and the token came as a plain bearer.
+    #[error("Invalid token: a DPoP-bound token and proof are required")]
+    DpopRequired,
 }
 
 impl InvalidToken {
@@ -108,6 +114,8 @@ impl InvalidToken {
             Self::BadApiKey => "invalid token",
             Self::Revoked => "token revoked",
             Self::SenderConstrained => "sender-constrained token sent as bearer",
+            Self::NotDpopBound => "token not DPoP-bound",
+            Self::DpopRequired => "DPoP required",
         }
     }
 
@@ -139,6 +147,104 @@ impl InvalidToken {
             Self::BadApiKey => "bad_api_key",
             Self::Revoked => "revoked",
             Self::SenderConstrained => "sender_constrained",
+            Self::NotDpopBound => "not_dpop_bound",
+            Self::DpopRequired => "dpop_required",
+        }
+    }
+}
+
+/// Why a DPoP proof (RFC 9449 §4.3) was refused: 401 with
+/// `WWW-Authenticate: DPoP error="invalid_dpop_proof"`. Every variant renders a fixed message.
+///
+/// ```
+/// use jwt_core::DpopRejection;
+/// assert_eq!(DpopRejection::Replayed.description(), "DPoP proof replayed");
+/// assert_eq!(DpopRejection::Replayed.reason(), "dpop_replayed");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DpopRejection {
+    /// The request has the `DPoP` scheme but no `DPoP` header.
+    Missing,
+    /// Several `DPoP` headers.
+    Several,
+    /// Not a compact JWS with JSON header and claims, or a claim of the wrong type.
+    Malformed,
+    /// The header's `typ` is not `dpop+jwt`.
+    WrongType,
+    /// The `alg` is not one of the accepted asymmetric algorithms.
+    AlgorithmNotAllowed,
+    /// The header's `jwk` is missing, private, unsupported or does not fit the `alg`.
+    BadKey,
+    /// The signature does not verify with the embedded key.
+    BadSignature,
+    /// A required claim (`jti`, `htm`, `htu`, `iat`, `ath`) is missing.
+    MissingClaim,
+    /// `htm` is not the request's method.
+    MethodMismatch,
+    /// `htu` is not the request's URL.
+    UrlMismatch,
+    /// The request's own URL cannot be determined (no or several `Host` / forwarded headers).
+    UnknownRequestUrl,
+    /// `iat` is outside the accepted window.
+    Stale,
+    /// `ath` is not the hash of the access token.
+    AthMismatch,
+    /// The proof's `jti` was seen before within the window.
+    Replayed,
+    /// The proof's key is not the key the token is bound to (`cnf.jkt`).
+    KeyMismatch,
+}
+
+impl fmt::Display for DpopRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
+impl std::error::Error for DpopRejection {}
+
+impl DpopRejection {
+    /// A short, header-safe description used as `error_description` and in the body's
+    /// `detail` (after `Invalid DPoP proof: `).
+    pub fn description(&self) -> &'static str {
+        match self {
+            Self::Missing => "DPoP proof missing",
+            Self::Several => "several DPoP proofs",
+            Self::Malformed => "malformed DPoP proof",
+            Self::WrongType => "DPoP proof type is not dpop+jwt",
+            Self::AlgorithmNotAllowed => "DPoP proof algorithm not allowed",
+            Self::BadKey => "DPoP proof key unusable",
+            Self::BadSignature => "DPoP proof signature invalid",
+            Self::MissingClaim => "DPoP proof claim missing",
+            Self::MethodMismatch => "DPoP proof htm mismatch",
+            Self::UrlMismatch => "DPoP proof htu mismatch",
+            Self::UnknownRequestUrl => "request URL undetermined",
+            Self::Stale => "DPoP proof iat outside the accepted window",
+            Self::AthMismatch => "DPoP proof ath mismatch",
+            Self::Replayed => "DPoP proof replayed",
+            Self::KeyMismatch => "DPoP key binding mismatch",
+        }
+    }
+
+    /// A stable machine-readable reason code for logs and metrics (`dpop_replayed`, ...).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Missing => "dpop_missing",
+            Self::Several => "dpop_several",
+            Self::Malformed => "dpop_malformed",
+            Self::WrongType => "dpop_wrong_type",
+            Self::AlgorithmNotAllowed => "dpop_algorithm_not_allowed",
+            Self::BadKey => "dpop_bad_key",
+            Self::BadSignature => "dpop_bad_signature",
+            Self::MissingClaim => "dpop_missing_claim",
+            Self::MethodMismatch => "dpop_htm_mismatch",
+            Self::UrlMismatch => "dpop_htu_mismatch",
+            Self::UnknownRequestUrl => "dpop_unknown_url",
+            Self::Stale => "dpop_stale",
+            Self::AthMismatch => "dpop_ath_mismatch",
+            Self::Replayed => "dpop_replayed",
+            Self::KeyMismatch => "dpop_key_mismatch",
         }
     }
 }
@@ -163,6 +269,8 @@ pub struct AuthError {
     /// How the middleware that produced it renders errors (body, `Retry-After`); `None` for
     /// the defaults.
     style: Option<Arc<ErrorStyle>>,
+    /// The request used the `DPoP` scheme: the challenge answers in that scheme.
+    dpop_scheme: bool,
 }
 
 /// Two errors are equal when they say the same thing (kind and realm), whoever renders them.
@@ -225,6 +333,17 @@ pub(crate) struct ErrorStyle {
     pub(crate) resource_metadata: Option<Arc<str>>,
     pub(crate) renderer: Option<Arc<dyn ErrorRenderer>>,
     pub(crate) retry_after_secs: u32,
+    /// With DPoP on: the `algs` of the `DPoP` challenge, and whether `Bearer` is refused.
+    pub(crate) dpop: Option<DpopChallenge>,
+}
+
+/// The `DPoP` challenge of a middleware with DPoP on (RFC 9449 §7.1).
+#[derive(Debug)]
+pub(crate) struct DpopChallenge {
+    /// The accepted proof algorithms, space-separated.
+    pub(crate) algs: String,
+    /// DPoP is required: the challenge is `DPoP` only.
+    pub(crate) required: bool,
 }
 
 /// The gRPC status codes an [`AuthError`] maps to ([`AuthError::grpc_code`]), numbered as in
@@ -295,6 +414,13 @@ pub enum AuthErrorKind {
     /// A handler asked for the caller's identity but the route ran without the middleware, or
     /// the route is excluded (401, no error code).
     NotAuthenticated,
+    /// The DPoP proof was refused (401 `invalid_dpop_proof`, RFC 9449 §7.1).
+    InvalidDpopProof(DpopRejection),
+    /// The proof lacks the server's current nonce (401 `use_dpop_nonce`, RFC 9449 §9); the
+    /// string is the nonce to use, sent in the `DPoP-Nonce` header.
+    UseDpopNonce(String),
+    /// A shared store (the DPoP replay cache) could not answer in time (503, `Retry-After`).
+    StoreUnavailable,
 }
 
 impl AuthError {
@@ -304,6 +430,7 @@ impl AuthError {
             kind,
             realm: Cow::Borrowed("api"),
             style: None,
+            dpop_scheme: false,
         }
     }
 
@@ -312,6 +439,21 @@ impl AuthError {
         self.realm = Cow::Owned(style.realm.to_string());
         self.style = Some(style.clone());
         self
+    }
+
+    /// Marks the error as the answer to a request that used the `DPoP` scheme.
+    pub(crate) fn in_dpop_scheme(mut self) -> Self {
+        self.dpop_scheme = true;
+        self
+    }
+
+    /// The nonce a client must put in its next DPoP proof (`DPoP-Nonce`), for a
+    /// [`AuthErrorKind::UseDpopNonce`] refusal.
+    pub fn dpop_nonce(&self) -> Option<&str> {
+        match &self.kind {
+            AuthErrorKind::UseDpopNonce(nonce) => Some(nonce),
+            _ => None,
+        }
     }
 
     /// The custom body renderer of the middleware that produced this error, if any.
@@ -351,6 +493,9 @@ impl AuthError {
             AuthErrorKind::RouteDenied => "route_denied",
             AuthErrorKind::Unavailable => "keys_unavailable",
             AuthErrorKind::NotAuthenticated => "not_authenticated",
+            AuthErrorKind::InvalidDpopProof(why) => why.reason(),
+            AuthErrorKind::UseDpopNonce(_) => "use_dpop_nonce",
+            AuthErrorKind::StoreUnavailable => "store_unavailable",
         }
     }
 
@@ -372,11 +517,13 @@ impl AuthError {
             AuthErrorKind::MissingToken(_)
             | AuthErrorKind::UnsupportedScheme
             | AuthErrorKind::NotAuthenticated
-            | AuthErrorKind::InvalidToken(_) => 401,
+            | AuthErrorKind::InvalidToken(_)
+            | AuthErrorKind::InvalidDpopProof(_)
+            | AuthErrorKind::UseDpopNonce(_) => 401,
             AuthErrorKind::InsufficientScope { .. }
             | AuthErrorKind::AccessDenied { .. }
             | AuthErrorKind::RouteDenied => 403,
-            AuthErrorKind::Unavailable => 503,
+            AuthErrorKind::Unavailable | AuthErrorKind::StoreUnavailable => 503,
         }
     }
 
@@ -399,9 +546,12 @@ impl AuthError {
         }
     }
 
-    /// The RFC 6750 error code, if any (`invalid_request`, `invalid_token`, `insufficient_scope`).
+    /// The RFC 6750 error code, if any (`invalid_request`, `invalid_token`, `insufficient_scope`),
+    /// or RFC 9449's (`invalid_dpop_proof`, `use_dpop_nonce`).
     pub fn error_code(&self) -> Option<&'static str> {
         match self.kind {
+            AuthErrorKind::InvalidDpopProof(_) => Some("invalid_dpop_proof"),
+            AuthErrorKind::UseDpopNonce(_) => Some("use_dpop_nonce"),
             AuthErrorKind::InvalidRequest(_) | AuthErrorKind::InvalidPath(_) => {
                 Some("invalid_request")
             }
@@ -412,7 +562,8 @@ impl AuthError {
             AuthErrorKind::MissingToken(_)
             | AuthErrorKind::UnsupportedScheme
             | AuthErrorKind::NotAuthenticated
-            | AuthErrorKind::Unavailable => None,
+            | AuthErrorKind::Unavailable
+            | AuthErrorKind::StoreUnavailable => None,
         }
     }
 
@@ -441,6 +592,15 @@ impl AuthError {
                 Cow::Borrowed("Authentication is temporarily unavailable")
             }
             AuthErrorKind::NotAuthenticated => Cow::Borrowed("Not authenticated"),
+            AuthErrorKind::InvalidDpopProof(why) => {
+                Cow::Owned(format!("Invalid DPoP proof: {why}"))
+            }
+            AuthErrorKind::UseDpopNonce(_) => {
+                Cow::Borrowed("A DPoP proof with the server nonce is required")
+            }
+            AuthErrorKind::StoreUnavailable => {
+                Cow::Borrowed("Authentication is temporarily unavailable")
+            }
         }
     }
 
@@ -458,29 +618,37 @@ impl AuthError {
     }
 
     /// The `WWW-Authenticate` value (RFC 6750 §3). Every parameter is header-safe.
+    ///
+    /// With DPoP on (RFC 9449 §7.1), a refusal of a request sent with the `DPoP` scheme (and
+    /// every refusal when DPoP is required) is a `DPoP` challenge (`DPoP error="...",
+    /// error_description="...", algs="..."`); otherwise the `Bearer` challenge is followed by
+    /// `DPoP algs="..."`, so a client learns it may use either.
     pub fn www_authenticate(&self) -> String {
-        let mut out = format!("Bearer realm=\"{}\"", header_safe(&self.realm));
-        if let Some(code) = self.error_code() {
-            out.push_str(&format!(", error=\"{code}\""));
-        }
-        match &self.kind {
-            AuthErrorKind::InvalidToken(reason) => {
-                out.push_str(&format!(", error_description=\"{}\"", reason.description()));
+        let dpop = self.style.as_ref().and_then(|s| s.dpop.as_ref());
+        let dpop_error = matches!(
+            self.kind,
+            AuthErrorKind::InvalidDpopProof(_) | AuthErrorKind::UseDpopNonce(_)
+        );
+        let mut out = match dpop {
+            Some(d) if self.dpop_scheme || dpop_error || d.required => {
+                let mut out = String::from("DPoP ");
+                self.push_error_params(&mut out);
+                if !out.ends_with(' ') {
+                    out.push_str(", ");
+                }
+                out.push_str(&format!("algs=\"{}\"", header_safe(&d.algs)));
+                out
             }
-            AuthErrorKind::InvalidRequest(msg) => {
-                out.push_str(&format!(", error_description=\"{}\"", header_safe(msg)));
+            _ => {
+                let mut out = format!("Bearer realm=\"{}\"", header_safe(&self.realm));
+                let at = out.len();
+                self.push_error_params(&mut out);
+                if out.len() > at {
+                    out.insert_str(at, ", ");
+                }
+                out
             }
-            AuthErrorKind::InvalidPath(_) => {
-                out.push_str(", error_description=\"invalid request path\"");
-            }
-            AuthErrorKind::InsufficientScope { required } if !required.is_empty() => {
-                out.push_str(&format!(", scope=\"{}\"", header_safe(&required.join(" "))));
-            }
-            AuthErrorKind::AccessDenied { required, .. } => {
-                out.push_str(&format!(", scope=\"{}\"", header_safe(required)));
-            }
-            _ => {}
-        }
+        };
         if let Some(url) = self
             .style
             .as_ref()
@@ -488,7 +656,45 @@ impl AuthError {
         {
             out.push_str(&format!(", resource_metadata=\"{}\"", header_safe(url)));
         }
+        if let Some(d) = dpop
+            && out.starts_with("Bearer ")
+        {
+            out.push_str(&format!(", DPoP algs=\"{}\"", header_safe(&d.algs)));
+        }
         out
+    }
+
+    /// `error`, `error_description` and `scope`, comma-separated (nothing when none apply).
+    fn push_error_params(&self, out: &mut String) {
+        let mut params: Vec<String> = Vec::new();
+        if let Some(code) = self.error_code() {
+            params.push(format!("error=\"{code}\""));
+        }
+        match &self.kind {
+            AuthErrorKind::InvalidToken(reason) => {
+                params.push(format!("error_description=\"{}\"", reason.description()));
+            }
+            AuthErrorKind::InvalidDpopProof(why) => {
+                params.push(format!("error_description=\"{}\"", why.description()));
+            }
+            AuthErrorKind::UseDpopNonce(_) => {
+                params.push("error_description=\"nonce required\"".to_owned());
+            }
+            AuthErrorKind::InvalidRequest(msg) => {
+                params.push(format!("error_description=\"{}\"", header_safe(msg)));
+            }
+            AuthErrorKind::InvalidPath(_) => {
+                params.push("error_description=\"invalid request path\"".to_owned());
+            }
+            AuthErrorKind::InsufficientScope { required } if !required.is_empty() => {
+                params.push(format!("scope=\"{}\"", header_safe(&required.join(" "))));
+            }
+            AuthErrorKind::AccessDenied { required, .. } => {
+                params.push(format!("scope=\"{}\"", header_safe(required)));
+            }
+            _ => {}
+        }
+        out.push_str(&params.join(", "));
     }
 }
 
@@ -523,6 +729,43 @@ fn header_safe(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// What is wrong with a [`crate::Dpop`] configuration.
+///
+/// ```
+/// use jwt_core::{ConfigError, DpopConfigError, Dpop, JwtAuth, StaticKeys};
+/// let err = JwtAuth::builder()
+///     .verifier(StaticKeys::hs256([7u8; 32])?)
+///     .dpop(Dpop::allowed())
+///     .build()
+///     .unwrap_err();
+/// assert!(matches!(err, ConfigError::Dpop(DpopConfigError::NoOrigin)));
+/// # Ok::<(), ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DpopConfigError {
+    /// Neither an `htu` origin nor a protected resource was configured: the request's public
+    /// URL would be a guess.
+    #[error("no origin for htu checks: set Dpop::origin or a protected resource")]
+    NoOrigin,
+    /// The origin is not an absolute `http(s)` URL without query (or the `Host` scheme is not
+    /// `http` / `https`).
+    #[error("invalid htu origin {0:?}")]
+    BadOrigin(String),
+    /// No proof algorithm is allowed.
+    #[error("no proof algorithm allowed")]
+    NoAlgorithms,
+    /// A symmetric algorithm cannot sign proofs (the key is public).
+    #[error("proof algorithm {0:?} is not asymmetric")]
+    SymmetricAlgorithm(jsonwebtoken::Algorithm),
+    /// The nonce secret is shorter than 32 bytes.
+    #[error("nonce secret shorter than 32 bytes")]
+    WeakNonceSecret,
+    /// A duration that must be positive is zero.
+    #[error("{0} must be at least one second")]
+    ZeroDuration(&'static str),
+}
+
 /// A configuration mistake found while building keys, verifiers or the middleware. Never a panic,
 /// never a silent default.
 ///
@@ -553,6 +796,9 @@ fn header_safe(s: &str) -> Cow<'_, str> {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
+    /// A DPoP setting that cannot work ([`crate::Dpop`]).
+    #[error("DPoP: {0}")]
+    Dpop(#[from] DpopConfigError),
     /// A protected resource identifier (RFC 9728) that cannot be served.
     #[error("protected resource {resource:?}: {why}")]
     InvalidProtectedResource {

@@ -39,10 +39,16 @@ pub use authz::routes::{
 pub use authz::scope::{AccessibleIds, DEFAULT_ADMIN_SCOPE, Scope, ScopeRules, ScopeSet};
 pub use engine::cache::TokenCacheConfig;
 pub use engine::checks::{JtiDenylist, RequestCheck};
+pub use engine::dpop::nonce::DpopNonces;
+pub use engine::dpop::proof::jwk_thumbprint;
+pub use engine::dpop::replay::{MemoryReplayStore, ReplayStore, ReplayStoreError};
+pub use engine::dpop::url::HtuOrigin;
+pub use engine::dpop::{Dpop, DpopMode};
 pub use engine::metadata::ProtectedResourceMetadata;
 pub use engine::validation::{AudiencePolicy, Validation};
 pub use engine::{JwtAuth, JwtAuthBuilder, OptionsPolicy, Outcome, TokenLocation};
 pub use error::{AuthError, AuthErrorKind, ConfigError, GrpcCode, InvalidToken};
+pub use error::{DpopConfigError, DpopRejection};
 pub use error::{ErrorRenderer, JwkRejection, RenderedBody};
 /// Re-exported because they are part of our signatures: `Algorithm` names the algorithm of a
 /// [`VerificationKey`], `EncodingKey` signs in the [`mint`] helpers.

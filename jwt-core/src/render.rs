@@ -39,6 +39,7 @@ pub struct ErrorResponse {
     content_type: Cow<'static, str>,
     www_authenticate: Option<String>,
     retry_after: Option<String>,
+    dpop_nonce: Option<String>,
     body: String,
 }
 
@@ -49,7 +50,7 @@ impl ErrorResponse {
     ///
     /// With a custom [`ErrorRenderer`] (set with [`crate::JwtAuthBuilder::error_renderer`]) the
     /// body and content type are the renderer's; a content type that is not a valid header value
-    /// falls back to the default body. A 503 carries `retry-after`.
+    /// falls back to the default body. A 503 carries `retry-after`, a `use_dpop_nonce` refusal `dpop-nonce`.
     pub fn new(err: &AuthError) -> Self {
         let rendered = err
             .renderer()
@@ -61,6 +62,10 @@ impl ErrorResponse {
             content_type: rendered.content_type,
             www_authenticate: err.www_authenticate_value().filter(|v| is_header_value(v)),
             retry_after: err.retry_after().map(|s| s.to_string()),
+            dpop_nonce: err
+                .dpop_nonce()
+                .filter(|v| is_header_value(v))
+                .map(str::to_owned),
             body: rendered.body,
         }
     }
@@ -80,6 +85,7 @@ impl ErrorResponse {
                     .map(|value| ("www-authenticate", value)),
             )
             .chain(self.retry_after.as_deref().map(|v| ("retry-after", v)))
+            .chain(self.dpop_nonce.as_deref().map(|v| ("dpop-nonce", v)))
     }
 
     /// The body (by default the JSON `{"detail": "..."}`).

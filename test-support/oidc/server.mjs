@@ -1,9 +1,22 @@
 // A real OpenID provider (panva/oidc-provider) for the remote JWKS / discovery tests.
 //
-// Test support only: in-memory storage, freshly generated keys on every start, one confidential
-// client using the client_credentials grant. Tokens are RFC 9068 JWT access tokens
-// (`typ: at+jwt`, `scope` as a space-delimited string) for any of the scopes in SCOPES: the
-// AgentOS-style `agents:read agents:write` and the plain `orders.read orders.write`.
+// Test support only: in-memory storage, freshly generated keys on every start, two confidential
+// clients using the client_credentials grant (client_secret_basic). Tokens are RFC 9068 JWT
+// access tokens (`typ: at+jwt`, `scope` as a space-delimited string) for any of the scopes in
+// SCOPES: the AgentOS-style `agents:read agents:write` and the plain `orders.read orders.write`.
+// The audience is AUDIENCE unless the token request names another one with a `resource`
+// parameter (RFC 8707): `aud` is then that absolute URI.
+//
+// Clients:
+//   agent-svc / agent-secret-0123456789   Bearer tokens; DPoP-bound (`token_type: DPoP`,
+//                                         `cnf.jkt`) only if the request carries a DPoP proof
+//   dpop-agent / dpop-secret-0123456789   `dpop_bound_access_tokens`: the token request must
+//                                         carry a DPoP proof (RFC 9449) and every token is
+//                                         DPoP-bound: `token_type: DPoP`, `cnf.jkt` = the
+//                                         RFC 7638 thumbprint of the proof's key.
+//                                         See dpop-client.mjs.
+// DPoP proofs at the token endpoint: ES256 / EdDSA (Ed25519), `iat` within 5 minutes, replayed
+// `jti` rejected.
 //
 // Environment:
 //   PORT        port to listen on, on 127.0.0.1 (default 3999)
@@ -11,12 +24,15 @@
 //   KID_PREFIX  prefix for the key ids (default ""): a restart with another prefix is a rotation
 //   KEYS_OUT    optional directory: each private signing key is written there as
 //               <kid>.pem (PKCS#8), so tests can forge tokens "signed by this issuer's key"
+//   DPOP_REQUIRE_NONCE  "1": the token endpoint requires a server nonce in DPoP proofs: a proof
+//               without one gets 400 `{"error":"use_dpop_nonce"}` with a `DPoP-Nonce` header
+//               (default: no nonces, a proof needs none)
 //
 // Prints `listening <issuer>` once it accepts connections; exits on SIGTERM / SIGINT.
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeyObject } from 'node:crypto';
+import { KeyObject, randomBytes } from 'node:crypto';
 import Provider from 'oidc-provider';
 import { generateKeyPair, exportJWK } from 'jose';
 
@@ -24,6 +40,7 @@ const PORT = Number(process.env.PORT || 3999);
 const ALG = process.env.ALG || 'RS256';
 const KID_PREFIX = process.env.KID_PREFIX || '';
 const KEYS_OUT = process.env.KEYS_OUT || '';
+const DPOP_REQUIRE_NONCE = process.env.DPOP_REQUIRE_NONCE === '1';
 const ISSUER = `http://127.0.0.1:${PORT}`;
 const AUDIENCE = 'https://api.agentos.test';
 // AgentOS-style hierarchical scopes, and plain OAuth scopes as most APIs name them.
@@ -61,11 +78,26 @@ const provider = new Provider(ISSUER, {
       token_endpoint_auth_method: 'client_secret_basic',
       scope: SCOPES,
     },
+    {
+      client_id: 'dpop-agent',
+      client_secret: 'dpop-secret-0123456789',
+      grant_types: ['client_credentials'],
+      redirect_uris: [],
+      response_types: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+      scope: SCOPES,
+      dpop_bound_access_tokens: true,
+    },
   ],
   scopes: SCOPES.split(' '),
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
+    // RFC 9449 (on by default in oidc-provider 9; spelled out since dpop-agent depends on it).
+    // Nonces only with DPOP_REQUIRE_NONCE: they need a 32-byte secret.
+    dPoP: DPOP_REQUIRE_NONCE
+      ? { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true }
+      : { enabled: true },
     resourceIndicators: {
       enabled: true,
       defaultResource: () => AUDIENCE,

@@ -22,9 +22,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use clap::{Parser, ValueEnum};
 use jwt_core::{
-    Algorithm, AnyOf, AudiencePolicy, AuthContext, AuthError, BearerHeader, CookieToken, Jwks,
-    JwtAuth, KeyChain, ProtectedResourceMetadata, RequestParts, RouteTable, StandardClaims,
-    StaticKeys, TokenSource, Validation,
+    Algorithm, AnyOf, AudiencePolicy, AuthContext, AuthError, BearerHeader, CookieToken, Dpop,
+    HtuOrigin, Jwks, JwtAuth, KeyChain, ProtectedResourceMetadata, RequestParts, RouteTable,
+    StandardClaims, StaticKeys, TokenSource, Validation,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -61,6 +61,15 @@ pub enum SourceArg {
     Cookie,
     /// Header first, then the cookie.
     Both,
+}
+
+/// Whether DPoP-bound tokens (RFC 9449) are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DpopArg {
+    /// Bearer tokens and DPoP-bound tokens with their proofs.
+    Allowed,
+    /// DPoP-bound tokens with their proofs only.
+    Required,
 }
 
 /// The algorithms the demo has keys for.
@@ -123,6 +132,11 @@ pub struct DemoArgs {
     /// The authorization server the metadata names (repeatable; default: --issuer).
     #[arg(long = "authorization-server", requires = "resource")]
     pub authorization_servers: Vec<String>,
+    /// Accept DPoP-bound tokens (`Authorization: DPoP` with a `DPoP` proof, RFC 9449). Proofs
+    /// name the --resource origin, or without it `http://<Host header>` (the demo serves plain
+    /// HTTP on loopback).
+    #[arg(long, value_enum)]
+    pub dpop: Option<DpopArg>,
     /// The port on 127.0.0.1 (0 = any free port).
     #[arg(long, default_value_t = 7777)]
     pub port: u16,
@@ -546,6 +560,19 @@ impl Demo {
                     ProtectedResourceMetadata::authorization_server,
                 );
                 builder.protected_resource(metadata)
+            }
+            None => builder,
+        };
+        let builder = match args.dpop {
+            Some(mode) => {
+                let dpop = match mode {
+                    DpopArg::Allowed => Dpop::allowed(),
+                    DpopArg::Required => Dpop::required(),
+                };
+                builder.dpop(match &args.resource {
+                    Some(_) => dpop,
+                    None => dpop.origin(HtuOrigin::Host("http".into())),
+                })
             }
             None => builder,
         };

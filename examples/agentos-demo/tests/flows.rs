@@ -1007,3 +1007,90 @@ fn oidc_demo_verifies_tokens_from_a_real_provider_via_issuer() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A DPoP proof (RFC 9449) signed with the P-256 fixture key of jwt-core's tests, and that
+/// key's thumbprint (what a bound token carries as `cnf.jkt`).
+fn dpop_proof(method: &str, url: &str, token: &str, jti: &str) -> (String, String) {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let pem = include_str!("../../../jwt-core/tests/fixtures/p256.pub.pem");
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = STANDARD.decode(body).unwrap();
+    let point = &der[der.len() - 64..];
+    let jwk = json!({"kty": "EC", "crv": "P-256",
+        "x": URL_SAFE_NO_PAD.encode(&point[..32]), "y": URL_SAFE_NO_PAD.encode(&point[32..])});
+    let key = jwt_core::EncodingKey::from_ec_pem(include_bytes!(
+        "../../../jwt-core/tests/fixtures/p256.key"
+    ))
+    .unwrap();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let ath = URL_SAFE_NO_PAD
+        .encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes()).as_ref());
+    let header = json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk});
+    let claims = json!({"jti": jti, "htm": method, "htu": url, "iat": now, "ath": ath});
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let proof = jwt_core::mint::sign_input(Algorithm::ES256, &key, &input).unwrap();
+    (proof, jwt_core::jwk_thumbprint(&jwk).unwrap())
+}
+
+#[test]
+fn dpop_demo_flag_accepts_bound_tokens_with_fresh_proofs_on_all_four_frameworks() {
+    for (name, bin) in FRAMEWORKS {
+        let dir = temp_dir(&format!("dpop-{name}"));
+        let server = Server::start_with(bin, &dir, &["--dpop", "allowed"], &[]);
+        let url = format!("http://127.0.0.1:{}/agents", server.port);
+        let (_, jkt) = dpop_proof("GET", &url, "", "probe");
+        let token = mint(
+            &dir,
+            json!({"sub": "alice", "scopes": ["agents:read"], "cnf": {"jkt": jkt}}),
+        );
+        let dpop_auth = format!("DPoP {token}");
+        let (proof, _) = dpop_proof("GET", &url, &token, &format!("{name}-1"));
+        let call = |auth: &str, proof: Option<&str>| {
+            let mut headers = vec![("Authorization", auth)];
+            headers.extend(proof.map(|p| ("DPoP", p)));
+            server.call("GET", "/agents", &headers, "")
+        };
+        let ok = call(&dpop_auth, Some(&proof));
+        assert_eq!(ok.status, 200, "{name}: {}", ok.body);
+        // The same proof again is a replay.
+        let replay = call(&dpop_auth, Some(&proof));
+        assert_eq!(replay.status, 401, "{name}");
+        let challenge = replay.header("www-authenticate").unwrap_or_default();
+        assert!(
+            challenge.starts_with(
+                r#"DPoP error="invalid_dpop_proof", error_description="DPoP proof replayed""#
+            ),
+            "{name}: {challenge}"
+        );
+        // The bound token as a bearer token, and a proof for another path, are refused.
+        let bearer = call(&format!("Bearer {token}"), None);
+        assert_eq!(bearer.status, 401, "{name}");
+        assert!(
+            bearer
+                .header("www-authenticate")
+                .unwrap_or_default()
+                .contains("sender-constrained token sent as bearer"),
+            "{name}"
+        );
+        let other = format!("http://127.0.0.1:{}/teams", server.port);
+        let (wrong, _) = dpop_proof("GET", &other, &token, &format!("{name}-2"));
+        assert_eq!(call(&dpop_auth, Some(&wrong)).status, 401, "{name}");
+        // Plain bearer tokens still work in `allowed` mode.
+        let plain = token_for(&dir, "bob");
+        assert_eq!(call(&format!("Bearer {plain}"), None).status, 200, "{name}");
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+fn token_for(dir: &Path, sub: &str) -> String {
+    token(dir, sub, &["agents:read"], None)
+}

@@ -38,6 +38,12 @@ pub struct ProtectedResourceMetadata {
     resource_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     resource_documentation: Option<String>,
+    /// Filled from the DPoP settings (RFC 9728 §2): the proof algorithms accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dpop_signing_alg_values_supported: Option<Vec<&'static str>>,
+    /// Filled from the DPoP settings: `true` when only DPoP-bound tokens are accepted.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    dpop_bound_access_tokens_required: bool,
 }
 
 fn no_scopes(scopes: &Option<Vec<String>>) -> bool {
@@ -56,6 +62,8 @@ impl ProtectedResourceMetadata {
             bearer_methods_supported: vec!["header"],
             resource_name: None,
             resource_documentation: None,
+            dpop_signing_alg_values_supported: None,
+            dpop_bound_access_tokens_required: false,
         }
     }
 
@@ -151,6 +159,13 @@ impl ProtectedResourceMetadata {
     /// Fills the scopes from the route table unless they were set.
     pub(crate) fn with_default_scopes(mut self, scopes: Vec<String>) -> Self {
         self.scopes_supported.get_or_insert(scopes);
+        self
+    }
+
+    /// Advertises DPoP (RFC 9728 §2): the proof algorithms and whether DPoP is required.
+    pub(crate) fn with_dpop(mut self, algs: Vec<&'static str>, required: bool) -> Self {
+        self.dpop_signing_alg_values_supported = Some(algs);
+        self.dpop_bound_access_tokens_required = required;
         self
     }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 pub(crate) mod cache;
 pub(crate) mod checks;
+pub(crate) mod dpop;
 pub(crate) mod metadata;
 pub(crate) mod validation;
 
@@ -15,15 +16,17 @@ use crate::authz::routes::{Access, Listing, RouteTable, ScopeMapper, Unmapped};
 use crate::authz::scope::ScopeSet;
 use crate::engine::cache::{CachedToken, TokenCache, TokenCacheConfig};
 use crate::engine::checks::RequestCheck;
+use crate::engine::dpop::{Dpop, DpopCheck, DpopMode};
 use crate::engine::metadata::ProtectedResourceMetadata;
 use crate::engine::validation::{AudiencePolicy, Validation, now_secs};
 use crate::error::{
-    AuthError, AuthErrorKind, ConfigError, ErrorRenderer, ErrorStyle, InvalidToken, RenderedBody,
+    AuthError, AuthErrorKind, ConfigError, DpopChallenge, ErrorRenderer, ErrorStyle, InvalidToken,
+    RenderedBody,
 };
 use crate::keys::verifier::{TokenKind, Verifier, VerifyError};
 use crate::render::RenderWith;
 use crate::token::claims::{ClaimsConfig, StandardClaims};
-use crate::token::jose::TokenHeader;
+use crate::token::jose::{TokenHeader, alg_name};
 use crate::token::path::RequestPath;
 use crate::token::request::{RequestParts, has_header};
 use crate::token::source::{AnyOf, BearerHeader, CookieToken, PendingCheck, TokenSource};
@@ -141,6 +144,7 @@ struct Inner {
     cache: Option<TokenCache>,
     checks: Vec<Arc<dyn RequestCheck>>,
     metadata: Option<metadata::ServedMetadata>,
+    dpop: Option<DpopCheck>,
 }
 
 impl fmt::Debug for JwtAuth {
@@ -156,6 +160,7 @@ impl fmt::Debug for JwtAuth {
             .field("realm", &i.realm)
             .field("cache", &i.cache)
             .field("checks", &i.checks)
+            .field("dpop", &i.dpop)
             .finish_non_exhaustive()
     }
 }
@@ -182,6 +187,7 @@ pub struct JwtAuthBuilder {
     retry_after_secs: Option<u32>,
     checks: Vec<Arc<dyn RequestCheck>>,
     metadata: Option<ProtectedResourceMetadata>,
+    dpop: Option<Dpop>,
     error: Option<ConfigError>,
 }
 
@@ -337,88 +343,108 @@ impl JwtAuth {
         if *route.access == Access::Excluded {
             return Ok(Outcome::Anonymous);
         }
-        let (token, pending) = match i.source.locate(req as &dyn RequestParts)? {
+        let dpop_located = match &i.dpop {
+            Some(d) => d.locate(req as &dyn RequestParts)?,
+            None => None,
+        };
+        let dpop_scheme = dpop_located.is_some();
+        let located = match dpop_located {
+            Some(found) => Some(found),
+            None => i.source.locate(req as &dyn RequestParts)?,
+        };
+        let (token, pending) = match located {
             Some(found) => found,
             None if *route.access == Access::Optional => return Ok(Outcome::Anonymous),
             None => {
                 return Err(AuthErrorKind::MissingToken(i.source.missing_detail()).into());
             }
         };
-        let principal = self.principal(token, pending, span).await?;
-        if !span.is_disabled() {
-            if let Some(sub) = principal.identity.user_id.as_deref() {
-                span.record("sub", sub);
+        // A refusal of a `DPoP` request is answered with a `DPoP` challenge.
+        let in_scheme = |e: AuthError| if dpop_scheme { e.in_dpop_scheme() } else { e };
+        let decided = async {
+            let principal = self.principal(token, pending, span).await?;
+            if let Some(d) = &i.dpop {
+                let proof = d.check(req, token, &principal.claims, dpop_scheme, now_secs())?;
+                if let Some(entry) = proof {
+                    d.record(entry).await?;
+                }
             }
-            if let Some(iss) = principal.claims.get("iss").and_then(|v| v.as_str()) {
-                span.record("iss", iss);
+            if !span.is_disabled() {
+                if let Some(sub) = principal.identity.user_id.as_deref() {
+                    span.record("sub", sub);
+                }
+                if let Some(iss) = principal.claims.get("iss").and_then(|v| v.as_str()) {
+                    span.record("iss", iss);
+                }
             }
-        }
-        let scopes = &principal.scopes;
+            let scopes = &principal.scopes;
 
-        let mut required_text = Vec::new();
-        let mut listing = None;
-        if i.authorization {
-            if *route.access == Access::Denied {
-                return Err(AuthErrorKind::RouteDenied.into());
-            }
-            if let Access::Scopes(templates) = &*route.access {
-                let required: Vec<String> = templates
-                    .iter()
-                    .map(|t| t.render(&route.params).into_owned())
-                    .collect();
-                // agno's listing fallback: a GET collection whose caller lacks the collection's
-                // own scope (`agents:read`) but holds per-resource ones (`agents:a1:read`). It
-                // stands in for that one scope only; every other required scope still applies.
-                let fallback = route
-                    .listing
-                    .filter(|_| method == "GET" || method == "HEAD");
-                for r in &required {
-                    if scopes.can(r) {
-                        continue;
-                    }
-                    match fallback {
-                        Some(l) if is_listing_scope(r, l) => {
-                            let ids = scopes.accessible_ids(&l.resource, &[l.action.as_str()]);
-                            if ids.is_empty() {
-                                return Err(insufficient(required));
-                            }
-                            listing = Some((l.resource.clone(), ids));
+            let mut required_text = Vec::new();
+            let mut listing = None;
+            if i.authorization {
+                if *route.access == Access::Denied {
+                    return Err(AuthErrorKind::RouteDenied.into());
+                }
+                if let Access::Scopes(templates) = &*route.access {
+                    let required: Vec<String> = templates
+                        .iter()
+                        .map(|t| t.render(&route.params).into_owned())
+                        .collect();
+                    // agno's listing fallback: a GET collection whose caller lacks the collection's
+                    // own scope (`agents:read`) but holds per-resource ones (`agents:a1:read`). It
+                    // stands in for that one scope only; every other required scope still applies.
+                    let fallback = route
+                        .listing
+                        .filter(|_| method == "GET" || method == "HEAD");
+                    for r in &required {
+                        if scopes.can(r) {
+                            continue;
                         }
-                        _ => return Err(insufficient(required)),
+                        match fallback {
+                            Some(l) if is_listing_scope(r, l) => {
+                                let ids = scopes.accessible_ids(&l.resource, &[l.action.as_str()]);
+                                if ids.is_empty() {
+                                    return Err(insufficient(required));
+                                }
+                                listing = Some((l.resource.clone(), ids));
+                            }
+                            _ => return Err(insufficient(required)),
+                        }
+                    }
+                    if !required.is_empty() && !span.is_disabled() {
+                        span.record("required", tracing::field::display(required.join(" ")));
+                    }
+                    required_text = required;
+                }
+                for check in route.checks {
+                    let text = check.scope.render(&route.params);
+                    if !scopes.can(&text) {
+                        return Err(AuthErrorKind::AccessDenied {
+                            action: check.action.clone(),
+                            noun: check.noun.clone(),
+                            required: text.into_owned(),
+                        }
+                        .into());
                     }
                 }
-                if !required.is_empty() && !span.is_disabled() {
-                    span.record("required", tracing::field::display(required.join(" ")));
-                }
-                required_text = required;
             }
-            for check in route.checks {
-                let text = check.scope.render(&route.params);
-                if !scopes.can(&text) {
-                    return Err(AuthErrorKind::AccessDenied {
-                        action: check.action.clone(),
-                        noun: check.noun.clone(),
-                        required: text.into_owned(),
-                    }
-                    .into());
-                }
+            let ctx = AuthContext::new(
+                principal,
+                required_text,
+                route.route.map(str::to_owned),
+                listing,
+                // UTF-8 already: a cached token, or one `pending` checked.
+                i.keep_token
+                    .then(|| String::from_utf8_lossy(token).into_owned()),
+                Some(i.style.clone()),
+            );
+            // Per-request checks run on every authenticated request, cache hit or not.
+            for check in &i.checks {
+                check.check(&ctx, method, req.path()).await?;
             }
-        }
-        let ctx = AuthContext::new(
-            principal,
-            required_text,
-            route.route.map(str::to_owned),
-            listing,
-            // UTF-8 already: a cached token, or one `pending` checked.
-            i.keep_token
-                .then(|| String::from_utf8_lossy(token).into_owned()),
-            Some(i.style.clone()),
-        );
-        // Per-request checks run on every authenticated request, cache hit or not.
-        for check in &i.checks {
-            check.check(&ctx, method, req.path()).await?;
-        }
-        Ok(Outcome::Authenticated(ctx))
+            Ok(Outcome::Authenticated(ctx))
+        };
+        decided.await.map_err(in_scheme)
     }
 }
 
@@ -671,6 +697,32 @@ impl JwtAuthBuilder {
         self
     }
 
+    /// Turns DPoP on (RFC 9449): DPoP-bound tokens (`cnf.jkt`) are accepted with
+    /// `Authorization: DPoP <token>` and a valid proof in the `DPoP` header, and refused
+    /// otherwise (as `Bearer` too); [`Dpop::required`] refuses plain bearer tokens. Challenges
+    /// advertise `DPoP algs="..."`, and the protected resource metadata
+    /// `dpop_signing_alg_values_supported`. Without it, every key-bound token is refused.
+    ///
+    /// ```
+    /// use jwt_core::{Dpop, JwtAuth, ProtectedResourceMetadata, SimpleRequest, StaticKeys};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let auth = JwtAuth::builder()
+    ///     .verifier(StaticKeys::hs256([7u8; 32])?)
+    ///     .protected_resource(ProtectedResourceMetadata::new("https://api.example.com"))
+    ///     .dpop(Dpop::required().algorithms([jwt_core::Algorithm::ES256]))
+    ///     .build()?;
+    /// let refused = auth.authenticate(&SimpleRequest::new("GET", "/x")).await.unwrap_err();
+    /// assert_eq!(
+    ///     refused.www_authenticate(),
+    ///     r#"DPoP algs="ES256", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource""#
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    pub fn dpop(mut self, dpop: Dpop) -> Self {
+        self.dpop = Some(dpop);
+        self
+    }
+
     /// Accepts tokens whose `iss` equals `issuer`; call it again to accept several (like
     /// [`Self::audience`]).
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
@@ -828,10 +880,21 @@ impl JwtAuthBuilder {
             let config = self.cache.unwrap_or_default();
             Some(TokenCache::new(config)?)
         };
+        let dpop = match self.dpop {
+            Some(d) => {
+                validation.dpop_binding = true;
+                Some(d.build(self.metadata.as_ref().map(|m| m.resource()))?)
+            }
+            None => None,
+        };
         let metadata = match self.metadata {
             Some(m) => {
                 m.check()?;
-                let m = m.with_default_scopes(mapper.scopes_supported());
+                let mut m = m.with_default_scopes(mapper.scopes_supported());
+                if let Some(d) = &dpop {
+                    let algs = d.algorithms.iter().map(|a| alg_name(*a)).collect();
+                    m = m.with_dpop(algs, d.mode == DpopMode::Required);
+                }
                 Some(metadata::ServedMetadata::new(&m))
             }
             None => None,
@@ -855,11 +918,16 @@ impl JwtAuthBuilder {
                     retry_after_secs: self
                         .retry_after_secs
                         .unwrap_or(crate::limits::DEFAULT_RETRY_AFTER_SECS),
+                    dpop: dpop.as_ref().map(|d| DpopChallenge {
+                        algs: d.algs_text.clone(),
+                        required: d.mode == DpopMode::Required,
+                    }),
                 }),
                 realm,
                 checks: self.checks,
                 keep_token: self.keep_token,
                 metadata,
+                dpop,
             }),
         })
     }

@@ -42,6 +42,8 @@ pub struct Validation {
     required: Vec<String>,
     rfc9068: bool,
     max_token_len: usize,
+    /// DPoP is on: a `cnf` holding only `jkt` is the engine's to check, not refused here.
+    pub(crate) dpop_binding: bool,
 }
 
 impl Default for Validation {
@@ -56,6 +58,7 @@ impl Default for Validation {
             required: Vec::new(),
             rfc9068: false,
             max_token_len: DEFAULT_MAX_TOKEN_LEN,
+            dpop_binding: false,
         }
     }
 }
@@ -187,9 +190,12 @@ impl Validation {
         for name in &self.required {
             require(claims, name)?;
         }
-        // A key-bound token (RFC 7800 `cnf`) needs its proof of possession, which a bearer
-        // request does not carry: refused rather than accepted as a plain bearer token.
-        if claims.get("cnf").is_some_and(|c| !c.is_null()) {
+        // A key-bound token (RFC 7800 `cnf`) needs its proof of possession: refused here
+        // unless DPoP is on and the binding is a DPoP one, which the engine then checks
+        // against the request's proof (a bound token never passes as a plain bearer token).
+        if let Some(cnf) = claims.get("cnf").filter(|c| !c.is_null())
+            && !(self.dpop_binding && crate::engine::dpop::DpopCheck::is_dpop_binding(cnf))
+        {
             return Err(InvalidToken::SenderConstrained);
         }
         let times = TimeClaims {

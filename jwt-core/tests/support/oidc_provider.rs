@@ -68,10 +68,15 @@ pub fn node_ready() -> bool {
         return false;
     }
     let dir = provider_dir();
-    if !dir
-        .join("node_modules/oidc-provider/package.json")
-        .is_file()
-    {
+    // Every package the provider and the DPoP client (dpop-client.mjs) import: a node_modules
+    // installed before one was added is brought up to date.
+    let installed = ["oidc-provider", "oauth4webapi", "dpop"]
+        .iter()
+        .all(|name| {
+            dir.join(format!("node_modules/{name}/package.json"))
+                .is_file()
+        });
+    if !installed {
         eprintln!(
             "installing the provider's npm dependencies: npm ci in {}",
             dir.display()
