@@ -41,10 +41,17 @@ pub use engine::cache::TokenCacheConfig;
 pub use engine::checks::{JtiDenylist, RequestCheck};
 pub use engine::dpop::nonce::DpopNonces;
 pub use engine::dpop::proof::jwk_thumbprint;
-pub use engine::dpop::replay::{MemoryReplayStore, ReplayStore, ReplayStoreError};
+pub use engine::dpop::replay::{MemoryReplayStore, ReplayStore};
 pub use engine::dpop::url::HtuOrigin;
 pub use engine::dpop::{Dpop, DpopMode};
 pub use engine::metadata::ProtectedResourceMetadata;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use engine::stores::redis::RedisStore;
+pub use engine::stores::revocation::{
+    Revocation, RevocationAnswer, RevocationQuery, RevocationStore,
+};
+pub use engine::stores::{FailurePolicy, StoreError};
 pub use engine::validation::{AudiencePolicy, Validation};
 pub use engine::{JwtAuth, JwtAuthBuilder, OptionsPolicy, Outcome, TokenLocation};
 pub use error::{AuthError, AuthErrorKind, ConfigError, GrpcCode, InvalidToken};

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use crate::authz::context::AuthContext;
+use crate::engine::stores::revocation::{RevocationAnswer, RevocationQuery};
 use crate::engine::validation::now_secs;
 use crate::error::{AuthError, InvalidToken};
 
@@ -67,8 +68,10 @@ pub struct JtiDenylist {
 struct DenyState {
     /// `jti` → forget after (unix seconds).
     tokens: HashMap<String, u64>,
-    /// `sub` → tokens issued before this (unix seconds) are revoked.
-    subjects: HashMap<String, u64>,
+    /// `(claim, value)` → tokens issued before the first time are revoked, until the second.
+    cutoffs: HashMap<(String, String), (u64, u64)>,
+    /// The claims that have cut-offs, in the order first seen.
+    claims: Vec<String>,
 }
 
 impl fmt::Debug for JtiDenylist {
@@ -76,7 +79,7 @@ impl fmt::Debug for JtiDenylist {
         let s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         f.debug_struct("JtiDenylist")
             .field("tokens", &s.tokens.len())
-            .field("subjects", &s.subjects.len())
+            .field("cutoffs", &s.cutoffs.len())
             .finish()
     }
 }
@@ -101,9 +104,30 @@ impl JtiDenylist {
     /// Revokes every token of `sub` issued before `before` (unix seconds), e.g. on logout
     /// everywhere or a password change.
     pub fn revoke_subject_before(&self, sub: impl Into<String>, before: u64) {
+        self.revoke_claim_before("sub", sub, before, u64::MAX);
+    }
+
+    /// Revokes every token whose `claim` is `value` issued before `before`, remembered until
+    /// `until` (unix seconds); the latest cut-off wins.
+    pub fn revoke_claim_before(
+        &self,
+        claim: impl Into<String>,
+        value: impl Into<String>,
+        before: u64,
+        until: u64,
+    ) {
+        let now = now_secs();
+        let claim = claim.into();
         let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let entry = s.subjects.entry(sub.into()).or_insert(before);
-        *entry = (*entry).max(before);
+        s.cutoffs.retain(|_, (_, forget_after)| *forget_after > now);
+        if !s.claims.contains(&claim) {
+            s.claims.push(claim.clone());
+        }
+        let entry = s
+            .cutoffs
+            .entry((claim, value.into()))
+            .or_insert((before, until));
+        *entry = (entry.0.max(before), entry.1.max(until));
     }
 
     /// Whether a token with these claims is revoked.
@@ -113,23 +137,45 @@ impl JtiDenylist {
             .is_some_and(|claims| self.revoked(claims))
     }
 
-    /// The decision, on the claims object as the engine holds it (no copy per request).
-    fn revoked(&self, claims: &Map<String, Value>) -> bool {
+    /// What the list holds for `query`.
+    pub(crate) fn answer(&self, query: RevocationQuery<'_>) -> RevocationAnswer {
+        let now = now_secs();
         let s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(jti) = claims.get("jti").and_then(Value::as_str)
-            && s.tokens.get(jti).is_some_and(|until| *until > now_secs())
-        {
-            return true;
-        }
-        if let Some(sub) = claims.get("sub").and_then(Value::as_str)
-            && let Some(before) = s.subjects.get(sub)
-        {
-            return match claims.get("iat").and_then(Value::as_f64) {
-                Some(iat) => iat < *before as f64,
-                None => true,
-            };
-        }
-        false
+        let jti_revoked = query
+            .jti
+            .and_then(|jti| s.tokens.get(jti))
+            .is_some_and(|until| *until > now);
+        let issued_before = query
+            .claims
+            .iter()
+            .filter_map(|(claim, value)| {
+                s.cutoffs
+                    .get(&((*claim).to_owned(), (*value).to_owned()))
+                    .filter(|(_, until)| *until > now)
+                    .map(|(before, _)| *before)
+            })
+            .max();
+        RevocationAnswer::new(jti_revoked, issued_before)
+    }
+
+    /// The decision, on the claims object as the engine holds it (no copy per request): the
+    /// `jti`, and every claim that has cut-offs.
+    fn revoked(&self, claims: &Map<String, Value>) -> bool {
+        let names = self
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .claims
+            .clone();
+        let pairs: Vec<(&str, &str)> = names
+            .iter()
+            .filter_map(|c| Some((c.as_str(), claims.get(c)?.as_str()?)))
+            .collect();
+        self.answer(RevocationQuery {
+            jti: claims.get("jti").and_then(Value::as_str),
+            claims: &pairs,
+        })
+        .revokes(claims)
     }
 }
 
@@ -167,9 +213,6 @@ mod tests {
             "no iat: age unknown"
         );
         assert!(!deny.is_revoked(&json!({"sub": "alice", "iat": 1})));
-        assert_eq!(
-            format!("{deny:?}"),
-            "JtiDenylist { tokens: 1, subjects: 1 }"
-        );
+        assert_eq!(format!("{deny:?}"), "JtiDenylist { tokens: 1, cutoffs: 1 }");
     }
 }

@@ -9,6 +9,7 @@ pub(crate) mod cache;
 pub(crate) mod checks;
 pub(crate) mod dpop;
 pub(crate) mod metadata;
+pub(crate) mod stores;
 pub(crate) mod validation;
 
 use crate::authz::context::{AuthContext, Principal};

@@ -15,6 +15,7 @@ pub(crate) mod proof;
 pub(crate) mod replay;
 pub(crate) mod url;
 
+use crate::engine::stores::FailurePolicy;
 use crate::error::{AuthError, AuthErrorKind, DpopConfigError, DpopRejection, InvalidToken};
 use crate::keys::crypto::sha256;
 use crate::keys::material::{Family, family};
@@ -60,6 +61,7 @@ pub struct Dpop {
     lifetime: Duration,
     skew: Duration,
     store: Option<Arc<dyn ReplayStore>>,
+    replay_failure: FailurePolicy,
     nonces: Option<Arc<DpopNonces>>,
 }
 
@@ -85,6 +87,7 @@ impl Dpop {
             lifetime: Duration::from_secs(60),
             skew: Duration::from_secs(5),
             store: None,
+            replay_failure: FailurePolicy::Closed,
             nonces: None,
         }
     }
@@ -136,6 +139,14 @@ impl Dpop {
         self
     }
 
+    /// What happens when the replay store cannot answer (default [`FailurePolicy::Closed`]:
+    /// 503 with `Retry-After`). [`FailurePolicy::Open`] accepts the proof unrecorded, which
+    /// lets a replay through while the store is down.
+    pub fn replay_failure(mut self, policy: FailurePolicy) -> Self {
+        self.replay_failure = policy;
+        self
+    }
+
     /// Requires server nonces (RFC 9449 §9): a proof without a current one is refused with
     /// `use_dpop_nonce` and a fresh `DPoP-Nonce`.
     pub fn nonces(mut self, nonces: DpopNonces) -> Self {
@@ -181,6 +192,7 @@ impl Dpop {
             store: self
                 .store
                 .unwrap_or_else(|| Arc::new(MemoryReplayStore::default())),
+            replay_failure: self.replay_failure,
             nonces: self.nonces,
             scheme: BearerHeader::new().scheme("DPoP"),
         })
@@ -205,6 +217,7 @@ pub(crate) struct DpopCheck {
     lifetime: u64,
     skew: u64,
     store: Arc<dyn ReplayStore>,
+    replay_failure: FailurePolicy,
     nonces: Option<Arc<DpopNonces>>,
     scheme: BearerHeader,
 }
@@ -326,10 +339,16 @@ impl DpopCheck {
         match self.store.first_use(&entry.key, entry.expires_at).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(reject(DpopRejection::Replayed)),
-            Err(e) => {
-                tracing::warn!(error = %e, "DPoP replay store unavailable");
-                Err(AuthErrorKind::StoreUnavailable.into())
-            }
+            Err(e) => match self.replay_failure {
+                FailurePolicy::Closed => {
+                    tracing::warn!(error = %e, "DPoP replay store unavailable: refusing (fail closed)");
+                    Err(AuthErrorKind::StoreUnavailable.into())
+                }
+                FailurePolicy::Open => {
+                    tracing::warn!(error = %e, "DPoP replay store unavailable: allowing (fail open)");
+                    Ok(())
+                }
+            },
         }
     }
 

@@ -9,20 +9,8 @@ use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
 
+use crate::engine::stores::StoreError;
 use crate::engine::validation::now_secs;
-
-/// Why a [`ReplayStore`] could not answer. The request is refused with 503 and `Retry-After`
-/// (fail closed): a proof that cannot be checked for replay is not accepted.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ReplayStoreError {
-    /// The store holds as many live entries as it may.
-    #[error("replay store full")]
-    Full,
-    /// The store did not answer (down, timed out, refused).
-    #[error("replay store unavailable: {0}")]
-    Unavailable(String),
-}
 
 /// Remembers proof identifiers until they expire, atomically: of two requests with the same
 /// `key`, exactly one is told it is the first.
@@ -38,7 +26,7 @@ pub enum ReplayStoreError {
 /// let key = [7u8; 32];
 /// assert!(store.first_use(&key, 4_000_000_000).await?);
 /// assert!(!store.first_use(&key, 4_000_000_000).await?);
-/// # Ok::<(), jwt_core::ReplayStoreError>(()) }).unwrap();
+/// # Ok::<(), jwt_core::StoreError>(()) }).unwrap();
 /// ```
 #[async_trait]
 pub trait ReplayStore: Send + Sync + fmt::Debug {
@@ -46,8 +34,9 @@ pub trait ReplayStore: Send + Sync + fmt::Debug {
     /// fresh), `false` if it was (a replay).
     ///
     /// # Errors
-    /// A [`ReplayStoreError`] when the store cannot answer; the request is refused (503).
-    async fn first_use(&self, key: &[u8; 32], expires_at: u64) -> Result<bool, ReplayStoreError>;
+    /// A [`StoreError`] when the store cannot answer; the request is then refused (503), or
+    /// let through when the replay check fails open ([`crate::Dpop::replay_failure`]).
+    async fn first_use(&self, key: &[u8; 32], expires_at: u64) -> Result<bool, StoreError>;
 }
 
 /// An in-process [`ReplayStore`]: a bounded set of live proof keys, each dropped once expired.
@@ -94,7 +83,7 @@ impl MemoryReplayStore {
         self.len() == 0
     }
 
-    fn record(&self, key: &[u8; 32], expires_at: u64, now: u64) -> Result<bool, ReplayStoreError> {
+    fn record(&self, key: &[u8; 32], expires_at: u64, now: u64) -> Result<bool, StoreError> {
         let shard = &self.shards[usize::from(key[0]) % SHARDS];
         let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
         // Entries expire roughly in the order recorded (expiry = iat + window); a later one at
@@ -112,7 +101,7 @@ impl MemoryReplayStore {
             return Ok(false);
         }
         if shard.live.len() >= self.per_shard {
-            return Err(ReplayStoreError::Full);
+            return Err(StoreError::Full);
         }
         shard.live.insert(*key, expires_at);
         shard.order.push_back((*key, expires_at));
@@ -137,7 +126,7 @@ impl fmt::Debug for MemoryReplayStore {
 
 #[async_trait]
 impl ReplayStore for MemoryReplayStore {
-    async fn first_use(&self, key: &[u8; 32], expires_at: u64) -> Result<bool, ReplayStoreError> {
+    async fn first_use(&self, key: &[u8; 32], expires_at: u64) -> Result<bool, StoreError> {
         self.record(key, expires_at, now_secs())
     }
 }
@@ -161,7 +150,7 @@ mod tests {
         // The shard is full of live entries: refused, nothing forgotten.
         assert!(matches!(
             store.record(&key(3), 100, 10),
-            Err(ReplayStoreError::Full)
+            Err(StoreError::Full)
         ));
         assert!(!store.record(&key(1), 100, 99).unwrap());
         // Once expired they are swept and the key is fresh again.

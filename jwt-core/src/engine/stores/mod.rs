@@ -1,0 +1,51 @@
+//! The state the middleware keeps beyond one request, which every instance behind a load
+//! balancer must agree on: revoked tokens ([`revocation`]) and the DPoP proof replay cache
+//! ([`crate::ReplayStore`]). Each set sits behind a trait with an in-memory default; with the
+//! `redis` feature, [`crate::RedisStore`] implements both on Redis or Valkey.
+
+use std::fmt;
+
+pub(crate) mod revocation;
+
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
+
+/// Why a shared store could not answer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store holds as many live entries as it may (in-memory stores are bounded).
+    #[error("store full")]
+    Full,
+    /// The store did not answer within its timeout.
+    #[error("store timed out")]
+    Timeout,
+    /// The store is unreachable or refused the command.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// What a check does when its store cannot answer (down, slow, full).
+///
+/// ```
+/// use jwt_core::FailurePolicy;
+/// assert_eq!(FailurePolicy::default(), FailurePolicy::Closed);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum FailurePolicy {
+    /// Refuse the request: 503 with `Retry-After` (default).
+    #[default]
+    Closed,
+    /// Let the request through as if the store had said "fine", with a warning in the log.
+    Open,
+}
+
+impl fmt::Display for FailurePolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FailurePolicy::Closed => "fail closed",
+            FailurePolicy::Open => "fail open",
+        })
+    }
+}

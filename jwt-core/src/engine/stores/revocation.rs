@@ -1,0 +1,409 @@
+//! Revocation shared across instances: [`RevocationStore`] (single tokens by `jti`, and every
+//! token whose claim has a value, such as a subject or a session, issued before a time) and
+//! [`Revocation`], the per-request check over it with a short-lived local cache of "not
+//! revoked" answers and a failure policy.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::authz::context::AuthContext;
+use crate::engine::checks::{JtiDenylist, RequestCheck};
+use crate::engine::stores::{FailurePolicy, StoreError};
+use crate::error::{AuthError, AuthErrorKind, InvalidToken};
+use crate::keys::crypto::sha256;
+
+/// What to look up for one token: its `jti`, and the `(claim, value)` pairs whose cut-offs
+/// apply to it.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct RevocationQuery<'a> {
+    /// The token's `jti`, if it has one.
+    pub jti: Option<&'a str>,
+    /// `(claim, value)` pairs, e.g. `("sub", "alice")`, `("session_id", "s-1")`.
+    pub claims: &'a [(&'a str, &'a str)],
+}
+
+/// What a [`RevocationStore`] knows about a token.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RevocationAnswer {
+    /// The `jti` is revoked.
+    pub jti_revoked: bool,
+    /// The latest "issued before" cut-off among the queried claims: tokens with an earlier
+    /// `iat` (or none) are revoked.
+    pub issued_before: Option<u64>,
+}
+
+impl RevocationAnswer {
+    /// An answer.
+    pub fn new(jti_revoked: bool, issued_before: Option<u64>) -> Self {
+        Self {
+            jti_revoked,
+            issued_before,
+        }
+    }
+
+    /// Whether this answer revokes a token with these claims: its `jti` is revoked, or a
+    /// cut-off is later than its `iat` (a token without `iat` cannot prove its age).
+    ///
+    /// ```
+    /// use jwt_core::RevocationAnswer;
+    /// let claims = serde_json::json!({"iat": 100});
+    /// let claims = claims.as_object().unwrap();
+    /// assert!(RevocationAnswer::new(false, Some(101)).revokes(claims));
+    /// assert!(!RevocationAnswer::new(false, Some(100)).revokes(claims));
+    /// ```
+    pub fn revokes(&self, claims: &serde_json::Map<String, Value>) -> bool {
+        self.jti_revoked
+            || self.issued_before.is_some_and(|before| {
+                claims
+                    .get("iat")
+                    .and_then(Value::as_f64)
+                    .is_none_or(|iat| iat < before as f64)
+            })
+    }
+}
+
+/// Where revocations live: in memory ([`JtiDenylist`]) for one process, in Redis
+/// ([`crate::RedisStore`], feature `redis`) or your own store for several.
+///
+/// Entries expire: a `jti` at `until` (the token's `exp`), a cut-off at `until` (when every
+/// token issued before it has expired).
+#[async_trait]
+pub trait RevocationStore: Send + Sync + fmt::Debug {
+    /// Revokes the token `jti` until `until` (Unix seconds).
+    ///
+    /// # Errors
+    /// A [`StoreError`] when the store cannot record it.
+    async fn revoke_token(&self, jti: &str, until: u64) -> Result<(), StoreError>;
+
+    /// Revokes every token whose `claim` is `value` and whose `iat` is before `before` (or
+    /// absent), keeping the latest cut-off, until `until`.
+    ///
+    /// # Errors
+    /// A [`StoreError`] when the store cannot record it.
+    async fn revoke_issued_before(
+        &self,
+        claim: &str,
+        value: &str,
+        before: u64,
+        until: u64,
+    ) -> Result<(), StoreError>;
+
+    /// Looks a token up (one round trip for a remote store).
+    ///
+    /// # Errors
+    /// A [`StoreError`] when the store cannot answer.
+    async fn lookup(&self, query: RevocationQuery<'_>) -> Result<RevocationAnswer, StoreError>;
+}
+
+#[async_trait]
+impl RevocationStore for JtiDenylist {
+    async fn revoke_token(&self, jti: &str, until: u64) -> Result<(), StoreError> {
+        self.revoke(jti, until);
+        Ok(())
+    }
+
+    async fn revoke_issued_before(
+        &self,
+        claim: &str,
+        value: &str,
+        before: u64,
+        until: u64,
+    ) -> Result<(), StoreError> {
+        self.revoke_claim_before(claim, value, before, until);
+        Ok(())
+    }
+
+    async fn lookup(&self, query: RevocationQuery<'_>) -> Result<RevocationAnswer, StoreError> {
+        Ok(self.answer(query))
+    }
+}
+
+/// The per-request revocation check over a [`RevocationStore`], and the handle a handler uses
+/// to revoke ([`Revocation::revoke`], [`Revocation::revoke_subject`]). Clones share everything.
+///
+/// A token is refused (401 `invalid_token`, "Token has been revoked") when its `jti` is
+/// revoked or when, for one of the checked claims (default `sub`), a cut-off later than its
+/// `iat` was recorded. A "not revoked" answer is remembered locally for
+/// [`Revocation::fresh_for`] (default 500 ms), so a busy token costs at most one store round
+/// trip per that interval, and a revocation made on another instance takes effect within it.
+/// A revocation made through this handle clears the local memory at once. When the store
+/// cannot answer, the [`FailurePolicy`] decides (default: 503 with `Retry-After`).
+///
+/// ```
+/// use jwt_core::{JtiDenylist, JwtAuth, Revocation, SimpleRequest, StaticKeys, mint};
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let secret = b"an-hs256-secret-of-at-least-32-bytes!";
+/// let revocation = Revocation::new(JtiDenylist::new());
+/// let auth = JwtAuth::builder()
+///     .verifier(StaticKeys::hs256(secret)?)
+///     .check(revocation.clone())
+///     .build()?;
+/// let token = mint::hs256(secret, &serde_json::json!({"sub": "alice", "jti": "t-1", "exp": 4_000_000_000u64}))?;
+/// let header = format!("Bearer {token}");
+/// let req = SimpleRequest::new("GET", "/x").header("Authorization", &header);
+/// assert!(auth.authenticate(&req).await.is_ok());
+/// revocation.revoke("t-1", 4_000_000_000).await?;
+/// assert_eq!(auth.authenticate(&req).await.unwrap_err().status(), 401);
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Revocation {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn RevocationStore>,
+    claims: Vec<String>,
+    policy: FailurePolicy,
+    fresh_for: Duration,
+    max_token_lifetime: u64,
+    /// Tokens found not revoked, and when.
+    fresh: quick_cache::sync::Cache<[u8; 32], Instant>,
+}
+
+impl fmt::Debug for Revocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Revocation")
+            .field("store", &self.inner.store)
+            .field("claims", &self.inner.claims)
+            .field("policy", &self.inner.policy)
+            .field("fresh_for", &self.inner.fresh_for)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How many "not revoked" answers are remembered locally.
+const FRESH_CAPACITY: usize = 100_000;
+
+impl Revocation {
+    /// The check over `store`: `sub` cut-offs, fail closed, answers fresh for 500 ms, cut-offs
+    /// kept for a day (the longest token lifetime assumed).
+    pub fn new(store: impl RevocationStore + 'static) -> Self {
+        Self::shared(Arc::new(store))
+    }
+
+    /// The check over a shared store (e.g. one [`crate::RedisStore`] also used for DPoP).
+    pub fn shared(store: Arc<dyn RevocationStore>) -> Self {
+        Self::build(
+            store,
+            vec!["sub".to_owned()],
+            FailurePolicy::Closed,
+            Duration::from_millis(500),
+            86_400,
+        )
+    }
+
+    fn build(
+        store: Arc<dyn RevocationStore>,
+        claims: Vec<String>,
+        policy: FailurePolicy,
+        fresh_for: Duration,
+        max_token_lifetime: u64,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                claims,
+                policy,
+                fresh_for,
+                max_token_lifetime,
+                fresh: quick_cache::sync::Cache::new(FRESH_CAPACITY),
+            }),
+        }
+    }
+
+    fn rebuild(
+        &self,
+        edit: impl FnOnce(&mut Vec<String>, &mut FailurePolicy, &mut Duration, &mut u64),
+    ) -> Self {
+        let i = &self.inner;
+        let (mut claims, mut policy, mut fresh, mut life) = (
+            i.claims.clone(),
+            i.policy,
+            i.fresh_for,
+            i.max_token_lifetime,
+        );
+        edit(&mut claims, &mut policy, &mut fresh, &mut life);
+        Self::build(i.store.clone(), claims, policy, fresh, life)
+    }
+
+    /// The claims whose cut-offs apply (default `["sub"]`; e.g. `["sub", "session_id"]`).
+    pub fn claims<I, S>(&self, claims: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let claims: Vec<String> = claims.into_iter().map(Into::into).collect();
+        self.rebuild(|c, _, _, _| *c = claims)
+    }
+
+    /// What happens when the store cannot answer (default [`FailurePolicy::Closed`]).
+    pub fn failure_policy(&self, policy: FailurePolicy) -> Self {
+        self.rebuild(|_, p, _, _| *p = policy)
+    }
+
+    /// How long a "not revoked" answer is reused locally (default 500 ms; zero asks the store
+    /// on every request). This bounds how late a revocation made elsewhere takes effect.
+    pub fn fresh_for(&self, interval: Duration) -> Self {
+        self.rebuild(|_, _, f, _| *f = interval)
+    }
+
+    /// The longest lifetime of the tokens checked (default one day): a cut-off is kept that
+    /// long after it, by then every token issued before it has expired.
+    pub fn max_token_lifetime(&self, lifetime: Duration) -> Self {
+        self.rebuild(|_, _, _, l| *l = lifetime.as_secs())
+    }
+
+    /// Revokes the token `jti` until `until` (its `exp`, Unix seconds).
+    ///
+    /// # Errors
+    /// A [`StoreError`] when the store cannot record it.
+    pub async fn revoke(&self, jti: &str, until: u64) -> Result<(), StoreError> {
+        self.inner.store.revoke_token(jti, until).await?;
+        self.inner.fresh.clear();
+        Ok(())
+    }
+
+    /// Revokes every token of `sub` issued before `before` (Unix seconds).
+    ///
+    /// # Errors
+    /// A [`StoreError`] when the store cannot record it.
+    pub async fn revoke_subject(&self, sub: &str, before: u64) -> Result<(), StoreError> {
+        self.revoke_issued_before("sub", sub, before).await
+    }
+
+    /// Revokes every token whose `claim` is `value` issued before `before`: a session
+    /// (`session_id`), a device, a tenant. The claim must be one of [`Self::claims`] to be
+    /// checked.
+    ///
+    /// # Errors
+    /// A [`StoreError`] when the store cannot record it.
+    pub async fn revoke_issued_before(
+        &self,
+        claim: &str,
+        value: &str,
+        before: u64,
+    ) -> Result<(), StoreError> {
+        let until = before.saturating_add(self.inner.max_token_lifetime);
+        self.inner
+            .store
+            .revoke_issued_before(claim, value, before, until)
+            .await?;
+        self.inner.fresh.clear();
+        Ok(())
+    }
+
+    /// Whether a token with these claims is revoked, asking the store (no local memory).
+    ///
+    /// # Errors
+    /// A [`StoreError`] when the store cannot answer.
+    pub async fn is_revoked(
+        &self,
+        claims: &serde_json::Map<String, Value>,
+    ) -> Result<bool, StoreError> {
+        let pairs = self.pairs(claims);
+        let query = RevocationQuery {
+            jti: claims.get("jti").and_then(Value::as_str),
+            claims: &pairs,
+        };
+        let answer = self.inner.store.lookup(query).await?;
+        Ok(answer.revokes(claims))
+    }
+
+    fn pairs<'c>(&'c self, claims: &'c serde_json::Map<String, Value>) -> Vec<(&'c str, &'c str)> {
+        self.inner
+            .claims
+            .iter()
+            .filter_map(|c| Some((c.as_str(), claims.get(c)?.as_str()?)))
+            .collect()
+    }
+}
+
+/// The local memory's key for a token: its `jti`, `iat` and checked claim values.
+fn fresh_key(claims: &serde_json::Map<String, Value>, pairs: &[(&str, &str)]) -> [u8; 32] {
+    let mut text = String::new();
+    for part in [claims.get("jti"), claims.get("iat")] {
+        text.push_str(&part.map(Value::to_string).unwrap_or_default());
+        text.push('\0');
+    }
+    for (claim, value) in pairs {
+        text.push_str(claim);
+        text.push('=');
+        text.push_str(value);
+        text.push('\0');
+    }
+    sha256(text.as_bytes())
+}
+
+#[async_trait]
+impl RequestCheck for Revocation {
+    async fn check(&self, ctx: &AuthContext, _method: &str, _path: &str) -> Result<(), AuthError> {
+        let i = &self.inner;
+        let claims = ctx.claims();
+        let pairs = self.pairs(claims);
+        let key = fresh_key(claims, &pairs);
+        if let Some(seen) = i.fresh.get(&key)
+            && seen.elapsed() < i.fresh_for
+        {
+            return Ok(());
+        }
+        let asked = Instant::now();
+        let query = RevocationQuery {
+            jti: claims.get("jti").and_then(Value::as_str),
+            claims: &pairs,
+        };
+        match i.store.lookup(query).await {
+            Ok(answer) if answer.revokes(claims) => Err(InvalidToken::Revoked.into()),
+            Ok(_) => {
+                if !i.fresh_for.is_zero() {
+                    i.fresh.insert(key, asked);
+                }
+                Ok(())
+            }
+            Err(e) => match i.policy {
+                FailurePolicy::Closed => {
+                    tracing::warn!(error = %e, "revocation store unavailable: refusing (fail closed)");
+                    Err(AuthErrorKind::StoreUnavailable.into())
+                }
+                FailurePolicy::Open => {
+                    tracing::warn!(error = %e, "revocation store unavailable: allowing (fail open)");
+                    Ok(())
+                }
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::validation::now_secs;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn revocation_by_jti_subject_and_session() {
+        let r = Revocation::new(JtiDenylist::new()).claims(["sub", "session_id"]);
+        let claims = |v: Value| v.as_object().unwrap().clone();
+        let n = now_secs();
+        let t = claims(json!({"jti": "a", "sub": "alice", "session_id": "s1", "iat": n - 100}));
+        assert!(!r.is_revoked(&t).await.unwrap());
+        r.revoke_issued_before("session_id", "s1", n - 99)
+            .await
+            .unwrap();
+        assert!(r.is_revoked(&t).await.unwrap());
+        let later = claims(json!({"sub": "alice", "session_id": "s1", "iat": n - 99}));
+        assert!(!r.is_revoked(&later).await.unwrap());
+        r.revoke_subject("alice", n).await.unwrap();
+        assert!(r.is_revoked(&later).await.unwrap());
+        let other = claims(json!({"jti": "b", "sub": "bob", "iat": 1}));
+        assert!(!r.is_revoked(&other).await.unwrap());
+        r.revoke("b", now_secs() + 60).await.unwrap();
+        assert!(r.is_revoked(&other).await.unwrap());
+    }
+}
