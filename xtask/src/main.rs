@@ -3,8 +3,10 @@
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -28,12 +30,20 @@ enum Task {
     /// router differential (real servers, generated path spellings).
     Conformance,
     /// Build and run the AgentOS demo service; other flags go to the demo (`cargo xtask demo -- --help`).
+    ///
+    /// With `--instances N`, N demo processes of the framework on consecutive ports from
+    /// `--port` (each on a free port with `--port 0`), all with the same other flags (so the
+    /// same `--data-dir` keys, and with `--redis URL` the same revocations and DPoP replay
+    /// cache); each URL is printed, and all stop on Ctrl-C or when one exits.
     Demo {
         /// The framework to run it on.
         #[arg(long, value_parser = ["axum", "actix", "poem", "warp"], default_value = "axum")]
         framework: String,
+        /// How many demo processes to start (e.g. `--instances 2 --redis redis://127.0.0.1:6379/`).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=32))]
+        instances: u16,
         /// Demo flags: --alg, --os-id, --verify-audience, --token-source, --cookie-name,
-        /// --exclude, --port, --data-dir, --quiet.
+        /// --exclude, --port, --data-dir, --redis, --dpop, --quiet.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -219,6 +229,173 @@ fn demo_bin(bin: &str, args: &[String]) -> Result<(), String> {
     }
 }
 
+/// The demo's default `--port`.
+const DEMO_PORT: u16 = 7777;
+
+/// Takes the value of `--name V` / `--name=V` out of `args` (the last one wins, like clap);
+/// `Ok(None)` when absent.
+fn take_flag(args: &mut Vec<String>, name: &str) -> Result<Option<String>, String> {
+    let mut value = None;
+    let mut i = 0;
+    while i < args.len() {
+        if args[i] == "--" {
+            break;
+        }
+        if args[i] == name {
+            if i + 1 >= args.len() {
+                return Err(format!("{name} needs a value"));
+            }
+            value = Some(args.remove(i + 1));
+            args.remove(i);
+        } else if let Some(v) = args[i].strip_prefix(&format!("{name}=")) {
+            value = Some(v.to_owned());
+            args.remove(i);
+        } else {
+            i += 1;
+        }
+    }
+    Ok(value)
+}
+
+/// `cargo xtask demo`: one demo process through `cargo run`, or with `--instances N` (also
+/// accepted among the demo flags), N of them (see [`demo_instances`]).
+fn demo(framework: &str, instances: u16, args: &[String]) -> Result<(), String> {
+    let bin = format!("demo-{framework}");
+    let mut args = args.to_vec();
+    let instances = match take_flag(&mut args, "--instances")? {
+        Some(n) => n
+            .parse::<u16>()
+            .ok()
+            .filter(|n| (1..=32).contains(n))
+            .ok_or_else(|| format!("--instances {n}: expected 1 to 32"))?,
+        None => instances,
+    };
+    if instances == 1 {
+        demo_bin(&bin, &args)
+    } else {
+        demo_instances(&bin, instances, args)
+    }
+}
+
+/// A started demo instance, killed on drop (so an early return stops the ones started).
+struct Instance {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Builds `bin` once, then starts `instances` of it one after the other (each waits for the
+/// previous one's `listening on` line, so the first generates the keys the others read), on
+/// consecutive ports from `--port` (every one on a free port with `--port 0`). The first prints
+/// its banner (tokens, curl lines), the others run `--quiet`. Waits until one exits (Ctrl-C
+/// reaches every process of the terminal's foreground group), then stops the others.
+fn demo_instances(bin: &str, instances: u16, mut args: Vec<String>) -> Result<(), String> {
+    let port = match take_flag(&mut args, "--port")? {
+        Some(p) => p
+            .parse::<u16>()
+            .map_err(|_| format!("--port {p}: not a port number"))?,
+        None => DEMO_PORT,
+    };
+    if port != 0 && u32::from(port) + u32::from(instances) - 1 > u32::from(u16::MAX) {
+        return Err(format!(
+            "--port {port}: no room for {instances} consecutive ports"
+        ));
+    }
+    let shared = args
+        .iter()
+        .any(|a| a == "--redis" || a.starts_with("--redis="));
+    if !shared {
+        eprintln!(
+            "xtask: no --redis: each instance keeps its own revocations and DPoP replay cache \
+             (a revocation made on one is not seen by the others)"
+        );
+    }
+    let quiet = args.iter().any(|a| a == "--quiet");
+    let status = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(["build", "--quiet", "-p", "agentos-demo", "--bin", bin])
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("building {bin} failed"));
+    }
+    let exe = target_dir()
+        .join("debug")
+        .join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    let mut running: Vec<Instance> = Vec::new();
+    for i in 0..instances {
+        let mut cmd = Command::new(&exe);
+        cmd.current_dir(root())
+            .args(&args)
+            .arg("--port")
+            .arg(if port == 0 { 0 } else { port + i }.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if i > 0 && !quiet {
+            cmd.arg("--quiet");
+        }
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+        let stdout = child.stdout.take();
+        let mut instance = Instance {
+            child,
+            url: String::new(),
+        };
+        let mut reader = BufReader::new(stdout.ok_or("no stdout")?);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        instance.url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .ok_or_else(|| format!("{bin} instance {} did not start", i + 1))?
+            .to_owned();
+        println!("{bin} instance {}: listening on {}", i + 1, instance.url);
+        // The rest of its output (the first instance's banner), as it comes.
+        let prefix = if i == 0 {
+            String::new()
+        } else {
+            format!("[{}] ", i + 1)
+        };
+        std::thread::spawn(move || {
+            for line in reader.lines().map_while(Result::ok) {
+                println!("{prefix}{line}");
+            }
+        });
+        running.push(instance);
+    }
+    let urls: Vec<&str> = running.iter().map(|r| r.url.as_str()).collect();
+    println!(
+        "\n{instances} instances of {bin}{}: {} (Ctrl-C stops them all)",
+        if shared { " sharing one Redis" } else { "" },
+        urls.join(" ")
+    );
+    let _ = std::io::stdout().flush();
+    loop {
+        for (i, instance) in running.iter_mut().enumerate() {
+            if let Some(status) = instance
+                .child
+                .try_wait()
+                .map_err(|e| format!("instance {}: {e}", i + 1))?
+            {
+                // Dropping `running` stops the others.
+                return Err(format!(
+                    "{bin} instance {} ({}) exited with {status}: stopping the others",
+                    i + 1,
+                    instance.url
+                ));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// Whether `cargo fuzz` runs.
 fn has_cargo_fuzz() -> bool {
     Command::new(env!("CARGO"))
@@ -312,7 +489,11 @@ fn main() -> ExitCode {
         Task::Conformance => conformance(),
         Task::Api { bless } => api::run(&root(), bless),
         Task::Structure { krate } => structure::run(&root().join(krate)),
-        Task::Demo { framework, args } => demo_bin(&format!("demo-{framework}"), &args),
+        Task::Demo {
+            framework,
+            instances,
+            args,
+        } => demo(&framework, instances, &args),
         Task::Token { args } => demo_bin("demo-token", &args),
         Task::Keys { args } => demo_bin("demo-keys", &args),
         Task::Fuzz { seconds, targets } => fuzz(seconds, &targets),

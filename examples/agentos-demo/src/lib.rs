@@ -23,8 +23,9 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use clap::{Parser, ValueEnum};
 use jwt_core::{
     Algorithm, AnyOf, AudiencePolicy, AuthContext, AuthError, BearerHeader, CookieToken, Dpop,
-    HtuOrigin, Jwks, JwtAuth, KeyChain, ProtectedResourceMetadata, RequestParts, RouteTable,
-    StandardClaims, StaticKeys, TokenSource, Validation,
+    FailurePolicy, HtuOrigin, JtiDenylist, Jwks, JwtAuth, KeyChain, ProtectedResourceMetadata,
+    RedisStore, RequestParts, Revocation, RouteTable, StandardClaims, StaticKeys, TokenSource,
+    Validation,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -137,6 +138,12 @@ pub struct DemoArgs {
     /// HTTP on loopback).
     #[arg(long, value_enum)]
     pub dpop: Option<DpopArg>,
+    /// Keep revocations (and, with --dpop, the DPoP replay cache) in Redis / Valkey at this URL
+    /// (`redis://host:port/db`, key prefix `agentos-demo`), shared by every instance started
+    /// with the same URL. Without it they live in this process's memory. Either way the check
+    /// fails closed: when the store cannot answer, requests get a 503.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
     /// The port on 127.0.0.1 (0 = any free port).
     #[arg(long, default_value_t = 7777)]
     pub port: u16,
@@ -324,6 +331,15 @@ pub const SUB_REQUIRED: &str =
 pub const CROSS_SITE: &str = "Cross-site request refused: Origin not allowed";
 /// 403 on a state-changing, cookie-authenticated request without an allowed `Origin`/`Referer`.
 pub const COOKIE_NEEDS_ORIGIN: &str = "Cookie-authenticated request refused: it must carry an Origin (or Referer) of an allowed origin";
+/// 503 when a revocation cannot be recorded (the revocation store did not answer).
+pub const REVOCATION_STORE_UNAVAILABLE: &str =
+    "Revocation store unavailable: nothing was revoked, try again";
+/// The scope the revocation routes need (the AgentOS admin scope).
+pub const ADMIN_SCOPE: &str = "agent_os:admin";
+/// The claims whose "issued before" cut-offs the demo's revocation check applies.
+pub const REVOCATION_CLAIMS: [&str; 2] = ["sub", "session_id"];
+/// The key prefix of the demo's entries in Redis (`--redis`).
+pub const REDIS_PREFIX: &str = "agentos-demo";
 
 /// The three kinds of runnable components.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -451,6 +467,24 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
+/// The route-table entries of the revocation routes (the `{id}` name matches the preset's
+/// `/sessions/{id}` entries).
+const REVOKE_SESSION_ROUTE: &str = "POST /sessions/{id}/revoke";
+/// See [`REVOKE_SESSION_ROUTE`].
+const REVOKE_USER_ROUTE: &str = "POST /users/{id}/revoke";
+
+/// The `--redis` store. [`RedisStore::open`] spawns onto the current Tokio runtime (and panics
+/// outside one): refuse cleanly instead.
+fn open_redis(url: &str) -> Result<Arc<RedisStore>, DemoError> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(DemoError::Config(
+            "--redis needs a Tokio runtime: start the demo from inside one".into(),
+        ));
+    }
+    let store = RedisStore::open(url).map_err(|e| DemoError::Config(format!("--redis: {e}")))?;
+    Ok(Arc::new(store.prefix(REDIS_PREFIX)))
+}
+
 fn random_id(prefix: &str) -> String {
     let mut bytes = [0u8; 8];
     let _ = SystemRandom::new().fill(&mut bytes);
@@ -462,8 +496,8 @@ fn random_id(prefix: &str) -> String {
 ///
 /// # Writes
 ///
-/// Every state-changing operation (a run, a cancel, a session delete, cookie login and logout)
-/// first applies the CSRF rule: an `Origin` header, when sent, must be one of
+/// Every state-changing operation (a run, a cancel, a session delete, a revocation, cookie login
+/// and logout) first applies the CSRF rule: an `Origin` header, when sent, must be one of
 /// [`Demo::allowed_origins`] (else 403 [`CROSS_SITE`]); a cookie-authenticated request (the token
 /// the middleware verified is not the request's `Authorization: Bearer` one) must also carry an
 /// allowed `Origin` or, without `Origin`, a `Referer` of an allowed origin (else 403
@@ -480,6 +514,8 @@ struct Inner {
     auth: JwtAuth,
     keys: Option<DemoKeys>,
     store: Store,
+    /// The revocation check installed in `auth`, and the handle the admin routes revoke with.
+    revocation: Revocation,
     /// The demo's own origins, once the binary knows its port ([`Demo::listening_on`]).
     own_origins: OnceLock<[String; 2]>,
 }
@@ -531,9 +567,12 @@ impl Demo {
         };
         // Cookie login exchanges a valid token (any scope) for a cookie holding that same token;
         // logout needs none (an expired cookie can still be cleared). Neither mints anything.
+        // Revocation (admin only): every token of a session, or of a user, issued up to now.
         let mut table = RouteTable::agent_os()
             .authenticated(&format!("POST {SET_COOKIE_PATH}"))
-            .exclude("POST /clear-auth-cookie");
+            .exclude("POST /clear-auth-cookie")
+            .route(REVOKE_SESSION_ROUTE, [ADMIN_SCOPE])
+            .route(REVOKE_USER_ROUTE, [ADMIN_SCOPE]);
         for pattern in &args.exclude {
             table = table.exclude(pattern);
         }
@@ -563,11 +602,27 @@ impl Demo {
             }
             None => builder,
         };
+        // One Redis store (`--redis`) for the revocations and the DPoP replay cache, shared by
+        // every instance on that server; otherwise this process's memory.
+        let redis = match &args.redis {
+            Some(url) => Some(open_redis(url)?),
+            None => None,
+        };
+        let revocation = match &redis {
+            Some(redis) => Revocation::shared(redis.clone()),
+            None => Revocation::new(JtiDenylist::new()),
+        }
+        .claims(REVOCATION_CLAIMS)
+        .failure_policy(FailurePolicy::Closed);
         let builder = match args.dpop {
             Some(mode) => {
                 let dpop = match mode {
                     DpopArg::Allowed => Dpop::allowed(),
                     DpopArg::Required => Dpop::required(),
+                };
+                let dpop = match &redis {
+                    Some(redis) => dpop.shared_replay_store(redis.clone()),
+                    None => dpop,
                 };
                 builder.dpop(match &args.resource {
                     Some(_) => dpop,
@@ -585,6 +640,7 @@ impl Demo {
                     .session_state_claims(["session_state"]),
             )
             .validation(validation)
+            .check(revocation.clone())
             .token_source(DemoTokenSource {
                 configured,
                 bearer: BearerHeader::new(),
@@ -601,6 +657,7 @@ impl Demo {
                 auth,
                 keys,
                 store,
+                revocation,
                 own_origins: OnceLock::new(),
             }),
         })
@@ -960,6 +1017,61 @@ impl Demo {
         .await
     }
 
+    // ---- revocation (admin) -------------------------------------------------------------------
+
+    /// `POST /sessions/{id}/revoke` (`agent_os:admin`, checked by the middleware): revokes every
+    /// token whose `session_id` claim is `id` issued up to now, on every instance sharing the
+    /// revocation store (`--redis`). 200 `{"revoked_session": id, "issued_before": t}`: tokens
+    /// of that session with an `iat` before `t` are refused (401 `Token has been revoked`);
+    /// 503 when the store cannot record it. A write: the CSRF rule of [`Demo`] applies (no
+    /// `sub` is needed: nothing is recorded in the caller's name).
+    pub async fn revoke_session(&self, id: &str, ctx: &AuthContext, req: &RequestHeaders) -> Reply {
+        self.revoke_issued_before("session_id", id, "revoked_session", ctx, req)
+            .await
+    }
+
+    /// `POST /users/{id}/revoke` (`agent_os:admin`): revokes every token of the subject `id`
+    /// issued up to now, like [`Demo::revoke_session`]; 200
+    /// `{"revoked_user": id, "issued_before": t}`.
+    pub async fn revoke_user(&self, id: &str, ctx: &AuthContext, req: &RequestHeaders) -> Reply {
+        self.revoke_issued_before("sub", id, "revoked_user", ctx, req)
+            .await
+    }
+
+    async fn revoke_issued_before(
+        &self,
+        claim: &str,
+        value: &str,
+        field: &str,
+        ctx: &AuthContext,
+        req: &RequestHeaders,
+    ) -> Reply {
+        if let Err(r) = self.same_site(req, self.cookie_borne(Some(ctx), req)) {
+            return r;
+        }
+        // `iat` has whole seconds: `now + 1` covers every token issued up to this second
+        // (including one issued later in this same second).
+        let before = u64::try_from(now()).unwrap_or(0) + 1;
+        match self
+            .inner
+            .revocation
+            .revoke_issued_before(claim, value, before)
+            .await
+        {
+            Ok(()) => Reply::ok(json!({ field: value, "issued_before": before })),
+            Err(e) => {
+                eprintln!("agentos-demo: revoking {claim}={value:?} failed: {e}");
+                Reply::error(503, REVOCATION_STORE_UNAVAILABLE)
+            }
+        }
+    }
+
+    /// The revocation handle the middleware's check uses (clones share it): for revoking from
+    /// code, e.g. a single token by `jti`.
+    pub fn revocation(&self) -> &Revocation {
+        &self.inner.revocation
+    }
+
     // ---- writes: CSRF and subject checks ------------------------------------------------------
 
     /// Whether `origin` (an `Origin` value, or a `Referer`'s origin) is one of
@@ -979,8 +1091,8 @@ impl Demo {
         }
     }
 
-    /// The CSRF rule of every state-changing route (runs, cancel, session delete, cookie login
-    /// and logout). 1. An `Origin` header, whenever sent, must be an allowed origin (a
+    /// The CSRF rule of every state-changing route (runs, cancel, session delete, revocations,
+    /// cookie login and logout). 1. An `Origin` header, whenever sent, must be an allowed origin (a
     /// cross-site page, `null` or several values: 403). 2. A cookie-authenticated request must
     /// also prove where it comes from: an allowed `Origin`, or, without `Origin`, a `Referer`
     /// whose origin is allowed; neither: 403. A bearer-header request without `Origin` (curl, a

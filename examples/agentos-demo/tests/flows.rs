@@ -1,7 +1,9 @@
 //! The demo's main flows over real HTTP, for each framework's binary: list filtering, a run whose
 //! `user_id` comes from the token, session isolation between two users, writes refused without a
 //! `sub`, cookie login (a bearer token exchanged for a cookie holding that same token) with its
-//! CSRF rule, logout, and sessions surviving a restart. The four transcripts must be identical.
+//! CSRF rule, logout, admin revocation of a session or a user, and sessions surviving a restart.
+//! The four transcripts must be identical. The `redis_` tests run several demo processes on one
+//! real Redis (revocations shared across instances).
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
@@ -11,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agentos_demo::keys::DemoKeys;
 use agentos_demo::store::{RunRecord, Store};
-use agentos_demo::{COOKIE_NEEDS_ORIGIN, CROSS_SITE, SUB_REQUIRED};
+use agentos_demo::{COOKIE_NEEDS_ORIGIN, CROSS_SITE, REVOCATION_STORE_UNAVAILABLE, SUB_REQUIRED};
 use jwt_core::Algorithm;
 use serde_json::{Value, json};
 
@@ -737,6 +739,107 @@ fn flows(bin: &str) -> Vec<Value> {
     );
     record(&mut log, "clear-cookie", &r);
 
+    // Revocation (admin only; in memory without --redis): every token of a session, or of a
+    // user, issued up to now is refused from then on; the CSRF rule of writes applies.
+    let in_session =
+        |sub: &str, session: &str| bearer(&token(&dir, sub, &["agents:read"], Some(session)));
+    let (erin_s1, erin_s2) = (
+        in_session("erin", "s-revoke-1"),
+        in_session("erin", "s-revoke-2"),
+    );
+    let frank = in_session("frank", "s-revoke-3");
+    let admin_cookie = format!("access_token={}", admin.trim_start_matches("Bearer "));
+    for (path, headers, want, label) in [
+        (
+            "/sessions/s-revoke-1/revoke",
+            vec![("Authorization", alice.as_str())],
+            403,
+            "revoke-session-not-admin",
+        ),
+        (
+            "/users/erin/revoke",
+            vec![("Authorization", alice.as_str())],
+            403,
+            "revoke-user-not-admin",
+        ),
+        (
+            "/sessions/s-revoke-1/revoke",
+            vec![],
+            401,
+            "revoke-session-no-token",
+        ),
+        (
+            "/sessions/s-revoke-1/revoke",
+            vec![("Cookie", admin_cookie.as_str())],
+            403,
+            "revoke-session-cookie-no-origin",
+        ),
+    ] {
+        let r = server.call("POST", path, &headers, "");
+        assert_eq!(r.status, want, "{bin}: {label}: {:?}", r.body);
+        record(&mut log, label, &r);
+    }
+    let r = server.call("GET", "/agents", &[("Authorization", &erin_s1)], "");
+    assert_eq!(r.status, 200, "{bin}: a refused revocation revoked nothing");
+    let before_revoke = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let revoked = |log: &mut Vec<Value>, label: &str, r: &Response, field: &str, id: &str| {
+        assert_eq!(r.status, 200, "{bin}: {label}: {:?}", r.body);
+        assert_eq!(r.body[field], id, "{bin}: {label}");
+        let issued_before = r.body["issued_before"].as_u64().expect("issued_before");
+        assert!(
+            issued_before > before_revoke,
+            "{bin}: {label}: {issued_before}"
+        );
+        // `issued_before` is a time: the transcript keeps the rest.
+        let mut body = r.body.clone();
+        body.as_object_mut().map(|o| o.remove("issued_before"));
+        log.push(json!({"step": label, "status": r.status, "body": body}));
+    };
+    let r = server.call(
+        "POST",
+        "/sessions/s-revoke-1/revoke",
+        &[("Authorization", &admin)],
+        "",
+    );
+    revoked(
+        &mut log,
+        "revoke-session",
+        &r,
+        "revoked_session",
+        "s-revoke-1",
+    );
+    let r = server.call("GET", "/agents", &[("Authorization", &erin_s1)], "");
+    assert_eq!(
+        (r.status, &r.body),
+        (401, &json!({"detail": "Token has been revoked"})),
+        "{bin}"
+    );
+    record(&mut log, "revoked-session-token", &r);
+    let r = server.call("GET", "/agents", &[("Authorization", &erin_s2)], "");
+    assert_eq!(r.status, 200, "{bin}: another session of the same user");
+    record(&mut log, "other-session-token", &r);
+    let r = server.call(
+        "POST",
+        "/users/frank/revoke",
+        &[("Cookie", &admin_cookie), ("Origin", ALLOWED_ORIGIN)],
+        "",
+    );
+    revoked(
+        &mut log,
+        "revoke-user-by-cookie",
+        &r,
+        "revoked_user",
+        "frank",
+    );
+    let r = server.call("GET", "/agents", &[("Authorization", &frank)], "");
+    assert_eq!(r.status, 401, "{bin}: {:?}", r.body);
+    record(&mut log, "revoked-user-token", &r);
+    let r = server.call("GET", "/agents", &[("Authorization", &erin_s2)], "");
+    assert_eq!(r.status, 200, "{bin}: another user");
+
     // Restart keeps sessions and runs.
     drop(server);
     let server = Server::start(bin, &dir);
@@ -1093,4 +1196,304 @@ fn dpop_demo_flag_accepts_bound_tokens_with_fresh_proofs_on_all_four_frameworks(
 
 fn token_for(dir: &Path, sub: &str) -> String {
     token(dir, sub, &["agents:read"], None)
+}
+
+#[path = "../../../jwt-core/tests/support/redis_server.rs"]
+mod redis_server;
+
+/// `GET /agents` on `server` with `auth`.
+fn agents(server: &Server, auth: &str) -> Response {
+    server.call("GET", "/agents", &[("Authorization", auth)], "")
+}
+
+/// Calls `GET /agents` on `server` every 20 ms until it answers `status` (at most 5 s); returns
+/// how long that took and the last response.
+fn poll_until(server: &Server, auth: &str, status: u16) -> (Duration, Response) {
+    let start = std::time::Instant::now();
+    loop {
+        let r = agents(server, auth);
+        if r.status == status || start.elapsed() > Duration::from_secs(5) {
+            return (start.elapsed(), r);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn redis_demo_two_instances_share_a_session_revocation() {
+    if !redis_server::redis_ready() {
+        return;
+    }
+    let redis = redis_server::RedisServer::start();
+    let url = redis.url();
+    // One data dir (so one set of keys: every instance verifies the same tokens), one Redis.
+    let dir = temp_dir("redis-shared");
+    DemoKeys::load_or_generate(&dir).expect("keys");
+    let servers: Vec<(&str, Server)> = FRAMEWORKS
+        .iter()
+        .map(|(name, bin)| {
+            (
+                *name,
+                Server::start_with(bin, &dir, &["--redis", &url], &[]),
+            )
+        })
+        .collect();
+    let admin = format!("Bearer {}", token(&dir, "admin", &["agent_os:admin"], None));
+    let mut delays = Vec::new();
+    // Each framework revokes once (instance A) and each sees another's revocation (instance B).
+    for i in 0..servers.len() {
+        let ((a_name, a), (b_name, b)) = (&servers[i], &servers[(i + 1) % servers.len()]);
+        let session = format!("s1-{a_name}");
+        let user = format!(
+            "Bearer {}",
+            token(&dir, "alice", &["agents:read"], Some(&session))
+        );
+        let other = format!(
+            "Bearer {}",
+            token(&dir, "alice", &["agents:read"], Some("s2"))
+        );
+        for (name, server) in [(a_name, a), (b_name, b)] {
+            assert_eq!(agents(server, &user).status, 200, "{name}: before");
+            assert_eq!(agents(server, &other).status, 200, "{name}: before");
+        }
+        let r = a.call(
+            "POST",
+            &format!("/sessions/{session}/revoke"),
+            &[("Authorization", &admin)],
+            "",
+        );
+        assert_eq!(r.status, 200, "{a_name}: {:?}", r.body);
+        assert_eq!(r.body["revoked_session"], session.as_str());
+        assert!(r.body["issued_before"].as_u64().is_some(), "{:?}", r.body);
+        // B last saw the token fine just now, so it may remember "not revoked" for a while.
+        let (delay, refused) = poll_until(b, &user, 401);
+        assert_eq!(
+            (refused.status, &refused.body),
+            (401, &json!({"detail": "Token has been revoked"})),
+            "{b_name} after {a_name} revoked {session}"
+        );
+        assert!(
+            refused
+                .header("www-authenticate")
+                .is_some_and(|c| c.contains("invalid_token")),
+            "{b_name}: {:?}",
+            refused.headers
+        );
+        println!(
+            "redis revocation: revoked on {a_name}, refused on {b_name} after {} ms",
+            delay.as_millis()
+        );
+        assert!(
+            delay < Duration::from_secs(1),
+            "{b_name} refused the revoked token only after {delay:?}"
+        );
+        delays.push(delay);
+        // A, which revoked, refuses at once; the other session still works on both.
+        assert_eq!(agents(a, &user).status, 401, "{a_name}");
+        for (name, server) in [(a_name, a), (b_name, b)] {
+            assert_eq!(agents(server, &other).status, 200, "{name}: other session");
+        }
+    }
+    // A user's every token, by `sub`: revoked on one instance, refused on all.
+    let mallory = [
+        format!("Bearer {}", token(&dir, "mallory", &["agents:read"], None)),
+        format!(
+            "Bearer {}",
+            token(&dir, "mallory", &["agents:read"], Some("s3"))
+        ),
+    ];
+    let r = servers[3].1.call(
+        "POST",
+        "/users/mallory/revoke",
+        &[("Authorization", &admin)],
+        "",
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["revoked_user"], "mallory");
+    for (name, server) in &servers {
+        for t in &mallory {
+            let (delay, r) = poll_until(server, t, 401);
+            assert_eq!(r.status, 401, "{name}");
+            assert!(delay < Duration::from_secs(1), "{name}: {delay:?}");
+        }
+    }
+    let max = delays.iter().max().copied().unwrap_or_default();
+    println!(
+        "redis revocation: slowest cross-instance delay {} ms",
+        max.as_millis()
+    );
+    drop(servers);
+    drop(redis);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn redis_demo_admin_revoke_needs_the_admin_scope() {
+    if !redis_server::redis_ready() {
+        return;
+    }
+    let redis = redis_server::RedisServer::start();
+    let url = redis.url();
+    let dir = temp_dir("redis-admin");
+    DemoKeys::load_or_generate(&dir).expect("keys");
+    let alice = format!(
+        "Bearer {}",
+        token(
+            &dir,
+            "alice",
+            &[
+                "agents:read",
+                "sessions:read",
+                "sessions:write",
+                "sessions:delete"
+            ],
+            Some("s1"),
+        )
+    );
+    for (name, bin) in FRAMEWORKS {
+        let server = Server::start_with(bin, &dir, &["--redis", &url], &[]);
+        for path in ["/sessions/s1/revoke", "/users/alice/revoke"] {
+            let r = server.call("POST", path, &[("Authorization", &alice)], "");
+            assert_eq!(
+                (r.status, &r.body),
+                (
+                    403,
+                    &json!({"detail": "Insufficient permissions. Required scope(s): agent_os:admin"})
+                ),
+                "{name}: {path}"
+            );
+            let r = server.call("POST", path, &[], "");
+            assert_eq!(r.status, 401, "{name}: {path} without a token");
+        }
+        // Nothing was revoked.
+        assert_eq!(agents(&server, &alice).status, 200, "{name}");
+        drop(server);
+    }
+    drop(redis);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn redis_demo_fails_closed_while_redis_is_down_and_recovers() {
+    if !redis_server::redis_ready() {
+        return;
+    }
+    let mut redis = redis_server::RedisServer::start();
+    let url = redis.url();
+    let dir = temp_dir("redis-down");
+    DemoKeys::load_or_generate(&dir).expect("keys");
+    let servers: Vec<(&str, Server)> = FRAMEWORKS
+        .iter()
+        .map(|(name, bin)| {
+            (
+                *name,
+                Server::start_with(bin, &dir, &["--redis", &url], &[]),
+            )
+        })
+        .collect();
+    let alice = format!(
+        "Bearer {}",
+        token(&dir, "alice", &["agents:read"], Some("s1"))
+    );
+    let admin = format!("Bearer {}", token(&dir, "admin", &["agent_os:admin"], None));
+    for (name, server) in &servers {
+        assert_eq!(agents(server, &alice).status, 200, "{name}");
+    }
+    // The admin's token was just found "not revoked" on the first instance, which reuses that
+    // answer for 500 ms: a revocation sent within them reaches the route, whose store write
+    // fails (503, the demo's own detail). Later, the check of the admin's token answers first.
+    let warmed = std::time::Instant::now();
+    assert_eq!(agents(&servers[0].1, &admin).status, 200);
+    redis.stop();
+    let r = servers[0].1.call(
+        "POST",
+        "/sessions/s1/revoke",
+        &[("Authorization", &admin)],
+        "",
+    );
+    assert_eq!(r.status, 503, "{:?}", r.body);
+    if warmed.elapsed() < Duration::from_millis(500) {
+        assert_eq!(
+            r.body,
+            json!({"detail": REVOCATION_STORE_UNAVAILABLE}),
+            "the route's answer"
+        );
+    } else {
+        println!("redis outage: the route's 503 not reached in time (slow machine)");
+    }
+    for (name, server) in &servers {
+        // Once the local "not revoked" memory (500 ms) runs out: 503, never a pass.
+        let (_, r) = poll_until(server, &alice, 503);
+        assert_eq!(r.status, 503, "{name}: {:?}", r.body);
+        assert!(r.header("retry-after").is_some(), "{name}: {:?}", r.headers);
+        // A revocation cannot be recorded either (refused by the check of the admin's own
+        // token, or by the route when that token was still remembered): 503.
+        let r = server.call(
+            "POST",
+            "/sessions/s1/revoke",
+            &[("Authorization", &admin)],
+            "",
+        );
+        assert_eq!(r.status, 503, "{name}: {:?}", r.body);
+    }
+    redis.restart();
+    for (name, server) in &servers {
+        let (delay, r) = poll_until(server, &alice, 200);
+        assert_eq!(
+            r.status, 200,
+            "{name}: not back after {delay:?}: {:?}",
+            r.body
+        );
+    }
+    drop(servers);
+    drop(redis);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn redis_demo_dpop_replay_cache_is_shared_across_instances() {
+    if !redis_server::redis_ready() {
+        return;
+    }
+    let redis = redis_server::RedisServer::start();
+    let url = redis.url();
+    let dir = temp_dir("redis-dpop");
+    DemoKeys::load_or_generate(&dir).expect("keys");
+    // One public origin for both instances (as behind a load balancer): the proof's `htu`.
+    let resource = "http://127.0.0.1:7777";
+    let flags = ["--redis", &url, "--dpop", "allowed", "--resource", resource];
+    let a = Server::start_with(FRAMEWORKS[0].1, &dir, &flags, &[]);
+    let b = Server::start_with(FRAMEWORKS[1].1, &dir, &flags, &[]);
+    let htu = format!("{resource}/agents");
+    let (_, jkt) = dpop_proof("GET", &htu, "", "probe");
+    let token = mint(
+        &dir,
+        json!({"sub": "alice", "scopes": ["agents:read"], "aud": resource, "cnf": {"jkt": jkt}}),
+    );
+    let auth = format!("DPoP {token}");
+    let call = |server: &Server, proof: &str| {
+        server.call(
+            "GET",
+            "/agents",
+            &[("Authorization", &auth), ("DPoP", proof)],
+            "",
+        )
+    };
+    let (first, _) = dpop_proof("GET", &htu, &token, "shared-1");
+    assert_eq!(call(&a, &first).status, 200, "axum: a fresh proof");
+    // The same proof on the other instance is a replay: the cache is Redis, not the process.
+    let replay = call(&b, &first);
+    assert_eq!(replay.status, 401, "actix: {:?}", replay.body);
+    assert!(
+        replay
+            .header("www-authenticate")
+            .is_some_and(|c| c.contains("DPoP proof replayed")),
+        "{:?}",
+        replay.headers
+    );
+    let (second, _) = dpop_proof("GET", &htu, &token, "shared-2");
+    assert_eq!(call(&b, &second).status, 200, "actix: a fresh proof");
+    assert_eq!(call(&a, &second).status, 401, "axum: replayed from actix");
+    drop((a, b, redis));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -67,6 +67,22 @@ fn configure(cfg: &mut web::ServiceConfig) {
             ),
         )
         .route(
+            "/sessions/{id}/revoke",
+            web::post().to(
+                |d: D, Auth(ctx): Auth, id: web::Path<String>, req: HttpRequest| async move {
+                    reply(d.revoke_session(&id, &ctx, &request_headers(&req)).await)
+                },
+            ),
+        )
+        .route(
+            "/users/{id}/revoke",
+            web::post().to(
+                |d: D, Auth(ctx): Auth, id: web::Path<String>, req: HttpRequest| async move {
+                    reply(d.revoke_user(&id, &ctx, &request_headers(&req)).await)
+                },
+            ),
+        )
+        .route(
             "/set-auth-cookie",
             web::post().to(|d: D, Auth(ctx): Auth, req: HttpRequest| async move {
                 reply(d.set_auth_cookie(&ctx, &request_headers(&req)))

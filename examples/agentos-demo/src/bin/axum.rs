@@ -81,6 +81,31 @@ fn routes(demo: &Demo) -> Router<Demo> {
                 )),
             )
             .route(
+                "/sessions/{id}/revoke",
+                post(
+                    |State(d): State<Demo>,
+                     Auth(ctx): Auth,
+                     Path(id): Path<String>,
+                     headers: HeaderMap| async move {
+                        reply(
+                            d.revoke_session(&id, &ctx, &request_headers(&headers))
+                                .await,
+                        )
+                    },
+                ),
+            )
+            .route(
+                "/users/{id}/revoke",
+                post(
+                    |State(d): State<Demo>,
+                     Auth(ctx): Auth,
+                     Path(id): Path<String>,
+                     headers: HeaderMap| async move {
+                        reply(d.revoke_user(&id, &ctx, &request_headers(&headers)).await)
+                    },
+                ),
+            )
+            .route(
                 "/set-auth-cookie",
                 post(
                     |State(d): State<Demo>, Auth(ctx): Auth, headers: HeaderMap| async move {

@@ -77,6 +77,26 @@ async fn delete_session(
 }
 
 #[handler]
+async fn revoke_session(
+    Data(d): Data<&Demo>,
+    Auth(ctx): Auth,
+    Path(id): Path<String>,
+    req: &Request,
+) -> Response {
+    reply(d.revoke_session(&id, &ctx, &request_headers(req)).await)
+}
+
+#[handler]
+async fn revoke_user(
+    Data(d): Data<&Demo>,
+    Auth(ctx): Auth,
+    Path(id): Path<String>,
+    req: &Request,
+) -> Response {
+    reply(d.revoke_user(&id, &ctx, &request_headers(req)).await)
+}
+
+#[handler]
 fn set_cookie(Data(d): Data<&Demo>, Auth(ctx): Auth, req: &Request) -> Response {
     reply(d.set_auth_cookie(&ctx, &request_headers(req)))
 }
@@ -165,6 +185,8 @@ async fn main() -> ExitCode {
         .at("/memories", get(memories))
         .at("/sessions", get(sessions))
         .at("/sessions/:id", get(session).delete(delete_session))
+        .at("/sessions/:id/revoke", post(revoke_session))
+        .at("/users/:id/revoke", post(revoke_user))
         .at("/set-auth-cookie", post(set_cookie))
         .at("/clear-auth-cookie", post(clear_cookie));
     for kind in Kind::ALL {

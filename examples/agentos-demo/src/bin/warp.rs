@@ -123,6 +123,26 @@ fn routes(demo: &Demo) -> Route {
                 reply(demo.delete_session(&id, &c, &request_headers(&h)).await)
             },
         );
+    let revoke = |resource: &'static str, session: bool| {
+        warp::path(resource)
+            .and(jwt_warp::param::<String>())
+            .and(warp::path("revoke"))
+            .and(warp::path::end())
+            .and(warp::post())
+            .and(d.clone())
+            .and(ctx())
+            .and(headers())
+            .then(
+                move |id: String, demo: Demo, c: AuthContext, h: HeaderMap| async move {
+                    let req = request_headers(&h);
+                    reply(if session {
+                        demo.revoke_session(&id, &c, &req).await
+                    } else {
+                        demo.revoke_user(&id, &c, &req).await
+                    })
+                },
+            )
+    };
     app = app
         .or(set_cookie)
         .unify()
@@ -137,6 +157,10 @@ fn routes(demo: &Demo) -> Route {
         .or(session)
         .unify()
         .or(delete_session)
+        .unify()
+        .or(revoke("sessions", true))
+        .unify()
+        .or(revoke("users", false))
         .unify()
         .boxed();
     for kind in Kind::ALL {

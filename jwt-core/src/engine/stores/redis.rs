@@ -18,15 +18,13 @@ use crate::engine::stores::revocation::{RevocationAnswer, RevocationQuery, Revoc
 use crate::engine::validation::now_secs;
 use crate::keys::crypto::sha256;
 
-/// Keeps the later of two cut-offs and the later expiry: `KEYS[1]` cut-off key, `ARGV[1]`
-/// cut-off, `ARGV[2]` expiry (Unix seconds).
+/// Keeps the later of two cut-offs: `KEYS[1]` cut-off key, `ARGV[1]` cut-off, `ARGV[2]` expiry
+/// (Unix seconds). Expiries are the cut-off plus one fixed token lifetime, so the later cut-off
+/// also has the later expiry. Redis 6.2 or newer (`EXAT`).
 const KEEP_LATEST_CUTOFF: &str = r"
 local current = tonumber(redis.call('GET', KEYS[1]))
 if current == nil or current < tonumber(ARGV[1]) then
   redis.call('SET', KEYS[1], ARGV[1], 'EXAT', ARGV[2])
-else
-  local ttl = redis.call('EXPIRETIME', KEYS[1])
-  if ttl > 0 and ttl < tonumber(ARGV[2]) then redis.call('EXPIREAT', KEYS[1], ARGV[2]) end
 end
 return 1
 ";
@@ -99,8 +97,14 @@ impl RedisStore {
     /// inside a Tokio runtime.
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`] for a URL that cannot be parsed.
+    /// [`StoreError::Unavailable`] for a URL that cannot be parsed, or when called outside a
+    /// Tokio runtime.
     pub fn open(url: &str) -> Result<Self, StoreError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(StoreError::Unavailable(
+                "RedisStore::open needs a Tokio runtime".to_owned(),
+            ));
+        }
         let client = redis::Client::open(url).map_err(unavailable)?;
         let timeout = Duration::from_millis(250);
         let config = ConnectionManagerConfig::new()

@@ -125,7 +125,8 @@ impl RevocationStore for JtiDenylist {
 }
 
 /// The per-request revocation check over a [`RevocationStore`], and the handle a handler uses
-/// to revoke ([`Revocation::revoke`], [`Revocation::revoke_subject`]). Clones share everything.
+/// to revoke ([`Revocation::revoke`], [`Revocation::revoke_subject`]). Configure it, then clone
+/// it: clones share the store and the local memory.
 ///
 /// A token is refused (401 `invalid_token`, "Token has been revoked") when its `jti` is
 /// revoked or when, for one of the checked claims (default `sub`), a cut-off later than its
@@ -178,6 +179,14 @@ impl fmt::Debug for Revocation {
     }
 }
 
+/// A [`Revocation`]'s settings.
+struct Settings {
+    claims: Vec<String>,
+    policy: FailurePolicy,
+    fresh_for: Duration,
+    max_token_lifetime: u64,
+}
+
 /// How many "not revoked" answers are remembered locally.
 const FRESH_CAPACITY: usize = 100_000;
 
@@ -218,46 +227,51 @@ impl Revocation {
         }
     }
 
-    fn rebuild(
-        &self,
-        edit: impl FnOnce(&mut Vec<String>, &mut FailurePolicy, &mut Duration, &mut u64),
-    ) -> Self {
+    /// Applies a setting on a new check (with its own local memory): configure first, then
+    /// clone and install; clones made before a setting do not see it.
+    fn rebuild(self, edit: impl FnOnce(&mut Settings)) -> Self {
         let i = &self.inner;
-        let (mut claims, mut policy, mut fresh, mut life) = (
-            i.claims.clone(),
-            i.policy,
-            i.fresh_for,
-            i.max_token_lifetime,
-        );
-        edit(&mut claims, &mut policy, &mut fresh, &mut life);
-        Self::build(i.store.clone(), claims, policy, fresh, life)
+        let mut settings = Settings {
+            claims: i.claims.clone(),
+            policy: i.policy,
+            fresh_for: i.fresh_for,
+            max_token_lifetime: i.max_token_lifetime,
+        };
+        edit(&mut settings);
+        Self::build(
+            i.store.clone(),
+            settings.claims,
+            settings.policy,
+            settings.fresh_for,
+            settings.max_token_lifetime,
+        )
     }
 
     /// The claims whose cut-offs apply (default `["sub"]`; e.g. `["sub", "session_id"]`).
-    pub fn claims<I, S>(&self, claims: I) -> Self
+    pub fn claims<I, S>(self, claims: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
         let claims: Vec<String> = claims.into_iter().map(Into::into).collect();
-        self.rebuild(|c, _, _, _| *c = claims)
+        self.rebuild(|s| s.claims = claims)
     }
 
     /// What happens when the store cannot answer (default [`FailurePolicy::Closed`]).
-    pub fn failure_policy(&self, policy: FailurePolicy) -> Self {
-        self.rebuild(|_, p, _, _| *p = policy)
+    pub fn failure_policy(self, policy: FailurePolicy) -> Self {
+        self.rebuild(|s| s.policy = policy)
     }
 
     /// How long a "not revoked" answer is reused locally (default 500 ms; zero asks the store
     /// on every request). This bounds how late a revocation made elsewhere takes effect.
-    pub fn fresh_for(&self, interval: Duration) -> Self {
-        self.rebuild(|_, _, f, _| *f = interval)
+    pub fn fresh_for(self, interval: Duration) -> Self {
+        self.rebuild(|s| s.fresh_for = interval)
     }
 
     /// The longest lifetime of the tokens checked (default one day): a cut-off is kept that
     /// long after it, by then every token issued before it has expired.
-    pub fn max_token_lifetime(&self, lifetime: Duration) -> Self {
-        self.rebuild(|_, _, _, l| *l = lifetime.as_secs())
+    pub fn max_token_lifetime(self, lifetime: Duration) -> Self {
+        self.rebuild(|s| s.max_token_lifetime = lifetime.as_secs())
     }
 
     /// Revokes the token `jti` until `until` (its `exp`, Unix seconds).
@@ -290,6 +304,12 @@ impl Revocation {
         value: &str,
         before: u64,
     ) -> Result<(), StoreError> {
+        if !self.inner.claims.iter().any(|c| c == claim) {
+            tracing::warn!(
+                claim,
+                "revocation cut-off recorded for a claim this check does not look at (see Revocation::claims)"
+            );
+        }
         let until = before.saturating_add(self.inner.max_token_lifetime);
         self.inner
             .store
