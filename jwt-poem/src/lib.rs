@@ -15,6 +15,10 @@ use serde::de::DeserializeOwned;
 
 pub use jwt_core;
 
+#[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+pub mod openapi;
+
 /// Renders a core error ([`jwt_core::http::render`]): status, `application/json` body,
 /// `WWW-Authenticate`.
 pub fn error_response(err: &AuthError) -> Response {
@@ -101,8 +105,18 @@ impl<E: Endpoint> Endpoint for JwtEndpoint<E> {
                 Ok(from_http(jwt_core::http::render_metadata(&doc)))
             }
             Ok(outcome) => {
-                if let Some(ctx) = outcome.into_context() {
-                    req.extensions_mut().insert(ctx);
+                match outcome.into_context() {
+                    Some(ctx) => {
+                        req.extensions_mut().insert(ctx);
+                    }
+                    // Tells the poem-openapi scheme that the engine already let this request
+                    // through anonymously, so that it does not authenticate it again.
+                    #[cfg(feature = "openapi")]
+                    None => {
+                        req.extensions_mut().insert(DecidedByMiddleware);
+                    }
+                    #[cfg(not(feature = "openapi"))]
+                    None => {}
                 }
                 self.inner.call(req).await.map(IntoResponse::into_response)
             }
@@ -110,6 +124,11 @@ impl<E: Endpoint> Endpoint for JwtEndpoint<E> {
         }
     }
 }
+
+/// Set by [`JwtEndpoint`] on a request it let through without a context (feature `openapi`).
+#[cfg(feature = "openapi")]
+#[derive(Debug, Clone, Copy)]
+struct DecidedByMiddleware;
 
 fn ctx(req: &Request) -> Option<&AuthContext> {
     req.extensions().get::<AuthContext>()

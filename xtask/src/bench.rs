@@ -513,6 +513,45 @@ impl CpuSample {
     }
 }
 
+/// The multi-instance figures: the `redis_` tests of jwt-axum in release, one at a time, and the
+/// `redis: ...` lines they print (a real `redis-server` must be installed).
+fn instances() -> Result<Vec<String>, String> {
+    let mut command = Command::new(env!("CARGO"));
+    if std::env::var_os("CARGO_TARGET_DIR").is_some_and(|d| !d.is_empty()) {
+        command.env("CARGO_TARGET_DIR", target_dir());
+    }
+    let out = command
+        .current_dir(root())
+        .args([
+            "test",
+            "--release",
+            "-p",
+            "jwt-axum",
+            "--test",
+            "redis_instances",
+            "--",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!("the redis_ tests failed:\n{text}"));
+    }
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| l.starts_with("redis: "))
+        .map(str::to_owned)
+        .collect();
+    if lines.is_empty() {
+        return Err("no figures: redis-server is not installed (the tests were skipped)".into());
+    }
+    Ok(lines)
+}
+
 fn cargo(args: &[&str]) -> Result<(), String> {
     let mut command = Command::new(env!("CARGO"));
     // A relative CARGO_TARGET_DIR handed on as is would be read by criterion from the bench's
@@ -1261,6 +1300,10 @@ pub(crate) fn run(what: Option<&str>, plan: &HttpPlan, check: bool) -> Result<()
         None | Some("http") => Some(http(plan)?),
         _ => None,
     };
+    let instances_report = match what {
+        None | Some("instances") => Some(instances()),
+        _ => None,
+    };
     let mut checks = Vec::new();
     let mut md = format!(
         "# Benchmarks\n\nMachine: {}. Produced by `cargo xtask bench`; numbers vary ±10–30 % on this shared VM.\n",
@@ -1324,6 +1367,33 @@ pub(crate) fn run(what: Option<&str>, plan: &HttpPlan, check: bool) -> Result<()
         }
         checks.extend(http_checks(&report.loads));
         checks.extend(memory_checks(&report.memory)?);
+    }
+
+    if let Some(report) = &instances_report {
+        let mut section = String::from(
+            "\n## Several instances on one Redis (`jwt-axum/tests/redis_instances.rs`, release build)\n\n\
+             Two axum instances, each with its own `JwtAuth`, `RedisStore` connection and local \
+             caches, share one `redis-server` on loopback; the client, both servers and Redis share \
+             the machine's cores. Revocation check: `Revocation` over `sub` and `session_id`, \
+             \"not revoked\" answers reused for 500 ms. Load: 50,000 requests over 16 keep-alive \
+             connections alternating between the instances, 2,000 distinct tokens of which 1 % \
+             are revoked; then the same load on two instances without the check.\n\n",
+        );
+        match report {
+            Ok(lines) => {
+                section.push_str("```\n");
+                for line in lines {
+                    section.push_str(line);
+                    section.push('\n');
+                }
+                section.push_str("```\n");
+            }
+            Err(why) => section.push_str(&format!("Not measured: {why}\n")),
+        }
+        if !write_file {
+            println!("{section}");
+        }
+        md.push_str(&section);
     }
 
     let count = |v: Verdict| checks.iter().filter(|c| c.verdict() == v).count();

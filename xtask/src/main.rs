@@ -69,8 +69,8 @@ enum Task {
     /// request. The whole HTTP part takes about 34 × repeats × (1 + seconds) s: ~7 min at the
     /// defaults.
     Bench {
-        /// `core` or `http`; both when omitted.
-        #[arg(value_parser = ["core", "http"])]
+        /// `core`, `http` or `instances` (two instances on a real Redis); all when omitted.
+        #[arg(value_parser = ["core", "http", "instances"])]
         what: Option<String>,
         /// Exit non-zero when a target is missed or cannot be measured (otherwise only printed).
         #[arg(long)]
