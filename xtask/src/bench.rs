@@ -541,10 +541,11 @@ fn instances() -> Result<Vec<String>, String> {
     if !out.status.success() {
         return Err(format!("the redis_ tests failed:\n{text}"));
     }
+    // The harness prints `test <name> ... ` before a test runs, so a figure may follow it on
+    // the same line.
     let lines: Vec<String> = text
         .lines()
-        .filter(|l| l.starts_with("redis: "))
-        .map(str::to_owned)
+        .filter_map(|l| l.find("redis: ").map(|at| l[at..].to_owned()))
         .collect();
     if lines.is_empty() {
         return Err("no figures: redis-server is not installed (the tests were skipped)".into());
