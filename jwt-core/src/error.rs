@@ -764,6 +764,10 @@ pub enum DpopConfigError {
     /// A duration that must be positive is zero.
     #[error("{0} must be at least one second")]
     ZeroDuration(&'static str),
+    /// The proof lifetime or clock skew is above its maximum
+    /// ([`crate::MAX_DPOP_PROOF_LIFETIME`], [`crate::MAX_DPOP_CLOCK_SKEW`]).
+    #[error("proof lifetime above 300 s or clock skew above 60 s")]
+    TooLong,
 }
 
 /// A configuration mistake found while building keys, verifiers or the middleware. Never a panic,

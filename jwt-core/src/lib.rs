@@ -43,7 +43,7 @@ pub use engine::dpop::nonce::DpopNonces;
 pub use engine::dpop::proof::jwk_thumbprint;
 pub use engine::dpop::replay::{MemoryReplayStore, ReplayStore};
 pub use engine::dpop::url::HtuOrigin;
-pub use engine::dpop::{Dpop, DpopMode};
+pub use engine::dpop::{Dpop, DpopMode, MAX_DPOP_CLOCK_SKEW, MAX_DPOP_PROOF_LIFETIME};
 pub use engine::metadata::ProtectedResourceMetadata;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

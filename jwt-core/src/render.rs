@@ -126,6 +126,7 @@ pub struct GrpcResponse {
     message: String,
     www_authenticate: Option<String>,
     retry_after: Option<String>,
+    dpop_nonce: Option<String>,
 }
 
 impl GrpcResponse {
@@ -139,6 +140,10 @@ impl GrpcResponse {
             message: percent_encoding::utf8_percent_encode(&err.detail(), GRPC_MESSAGE).to_string(),
             www_authenticate: err.www_authenticate_value().filter(|v| is_header_value(v)),
             retry_after: err.retry_after().map(|s| s.to_string()),
+            dpop_nonce: err
+                .dpop_nonce()
+                .filter(|v| is_header_value(v))
+                .map(str::to_owned),
         }
     }
 
@@ -157,6 +162,7 @@ impl GrpcResponse {
                 .map(|value| ("www-authenticate", value)),
         )
         .chain(self.retry_after.as_deref().map(|v| ("retry-after", v)))
+        .chain(self.dpop_nonce.as_deref().map(|v| ("dpop-nonce", v)))
     }
 }
 

@@ -599,3 +599,79 @@ fn dpop_configuration_errors() {
     );
     assert!(build(Dpop::allowed().origin(HtuOrigin::TrustedProxy)).is_ok());
 }
+
+/// A store that answers like a remote one: not in place.
+#[derive(Debug, Default)]
+struct RemoteLike(jwt_core::MemoryReplayStore);
+
+#[async_trait::async_trait]
+impl jwt_core::ReplayStore for RemoteLike {
+    async fn first_use(
+        &self,
+        key: &[u8; 32],
+        expires_at: u64,
+    ) -> Result<bool, jwt_core::StoreError> {
+        self.0.first_use(key, expires_at).await
+    }
+}
+
+#[tokio::test]
+async fn dpop_a_remote_replay_store_is_never_written_by_a_dropped_in_place_decision() {
+    let key = p256();
+    let token = bound_token(&key);
+    let dpop = format!("DPoP {token}");
+    let p = proof(&key, "GET", "https://api.example.com/a", &token, |_| {});
+    let req = SimpleRequest::new("GET", "/a")
+        .header("Authorization", &dpop)
+        .header("DPoP", &p);
+    // In memory: decided in place.
+    let local = auth(Dpop::allowed());
+    assert!(local.authenticate_now(&req).unwrap().is_ok());
+    // A store that may wait: the adapter is sent to the async path before anything is recorded.
+    let remote = auth(Dpop::allowed().replay_store(RemoteLike::default()));
+    assert!(remote.authenticate_now(&req).is_none());
+    assert!(remote.authenticate(&req).await.is_ok());
+    let (why, _) = rejection(remote.authenticate(&req).await);
+    assert_eq!(why, DpopRejection::Replayed);
+}
+
+#[tokio::test]
+async fn dpop_unverifiable_or_ambiguous_cnf_is_refused() {
+    let auth = auth(Dpop::allowed());
+    let key = p256();
+    for cnf in [
+        json!(null),
+        json!({"jkt": 5}),
+        json!({"jkt": ""}),
+        json!("x"),
+        json!({}),
+    ] {
+        let token =
+            mint::hs256(SECRET, &json!({"sub": "a", "exp": now() + 60, "cnf": cnf})).unwrap();
+        let p = proof(&key, "GET", "https://api.example.com/a", &token, |_| {});
+        for scheme in ["Bearer", "DPoP"] {
+            let err = send(&auth, "GET", "/a", &format!("{scheme} {token}"), Some(&p))
+                .await
+                .unwrap_err();
+            assert_eq!(
+                err.kind(),
+                &AuthErrorKind::InvalidToken(InvalidToken::SenderConstrained),
+                "{cnf} {scheme}"
+            );
+        }
+    }
+}
+
+#[test]
+fn dpop_proof_lifetime_and_skew_are_bounded() {
+    let build = |d: Dpop| {
+        JwtAuth::builder()
+            .verifier(StaticKeys::hs256(SECRET).unwrap())
+            .dpop(d.origin(HtuOrigin::TrustedProxy))
+            .build()
+            .map(|_| ())
+    };
+    assert!(build(Dpop::allowed().proof_lifetime(jwt_core::MAX_DPOP_PROOF_LIFETIME)).is_ok());
+    assert!(build(Dpop::allowed().proof_lifetime(Duration::from_secs(301))).is_err());
+    assert!(build(Dpop::allowed().clock_skew(Duration::from_secs(61))).is_err());
+}

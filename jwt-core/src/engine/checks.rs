@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use crate::authz::context::AuthContext;
-use crate::engine::stores::revocation::{RevocationAnswer, RevocationQuery};
+use crate::engine::stores::revocation::{RevocationAnswer, RevocationQuery, claim_values};
 use crate::engine::validation::now_secs;
 use crate::error::{AuthError, InvalidToken};
 
@@ -167,10 +167,8 @@ impl JtiDenylist {
             .unwrap_or_else(PoisonError::into_inner)
             .claims
             .clone();
-        let pairs: Vec<(&str, &str)> = names
-            .iter()
-            .filter_map(|c| Some((c.as_str(), claims.get(c)?.as_str()?)))
-            .collect();
+        let values = claim_values(names.iter().map(String::as_str), claims);
+        let pairs: Vec<(&str, &str)> = values.iter().map(|(c, v)| (*c, v.as_ref())).collect();
         self.answer(RevocationQuery {
             jti: claims.get("jti").and_then(Value::as_str),
             claims: &pairs,

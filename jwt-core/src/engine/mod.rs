@@ -300,7 +300,9 @@ impl JwtAuth {
     /// # Ok::<(), jwt_core::ConfigError>(())
     /// ```
     pub fn authenticate_now<R: RequestParts>(&self, req: &R) -> Option<Result<Outcome, AuthError>> {
-        if !self.inner.checks.is_empty() {
+        // A check or a remote replay store may wait on I/O: their commands must not be sent
+        // by a decision that is dropped at its first wait and run again.
+        if !self.inner.checks.is_empty() || self.inner.dpop.as_ref().is_some_and(|d| !d.immediate) {
             return None;
         }
         let decision = std::pin::pin!(self.authenticate(req));
@@ -345,7 +347,9 @@ impl JwtAuth {
             return Ok(Outcome::Anonymous);
         }
         let dpop_located = match &i.dpop {
-            Some(d) => d.locate(req as &dyn RequestParts)?,
+            Some(d) => d
+                .locate(req as &dyn RequestParts)
+                .map_err(AuthError::in_dpop_scheme)?,
             None => None,
         };
         let dpop_scheme = dpop_located.is_some();

@@ -193,7 +193,7 @@ impl Validation {
         // A key-bound token (RFC 7800 `cnf`) needs its proof of possession: refused here
         // unless DPoP is on and the binding is a DPoP one, which the engine then checks
         // against the request's proof (a bound token never passes as a plain bearer token).
-        if let Some(cnf) = claims.get("cnf").filter(|c| !c.is_null())
+        if let Some(cnf) = claims.get("cnf")
             && !(self.dpop_binding && crate::engine::dpop::DpopCheck::is_dpop_binding(cnf))
         {
             return Err(InvalidToken::SenderConstrained);

@@ -15,7 +15,7 @@ pub(crate) mod proof;
 pub(crate) mod replay;
 pub(crate) mod url;
 
-use crate::engine::stores::FailurePolicy;
+use crate::engine::stores::{FailurePolicy, StoreError};
 use crate::error::{AuthError, AuthErrorKind, DpopConfigError, DpopRejection, InvalidToken};
 use crate::keys::crypto::sha256;
 use crate::keys::material::{Family, family};
@@ -64,6 +64,14 @@ pub struct Dpop {
     replay_failure: FailurePolicy,
     nonces: Option<Arc<DpopNonces>>,
 }
+
+/// The longest proof lifetime accepted in a configuration (RFC 9449 §11.1: proofs are
+/// short-lived; every accepted one is remembered that long).
+pub const MAX_DPOP_PROOF_LIFETIME: Duration = Duration::from_secs(300);
+const MAX_LIFETIME: Duration = MAX_DPOP_PROOF_LIFETIME;
+/// The largest clock skew accepted in a configuration.
+pub const MAX_DPOP_CLOCK_SKEW: Duration = Duration::from_secs(60);
+const MAX_SKEW: Duration = MAX_DPOP_CLOCK_SKEW;
 
 /// The default proof algorithms: every asymmetric one the verifier supports.
 const DEFAULT_ALGORITHMS: [Algorithm; 9] = [
@@ -114,14 +122,15 @@ impl Dpop {
         self
     }
 
-    /// How long after its `iat` a proof is accepted (default 60 s), and so how long its `jti`
-    /// is remembered.
+    /// How long after its `iat` a proof is accepted (default 60 s, at most
+    /// [`MAX_DPOP_PROOF_LIFETIME`]), and so how long its `jti` is remembered.
     pub fn proof_lifetime(mut self, lifetime: Duration) -> Self {
         self.lifetime = lifetime;
         self
     }
 
-    /// The clock skew allowed on `iat`, either way (default 5 s).
+    /// The clock skew allowed on `iat`, either way (default 5 s, at most
+    /// [`MAX_DPOP_CLOCK_SKEW`]).
     pub fn clock_skew(mut self, skew: Duration) -> Self {
         self.skew = skew;
         self
@@ -165,6 +174,9 @@ impl Dpop {
         if self.lifetime.as_secs() == 0 {
             return Err(DpopConfigError::ZeroDuration("proof lifetime"));
         }
+        if self.lifetime > MAX_LIFETIME || self.skew > MAX_SKEW {
+            return Err(DpopConfigError::TooLong);
+        }
         let origin = match (&self.origin, resource) {
             (Some(origin), _) => origin.clone(),
             (None, Some(resource)) => {
@@ -182,6 +194,9 @@ impl Dpop {
             })
         })?;
         let names: Vec<&str> = self.algorithms.iter().map(|a| alg_name(*a)).collect();
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryReplayStore::default()));
         Ok(DpopCheck {
             mode: self.mode,
             algs_text: names.join(" "),
@@ -189,9 +204,8 @@ impl Dpop {
             origin: checked,
             lifetime: self.lifetime.as_secs(),
             skew: self.skew.as_secs(),
-            store: self
-                .store
-                .unwrap_or_else(|| Arc::new(MemoryReplayStore::default())),
+            immediate: store.completes_immediately(),
+            store,
             replay_failure: self.replay_failure,
             nonces: self.nonces,
             scheme: BearerHeader::new().scheme("DPoP"),
@@ -214,6 +228,8 @@ pub(crate) struct DpopCheck {
     /// The algorithm names, space-separated (`algs` of the challenge).
     pub(crate) algs_text: String,
     origin: Origin,
+    /// The replay store answers without waiting (the engine may decide in place).
+    pub(crate) immediate: bool,
     lifetime: u64,
     skew: u64,
     store: Arc<dyn ReplayStore>,
@@ -255,10 +271,13 @@ impl DpopCheck {
         dpop_scheme: bool,
         now: u64,
     ) -> Result<Option<ReplayEntry>, AuthError> {
-        let bound = claims
-            .get("cnf")
-            .and_then(|c| c.get("jkt"))
-            .and_then(Value::as_str);
+        // Whatever produced the claims (a JWT, an API key's claims), a `cnf` this check cannot
+        // verify is refused, as the token validation does.
+        let bound = match claims.get("cnf") {
+            None => None,
+            Some(cnf) if Self::is_dpop_binding(cnf) => cnf.get("jkt").and_then(Value::as_str),
+            Some(_) => return Err(InvalidToken::SenderConstrained.into()),
+        };
         let proofs = lookup(req, "dpop");
         if !dpop_scheme {
             if bound.is_some() {
@@ -323,9 +342,12 @@ impl DpopCheck {
         keyed.extend_from_slice(proof.jkt.as_bytes());
         keyed.push(0);
         keyed.extend_from_slice(proof.jti.as_bytes());
+        // Accepted up to and including the second `iat + lifetime + skew`: remembered through
+        // it, forgotten after.
         let expires_at = u64::try_from(proof.iat.saturating_add(lifetime).saturating_add(skew))
             .unwrap_or(0)
-            .max(now.saturating_add(1));
+            .max(now)
+            .saturating_add(1);
         Ok(Some(ReplayEntry {
             key: sha256(&keyed),
             expires_at,
@@ -339,6 +361,12 @@ impl DpopCheck {
         match self.store.first_use(&entry.key, entry.expires_at).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(reject(DpopRejection::Replayed)),
+            // A full in-process store refuses whatever the policy: letting the proof through
+            // unrecorded would make it replayable.
+            Err(e @ StoreError::Full) => {
+                tracing::warn!(error = %e, "DPoP replay store full: refusing");
+                Err(AuthErrorKind::StoreUnavailable.into())
+            }
             Err(e) => match self.replay_failure {
                 FailurePolicy::Closed => {
                     tracing::warn!(error = %e, "DPoP replay store unavailable: refusing (fail closed)");

@@ -3,8 +3,9 @@
 //! time. [`ReplayStore`] is the trait a shared store (Redis, a database) implements for several
 //! instances; [`MemoryReplayStore`] is the default for one process.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::hash::BuildHasher as _;
 use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
@@ -37,11 +38,20 @@ pub trait ReplayStore: Send + Sync + fmt::Debug {
     /// A [`StoreError`] when the store cannot answer; the request is then refused (503), or
     /// let through when the replay check fails open ([`crate::Dpop::replay_failure`]).
     async fn first_use(&self, key: &[u8; 32], expires_at: u64) -> Result<bool, StoreError>;
+
+    /// Whether [`ReplayStore::first_use`] always answers without waiting (an in-process
+    /// store). The engine decides in place ([`crate::JwtAuth::authenticate_now`]) only with
+    /// such a store: a remote store's command must not be sent by a decision that is then
+    /// dropped and run again. Default `false`.
+    fn completes_immediately(&self) -> bool {
+        false
+    }
 }
 
 /// An in-process [`ReplayStore`]: a bounded set of live proof keys, each dropped once expired.
-/// When every one of `capacity` entries is still live, new proofs are refused (503) rather than
-/// an old entry forgotten (which would let its proof be replayed).
+/// When every one of `capacity` entries is still live, new proofs are refused (503, whatever
+/// the failure policy) rather than an old entry forgotten or a proof let through unrecorded
+/// (either would let a proof be replayed).
 ///
 /// Size it for the peak rate of DPoP requests times the proof lifetime (with the default 60 s
 /// window and 5 s skew, 1,000 requests per second need about 65,000 entries; each takes about
@@ -50,13 +60,16 @@ pub trait ReplayStore: Send + Sync + fmt::Debug {
 pub struct MemoryReplayStore {
     shards: Box<[Mutex<Shard>]>,
     per_shard: usize,
+    /// Picks a key's shard with a per-process random key, so nobody can aim their proofs at
+    /// one shard.
+    spread: std::collections::hash_map::RandomState,
 }
 
 #[derive(Default)]
 struct Shard {
     live: HashMap<[u8; 32], u64>,
-    /// Keys in the order recorded, with their expiry, for dropping expired ones.
-    order: VecDeque<([u8; 32], u64)>,
+    /// The keys by expiry, for dropping every expired one.
+    by_expiry: BTreeMap<u64, Vec<[u8; 32]>>,
 }
 
 const SHARDS: usize = 16;
@@ -64,9 +77,14 @@ const SHARDS: usize = 16;
 impl MemoryReplayStore {
     /// A store of at most `capacity` live entries (at least one per shard).
     pub fn new(capacity: usize) -> Self {
+        Self::with_shards(capacity, SHARDS)
+    }
+
+    fn with_shards(capacity: usize, shards: usize) -> Self {
         Self {
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            per_shard: capacity.div_ceil(SHARDS).max(1),
+            shards: (0..shards).map(|_| Mutex::default()).collect(),
+            per_shard: capacity.div_ceil(shards).max(1),
+            spread: std::collections::hash_map::RandomState::new(),
         }
     }
 
@@ -84,27 +102,29 @@ impl MemoryReplayStore {
     }
 
     fn record(&self, key: &[u8; 32], expires_at: u64, now: u64) -> Result<bool, StoreError> {
-        let shard = &self.shards[usize::from(key[0]) % SHARDS];
-        let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
-        // Entries expire roughly in the order recorded (expiry = iat + window); a later one at
-        // the front only delays the sweep of those behind it by the clock skew allowed.
-        while let Some((front, exp)) = shard.order.front().copied() {
-            if exp > now {
+        let count = self.shards.len() as u64;
+        let at = usize::try_from(self.spread.hash_one(key) % count).unwrap_or(0);
+        let mut shard = self.shards[at]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Drop every entry whose proof can no longer be accepted (expiry at or before now).
+        while let Some(entry) = shard.by_expiry.first_entry() {
+            if *entry.key() > now {
                 break;
             }
-            shard.order.pop_front();
-            if shard.live.get(&front) == Some(&exp) {
-                shard.live.remove(&front);
+            let keys = entry.remove();
+            for k in keys {
+                shard.live.remove(&k);
             }
         }
-        if shard.live.get(key).is_some_and(|exp| *exp > now) {
+        if shard.live.contains_key(key) {
             return Ok(false);
         }
         if shard.live.len() >= self.per_shard {
             return Err(StoreError::Full);
         }
         shard.live.insert(*key, expires_at);
-        shard.order.push_back((*key, expires_at));
+        shard.by_expiry.entry(expires_at).or_default().push(*key);
         Ok(true)
     }
 }
@@ -119,7 +139,7 @@ impl Default for MemoryReplayStore {
 impl fmt::Debug for MemoryReplayStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryReplayStore")
-            .field("capacity", &(self.per_shard * SHARDS))
+            .field("capacity", &(self.per_shard * self.shards.len()))
             .finish_non_exhaustive()
     }
 }
@@ -129,6 +149,10 @@ impl ReplayStore for MemoryReplayStore {
     async fn first_use(&self, key: &[u8; 32], expires_at: u64) -> Result<bool, StoreError> {
         self.record(key, expires_at, now_secs())
     }
+
+    fn completes_immediately(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]
@@ -137,13 +161,8 @@ mod tests {
 
     #[test]
     fn dpop_replay_store_remembers_until_expiry_and_stays_bounded() {
-        let store = MemoryReplayStore::new(SHARDS * 2);
-        let key = |i: u8| {
-            let mut k = [0u8; 32];
-            k[0] = 0; // every key in one shard
-            k[1] = i;
-            k
-        };
+        let store = MemoryReplayStore::with_shards(2, 1);
+        let key = |i: u8| [i; 32];
         assert!(store.record(&key(1), 100, 10).unwrap());
         assert!(!store.record(&key(1), 100, 50).unwrap());
         assert!(store.record(&key(2), 100, 10).unwrap());
@@ -157,5 +176,8 @@ mod tests {
         assert!(store.record(&key(3), 300, 100).unwrap());
         assert!(store.record(&key(1), 300, 100).unwrap());
         assert_eq!(store.len(), 2);
+        // An entry lives through its expiry second and is gone after it.
+        assert!(!store.record(&key(1), 300, 299).unwrap());
+        assert!(store.record(&key(1), 400, 300).unwrap());
     }
 }

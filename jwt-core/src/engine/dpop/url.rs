@@ -72,6 +72,10 @@ impl Origin {
     /// The request's URL (not normalised), without query.
     pub(crate) fn request_url(&self, req: &dyn RequestParts) -> Result<String, DpopRejection> {
         let path = req.path();
+        // A URL parser reads `\` as `/`: such a path would compare equal to another one.
+        if path.contains('\\') || !path.starts_with('/') {
+            return Err(DpopRejection::UnknownRequestUrl);
+        }
         let one = |name: &str| match lookup(req, name) {
             HeaderLookup::One(v) => std::str::from_utf8(v)
                 .ok()
@@ -94,13 +98,39 @@ impl Origin {
                 _ => return Err(DpopRejection::UnknownRequestUrl),
             },
         };
-        if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https")
-            || host.contains(['/', '?', '#', '@', ' '])
-        {
+        if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") || !is_host(host) {
             return Err(DpopRejection::UnknownRequestUrl);
         }
         Ok(format!("{scheme}://{host}{path}"))
     }
+}
+
+/// A `Host` value: a name or IPv4 address, or a bracketed IPv6 address, and an optional port;
+/// nothing a URL parser would read as a path, user, escape or whitespace.
+fn is_host(host: &str) -> bool {
+    let port_ok = |port: Option<&str>| {
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if let Some(rest) = host.strip_prefix('[') {
+        let Some((v6, after)) = rest.split_once(']') else {
+            return false;
+        };
+        let v6_ok = !v6.is_empty()
+            && v6
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+        return v6_ok
+            && (after.is_empty() || after.strip_prefix(':').is_some_and(|p| port_ok(Some(p))));
+    }
+    let (name, port) = match host.split_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (host, None),
+    };
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && port_ok(port)
 }
 
 /// `proto` and `host` of a single-element `Forwarded` header (RFC 7239 §4).
@@ -148,6 +178,7 @@ pub(crate) fn normalize(text: &str) -> Option<String> {
         if bytes[i] == b'%'
             && let Some(byte) = bytes
                 .get(i + 1..i + 3)
+                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
         {
@@ -243,6 +274,24 @@ mod tests {
             .header("X-Forwarded-Proto", "https")
             .header("X-Forwarded-Host", "a.example.com, b.example.com");
         assert!(proxy.request_url(&chained).is_err());
+        for bad in [
+            "api.example.com\\admin",
+            "a%2eb",
+            "a b",
+            "user@h",
+            "h:port",
+            "h:123456",
+            "[zz]",
+        ] {
+            let req = SimpleRequest::new("GET", "/x").header("Host", bad);
+            assert!(host.request_url(&req).is_err(), "{bad}");
+        }
+        for good in ["h", "h:8080", "127.0.0.1:9", "[::1]", "[::1]:8443"] {
+            let req = SimpleRequest::new("GET", "/x").header("Host", good);
+            assert!(host.request_url(&req).is_ok(), "{good}");
+        }
+        let backslash = SimpleRequest::new("GET", "/a\\b").header("Host", "h");
+        assert!(host.request_url(&backslash).is_err());
         let two_hosts = SimpleRequest::new("GET", "/x")
             .header("Host", "a.example.com")
             .header("Host", "b.example.com");

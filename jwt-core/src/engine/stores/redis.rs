@@ -18,22 +18,32 @@ use crate::engine::stores::revocation::{RevocationAnswer, RevocationQuery, Revoc
 use crate::engine::validation::now_secs;
 use crate::keys::crypto::sha256;
 
-/// Keeps the later of two cut-offs: `KEYS[1]` cut-off key, `ARGV[1]` cut-off, `ARGV[2]` expiry
-/// (Unix seconds). Expiries are the cut-off plus one fixed token lifetime, so the later cut-off
-/// also has the later expiry. Redis 6.2 or newer (`EXAT`).
+/// Keeps the later cut-off and the longer expiry: `KEYS[1]` cut-off key, `ARGV[1]` cut-off
+/// (Unix seconds), `ARGV[2]` seconds to keep it. Relative expiries, so the server's clock does
+/// not matter; `TTL` and `EX` work on every Redis and Valkey version in use.
 const KEEP_LATEST_CUTOFF: &str = r"
 local current = tonumber(redis.call('GET', KEYS[1]))
+local keep = tonumber(ARGV[2])
+local ttl = redis.call('TTL', KEYS[1])
+if ttl > keep then keep = ttl end
 if current == nil or current < tonumber(ARGV[1]) then
-  redis.call('SET', KEYS[1], ARGV[1], 'EXAT', ARGV[2])
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', keep)
+elseif ttl >= 0 and ttl < keep then
+  redis.call('EXPIRE', KEYS[1], keep)
 end
 return 1
 ";
+
+/// Seconds from now until `until` (at least one), for relative expiries.
+fn seconds_until(until: u64) -> u64 {
+    until.saturating_sub(now_secs()).max(1)
+}
 
 /// Revocations and DPoP proof identifiers in Redis, under one key prefix (default `jwt`):
 /// `<prefix>:jti:<hash>`, `<prefix>:cut:<claim>:<hash>`, `<prefix>:dpop:<hash>`. Values are
 /// hashed (no token identifier or subject in clear), every key expires with what it guards.
 ///
-/// A lookup is one round trip (`MGET`); recording a proof is one `SET NX EXAT`. Commands time
+/// A lookup is one round trip (`MGET`); recording a proof is one `SET NX EX`. Commands time
 /// out after 250 ms by default ([`RedisStore::timeout`]) and fail with
 /// [`StoreError::Timeout`] / [`StoreError::Unavailable`], which the checks turn into their
 /// [`crate::FailurePolicy`]. The connection is opened on first use and re-opened in the
@@ -109,7 +119,8 @@ impl RedisStore {
         let timeout = Duration::from_millis(250);
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_response_timeout(Some(timeout))
+            // Each command's time limit is this store's own (`RedisStore::timeout`).
+            .set_response_timeout(None)
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
         let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)?;
@@ -188,8 +199,8 @@ impl RevocationStore for RedisStore {
                 redis::cmd("SET")
                     .arg(key)
                     .arg(1)
-                    .arg("EXAT")
-                    .arg(until)
+                    .arg("EX")
+                    .arg(seconds_until(until))
                     .query_async::<()>(&mut c)
                     .await
             })
@@ -213,7 +224,7 @@ impl RevocationStore for RedisStore {
                 redis::Script::new(KEEP_LATEST_CUTOFF)
                     .key(key)
                     .arg(before)
-                    .arg(until)
+                    .arg(seconds_until(until))
                     .invoke_async::<()>(&mut c)
                     .await
             })
@@ -253,8 +264,8 @@ impl ReplayStore for RedisStore {
                         .arg(key)
                         .arg(1)
                         .arg("NX")
-                        .arg("EXAT")
-                        .arg(expires_at)
+                        .arg("EX")
+                        .arg(seconds_until(expires_at))
                         .query_async(&mut c)
                         .await
                 })

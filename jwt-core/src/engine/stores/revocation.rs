@@ -3,6 +3,7 @@
 //! [`Revocation`], the per-request check over it with a short-lived local cache of "not
 //! revoked" answers and a failure policy.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -327,7 +328,8 @@ impl Revocation {
         &self,
         claims: &serde_json::Map<String, Value>,
     ) -> Result<bool, StoreError> {
-        let pairs = self.pairs(claims);
+        let values = self.values(claims);
+        let pairs: Vec<(&str, &str)> = values.iter().map(|(c, v)| (*c, v.as_ref())).collect();
         let query = RevocationQuery {
             jti: claims.get("jti").and_then(Value::as_str),
             claims: &pairs,
@@ -336,28 +338,32 @@ impl Revocation {
         Ok(answer.revokes(claims))
     }
 
-    fn pairs<'c>(&'c self, claims: &'c serde_json::Map<String, Value>) -> Vec<(&'c str, &'c str)> {
-        self.inner
-            .claims
-            .iter()
-            .filter_map(|c| Some((c.as_str(), claims.get(c)?.as_str()?)))
-            .collect()
+    fn values<'c>(
+        &'c self,
+        claims: &'c serde_json::Map<String, Value>,
+    ) -> Vec<(&'c str, Cow<'c, str>)> {
+        claim_values(self.inner.claims.iter().map(String::as_str), claims)
     }
 }
 
-/// The local memory's key for a token: its `jti`, `iat` and checked claim values.
+/// The `(claim, value)` pairs of `names` a token has: a string as it is, a number as written
+/// (a cut-off for `"42"` applies to `42`); other types have no cut-off.
+pub(crate) fn claim_values<'c>(
+    names: impl Iterator<Item = &'c str>,
+    claims: &'c serde_json::Map<String, Value>,
+) -> Vec<(&'c str, Cow<'c, str>)> {
+    names
+        .filter_map(|name| match claims.get(name)? {
+            Value::String(s) => Some((name, Cow::Borrowed(s.as_str()))),
+            Value::Number(n) => Some((name, Cow::Owned(n.to_string()))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The local memory's key for a token: its `jti`, `iat` and checked claim values, as JSON.
 fn fresh_key(claims: &serde_json::Map<String, Value>, pairs: &[(&str, &str)]) -> [u8; 32] {
-    let mut text = String::new();
-    for part in [claims.get("jti"), claims.get("iat")] {
-        text.push_str(&part.map(Value::to_string).unwrap_or_default());
-        text.push('\0');
-    }
-    for (claim, value) in pairs {
-        text.push_str(claim);
-        text.push('=');
-        text.push_str(value);
-        text.push('\0');
-    }
+    let text = serde_json::json!([claims.get("jti"), claims.get("iat"), pairs]).to_string();
     sha256(text.as_bytes())
 }
 
@@ -366,7 +372,8 @@ impl RequestCheck for Revocation {
     async fn check(&self, ctx: &AuthContext, _method: &str, _path: &str) -> Result<(), AuthError> {
         let i = &self.inner;
         let claims = ctx.claims();
-        let pairs = self.pairs(claims);
+        let values = self.values(claims);
+        let pairs: Vec<(&str, &str)> = values.iter().map(|(c, v)| (*c, v.as_ref())).collect();
         let key = fresh_key(claims, &pairs);
         if let Some(seen) = i.fresh.get(&key)
             && seen.elapsed() < i.fresh_for
