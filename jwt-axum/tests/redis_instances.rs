@@ -116,6 +116,16 @@ async fn start(redis_url: &str, setup: Setup) -> Instance {
         )
         .with_state(revocation.clone())
         .layer(auth.layer());
+    let (addr, stop) = serve(app).await;
+    Instance {
+        addr,
+        revocation,
+        stop: Some(stop),
+    }
+}
+
+/// Serves `app` on 127.0.0.1, port 0, until the returned sender is used or dropped.
+async fn serve(app: Router) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -126,11 +136,7 @@ async fn start(redis_url: &str, setup: Setup) -> Instance {
             })
             .await;
     });
-    Instance {
-        addr,
-        revocation,
-        stop: Some(stop),
-    }
+    (addr, stop)
 }
 
 fn client() -> reqwest::Client {
@@ -368,16 +374,7 @@ async fn start_fixed(redis_url: &str, setup: Setup, origin: &str) -> Instance {
     let app = Router::new()
         .route("/agents/{id}", get(|| async { "ok" }))
         .layer(auth.layer());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await;
-    });
+    let (addr, stop) = serve(app).await;
     Instance {
         addr,
         revocation: Revocation::shared(store),

@@ -367,16 +367,7 @@ impl DpopCheck {
                 tracing::warn!(error = %e, "DPoP replay store full: refusing");
                 Err(AuthErrorKind::StoreUnavailable.into())
             }
-            Err(e) => match self.replay_failure {
-                FailurePolicy::Closed => {
-                    tracing::warn!(error = %e, "DPoP replay store unavailable: refusing (fail closed)");
-                    Err(AuthErrorKind::StoreUnavailable.into())
-                }
-                FailurePolicy::Open => {
-                    tracing::warn!(error = %e, "DPoP replay store unavailable: allowing (fail open)");
-                    Ok(())
-                }
-            },
+            Err(e) => self.replay_failure.on_error("DPoP replay", &e),
         }
     }
 

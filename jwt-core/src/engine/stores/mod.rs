@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use crate::error::{AuthError, AuthErrorKind};
+
 pub(crate) mod revocation;
 
 #[cfg(feature = "redis")]
@@ -39,6 +41,23 @@ pub enum FailurePolicy {
     Closed,
     /// Let the request through as if the store had said "fine", with a warning in the log.
     Open,
+}
+
+impl FailurePolicy {
+    /// What a check answers when its store (`store`: "revocation", "DPoP replay") failed with
+    /// `error`: 503 when closed, through when open; logged either way.
+    pub(crate) fn on_error(self, store: &str, error: &StoreError) -> Result<(), AuthError> {
+        match self {
+            FailurePolicy::Closed => {
+                tracing::warn!(%error, store, "store unavailable: refusing (fail closed)");
+                Err(AuthErrorKind::StoreUnavailable.into())
+            }
+            FailurePolicy::Open => {
+                tracing::warn!(%error, store, "store unavailable: allowing (fail open)");
+                Ok(())
+            }
+        }
+    }
 }
 
 impl fmt::Display for FailurePolicy {

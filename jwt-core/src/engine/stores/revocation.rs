@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::authz::context::AuthContext;
 use crate::engine::checks::{JtiDenylist, RequestCheck};
 use crate::engine::stores::{FailurePolicy, StoreError};
-use crate::error::{AuthError, AuthErrorKind, InvalidToken};
+use crate::error::{AuthError, InvalidToken};
 use crate::keys::crypto::sha256;
 
 /// What to look up for one token: its `jti`, and the `(claim, value)` pairs whose cut-offs
@@ -393,16 +393,7 @@ impl RequestCheck for Revocation {
                 }
                 Ok(())
             }
-            Err(e) => match i.policy {
-                FailurePolicy::Closed => {
-                    tracing::warn!(error = %e, "revocation store unavailable: refusing (fail closed)");
-                    Err(AuthErrorKind::StoreUnavailable.into())
-                }
-                FailurePolicy::Open => {
-                    tracing::warn!(error = %e, "revocation store unavailable: allowing (fail open)");
-                    Ok(())
-                }
-            },
+            Err(e) => i.policy.on_error("revocation", &e),
         }
     }
 }
