@@ -38,13 +38,14 @@ pub use authz::routes::{
 };
 pub use authz::scope::{AccessibleIds, DEFAULT_ADMIN_SCOPE, Scope, ScopeRules, ScopeSet};
 pub use engine::cache::TokenCacheConfig;
-pub use engine::checks::{JtiDenylist, RequestCheck};
+pub use engine::checks::RequestCheck;
 pub use engine::dpop::nonce::DpopNonces;
 pub use engine::dpop::proof::jwk_thumbprint;
 pub use engine::dpop::replay::{MemoryReplayStore, ReplayStore};
 pub use engine::dpop::url::HtuOrigin;
 pub use engine::dpop::{Dpop, DpopMode, MAX_DPOP_CLOCK_SKEW, MAX_DPOP_PROOF_LIFETIME};
 pub use engine::metadata::ProtectedResourceMetadata;
+pub use engine::stores::memory::JtiDenylist;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use engine::stores::redis::RedisStore;

@@ -7,6 +7,7 @@ use std::fmt;
 
 use crate::error::{AuthError, AuthErrorKind};
 
+pub(crate) mod memory;
 pub(crate) mod revocation;
 
 #[cfg(feature = "redis")]

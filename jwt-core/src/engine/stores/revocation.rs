@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::authz::context::AuthContext;
-use crate::engine::checks::{JtiDenylist, RequestCheck};
+use crate::engine::checks::RequestCheck;
 use crate::engine::stores::{FailurePolicy, StoreError};
 use crate::error::{AuthError, InvalidToken};
 use crate::keys::crypto::sha256;
@@ -100,29 +100,6 @@ pub trait RevocationStore: Send + Sync + fmt::Debug {
     /// # Errors
     /// A [`StoreError`] when the store cannot answer.
     async fn lookup(&self, query: RevocationQuery<'_>) -> Result<RevocationAnswer, StoreError>;
-}
-
-#[async_trait]
-impl RevocationStore for JtiDenylist {
-    async fn revoke_token(&self, jti: &str, until: u64) -> Result<(), StoreError> {
-        self.revoke(jti, until);
-        Ok(())
-    }
-
-    async fn revoke_issued_before(
-        &self,
-        claim: &str,
-        value: &str,
-        before: u64,
-        until: u64,
-    ) -> Result<(), StoreError> {
-        self.revoke_claim_before(claim, value, before, until);
-        Ok(())
-    }
-
-    async fn lookup(&self, query: RevocationQuery<'_>) -> Result<RevocationAnswer, StoreError> {
-        Ok(self.answer(query))
-    }
 }
 
 /// The per-request revocation check over a [`RevocationStore`], and the handle a handler uses
@@ -395,33 +372,5 @@ impl RequestCheck for Revocation {
             }
             Err(e) => i.policy.on_error("revocation", &e),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::engine::validation::now_secs;
-    use serde_json::json;
-
-    #[tokio::test]
-    async fn revocation_by_jti_subject_and_session() {
-        let r = Revocation::new(JtiDenylist::new()).claims(["sub", "session_id"]);
-        let claims = |v: Value| v.as_object().unwrap().clone();
-        let n = now_secs();
-        let t = claims(json!({"jti": "a", "sub": "alice", "session_id": "s1", "iat": n - 100}));
-        assert!(!r.is_revoked(&t).await.unwrap());
-        r.revoke_issued_before("session_id", "s1", n - 99)
-            .await
-            .unwrap();
-        assert!(r.is_revoked(&t).await.unwrap());
-        let later = claims(json!({"sub": "alice", "session_id": "s1", "iat": n - 99}));
-        assert!(!r.is_revoked(&later).await.unwrap());
-        r.revoke_subject("alice", n).await.unwrap();
-        assert!(r.is_revoked(&later).await.unwrap());
-        let other = claims(json!({"jti": "b", "sub": "bob", "iat": 1}));
-        assert!(!r.is_revoked(&other).await.unwrap());
-        r.revoke("b", now_secs() + 60).await.unwrap();
-        assert!(r.is_revoked(&other).await.unwrap());
     }
 }
