@@ -69,7 +69,7 @@ impl RevocationAnswer {
     }
 }
 
-/// Where revocations live: in memory ([`JtiDenylist`]) for one process, in Redis
+/// Where revocations live: in memory ([`crate::JtiDenylist`]) for one process, in Redis
 /// ([`crate::RedisStore`], feature `redis`) or your own store for several.
 ///
 /// Entries expire: a `jti` at `until` (the token's `exp`), a cut-off at `until` (when every
