@@ -27,7 +27,7 @@ use crate::error::{
 use crate::keys::verifier::{TokenKind, Verifier, VerifyError};
 use crate::render::RenderWith;
 use crate::token::claims::{ClaimsConfig, StandardClaims};
-use crate::token::jose::{TokenHeader, alg_name};
+use crate::token::jose::TokenHeader;
 use crate::token::path::RequestPath;
 use crate::token::request::{RequestParts, has_header};
 use crate::token::source::{AnyOf, BearerHeader, CookieToken, PendingCheck, TokenSource};
@@ -897,8 +897,7 @@ impl JwtAuthBuilder {
                 m.check()?;
                 let mut m = m.with_default_scopes(mapper.scopes_supported());
                 if let Some(d) = &dpop {
-                    let algs = d.algorithms.iter().map(|a| alg_name(*a)).collect();
-                    m = m.with_dpop(algs, d.mode == DpopMode::Required);
+                    m = m.with_dpop(d.alg_names.clone(), d.mode == DpopMode::Required);
                 }
                 Some(metadata::ServedMetadata::new(&m))
             }

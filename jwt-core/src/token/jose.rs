@@ -46,16 +46,7 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, InvalidT
     if token.len() > max_len {
         return Err(InvalidToken::TooLong);
     }
-    // RFC 8725bis §3.14: only the base64url alphabet and the two separators.
-    if !charset::all_in(token.as_bytes(), &charset::COMPACT) {
-        return Err(InvalidToken::Malformed);
-    }
-    let mut parts = token.splitn(4, '.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(InvalidToken::Malformed);
-    };
+    let [h, p, s] = compact_parts(token).ok_or(InvalidToken::Malformed)?;
     if h.is_empty() || p.is_empty() {
         return Err(InvalidToken::Malformed);
     }
@@ -75,6 +66,19 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, InvalidT
         payload_b64: p,
         signature,
     })
+}
+
+/// The three parts of a compact JWS (access token or DPoP proof): only the base64url alphabet
+/// and exactly two separators (RFC 8725bis §3.14); `None` otherwise. Parts may be empty.
+pub(crate) fn compact_parts(token: &str) -> Option<[&str; 3]> {
+    if !charset::all_in(token.as_bytes(), &charset::COMPACT) {
+        return None;
+    }
+    let mut parts = token.splitn(4, '.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(h), Some(p), Some(s), None) => Some([h, p, s]),
+        _ => None,
+    }
 }
 
 /// The header of a token whose verification failed, for diagnostics only (never trusted):

@@ -193,13 +193,14 @@ impl Dpop {
                 HtuOrigin::TrustedProxy => String::new(),
             })
         })?;
-        let names: Vec<&str> = self.algorithms.iter().map(|a| alg_name(*a)).collect();
+        let alg_names: Vec<&'static str> = self.algorithms.iter().map(|a| alg_name(*a)).collect();
         let store = self
             .store
             .unwrap_or_else(|| Arc::new(MemoryReplayStore::default()));
         Ok(DpopCheck {
             mode: self.mode,
-            algs_text: names.join(" "),
+            algs_text: alg_names.join(" "),
+            alg_names,
             algorithms: self.algorithms,
             origin: checked,
             lifetime: self.lifetime.as_secs(),
@@ -227,6 +228,8 @@ pub(crate) struct DpopCheck {
     pub(crate) algorithms: Vec<Algorithm>,
     /// The algorithm names, space-separated (`algs` of the challenge).
     pub(crate) algs_text: String,
+    /// The algorithm names, for the metadata's `dpop_signing_alg_values_supported`.
+    pub(crate) alg_names: Vec<&'static str>,
     origin: Origin,
     /// The replay store answers without waiting (the engine may decide in place).
     pub(crate) immediate: bool,

@@ -10,8 +10,7 @@ use serde_json::{Map, Value};
 use crate::error::{DpopRejection, JwkRejection};
 use crate::keys::crypto::sha256;
 use crate::keys::material::{JwkDefaults, VerificationKey};
-use crate::token::charset;
-use crate::token::jose::{parse_alg, parse_strict_json};
+use crate::token::jose::{compact_parts, parse_alg, parse_strict_json};
 
 /// The longest proof read (a 4096-bit RSA `jwk` and the claims fit well within it).
 pub(crate) const MAX_PROOF_LEN: usize = 8 * 1024;
@@ -38,15 +37,10 @@ const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
 /// Reads and verifies `proof` against the allowed algorithms.
 pub(crate) fn verify(proof: &str, algorithms: &[Algorithm]) -> Result<Proof, DpopRejection> {
     use DpopRejection as R;
-    if proof.len() > MAX_PROOF_LEN || !charset::all_in(proof.as_bytes(), &charset::COMPACT) {
+    if proof.len() > MAX_PROOF_LEN {
         return Err(R::Malformed);
     }
-    let mut parts = proof.splitn(4, '.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(R::Malformed);
-    };
+    let [h, p, s] = compact_parts(proof).ok_or(R::Malformed)?;
     let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| R::Malformed);
     let object = |bytes: Vec<u8>| match parse_strict_json(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
