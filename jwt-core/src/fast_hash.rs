@@ -1,7 +1,9 @@
 //! A small, fast, unkeyed hash (FxHash-style, eight bytes per step) for in-process tables
-//! whose keys come from verified tokens: de-duplicating a token's scopes and indexing a cached
-//! scope set. Nobody can choose such keys to collide, and every table using it confirms a hash
-//! match by an exact comparison, so a collision costs time, never a wrong answer.
+//! whose keys nobody sending requests can choose: keys from verified tokens (de-duplicating a
+//! token's scopes, indexing a cached scope set, the token cache's buckets) and keys from the
+//! configuration (the route table's first segments, which a request only probes). Nobody can make
+//! such keys collide, and every table using it confirms a hash match by an exact comparison, so
+//! a collision costs time, never a wrong answer.
 
 use std::hash::{BuildHasherDefault, Hasher};
 

@@ -23,7 +23,7 @@
 //! ```
 
 use ::http::request::Parts;
-use ::http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
+use ::http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, header};
 
 use crate::error::AuthError;
 use crate::render::{ErrorResponse, GrpcResponse, is_grpc_content_type};
@@ -91,7 +91,15 @@ impl RequestParts for RequestHead<'_> {
     }
 
     fn for_each_header<'a>(&'a self, name: &str, f: &mut dyn FnMut(&'a [u8])) {
-        for value in self.headers.get_all(name) {
+        // The names the core reads on every request, without parsing the name each time.
+        let values = if name.eq_ignore_ascii_case("authorization") {
+            self.headers.get_all(header::AUTHORIZATION)
+        } else if name.eq_ignore_ascii_case("cookie") {
+            self.headers.get_all(header::COOKIE)
+        } else {
+            self.headers.get_all(name)
+        };
+        for value in values {
             f(value.as_bytes());
         }
     }

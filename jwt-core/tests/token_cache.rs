@@ -171,3 +171,106 @@ async fn the_cache_can_be_turned_off_and_bounded() {
             .is_err()
     );
 }
+
+/// What a decision gave, in full: the refusal (status and body), or the context's JSON view,
+/// route, required scopes and listing ids.
+async fn decision(auth: &JwtAuth, token: &str, method: &str, path: &str) -> String {
+    let bearer = format!("Bearer {token}");
+    let req = SimpleRequest::new(method, path).header("Authorization", &bearer);
+    match auth.authenticate(&req).await {
+        Ok(outcome) => match outcome.into_context() {
+            Some(ctx) => format!(
+                "ok {} route={:?} required={:?} listing={:?} token={:?}",
+                ctx.to_json(),
+                ctx.route(),
+                ctx.required_scopes(),
+                ctx.listing_ids("agents"),
+                ctx.token().map(str::len),
+            ),
+            None => "anonymous".to_owned(),
+        },
+        Err(e) => format!("refused {} {}", e.status(), e.body()),
+    }
+}
+
+/// A token-cache hit may hand back a context kept from an earlier request with the same token;
+/// every decision must still be exactly the one an engine without the cache makes: other
+/// parameters of the same entry, other entries, listings, resource checks and refusals,
+/// in any order and repeated.
+#[tokio::test]
+async fn reused_contexts_decide_exactly_like_fresh_ones() {
+    use jwt_core::RouteTable;
+    let table = || {
+        RouteTable::builder()
+            .route("GET /agents", ["agents:read"])
+            .listing("GET /agents", "agents", "read")
+            .route("GET /agents/{id}", ["agents:{id}:read"])
+            .route("POST /agents/{id}/runs", ["agents:{id}:run", "runs:write"])
+            .resource_check("POST /agents/{id}/runs", "agents:{id}:read", "run", "agent")
+            .route("GET /teams/{id}", ["teams:{id}:read"])
+            .authenticated("GET /me")
+            .build()
+            .unwrap()
+    };
+    let engine = |cache: bool, keep_token: bool| {
+        JwtAuth::builder()
+            .verifier(StaticKeys::hs256(SECRET).unwrap())
+            .scopes(table())
+            .cache_tokens(cache)
+            .keep_token(keep_token)
+            .build()
+            .unwrap()
+    };
+    let tokens: Vec<String> = [
+        json!([
+            "agents:a1:read",
+            "agents:a1:run",
+            "runs:write",
+            "agents:a2:run"
+        ]),
+        json!(["agents:read", "agents:*:run"]),
+        json!(["teams:t1:read"]),
+        json!(["agent_os:admin"]),
+        json!([]),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(n, scopes)| {
+        mint::hs256(
+            &SECRET,
+            &json!({"sub": format!("user-{n}"), "exp": now() + 600, "scopes": scopes}),
+        )
+        .unwrap()
+    })
+    .collect();
+    let requests = [
+        ("GET", "/agents/a1"),
+        ("GET", "/agents/a2"),
+        ("GET", "/agents/a1"),
+        ("GET", "/agents"),
+        ("HEAD", "/agents"),
+        ("POST", "/agents/a1/runs"),
+        ("POST", "/agents/a2/runs"),
+        ("POST", "/agents/a1/runs"),
+        ("GET", "/teams/t1"),
+        ("GET", "/teams/t2"),
+        ("GET", "/me"),
+        ("GET", "/agents/a%31"),
+        ("GET", "/agents/a2"),
+        ("GET", "/nowhere"),
+    ];
+    for keep_token in [false, true] {
+        let (cached, fresh) = (engine(true, keep_token), engine(false, keep_token));
+        for round in 0..3 {
+            for token in &tokens {
+                for (method, path) in requests {
+                    assert_eq!(
+                        decision(&cached, token, method, path).await,
+                        decision(&fresh, token, method, path).await,
+                        "round {round}, {method} {path}, keep_token {keep_token}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -331,7 +331,8 @@ fn median(values: &[f64]) -> f64 {
 struct Row {
     label: String,
     loads: Vec<Load>,
-    /// Per repeat: req/s ÷ the req/s of the bare run just before it (empty for bare itself).
+    /// Per repeat: req/s ÷ the req/s of the bare server measured beside it (empty for bare
+    /// itself).
     ratios: Vec<f64>,
 }
 
@@ -788,8 +789,66 @@ fn wrk(server: &Server, pinning: &Pinning, seconds: u32) -> Result<Load, String>
     parse_wrk(&String::from_utf8_lossy(&out.stdout))
 }
 
-/// One run: a fresh server, a warm-up, then the measured wrk run with the server's CPU time
-/// read just before and after it. Also returns where the CPU time was read from.
+/// Seconds of one measured slice of a paired run.
+const SLICE_SECONDS: u32 = 1;
+
+/// One side of a paired run: a running server and what its slices measured.
+struct Side {
+    server: Server,
+    requests: u64,
+    seconds: f64,
+    cpu_ns: Option<f64>,
+    p50_ms: Vec<f64>,
+    p99_ms: Vec<f64>,
+}
+
+impl Side {
+    fn new(server: Server) -> Self {
+        Self {
+            server,
+            requests: 0,
+            seconds: 0.0,
+            cpu_ns: Some(0.0),
+            p50_ms: Vec::new(),
+            p99_ms: Vec::new(),
+        }
+    }
+
+    /// One measured slice, with the server's CPU time read just before and after it.
+    fn slice(&mut self, pinning: &Pinning, clk_tck: u64) -> Result<Option<&'static str>, String> {
+        let pid = self.server.child.id();
+        let before = CpuSample::read(pid);
+        let load = wrk(&self.server, pinning, SLICE_SECONDS)?;
+        let after = CpuSample::read(pid);
+        self.requests += load.requests;
+        self.seconds += load.requests as f64 / load.rps;
+        self.p50_ms.push(load.p50_ms);
+        self.p99_ms.push(load.p99_ms);
+        let ns = match (&before, &after) {
+            (Some(b), Some(a)) => a.ns_since(b, clk_tck),
+            _ => None,
+        };
+        self.cpu_ns = self.cpu_ns.zip(ns).map(|(sum, ns)| sum + ns);
+        Ok(after.as_ref().map(CpuSample::source))
+    }
+
+    fn load(&self) -> Load {
+        Load {
+            rps: self.requests as f64 / self.seconds,
+            p50_ms: median(&self.p50_ms),
+            p99_ms: median(&self.p99_ms),
+            requests: self.requests,
+            cpu_us: self
+                .cpu_ns
+                .map_or(f64::NAN, |ns| ns / 1000.0 / self.requests as f64),
+        }
+    }
+}
+
+/// One paired run: the mode's server and a bare server side by side (fresh processes, each
+/// warmed up), then `seconds` one-second slices each, alternating mode/bare in an ABBA order
+/// (mode, bare, bare, mode, …) so that the machine's drift over the run weighs on both alike.
+/// Returns the mode's load, the bare server's load and where the CPU time was read from.
 fn measure(
     bin: &Path,
     pinning: &Pinning,
@@ -797,29 +856,28 @@ fn measure(
     framework: &str,
     (mode, no_cache): (&str, bool),
     seconds: u32,
-    token: Option<&str>,
-) -> Result<(Load, Option<&'static str>, Option<String>), String> {
-    let mut server = start(bin, pinning, framework, mode, no_cache)?;
+) -> Result<(Load, Load, Option<&'static str>), String> {
+    let server = start(bin, pinning, framework, mode, no_cache)?;
+    let mut bare_server = start(bin, pinning, framework, "bare", false)?;
     // The bare server is sent the same `Authorization` header as the mode it is paired with
     // (and ignores it), so both parse requests of the same size: the ratio is the
     // middleware's cost alone.
-    if let Some(token) = token {
-        server.token = Some(token.to_owned());
+    bare_server.token.clone_from(&server.token);
+    let (mut tested, mut bare) = (Side::new(server), Side::new(bare_server));
+    wrk(&tested.server, pinning, WARM_UP_SECONDS)?;
+    wrk(&bare.server, pinning, WARM_UP_SECONDS)?;
+    let mut source = None;
+    for slice in 0..seconds.div_ceil(SLICE_SECONDS) {
+        let order = if slice % 2 == 0 {
+            [&mut tested, &mut bare]
+        } else {
+            [&mut bare, &mut tested]
+        };
+        for side in order {
+            source = side.slice(pinning, clk_tck)?.or(source);
+        }
     }
-    let pid = server.child.id();
-    wrk(&server, pinning, WARM_UP_SECONDS)?;
-    let before = CpuSample::read(pid);
-    let mut load = wrk(&server, pinning, seconds)?;
-    let after = CpuSample::read(pid);
-    let token = server.token.take();
-    drop(server);
-    let source = after.as_ref().map(CpuSample::source);
-    if let (Some(b), Some(a)) = (&before, &after)
-        && let Some(ns) = a.ns_since(b, clk_tck)
-    {
-        load.cpu_us = ns / 1000.0 / load.requests as f64;
-    }
-    Ok((load, source, token))
+    Ok((tested.load(), bare.load(), source))
 }
 
 /// Per framework, its rows: bare first, then its modes in [`MODES`] order.
@@ -960,7 +1018,7 @@ fn memory_checks(memory: &Result<MemoryRun, String>) -> Result<Vec<Check>, Strin
     Ok(checks)
 }
 
-/// The HTTP runs one framework gets: its modes × repeats, each with a bare run before it.
+/// The HTTP server runs one framework gets: its modes × repeats, each beside a bare server.
 fn runs_of(framework: &str, repeats: u32) -> u32 {
     modes_of(framework).count() as u32 * repeats * 2
 }
@@ -983,7 +1041,7 @@ fn http(plan: &HttpPlan) -> Result<HttpReport, String> {
     let (seconds, repeats) = (plan.seconds, plan.repeats);
     let heading = format!("wrk -t1 -c32, loopback; {}", pinning.describe());
     let mut conditions = format!(
-        "Every mode is run {repeats} times, each right before a run of the bare server sent the same requests, token included (mode, bare, mode, bare, …); every run is a fresh server, {WARM_UP_SECONDS} s of warm-up, then {seconds} s measured."
+        "Every mode is run {repeats} times, each run beside a bare server of its framework sent the same requests, token included: two fresh servers, {WARM_UP_SECONDS} s of warm-up each, then {seconds} s measured on each in {SLICE_SECONDS}-second slices alternating mode and bare in ABBA order (mode, bare, bare, mode, …), so that the machine's drift weighs on both alike; the run's ratio is the mode's requests per second over the bare server's."
     );
     if let Err(why) = ensure_wrk() {
         println!("http: not measured: {why}");
@@ -1013,28 +1071,18 @@ fn http(plan: &HttpPlan) -> Result<HttpReport, String> {
         let mut rows: Vec<Row> = modes.iter().map(|m| Row::new(m.label)).collect();
         for repeat in 1..=repeats {
             for (mode, row) in modes.iter().zip(&mut rows) {
-                let (load, source, token) = measure(
+                let (load, bare, source) = measure(
                     &bin,
                     &pinning,
                     clk_tck,
                     framework,
                     (mode.mode, mode.no_cache),
                     seconds,
-                    None,
                 )?;
-                let (bare, bare_source, _) = measure(
-                    &bin,
-                    &pinning,
-                    clk_tck,
-                    framework,
-                    ("bare", false),
-                    seconds,
-                    token.as_deref(),
-                )?;
-                for s in [bare_source, source].into_iter().flatten() {
-                    if !sources.contains(&s) {
-                        sources.push(s);
-                    }
+                if let Some(s) = source
+                    && !sources.contains(&s)
+                {
+                    sources.push(s);
                 }
                 let ratio = load.rps / bare.rps;
                 println!(
@@ -1060,7 +1108,7 @@ fn http(plan: &HttpPlan) -> Result<HttpReport, String> {
         " Server CPU could not be read (no procfs).".to_owned()
     } else {
         format!(
-            " Server CPU (user + system, every thread) is read from {} just before and after the measured run and divided by the requests wrk completed.",
+            " Server CPU (user + system, every thread) is read from {} just before and after every slice and divided by the requests wrk completed.",
             sources.join(" and ")
         )
     });
@@ -1265,7 +1313,7 @@ fn http_markdown(http: &HttpResults) -> String {
         );
     }
     md.push_str(
-        "\n\"vs bare\" is the median over the repeats of req/s ÷ the bare run just before; the other columns are medians; \"added CPU/req\" is the row's server CPU per request minus its framework's bare row. The hand-rolled row is a baseline, not one of the `http-cache-on` targets.\n",
+        "\n\"vs bare\" is the median over the repeats of req/s ÷ the bare server's req/s in the same run; the other columns are medians; \"added CPU/req\" is the row's server CPU per request minus its framework's bare row. The hand-rolled row is a baseline, not one of the `http-cache-on` targets.\n",
     );
     md
 }

@@ -64,10 +64,10 @@ enum Task {
     /// BENCHMARKS.md). Every target is checked and printed `ok`, `MISSED` or `NOT MEASURED`.
     ///
     /// HTTP: bench-server on CPU 0 and wrk on CPU 1 (taskset, when there are 2 cores); each mode
-    /// is run --repeats times, each time right before a run of the bare server sent the same token, every run a 1 s
-    /// warm-up then --seconds measured; the table shows medians and the server's CPU time per
-    /// request. The whole HTTP part takes about 34 × repeats × (1 + seconds) s: ~7 min at the
-    /// defaults.
+    /// is run --repeats times, each run beside a bare server sent the same token: 1 s of warm-up
+    /// each, then --seconds one-second slices each, alternating mode and bare (ABBA); the table
+    /// shows medians and the server's CPU time per request. The whole HTTP part takes about
+    /// 34 × repeats × (1 + seconds) s: ~7 min at the defaults.
     Bench {
         /// `core`, `http` or `instances` (two instances on a real Redis); all when omitted.
         #[arg(value_parser = ["core", "http", "instances"])]

@@ -122,6 +122,23 @@ impl AuthContext {
         }
     }
 
+    /// What keeping this context costs beyond its principal (shared with the token cache), in
+    /// bytes; `usize::MAX` for a context that must not be reused (one carrying listing ids).
+    pub(crate) fn estimated_bytes(&self) -> usize {
+        let i = &*self.inner;
+        if i.listing.is_some() {
+            return usize::MAX;
+        }
+        std::mem::size_of::<Inner>()
+            + 16
+            + i.required_scopes
+                .iter()
+                .map(|s| 24 + s.len())
+                .sum::<usize>()
+            + i.route.as_ref().map_or(0, String::len)
+            + i.token.as_ref().map_or(0, String::len)
+    }
+
     /// A context for an identity built elsewhere (tests, service principals).
     pub fn for_identity(identity: Identity, rules: &crate::ScopeRules) -> Self {
         let mut identity = identity;

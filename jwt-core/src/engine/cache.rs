@@ -13,16 +13,23 @@
 //! - `exp`, `nbf` and `iat` are re-checked on every hit, so no entry outlives its token;
 //! - an entry remembers the verifier's key generation and is ignored once the key set changed
 //!   (rotation, a key removed from a JWKS);
-//! - safe under concurrent load (`quick_cache`'s sharded, lock-striped cache).
+//! - safe under concurrent load (`quick_cache`'s sharded, lock-striped cache);
+//! - an entry also keeps the first few [`AuthContext`]s handed out for its token (small ones
+//!   only, counted in its weight): a later request on the same route entry with the same rendered
+//!   requirements gets the same context again instead of a new one. A context is immutable and
+//!   is only kept when the token held every required scope outright, so the reused one is exactly
+//!   what would have been built; resource checks and request checks still run per request.
 
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
 
 use std::hash::{Hash, Hasher};
 
 use quick_cache::sync::Cache;
 use quick_cache::{Equivalent, OptionsBuilder, Weighter};
 
-use crate::authz::context::Principal;
+use crate::authz::context::{AuthContext, Principal};
+use crate::authz::routes::ScopeTemplate;
 use crate::engine::validation::TimeClaims;
 use crate::error::ConfigError;
 use crate::fast_hash::FastBuild;
@@ -80,6 +87,11 @@ impl TokenCacheConfig {
     }
 }
 
+/// How many contexts an entry keeps for reuse.
+const CONTEXT_SLOTS: usize = 2;
+/// The largest context (estimated bytes) an entry keeps; each slot is weighed at this size.
+const CONTEXT_BYTES: usize = 320;
+
 /// A cached, validated token.
 #[derive(Debug)]
 pub(crate) struct CachedToken {
@@ -87,16 +99,54 @@ pub(crate) struct CachedToken {
     pub(crate) times: TimeClaims,
     pub(crate) generation: u64,
     weight: u64,
+    /// Contexts handed out for this token, first come first kept, never replaced.
+    contexts: [OnceLock<AuthContext>; CONTEXT_SLOTS],
 }
 
 impl CachedToken {
     pub(crate) fn new(principal: Arc<Principal>, times: TimeClaims, generation: u64) -> Self {
-        let weight = 256 + principal.estimated_bytes() as u64;
+        let weight = 256 + (CONTEXT_SLOTS * CONTEXT_BYTES + principal.estimated_bytes()) as u64;
         Self {
             principal,
             times,
             generation,
             weight,
+            contexts: Default::default(),
+        }
+    }
+
+    /// A kept context for the route entry `route` whose requirements, `required` rendered with
+    /// `params`, are exactly the kept context's.
+    pub(crate) fn context_for(
+        &self,
+        route: Option<&str>,
+        required: &[ScopeTemplate],
+        params: &[(&str, Cow<'_, str>)],
+    ) -> Option<AuthContext> {
+        self.contexts
+            .iter()
+            .filter_map(OnceLock::get)
+            .find(|ctx| {
+                let kept = ctx.required_scopes();
+                ctx.route() == route
+                    && kept.len() == required.len()
+                    && required
+                        .iter()
+                        .zip(kept)
+                        .all(|(t, text)| t.renders_to(params, text))
+            })
+            .cloned()
+    }
+
+    /// Keeps `ctx` for reuse when it is small enough and a slot is free. The caller passes only
+    /// a context whose requirements the token held outright (no listing fallback).
+    pub(crate) fn keep_context(&self, ctx: &AuthContext) {
+        if ctx.estimated_bytes() > CONTEXT_BYTES {
+            return;
+        }
+        if let Some(slot) = self.contexts.iter().find(|slot| slot.get().is_none()) {
+            // Another request may fill the slot first: then this context is simply not kept.
+            let _ = slot.set(ctx.clone());
         }
     }
 }
@@ -188,9 +238,8 @@ impl TokenCache {
         self.cache.get(&Lookup(token))
     }
 
-    pub(crate) fn insert(&self, token: &str, entry: CachedToken) {
-        self.cache
-            .insert(StoredToken(token.into()), Arc::new(entry));
+    pub(crate) fn insert(&self, token: &str, entry: Arc<CachedToken>) {
+        self.cache.insert(StoredToken(token.into()), entry);
     }
 
     pub(crate) fn remove(&self, token: &[u8]) {
@@ -233,7 +282,7 @@ mod tests {
         for n in 0..100_000 {
             cache.insert(
                 &format!("token-{n}"),
-                CachedToken::new(principal(n), TimeClaims::default(), 0),
+                Arc::new(CachedToken::new(principal(n), TimeClaims::default(), 0)),
             );
         }
         assert!(cache.len() <= 1_000, "{} entries", cache.len());
@@ -247,7 +296,7 @@ mod tests {
         let long = "x".repeat(4000);
         cache.insert(
             &long,
-            CachedToken::new(principal(1), TimeClaims::default(), 0),
+            Arc::new(CachedToken::new(principal(1), TimeClaims::default(), 0)),
         );
         assert!(cache.get(long.as_bytes()).is_some());
         assert!(cache.get(&long.as_bytes()[..3999]).is_none());
@@ -257,7 +306,7 @@ mod tests {
         assert!(cache.get(other.as_bytes()).is_none());
         cache.insert(
             &other,
-            CachedToken::new(principal(2), TimeClaims::default(), 0),
+            Arc::new(CachedToken::new(principal(2), TimeClaims::default(), 0)),
         );
         let sub = |t: &str| cache.get(t.as_bytes()).unwrap().principal.claims["sub"].clone();
         assert_eq!(sub(&long), "user-1");

@@ -13,8 +13,10 @@ pub(crate) mod stores;
 pub(crate) mod validation;
 
 use crate::authz::context::{AuthContext, Principal};
-use crate::authz::routes::{Access, Listing, RouteTable, ScopeMapper, Unmapped};
-use crate::authz::scope::ScopeSet;
+use crate::authz::routes::{
+    Access, Listing, RouteMatch, RouteTable, ScopeMapper, ScopeTemplate, Unmapped,
+};
+use crate::authz::scope::{AccessibleIds, ScopeSet};
 use crate::engine::cache::{CachedToken, TokenCache, TokenCacheConfig};
 use crate::engine::checks::RequestCheck;
 use crate::engine::dpop::{Dpop, DpopCheck, DpopMode};
@@ -31,7 +33,7 @@ use crate::token::jose::TokenHeader;
 use crate::token::path::RequestPath;
 use crate::token::request::{RequestParts, has_header};
 use crate::token::source::{AnyOf, BearerHeader, CookieToken, PendingCheck, TokenSource};
-use tracing::Instrument as _;
+use tracing::{Instrument as _, Level};
 
 /// How `OPTIONS` requests are treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -230,6 +232,15 @@ impl JwtAuth {
     /// `jwt_auth_decisions_total{outcome, reason}` and records
     /// `jwt_auth_decision_seconds{outcome}`.
     pub async fn authenticate<R: RequestParts>(&self, req: &R) -> Result<Outcome, AuthError> {
+        // Diagnostics cost nothing when nobody listens: with no subscriber interested in DEBUG
+        // (and without the `metrics` feature) the decision runs bare: no span is built, no
+        // clock is read, no field is looked up or formatted.
+        if !cfg!(feature = "metrics") && !tracing::level_enabled!(Level::DEBUG) {
+            return self
+                .decide(req, &tracing::Span::none())
+                .await
+                .map_err(|e| e.with_style(&self.inner.style));
+        }
         let span = tracing::debug_span!(
             "jwt_auth",
             method = req.method(),
@@ -247,12 +258,15 @@ impl JwtAuth {
             received = tracing::field::Empty,
             duration_us = tracing::field::Empty,
         );
-        // Diagnostics cost nothing when nobody listens: without a subscriber for the span (and
-        // without the `metrics` feature) no clock is read and no field is formatted.
-        let observed = !span.is_disabled() || cfg!(feature = "metrics");
-        let started = observed.then(std::time::Instant::now);
+        if span.is_disabled() && !cfg!(feature = "metrics") && !tracing::enabled!(Level::DEBUG) {
+            return self
+                .decide(req, &span)
+                .await
+                .map_err(|e| e.with_style(&self.inner.style));
+        }
+        let started = std::time::Instant::now();
         let result = self.decide(req, &span).instrument(span.clone()).await;
-        let elapsed = started.map(|t| t.elapsed()).unwrap_or_default();
+        let elapsed = started.elapsed();
         let (outcome, reason) = match &result {
             Ok(Outcome::Authenticated(_)) => ("authenticated", "ok"),
             Ok(Outcome::Anonymous | Outcome::ResourceMetadata(_)) => ("anonymous", "ok"),
@@ -340,7 +354,9 @@ impl JwtAuth {
         let invalid_path = |why| AuthError::new(AuthErrorKind::InvalidPath(why));
         let path = RequestPath::parse(req.path()).map_err(invalid_path)?;
         let route = i.mapper.resolve(method, &path).map_err(invalid_path)?;
-        if let Some(entry) = route.route {
+        if let Some(entry) = route.route
+            && !span.is_disabled()
+        {
             span.record("route", entry);
         }
         if *route.access == Access::Excluded {
@@ -367,7 +383,7 @@ impl JwtAuth {
         // A refusal of a `DPoP` request is answered with a `DPoP` challenge.
         let in_scheme = |e: AuthError| if dpop_scheme { e.in_dpop_scheme() } else { e };
         let decided = async {
-            let principal = self.principal(token, pending, span).await?;
+            let (principal, cached) = self.principal(token, pending, span).await?;
             if let Some(d) = &i.dpop {
                 let proof = d.check(req, token, &principal.claims, dpop_scheme, now_secs())?;
                 if let Some(entry) = proof {
@@ -382,67 +398,48 @@ impl JwtAuth {
                     span.record("iss", iss);
                 }
             }
-            let scopes = &principal.scopes;
-
-            let mut required_text = Vec::new();
-            let mut listing = None;
-            if i.authorization {
-                if *route.access == Access::Denied {
+            let templates: &[ScopeTemplate] = match &*route.access {
+                Access::Denied if i.authorization => {
                     return Err(AuthErrorKind::RouteDenied.into());
                 }
-                if let Access::Scopes(templates) = &*route.access {
-                    let required: Vec<String> = templates
-                        .iter()
-                        .map(|t| t.render(&route.params).into_owned())
-                        .collect();
-                    // agno's listing fallback: a GET collection whose caller lacks the collection's
-                    // own scope (`agents:read`) but holds per-resource ones (`agents:a1:read`). It
-                    // stands in for that one scope only; every other required scope still applies.
-                    let fallback = route
-                        .listing
-                        .filter(|_| method == "GET" || method == "HEAD");
-                    for r in &required {
-                        if scopes.can(r) {
-                            continue;
-                        }
-                        match fallback {
-                            Some(l) if is_listing_scope(r, l) => {
-                                let ids = scopes.accessible_ids(&l.resource, &[l.action.as_str()]);
-                                if ids.is_empty() {
-                                    return Err(insufficient(required));
-                                }
-                                listing = Some((l.resource.clone(), ids));
-                            }
-                            _ => return Err(insufficient(required)),
-                        }
+                Access::Scopes(templates) if i.authorization => templates,
+                _ => &[],
+            };
+            // The same token on the same entry with the same rendered requirements: the context
+            // it got then (which held them outright) is the one it would get now.
+            let reused = cached
+                .as_deref()
+                .and_then(|c| c.context_for(route.route, templates, &route.params));
+            let ctx = match reused {
+                Some(ctx) => ctx,
+                None => {
+                    let (required, listing) =
+                        required_scopes(&principal.scopes, &route, templates, method)?;
+                    let ctx = AuthContext::new(
+                        principal,
+                        required,
+                        route.route.map(str::to_owned),
+                        listing,
+                        // UTF-8 already: a cached token, or one `pending` checked.
+                        i.keep_token
+                            .then(|| String::from_utf8_lossy(token).into_owned()),
+                        Some(i.style.clone()),
+                    );
+                    if let Some(entry) = &cached {
+                        entry.keep_context(&ctx);
                     }
-                    if !required.is_empty() && !span.is_disabled() {
-                        span.record("required", tracing::field::display(required.join(" ")));
-                    }
-                    required_text = required;
+                    ctx
                 }
-                for check in route.checks {
-                    let text = check.scope.render(&route.params);
-                    if !scopes.can(&text) {
-                        return Err(AuthErrorKind::AccessDenied {
-                            action: check.action.clone(),
-                            noun: check.noun.clone(),
-                            required: text.into_owned(),
-                        }
-                        .into());
-                    }
-                }
+            };
+            if !span.is_disabled() && !ctx.required_scopes().is_empty() {
+                span.record(
+                    "required",
+                    tracing::field::display(ctx.required_scopes().join(" ")),
+                );
             }
-            let ctx = AuthContext::new(
-                principal,
-                required_text,
-                route.route.map(str::to_owned),
-                listing,
-                // UTF-8 already: a cached token, or one `pending` checked.
-                i.keep_token
-                    .then(|| String::from_utf8_lossy(token).into_owned()),
-                Some(i.style.clone()),
-            );
+            if i.authorization {
+                resource_checks(ctx.scope_set(), &route)?;
+            }
             // Per-request checks run on every authenticated request, cache hit or not.
             for check in &i.checks {
                 check.check(&ctx, method, req.path()).await?;
@@ -453,8 +450,65 @@ impl JwtAuth {
     }
 }
 
+/// The listing fallback's resource type and the ids the caller may see.
+type ListingIds = (String, AccessibleIds);
+
+/// The route's required scopes rendered for this request, checked against `scopes`, with the
+/// listing fallback's ids when it applied.
+fn required_scopes(
+    scopes: &ScopeSet,
+    route: &RouteMatch<'_>,
+    templates: &[ScopeTemplate],
+    method: &str,
+) -> Result<(Vec<String>, Option<ListingIds>), AuthError> {
+    let required: Vec<String> = templates
+        .iter()
+        .map(|t| t.render(&route.params).into_owned())
+        .collect();
+    // agno's listing fallback: a GET collection whose caller lacks the collection's own scope
+    // (`agents:read`) but holds per-resource ones (`agents:a1:read`). It stands in for that one
+    // scope only; every other required scope still applies.
+    let fallback = route
+        .listing
+        .filter(|_| method == "GET" || method == "HEAD");
+    let mut listing = None;
+    for r in &required {
+        if scopes.can(r) {
+            continue;
+        }
+        match fallback {
+            Some(l) if is_listing_scope(r, l) => {
+                let ids = scopes.accessible_ids(&l.resource, &[l.action.as_str()]);
+                if ids.is_empty() {
+                    return Err(insufficient(required));
+                }
+                listing = Some((l.resource.clone(), ids));
+            }
+            _ => return Err(insufficient(required)),
+        }
+    }
+    Ok((required, listing))
+}
+
+/// agno's route-level resource checks, after the scope check.
+fn resource_checks(scopes: &ScopeSet, route: &RouteMatch<'_>) -> Result<(), AuthError> {
+    for check in route.checks {
+        let text = check.scope.render(&route.params);
+        if !scopes.can(&text) {
+            return Err(AuthErrorKind::AccessDenied {
+                action: check.action.clone(),
+                noun: check.noun.clone(),
+                required: text.into_owned(),
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
 impl JwtAuth {
-    /// Verifies and validates `token` into a principal, through the cache when it is on.
+    /// Verifies and validates `token` into a principal, through the cache when it is on; with
+    /// the cache entry that holds it.
     ///
     /// A cache hit skips the source's pending character check and the length limit: the
     /// cached token passed both when it was first verified.
@@ -463,7 +517,7 @@ impl JwtAuth {
         token: &[u8],
         pending: PendingCheck,
         span: &tracing::Span,
-    ) -> Result<Arc<Principal>, AuthError> {
+    ) -> Result<(Arc<Principal>, Option<Arc<CachedToken>>), AuthError> {
         let i = &*self.inner;
         let now = now_secs();
         let generation = i.verifier.key_generation();
@@ -471,10 +525,12 @@ impl JwtAuth {
             && let Some(hit) = cache.get(token)
         {
             if hit.generation == generation {
-                span.record("cache_hit", true);
-                record_header(span, hit.principal.header.as_ref());
+                if !span.is_disabled() {
+                    span.record("cache_hit", true);
+                    record_header(span, hit.principal.header.as_ref());
+                }
                 match i.validation.check_times(&hit.times, now) {
-                    Ok(()) => return Ok(hit.principal.clone()),
+                    Ok(()) => return Ok((hit.principal.clone(), Some(hit))),
                     Err(reason) => {
                         cache.remove(token);
                         return Err(reason.into());
@@ -483,7 +539,9 @@ impl JwtAuth {
             }
             cache.remove(token);
         }
-        span.record("cache_hit", false);
+        if !span.is_disabled() {
+            span.record("cache_hit", false);
+        }
         let token = pending.run(token)?;
         if token.len() > i.validation.max_token_length() {
             return Err(InvalidToken::TooLong.into());
@@ -521,14 +579,16 @@ impl JwtAuth {
             claims: verified.claims,
             header: verified.header,
         });
-        if let (Some(cache), Some(times)) = (&i.cache, times) {
-            principal.scopes.index();
-            cache.insert(
-                token,
-                CachedToken::new(principal.clone(), times, generation),
-            );
-        }
-        Ok(principal)
+        let entry = match (&i.cache, times) {
+            (Some(cache), Some(times)) => {
+                principal.scopes.index();
+                let entry = Arc::new(CachedToken::new(principal.clone(), times, generation));
+                cache.insert(token, entry.clone());
+                Some(entry)
+            }
+            _ => None,
+        };
+        Ok((principal, entry))
     }
 }
 

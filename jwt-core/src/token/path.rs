@@ -32,7 +32,12 @@
 
 use std::borrow::Cow;
 
+use smallvec::SmallVec;
+
 pub use crate::error::PathRejection;
+
+/// Segments kept inline before a path's segments go to the heap.
+const INLINE_SEGMENTS: usize = 8;
 
 /// One segment of a [`RequestPath`]: as sent, and decoded once.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +75,7 @@ impl<'a> PathSegment<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestPath<'a> {
     raw: &'a str,
-    segments: Vec<PathSegment<'a>>,
+    segments: SmallVec<[PathSegment<'a>; INLINE_SEGMENTS]>,
     trailing_slash: bool,
 }
 
@@ -96,7 +101,7 @@ impl<'a> RequestPath<'a> {
             rest = stripped;
             trailing_slash = true;
         }
-        let mut segments = Vec::with_capacity(rest.bytes().filter(|&b| b == b'/').count() + 1);
+        let mut segments = SmallVec::new();
         if !rest.is_empty() {
             for seg in rest.split('/') {
                 segments.push(read_segment(seg)?);

@@ -44,6 +44,9 @@ pub(super) fn glob_match(parts: &[String], s: &str) -> bool {
     s.len() >= last.len() && s.ends_with(last.as_str())
 }
 
+/// A match's bound parameters: each name and the index of its (first) segment.
+pub(super) type Bindings<'p> = smallvec::SmallVec<[(&'p str, usize); 4]>;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Pattern {
     pub(super) segments: Vec<Segment>,
@@ -116,7 +119,7 @@ impl Pattern {
 
     /// Matches the decoded segments `segs`; on success `out` holds each bound parameter's name
     /// and the index of its (first) segment.
-    pub(super) fn matches<'p>(&'p self, segs: &[&str], out: &mut Vec<(&'p str, usize)>) -> bool {
+    pub(super) fn matches<'p>(&'p self, segs: &[&str], out: &mut Bindings<'p>) -> bool {
         out.clear();
         let n = self.segments.len();
         let tail = matches!(self.segments.last(), Some(Segment::Tail(_)));

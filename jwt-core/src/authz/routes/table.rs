@@ -5,10 +5,11 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::pattern::{Pattern, Segment};
+use super::pattern::{Bindings, Pattern, Segment};
 use super::{Access, Listing, ResourceCheck, RouteMatch, ScopeMapper, ScopeTemplate, Unmapped};
 use crate::authz::scope::ScopeRules;
 use crate::error::ConfigError;
+use crate::fast_hash::FastBuild;
 use crate::token::path::{PathRejection, RequestPath, join_tail};
 
 #[derive(Debug, Clone)]
@@ -55,7 +56,9 @@ pub struct RouteTable {
 /// Rule indices of one method, indexed by their first path segment when it is a literal.
 #[derive(Debug, Clone, Default)]
 struct Bucket {
-    by_first: HashMap<String, Vec<usize>>,
+    /// Keyed by the table's own literals, probed with a request's segment: the fast hash is safe
+    /// (a request cannot add keys, and a hit is confirmed by comparison).
+    by_first: HashMap<String, Vec<usize>, FastBuild>,
     other: Vec<usize>,
 }
 
@@ -425,7 +428,7 @@ impl ScopeMapper for RouteTable {
         };
         let first = segs.first().copied().unwrap_or("");
         let mut best: Option<usize> = None;
-        let mut scratch = Vec::new();
+        let mut scratch = Bindings::new();
         let candidates = self
             .by_method
             .iter()
