@@ -31,11 +31,29 @@ pub use jwt_core;
 /// original in the [`OriginalUri`] extension, so a layer on a nested router still decides on
 /// `/api/admin/items`, not `/items`. Outside a `Router` (a bare tower stack, tonic) there is no
 /// `OriginalUri` and the URI is used.
-fn head(parts: &Parts) -> RequestHead<'_> {
-    match parts.extensions.get::<OriginalUri>() {
-        Some(OriginalUri(uri)) => RequestHead::from_parts(parts).with_path(uri.path()),
-        None => RequestHead::from_parts(parts),
+fn decided_path<'a>(extensions: &'a http::Extensions, uri: &'a http::Uri) -> &'a str {
+    match extensions.get::<OriginalUri>() {
+        Some(OriginalUri(uri)) => uri.path(),
+        None => uri.path(),
     }
+}
+
+/// The core's view of a whole request (see [`decided_path`]).
+fn request_head<B>(req: &Request<B>) -> RequestHead<'_> {
+    RequestHead::new(
+        req.method(),
+        decided_path(req.extensions(), req.uri()),
+        req.headers(),
+    )
+}
+
+/// The core's view of a request's parts (see [`decided_path`]).
+fn head(parts: &Parts) -> RequestHead<'_> {
+    RequestHead::new(
+        &parts.method,
+        decided_path(&parts.extensions, &parts.uri),
+        &parts.headers,
+    )
 }
 
 /// Renders a core error ([`jwt_core::http::render`]): status, `application/json` body,
@@ -119,12 +137,11 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let (mut parts, body) = req.into_parts();
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         // The common case decides without waiting (a cache hit, static keys): answer, or call
-        // the ready inner service in place, with no boxed future and no clone of the inner
-        // service.
-        match self.auth.authenticate_now(&head(&parts)) {
+        // the ready inner service in place, with no boxed future, no clone of the inner
+        // service and the request left whole.
+        match self.auth.authenticate_now(&request_head(&req)) {
             Some(Ok(Outcome::ResourceMetadata(doc))) => JwtFuture {
                 state: State::Refused {
                     response: Some(metadata_response(&doc)),
@@ -132,19 +149,20 @@ where
             },
             Some(Ok(outcome)) => {
                 if let Some(ctx) = outcome.into_context() {
-                    parts.extensions.insert(ctx);
+                    req.extensions_mut().insert(ctx);
                 }
-                let fut = self.inner.call(Request::from_parts(parts, body));
+                let fut = self.inner.call(req);
                 JwtFuture {
                     state: State::Inner { fut },
                 }
             }
             Some(Err(err)) => JwtFuture {
                 state: State::Refused {
-                    response: Some(refusal(&parts.headers, &err)),
+                    response: Some(refusal(req.headers(), &err)),
                 },
             },
             None => {
+                let (mut parts, body) = req.into_parts();
                 // The clone is not ready; take the ready service and leave the clone in its place.
                 let clone = self.inner.clone();
                 let mut inner = std::mem::replace(&mut self.inner, clone);

@@ -14,13 +14,14 @@
 //! - an entry remembers the verifier's key generation and is ignored once the key set changed
 //!   (rotation, a key removed from a JWKS);
 //! - safe under concurrent load (`quick_cache`'s sharded, lock-striped cache);
-//! - an entry also keeps the first few [`AuthContext`]s handed out for its token (small ones
-//!   only, counted in its weight): a later request on the same route entry with the same rendered
-//!   requirements gets the same context again instead of a new one. A context is immutable and
-//!   is only kept when the token held every required scope outright, so the reused one is exactly
-//!   what would have been built; resource checks and request checks still run per request.
+//! - an entry also keeps the first few [`AuthContext`]s handed out for its token, each with the
+//!   request (method and path) it was decided for (small ones only, counted in its weight): the
+//!   same token on the same method and path is decided the same way (the route table is
+//!   immutable, the principal too), so that request gets the kept context back without
+//!   resolving the route again. A context is only kept after a full decision allowed it; the
+//!   token's times and key generation are still checked, and request checks still run, on every
+//!   request.
 
-use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use std::hash::{Hash, Hasher};
@@ -29,7 +30,6 @@ use quick_cache::sync::Cache;
 use quick_cache::{Equivalent, OptionsBuilder, Weighter};
 
 use crate::authz::context::{AuthContext, Principal};
-use crate::authz::routes::ScopeTemplate;
 use crate::engine::validation::TimeClaims;
 use crate::error::ConfigError;
 use crate::fast_hash::FastBuild;
@@ -89,8 +89,17 @@ impl TokenCacheConfig {
 
 /// How many contexts an entry keeps for reuse.
 const CONTEXT_SLOTS: usize = 2;
-/// The largest context (estimated bytes) an entry keeps; each slot is weighed at this size.
-const CONTEXT_BYTES: usize = 320;
+/// The largest kept context with its request (estimated bytes); each slot is weighed at this
+/// size.
+const CONTEXT_BYTES: usize = 384;
+
+/// A context kept with the request it was decided for.
+#[derive(Debug)]
+struct KeptContext {
+    method: Box<str>,
+    path: Box<str>,
+    ctx: AuthContext,
+}
 
 /// A cached, validated token.
 #[derive(Debug)]
@@ -100,7 +109,7 @@ pub(crate) struct CachedToken {
     pub(crate) generation: u64,
     weight: u64,
     /// Contexts handed out for this token, first come first kept, never replaced.
-    contexts: [OnceLock<AuthContext>; CONTEXT_SLOTS],
+    contexts: [OnceLock<KeptContext>; CONTEXT_SLOTS],
 }
 
 impl CachedToken {
@@ -115,38 +124,31 @@ impl CachedToken {
         }
     }
 
-    /// A kept context for the route entry `route` whose requirements, `required` rendered with
-    /// `params`, are exactly the kept context's.
-    pub(crate) fn context_for(
-        &self,
-        route: Option<&str>,
-        required: &[ScopeTemplate],
-        params: &[(&str, Cow<'_, str>)],
-    ) -> Option<AuthContext> {
+    /// The context kept for exactly this method and path.
+    pub(crate) fn context_for(&self, method: &str, path: &str) -> Option<AuthContext> {
         self.contexts
             .iter()
             .filter_map(OnceLock::get)
-            .find(|ctx| {
-                let kept = ctx.required_scopes();
-                ctx.route() == route
-                    && kept.len() == required.len()
-                    && required
-                        .iter()
-                        .zip(kept)
-                        .all(|(t, text)| t.renders_to(params, text))
-            })
-            .cloned()
+            .find(|k| *k.path == *path && *k.method == *method)
+            .map(|k| k.ctx.clone())
     }
 
-    /// Keeps `ctx` for reuse when it is small enough and a slot is free. The caller passes only
-    /// a context whose requirements the token held outright (no listing fallback).
-    pub(crate) fn keep_context(&self, ctx: &AuthContext) {
-        if ctx.estimated_bytes() > CONTEXT_BYTES {
+    /// Keeps `ctx`, which a full decision gave for `method` and `path`, when it is small enough
+    /// and a slot is free.
+    pub(crate) fn keep_context(&self, method: &str, path: &str, ctx: &AuthContext) {
+        let bytes = ctx
+            .estimated_bytes()
+            .saturating_add(2 * 16 + method.len() + path.len());
+        if bytes > CONTEXT_BYTES {
             return;
         }
         if let Some(slot) = self.contexts.iter().find(|slot| slot.get().is_none()) {
             // Another request may fill the slot first: then this context is simply not kept.
-            let _ = slot.set(ctx.clone());
+            let _ = slot.set(KeptContext {
+                method: method.into(),
+                path: path.into(),
+                ctx: ctx.clone(),
+            });
         }
     }
 }

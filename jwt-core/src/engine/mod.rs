@@ -351,6 +351,31 @@ impl JwtAuth {
                 _ => {}
             }
         }
+        // A request this token already made (same method and path) is decided as it was then:
+        // its kept context, once the token's times and keys still hold. Anything else (no
+        // token, a miss, an expired token, an excluded route) takes the full decision below,
+        // which reuses what was located and looked up here.
+        let mut early = Early::default();
+        if span.is_disabled()
+            && i.dpop.is_none()
+            && let Some(cache) = &i.cache
+            && let Ok(located) = i.source.locate(req as &dyn RequestParts)
+        {
+            early.located = Some(located);
+            if let Some((token, _)) = located
+                && let Some(hit) = cache.get(token)
+                && hit.generation == i.verifier.key_generation()
+                && i.validation.check_times(&hit.times, now_secs()).is_ok()
+            {
+                if let Some(ctx) = hit.context_for(method, req.path()) {
+                    for check in &i.checks {
+                        check.check(&ctx, method, req.path()).await?;
+                    }
+                    return Ok(Outcome::Authenticated(ctx));
+                }
+                early.hit = Some(hit);
+            }
+        }
         let invalid_path = |why| AuthError::new(AuthErrorKind::InvalidPath(why));
         let path = RequestPath::parse(req.path()).map_err(invalid_path)?;
         let route = i.mapper.resolve(method, &path).map_err(invalid_path)?;
@@ -369,9 +394,10 @@ impl JwtAuth {
             None => None,
         };
         let dpop_scheme = dpop_located.is_some();
-        let located = match dpop_located {
-            Some(found) => Some(found),
-            None => i.source.locate(req as &dyn RequestParts)?,
+        let located = match (dpop_located, early.located) {
+            (Some(found), _) => Some(found),
+            (None, Some(located)) => located,
+            (None, None) => i.source.locate(req as &dyn RequestParts)?,
         };
         let (token, pending) = match located {
             Some(found) => found,
@@ -383,7 +409,10 @@ impl JwtAuth {
         // A refusal of a `DPoP` request is answered with a `DPoP` challenge.
         let in_scheme = |e: AuthError| if dpop_scheme { e.in_dpop_scheme() } else { e };
         let decided = async {
-            let (principal, cached) = self.principal(token, pending, span).await?;
+            let (principal, cached) = match early.hit {
+                Some(hit) => (hit.principal.clone(), Some(hit)),
+                None => self.principal(token, pending, span).await?,
+            };
             if let Some(d) = &i.dpop {
                 let proof = d.check(req, token, &principal.claims, dpop_scheme, now_secs())?;
                 if let Some(entry) = proof {
@@ -405,49 +434,47 @@ impl JwtAuth {
                 Access::Scopes(templates) if i.authorization => templates,
                 _ => &[],
             };
-            // The same token on the same entry with the same rendered requirements: the context
-            // it got then (which held them outright) is the one it would get now.
-            let reused = cached
-                .as_deref()
-                .and_then(|c| c.context_for(route.route, templates, &route.params));
-            let ctx = match reused {
-                Some(ctx) => ctx,
-                None => {
-                    let (required, listing) =
-                        required_scopes(&principal.scopes, &route, templates, method)?;
-                    let ctx = AuthContext::new(
-                        principal,
-                        required,
-                        route.route.map(str::to_owned),
-                        listing,
-                        // UTF-8 already: a cached token, or one `pending` checked.
-                        i.keep_token
-                            .then(|| String::from_utf8_lossy(token).into_owned()),
-                        Some(i.style.clone()),
-                    );
-                    if let Some(entry) = &cached {
-                        entry.keep_context(&ctx);
-                    }
-                    ctx
-                }
-            };
+            let (required, listing) =
+                required_scopes(&principal.scopes, &route, templates, method)?;
+            if i.authorization {
+                resource_checks(&principal.scopes, &route)?;
+            }
+            let ctx = AuthContext::new(
+                principal,
+                required,
+                route.route.map(str::to_owned),
+                listing,
+                // UTF-8 already: a cached token, or one `pending` checked.
+                i.keep_token
+                    .then(|| String::from_utf8_lossy(token).into_owned()),
+                Some(i.style.clone()),
+            );
             if !span.is_disabled() && !ctx.required_scopes().is_empty() {
                 span.record(
                     "required",
                     tracing::field::display(ctx.required_scopes().join(" ")),
                 );
             }
-            if i.authorization {
-                resource_checks(ctx.scope_set(), &route)?;
-            }
             // Per-request checks run on every authenticated request, cache hit or not.
             for check in &i.checks {
                 check.check(&ctx, method, req.path()).await?;
+            }
+            if let Some(entry) = &cached {
+                entry.keep_context(method, req.path(), &ctx);
             }
             Ok(Outcome::Authenticated(ctx))
         };
         decided.await.map_err(in_scheme)
     }
+}
+
+/// What the reuse check at the start of a decision already found: the located token and its
+/// cache entry (current keys, valid times), for the full decision to use rather than repeat.
+#[derive(Default)]
+struct Early<'r> {
+    /// What the token source found (when it found no error).
+    located: Option<Option<(&'r [u8], PendingCheck)>>,
+    hit: Option<Arc<CachedToken>>,
 }
 
 /// The listing fallback's resource type and the ids the caller may see.

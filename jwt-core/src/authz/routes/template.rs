@@ -91,49 +91,30 @@ impl ScopeTemplate {
             return Cow::Borrowed(&self.text);
         }
         let mut out = String::with_capacity(self.text.len() + 16);
-        self.pieces(params, |piece| {
-            out.push_str(piece);
-            true
-        });
-        Cow::Owned(out)
-    }
-
-    /// Whether [`Self::render`] with `params` gives exactly `text`, without building the
-    /// rendering (no allocation).
-    pub(crate) fn renders_to(&self, params: &[(&str, Cow<'_, str>)], text: &str) -> bool {
-        let mut want = text;
-        self.pieces(params, |piece| match want.strip_prefix(piece) {
-            Some(rest) => {
-                want = rest;
-                true
-            }
-            None => false,
-        }) && want.is_empty()
-    }
-
-    /// The rendering with `params`, piece by piece, in order, while `f` returns `true`; whether
-    /// every piece was taken. The one definition of what a template renders to.
-    fn pieces(&self, params: &[(&str, Cow<'_, str>)], mut f: impl FnMut(&str) -> bool) -> bool {
         let mut rest = self.text.as_str();
         while let Some(start) = rest.find('{') {
-            if !f(&rest[..start]) {
-                return false;
-            }
+            out.push_str(&rest[..start]);
             let after = &rest[start + 1..];
-            let Some((name, tail)) = after.split_once('}') else {
-                // Unbalanced (refused by `check`): the rest as written.
-                return f(&rest[start..]);
-            };
-            let taken = match params.iter().find(|(n, _)| *n == name) {
-                Some((_, v)) => f(v),
-                None => f("{") && f(name) && f("}"),
-            };
-            if !taken {
-                return false;
+            match after.split_once('}') {
+                Some((name, tail)) => {
+                    match params.iter().find(|(n, _)| *n == name) {
+                        Some((_, v)) => out.push_str(v),
+                        None => {
+                            out.push('{');
+                            out.push_str(name);
+                            out.push('}');
+                        }
+                    }
+                    rest = tail;
+                }
+                None => {
+                    out.push_str(&rest[start..]);
+                    rest = "";
+                }
             }
-            rest = tail;
         }
-        f(rest)
+        out.push_str(rest);
+        Cow::Owned(out)
     }
 }
 
@@ -181,43 +162,6 @@ mod tests {
         ] {
             let err = ScopeTemplate::new(bad).check().unwrap_err();
             assert!(err.contains(why), "{bad:?}: {err}");
-        }
-    }
-
-    #[test]
-    fn renders_to_agrees_with_render() {
-        let params = [
-            ("id", "a1".into()),
-            ("x", "".into()),
-            ("slash", "a/b".into()),
-        ];
-        for text in [
-            "agents:{id}:run",
-            "read",
-            "{id}",
-            "{id}{id}",
-            "{x}:{id}",
-            "a:{unknown}:b",
-            "a:{id",
-            "a:{slash}:b",
-            "",
-        ] {
-            let t = ScopeTemplate::new(text);
-            let rendered = t.render(&params);
-            assert!(t.renders_to(&params, &rendered), "{text:?}");
-            for other in [
-                "",
-                "agents:a1:ru",
-                "agents:a1:runs",
-                "agents:a2:run",
-                "read ",
-            ] {
-                assert_eq!(
-                    t.renders_to(&params, other),
-                    rendered == other,
-                    "{text:?} vs {other:?}"
-                );
-            }
         }
     }
 }
