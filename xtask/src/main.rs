@@ -67,7 +67,7 @@ enum Task {
     /// is run --repeats times, each run beside a bare server sent the same token: 1 s of warm-up
     /// each, then --seconds one-second slices each, alternating mode and bare (ABBA); the table
     /// shows medians and the server's CPU time per request. The whole HTTP part takes about
-    /// 34 × repeats × (1 + seconds) s: ~7 min at the defaults.
+    /// 34 × repeats × (1 + seconds) s: ~10 min at the defaults.
     Bench {
         /// `core`, `http` or `instances` (two instances on a real Redis); all when omitted.
         #[arg(value_parser = ["core", "http", "instances"])]
@@ -75,8 +75,8 @@ enum Task {
         /// Exit non-zero when a target is missed or cannot be measured (otherwise only printed).
         #[arg(long)]
         check: bool,
-        /// Seconds of measured load per HTTP run (after a 1 s warm-up).
-        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+        /// Seconds of measured load per HTTP run and server, in 1 s slices (after a 1 s warm-up).
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
         seconds: u32,
         /// HTTP: measured runs per (framework, mode), each paired with a bare run (at least 3).
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(3..))]
