@@ -535,16 +535,23 @@ impl ScopeSet {
                 .flatten()
                 .any(|key| self.probe(index, key, required));
         }
-        // Only a scope ending in `:<action>` (or equal to an exact requirement) can grant:
-        // everything else is skipped without being parsed.
+        // Only a scope ending in `:<action>` whose resource (the part before its first `:`,
+        // aliases applied, as `ScopeRef::parse` reads it) is the required one, or one equal to an
+        // exact requirement, can grant: everything else is skipped without being parsed.
+        let rules = &*self.rules;
         let candidate: &dyn Fn(&str) -> bool = match *required {
             ScopeRef::Exact(req) => &move |held: &str| held == req,
-            ScopeRef::Global { action, .. }
-            | ScopeRef::Wildcard { action, .. }
-            | ScopeRef::PerResource { action, .. } => &move |held: &str| {
+            ScopeRef::Global { resource, action }
+            | ScopeRef::Wildcard { resource, action }
+            | ScopeRef::PerResource {
+                resource, action, ..
+            } => &move |held: &str| {
                 held.len() > action.len()
                     && held.ends_with(action)
                     && held.as_bytes()[held.len() - action.len() - 1] == b':'
+                    && held
+                        .split_once(':')
+                        .is_some_and(|(r, _)| rules.resource(r) == resource)
             },
             ScopeRef::Admin | ScopeRef::Unknown => return false,
         };
