@@ -63,11 +63,12 @@ enum Task {
     /// middleware, with wrk, and the token cache's measured memory), or both (and write
     /// BENCHMARKS.md). Every target is checked and printed `ok`, `MISSED` or `NOT MEASURED`.
     ///
-    /// HTTP: bench-server on CPU 0 and wrk on CPU 1 (taskset, when there are 2 cores); each mode
-    /// is run --repeats times, each run beside a bare server sent the same token: 1 s of warm-up
-    /// each, then --seconds one-second slices each, alternating mode and bare (ABBA); the table
-    /// shows medians and the server's CPU time per request. The whole HTTP part takes about
-    /// 34 × repeats × (1 + seconds) s: ~10 min at the defaults.
+    /// HTTP: bench-server on CPU 0 and wrk on CPU 1 (taskset, when there are 2 cores); each
+    /// cache-on mode (the targets) is run --repeats times, the other modes 3 times, each run
+    /// beside a bare server sent the same token: 1 s of warm-up each, then --seconds one-second
+    /// slices each, alternating mode and bare (ABBA); the table shows medians and the server's
+    /// CPU time per request. The whole HTTP part takes about 134 × (1 + seconds) s at 5 repeats:
+    /// ~13 min at the defaults.
     Bench {
         /// `core`, `http` or `instances` (two instances on a real Redis); all when omitted.
         #[arg(value_parser = ["core", "http", "instances"])]
@@ -78,8 +79,9 @@ enum Task {
         /// Seconds of measured load per HTTP run and server, in 1 s slices (after a 1 s warm-up).
         #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
         seconds: u32,
-        /// HTTP: measured runs per (framework, mode), each paired with a bare run (at least 3).
-        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(3..))]
+        /// HTTP: paired runs per (framework, cache-on mode), the targets (at least 3); the
+        /// other modes get at most 3.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(3..))]
         repeats: u32,
         /// HTTP: only this framework (a quick look; BENCHMARKS.md is then not written).
         #[arg(long, value_parser = ["axum", "actix", "poem", "warp"])]
