@@ -274,3 +274,86 @@ async fn reused_contexts_decide_exactly_like_fresh_ones() {
         }
     }
 }
+
+/// A mapper whose answers change at run time (rules reloaded): it is not fixed, so a cached
+/// token is routed again on every request and follows the new rules at once.
+#[derive(Debug)]
+struct Reloadable {
+    open: jwt_core::RouteTable,
+    closed: jwt_core::RouteTable,
+    closed_now: std::sync::atomic::AtomicBool,
+}
+
+impl jwt_core::ScopeMapper for Reloadable {
+    fn resolve<'a>(
+        &'a self,
+        method: &str,
+        path: &jwt_core::RequestPath<'a>,
+    ) -> Result<jwt_core::RouteMatch<'a>, jwt_core::PathRejection> {
+        if self.closed_now.load(Ordering::SeqCst) {
+            self.closed.resolve(method, path)
+        } else {
+            self.open.resolve(method, path)
+        }
+    }
+
+    fn scope_rules(&self) -> &Arc<jwt_core::ScopeRules> {
+        self.open.scope_rules()
+    }
+}
+
+#[tokio::test]
+async fn a_mapper_that_is_not_fixed_is_asked_on_every_request() {
+    use jwt_core::{RouteTable, ScopeMapper as _};
+    let table = |scope: &str| {
+        RouteTable::builder()
+            .route("GET /items", [scope])
+            .build()
+            .unwrap()
+    };
+    assert!(table("a:read").is_fixed());
+    let mapper = Arc::new(Reloadable {
+        open: table("items:read"),
+        closed: table("items:admin"),
+        closed_now: false.into(),
+    });
+    assert!(!mapper.is_fixed());
+    #[derive(Debug)]
+    struct Shared(Arc<Reloadable>);
+    impl jwt_core::ScopeMapper for Shared {
+        fn resolve<'a>(
+            &'a self,
+            method: &str,
+            path: &jwt_core::RequestPath<'a>,
+        ) -> Result<jwt_core::RouteMatch<'a>, jwt_core::PathRejection> {
+            self.0.resolve(method, path)
+        }
+        fn scope_rules(&self) -> &Arc<jwt_core::ScopeRules> {
+            self.0.scope_rules()
+        }
+    }
+    let auth = JwtAuth::builder()
+        .verifier(StaticKeys::hs256(SECRET).unwrap())
+        .scopes(Shared(mapper.clone()))
+        .build()
+        .unwrap();
+    let token = mint::hs256(
+        &SECRET,
+        &json!({"sub": "alice", "exp": now() + 600, "scopes": ["items:read"]}),
+    )
+    .unwrap();
+    for _ in 0..3 {
+        assert!(
+            decision(&auth, &token, "GET", "/items")
+                .await
+                .starts_with("ok")
+        );
+    }
+    mapper.closed_now.store(true, Ordering::SeqCst);
+    assert!(
+        decision(&auth, &token, "GET", "/items")
+            .await
+            .starts_with("refused 403"),
+        "the reloaded rule applies to a cached token at once"
+    );
+}

@@ -148,6 +148,9 @@ struct Inner {
     checks: Vec<Arc<dyn RequestCheck>>,
     metadata: Option<metadata::ServedMetadata>,
     dpop: Option<DpopCheck>,
+    /// The mapper is fixed ([`ScopeMapper::is_fixed`]): a token's context for a request can be
+    /// reused for the same request.
+    reuse_contexts: bool,
 }
 
 impl fmt::Debug for JwtAuth {
@@ -358,6 +361,7 @@ impl JwtAuth {
         let mut early = Early::default();
         if span.is_disabled()
             && i.dpop.is_none()
+            && i.reuse_contexts
             && let Some(cache) = &i.cache
             && let Ok(located) = i.source.locate(req as &dyn RequestParts)
         {
@@ -459,7 +463,9 @@ impl JwtAuth {
             for check in &i.checks {
                 check.check(&ctx, method, req.path()).await?;
             }
-            if let Some(entry) = &cached {
+            if let Some(entry) = &cached
+                && i.reuse_contexts
+            {
                 entry.keep_context(method, req.path(), &ctx);
             }
             Ok(Outcome::Authenticated(ctx))
@@ -990,8 +996,10 @@ impl JwtAuthBuilder {
             }
             None => None,
         };
+        let reuse_contexts = mapper.is_fixed();
         Ok(JwtAuth {
             inner: Arc::new(Inner {
+                reuse_contexts,
                 cache,
                 verifier,
                 source: self.source.unwrap_or_else(|| Box::new(BearerHeader::new())),

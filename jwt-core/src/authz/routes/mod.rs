@@ -119,6 +119,15 @@ pub trait ScopeMapper: Send + Sync + fmt::Debug {
     fn scopes_supported(&self) -> Vec<String> {
         Vec::new()
     }
+
+    /// Whether [`Self::resolve`] always gives the same answer for the same method and path (a
+    /// table fixed when it was built, like [`RouteTable`]). Then the engine may hand a token the
+    /// context it got for the same request before, without resolving again (see the token
+    /// cache). The default, `false`, suits a mapper whose answers can change (reloaded rules):
+    /// every request is resolved.
+    fn is_fixed(&self) -> bool {
+        false
+    }
 }
 
 /// What a request gets when no entry of the table matches its method and path.

@@ -407,6 +407,11 @@ fn normalise_entry(entry: &str) -> String {
 }
 
 impl ScopeMapper for RouteTable {
+    /// A built table never changes.
+    fn is_fixed(&self) -> bool {
+        true
+    }
+
     fn resolve<'a>(
         &'a self,
         method: &str,
