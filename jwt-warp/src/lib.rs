@@ -3,7 +3,10 @@
 #![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
+use std::task::{Context, Poll};
 
 use http::{HeaderMap, Method};
 use jwt_core::extract;
@@ -143,20 +146,53 @@ pub fn with_auth(
         .and(warp::path::full())
         .and(warp::header::headers_cloned())
         .and_then(move |method: Method, path: FullPath, headers: HeaderMap| {
-            let auth = auth.clone();
-            async move {
-                match auth
-                    .authenticate(&RequestHead::new(&method, path.as_str(), &headers))
-                    .await
-                {
-                    Ok(Outcome::ResourceMetadata(doc)) => {
-                        Err(warp::reject::custom(MetadataDocument(doc)))
-                    }
-                    Ok(outcome) => Ok(outcome.into_context()),
-                    Err(err) => Err(reject(err)),
+            // The common case (a cache hit, static keys) decides in place: a ready future,
+            // nothing boxed and no clone of the engine.
+            match auth.authenticate_now(&RequestHead::new(&method, path.as_str(), &headers)) {
+                Some(decided) => Decision::Ready(Some(verdict(decided))),
+                None => {
+                    let auth = auth.clone();
+                    Decision::Waiting(Box::pin(async move {
+                        verdict(
+                            auth.authenticate(&RequestHead::new(&method, path.as_str(), &headers))
+                                .await,
+                        )
+                    }))
                 }
             }
         })
+}
+
+/// What the core decided, as a filter's result.
+fn verdict(decided: Result<Outcome, AuthError>) -> Result<Option<AuthContext>, Rejection> {
+    match decided {
+        Ok(Outcome::ResourceMetadata(doc)) => Err(warp::reject::custom(MetadataDocument(doc))),
+        Ok(outcome) => Ok(outcome.into_context()),
+        Err(err) => Err(reject(err)),
+    }
+}
+
+type Verdict = Result<Option<AuthContext>, Rejection>;
+
+/// The future of [`with_auth`]: decided in place, or waiting on the engine (a key fetch, an
+/// asynchronous check).
+enum Decision {
+    Ready(Option<Verdict>),
+    Waiting(Pin<Box<dyn Future<Output = Verdict> + Send>>),
+}
+
+impl Future for Decision {
+    type Output = Verdict;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Verdict> {
+        match self.get_mut() {
+            // Polled again after completing: a rejection rather than a panic.
+            Decision::Ready(decided) => Poll::Ready(decided.take().unwrap_or_else(|| {
+                Err(reject(AuthError::new(jwt_core::AuthErrorKind::Unavailable)))
+            })),
+            Decision::Waiting(fut) => fut.as_mut().poll(cx),
+        }
+    }
 }
 
 /// One authentication, any values: `f` receives the core's decision (as [`with_auth`]) and
