@@ -281,7 +281,7 @@ async fn reused_contexts_decide_exactly_like_fresh_ones() {
 struct Reloadable {
     open: jwt_core::RouteTable,
     closed: jwt_core::RouteTable,
-    closed_now: std::sync::atomic::AtomicBool,
+    closed_now: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl jwt_core::ScopeMapper for Reloadable {
@@ -312,29 +312,16 @@ async fn a_mapper_that_is_not_fixed_is_asked_on_every_request() {
             .unwrap()
     };
     assert!(table("a:read").is_fixed());
-    let mapper = Arc::new(Reloadable {
+    let closed_now = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mapper = Reloadable {
         open: table("items:read"),
         closed: table("items:admin"),
-        closed_now: false.into(),
-    });
+        closed_now: closed_now.clone(),
+    };
     assert!(!mapper.is_fixed());
-    #[derive(Debug)]
-    struct Shared(Arc<Reloadable>);
-    impl jwt_core::ScopeMapper for Shared {
-        fn resolve<'a>(
-            &'a self,
-            method: &str,
-            path: &jwt_core::RequestPath<'a>,
-        ) -> Result<jwt_core::RouteMatch<'a>, jwt_core::PathRejection> {
-            self.0.resolve(method, path)
-        }
-        fn scope_rules(&self) -> &Arc<jwt_core::ScopeRules> {
-            self.0.scope_rules()
-        }
-    }
     let auth = JwtAuth::builder()
         .verifier(StaticKeys::hs256(SECRET).unwrap())
-        .scopes(Shared(mapper.clone()))
+        .scopes(mapper)
         .build()
         .unwrap();
     let token = mint::hs256(
@@ -349,7 +336,7 @@ async fn a_mapper_that_is_not_fixed_is_asked_on_every_request() {
                 .starts_with("ok")
         );
     }
-    mapper.closed_now.store(true, Ordering::SeqCst);
+    closed_now.store(true, Ordering::SeqCst);
     assert!(
         decision(&auth, &token, "GET", "/items")
             .await
