@@ -148,8 +148,9 @@ struct Inner {
     checks: Vec<Arc<dyn RequestCheck>>,
     metadata: Option<metadata::ServedMetadata>,
     dpop: Option<DpopCheck>,
-    /// The mapper is fixed ([`ScopeMapper::is_fixed`]): a token's context for a request can be
-    /// reused for the same request.
+    /// The mapper is fixed ([`ScopeMapper::is_fixed`]) and there is no DPoP (whose proof is
+    /// checked on the full path of every request): a token's context for a request can be kept
+    /// and reused for the same request.
     reuse_contexts: bool,
 }
 
@@ -360,7 +361,6 @@ impl JwtAuth {
         // which reuses what was located and looked up here.
         let mut early = Early::default();
         if span.is_disabled()
-            && i.dpop.is_none()
             && i.reuse_contexts
             && let Some(cache) = &i.cache
             && let Ok(located) = i.source.locate(req as &dyn RequestParts)
@@ -996,7 +996,7 @@ impl JwtAuthBuilder {
             }
             None => None,
         };
-        let reuse_contexts = mapper.is_fixed();
+        let reuse_contexts = mapper.is_fixed() && dpop.is_none();
         Ok(JwtAuth {
             inner: Arc::new(Inner {
                 reuse_contexts,
