@@ -1,7 +1,7 @@
 //! The shared conformance suite against all four adapters in one test binary.
 //!
 //! Every case of `cases/*.json` runs in-process on axum, actix-web, poem and warp (one harness
-//! per framework in `harness/`). The test prints `adapter <name>: <N> passed, <F> failed` per
+//! per framework in `harness/`; warp twice: its filters alone, and behind `jwt_warp::service`). The test prints `adapter <name>: <N> passed, <F> failed` per
 //! adapter (and each failure), then compares the adapters' normalised answers case by case and
 //! prints `adapter differences: <D>` (and each difference). It asserts no failure and `D == 0`.
 //!
@@ -57,8 +57,9 @@ fn conformance_all_adapters() {
     // actix's test service needs an actix system.
     let actix = actix_web::rt::System::new().block_on(conformance::run(&Actix));
     let poem = runtime.block_on(conformance::run(&Poem));
-    let warp = runtime.block_on(conformance::run(&Warp));
-    let reports = [axum, actix, poem, warp];
+    let warp = runtime.block_on(conformance::run(&Warp::FILTERS));
+    let warp_service = runtime.block_on(conformance::run(&Warp::SERVICE));
+    let reports = [axum, actix, poem, warp, warp_service];
 
     let diffs = differences(&reports);
     for line in &diffs {

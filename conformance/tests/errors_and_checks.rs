@@ -54,7 +54,8 @@ async fn on_every_adapter(
         ("axum", Axum.send(profile, req()).await),
         ("actix", Actix.send(profile, req()).await),
         ("poem", Poem.send(profile, req()).await),
-        ("warp", Warp.send(profile, req()).await),
+        ("warp", Warp::FILTERS.send(profile, req()).await),
+        ("warp-service", Warp::SERVICE.send(profile, req()).await),
     ]
 }
 

@@ -44,14 +44,16 @@ fn cases(provider: &str, kind: &str) -> Vec<Case> {
     cases
 }
 
-/// Runs `cases` on the four adapters: every case passes on each, and they answer alike.
+/// Runs `cases` on the four adapters (warp with and without `jwt_warp::service`): every case
+/// passes on each, and they answer alike.
 fn run_everywhere(cases: &[Case]) {
     let rt = runtime();
     let axum = rt.block_on(conformance::run_cases(&Axum, cases));
     let actix = actix_web::rt::System::new().block_on(conformance::run_cases(&Actix, cases));
     let poem = rt.block_on(conformance::run_cases(&Poem, cases));
-    let warp = rt.block_on(conformance::run_cases(&Warp, cases));
-    let reports: [Report; 4] = [axum, actix, poem, warp];
+    let warp = rt.block_on(conformance::run_cases(&Warp::FILTERS, cases));
+    let warp_service = rt.block_on(conformance::run_cases(&Warp::SERVICE, cases));
+    let reports: [Report; 5] = [axum, actix, poem, warp, warp_service];
     for report in &reports {
         assert!(
             report.failures.is_empty(),
@@ -247,7 +249,14 @@ fn idp_oidc_provider_plain_scopes() {
             actix_web::rt::System::new().block_on(exchange(&Actix, &issuer, &token)),
         ),
         ("poem", rt.block_on(exchange(&Poem, &issuer, &token))),
-        ("warp", rt.block_on(exchange(&Warp, &issuer, &token))),
+        (
+            "warp",
+            rt.block_on(exchange(&Warp::FILTERS, &issuer, &token)),
+        ),
+        (
+            "warp-service",
+            rt.block_on(exchange(&Warp::SERVICE, &issuer, &token)),
+        ),
     ];
     for (adapter, [allowed, denied]) in &answers {
         assert_eq!(allowed.0, 200, "{adapter}: {allowed:?}");

@@ -1,6 +1,7 @@
-//! Router differential: one `JwtAuth`, four real servers (axum, actix-web, poem, warp) that route
-//! the same table with their own routers, path parameters and nested mounts, and a generated
-//! corpus of path spellings × tokens sent to each over raw TCP.
+//! Router differential: one `JwtAuth`, five real servers (axum, actix-web, poem, and warp served
+//! by `warp::serve` and by `jwt_warp::serve`) that route the same table with their own routers,
+//! path parameters and nested mounts, and a generated corpus of path spellings × tokens sent to
+//! each over raw TCP.
 //!
 //! The middleware decides on the path it is handed; each framework's router decides which
 //! handler runs and which parameters it gets. Whenever the two read a path differently, a
@@ -132,6 +133,7 @@ async fn router_differential() {
         actix_app::start(&auth),
         poem_app::start(&auth).await,
         warp_app::start(&auth).await,
+        warp_app::start_served(&auth).await,
     ];
     let servers: Vec<(&'static str, SocketAddr)> =
         running.iter().map(|r| (r.name, r.addr)).collect();

@@ -19,6 +19,14 @@ use warp::{Filter, Rejection, Reply};
 
 pub use jwt_core;
 
+mod service;
+use service::Decided;
+pub use service::{AuthFuture, AuthService, service};
+#[cfg(feature = "server")]
+mod server;
+#[cfg(feature = "server")]
+pub use server::{PeerAddr, serve};
+
 /// The rejection every filter of this crate produces: the core's error.
 #[derive(Debug, Clone)]
 pub struct AuthRejection(pub AuthError);
@@ -133,15 +141,31 @@ pub fn tail() -> impl Filter<Extract = (String,), Error = Rejection> + Copy {
 /// The core's decision for this request: `Some(ctx)` when authenticated, `None` on excluded
 /// routes, CORS preflights and optional-auth routes without a token; rejects otherwise.
 ///
-/// Every filter of this crate authenticates the request once when it runs (warp gives filters
-/// no way to share a per-request result), so give a route one of them: for several values
-/// use [`with_context`], not two filters joined with `.and()`.
+/// Behind [`service`] (or `serve`, feature `server`) built on the same `auth`, the filter takes the decision the
+/// service made before routing. Otherwise it authenticates the request when it runs (warp gives
+/// filters no way to share a per-request result), so give a route one of them: for several
+/// values use [`with_context`], not two filters joined with `.and()`.
 pub fn with_auth(
     auth: &JwtAuth,
 ) -> impl Filter<Extract = (Option<AuthContext>,), Error = Rejection> + Clone + use<> {
+    let engine = auth.clone();
+    // The decision `service` made, when the same engine made it; anything else (no service, or
+    // one built on another configuration) falls through to deciding here.
+    let handed = warp::ext::optional::<Decided>().and_then(move |decided: Option<Decided>| {
+        std::future::ready(match decided {
+            Some(Decided { by, ctx }) if by.same_engine(&engine) => Ok(ctx),
+            _ => Err(warp::reject::not_found()),
+        })
+    });
+    handed.or(decide_here(auth)).unify()
+}
+
+/// [`with_auth`] without a service in front: one clone of the header map per authentication
+/// (warp lends filters no reference to the request, and the token source may read any header).
+fn decide_here(
+    auth: &JwtAuth,
+) -> impl Filter<Extract = (Option<AuthContext>,), Error = Rejection> + Clone + use<> {
     let auth = auth.clone();
-    // One clone of the header map per authentication: warp lends filters no reference to the
-    // request, and the token source may read any header.
     warp::method()
         .and(warp::path::full())
         .and(warp::header::headers_cloned())

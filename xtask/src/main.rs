@@ -67,8 +67,8 @@ enum Task {
     /// cache-on mode (the targets) is run --repeats times, the other modes 3 times, each run
     /// beside a bare server sent the same token: 1 s of warm-up each, then --seconds one-second
     /// slices each, alternating mode and bare (ABBA); the table shows medians and the server's
-    /// CPU time per request. The whole HTTP part takes about 134 × (1 + seconds) s at 5 repeats:
-    /// ~13 min at the defaults.
+    /// CPU time per request. The whole HTTP part takes about 140 × (1 + seconds) s at 5 repeats:
+    /// ~14 min at the defaults.
     Bench {
         /// `core`, `http` or `instances` (two instances on a real Redis); all when omitted.
         #[arg(value_parser = ["core", "http", "instances"])]

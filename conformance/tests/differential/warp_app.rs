@@ -1,7 +1,8 @@
 //! The warp app: full-path filters with `jwt_warp::param` path parameters (decoded once, like the
 //! core) and `jwt_warp::tail`, behind `jwt_warp::with_auth` so the middleware runs before
 //! routing (an unknown path without a token is a 401, not a 404), and `jwt_warp::recover`
-//! rendering its refusals.
+//! rendering its refusals. Served twice: by `warp::serve` (the filter decides) and by
+//! `jwt_warp::serve` (the service in front decides, the filter takes its decision).
 
 use jwt_core::{AuthContext, JwtAuth};
 use jwt_warp::param;
@@ -17,8 +18,10 @@ fn reply(route: &str, params: &[(&str, &str)]) -> Response {
         .into_response()
 }
 
-/// Starts the server on 127.0.0.1, port 0.
-pub(crate) async fn start(auth: &JwtAuth) -> Running {
+/// The app, its middleware first.
+fn app(
+    auth: &JwtAuth,
+) -> impl warp::Filter<Extract = (Response,), Error = warp::Rejection> + Clone + use<> {
     let items = warp::get()
         .and(path("items"))
         .and(end())
@@ -74,10 +77,16 @@ pub(crate) async fn start(auth: &JwtAuth) -> Running {
         .unify()
         .or(admin_item)
         .unify();
-    let app = jwt_warp::with_auth(auth)
+    jwt_warp::with_auth(auth)
         .and(routes)
         .map(|_: Option<AuthContext>, res: Response| res)
-        .recover(jwt_warp::recover);
+        .recover(jwt_warp::recover)
+        .unify()
+}
+
+/// Starts `warp::serve` on 127.0.0.1, port 0.
+pub(crate) async fn start(auth: &JwtAuth) -> Running {
+    let app = app(auth);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -89,6 +98,28 @@ pub(crate) async fn start(auth: &JwtAuth) -> Running {
     let task = tokio::spawn(server.run());
     Running {
         name: "warp",
+        addr,
+        stop: Stop::Task(signal, task),
+    }
+}
+
+/// Starts `jwt_warp::serve` on 127.0.0.1, port 0.
+pub(crate) async fn start_served(auth: &JwtAuth) -> Running {
+    let app = warp::service(app(auth));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("local address");
+    let (signal, stopped) = tokio::sync::oneshot::channel::<()>();
+    let auth = auth.clone();
+    let task = tokio::spawn(async move {
+        tokio::select! {
+            () = jwt_warp::serve(&auth, app, listener) => {}
+            _ = stopped => {}
+        }
+    });
+    Running {
+        name: "warp-service",
         addr,
         stop: Stop::Task(signal, task),
     }

@@ -1,6 +1,8 @@
-//! The warp adapter's harness: the filter driven as a tower service (warp's own test builder
+//! The warp adapter's harnesses: the filter driven as a tower service (warp's own test builder
 //! replaces repeated headers); a mounted app has `warp::path` filters for the prefix's segments
-//! in front of the middleware (warp has no nesting: its filters see the full path).
+//! in front of the middleware (warp has no nesting: its filters see the full path). `warp` runs
+//! the filters alone (each decides), `warp-service` runs the same app behind
+//! `jwt_warp::service` (the service decides, the filter takes its decision).
 
 use conformance::{Harness, HttpRequest, HttpResponse, Profile, echo_body};
 use http_body_util::BodyExt as _;
@@ -8,12 +10,29 @@ use jwt_core::AuthContext;
 use tower_service::Service;
 use warp::Filter;
 
-/// The warp harness.
-pub(crate) struct Warp;
+/// The warp harness; `behind_service`: the app behind `jwt_warp::service`.
+pub(crate) struct Warp {
+    pub(crate) behind_service: bool,
+}
+
+impl Warp {
+    /// The filters alone.
+    pub(crate) const FILTERS: Warp = Warp {
+        behind_service: false,
+    };
+    /// The filters behind `jwt_warp::service`.
+    pub(crate) const SERVICE: Warp = Warp {
+        behind_service: true,
+    };
+}
 
 impl Harness for Warp {
     fn name(&self) -> &'static str {
-        "warp"
+        if self.behind_service {
+            "warp-service"
+        } else {
+            "warp"
+        }
     }
 
     async fn send(&self, profile: &Profile, request: HttpRequest) -> HttpResponse {
@@ -35,8 +54,13 @@ impl Harness for Warp {
             })
             .recover(jwt_warp::recover);
         let req = super::http_request(&request).map(|()| String::new());
-        let mut service = warp::service(app);
-        let res = match Service::call(&mut service, req).await {
+        let service = warp::service(app);
+        let res = if self.behind_service {
+            Service::call(&mut jwt_warp::service(profile.auth(), service), req).await
+        } else {
+            Service::call(&mut { service }, req).await
+        };
+        let res = match res {
             Ok(res) => res,
             Err(never) => match never {},
         };

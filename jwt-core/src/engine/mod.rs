@@ -217,6 +217,22 @@ impl JwtAuth {
         self.inner.cache.as_ref().map(|c| (c.len(), c.weight()))
     }
 
+    /// Whether `self` and `other` are clones of one engine (one [`JwtAuthBuilder::build`]). An
+    /// adapter that hands a decision from its middleware to its extractors checks this, so an
+    /// extractor never accepts a decision another configuration made.
+    ///
+    /// ```
+    /// use jwt_core::{JwtAuth, StaticKeys};
+    /// let build = || JwtAuth::builder().verifier(StaticKeys::hs256([7u8; 32])?).build();
+    /// let (a, b) = (build()?, build()?);
+    /// assert!(a.same_engine(&a.clone()));
+    /// assert!(!a.same_engine(&b));
+    /// # Ok::<(), jwt_core::ConfigError>(())
+    /// ```
+    pub fn same_engine(&self, other: &JwtAuth) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// The realm in `WWW-Authenticate`.
     pub fn realm(&self) -> &str {
         &self.inner.realm

@@ -36,6 +36,10 @@ enum Mode {
     /// axum only: a hand-rolled `jsonwebtoken::decode` middleware (HS256), no jwt adapter.
     #[value(name = "handrolled")]
     HandRolled,
+    /// warp only: HS256 with the filter deciding by itself, served by `warp::serve` (the `hs256`
+    /// and `rs256` modes serve warp with `jwt_warp::serve`, the service deciding in front).
+    #[value(name = "hs256-filters")]
+    Hs256Filters,
 }
 
 #[derive(Parser)]
@@ -132,7 +136,10 @@ fn setup(args: &Args) -> Result<(Guard, Option<String>), String> {
                 Some(token),
             ));
         }
-        Mode::Hs256 => (
+        Mode::Hs256Filters if args.framework != Framework::Warp => {
+            return Err("--mode hs256-filters exists for --framework warp only".into());
+        }
+        Mode::Hs256 | Mode::Hs256Filters => (
             JwtAuth::builder()
                 .verifier(StaticKeys::hs256(keys.hs_secret()).map_err(|e| e.to_string())?),
             Algorithm::HS256,
@@ -354,6 +361,7 @@ async fn serve_poem(
 
 async fn serve_warp(
     auth: Option<JwtAuth>,
+    filters_alone: bool,
     port: u16,
     token: Option<String>,
 ) -> std::io::Result<()> {
@@ -367,7 +375,11 @@ async fn serve_warp(
                 .and(jwt_warp::with_auth(&auth))
                 .map(|_| HELLO)
                 .recover(jwt_warp::recover);
-            warp::serve(app).incoming(listener).run().await;
+            if filters_alone {
+                warp::serve(app).incoming(listener).run().await;
+            } else {
+                jwt_warp::serve(&auth, warp::service(app), listener).await;
+            }
         }
         None => {
             warp::serve(path.map(|| HELLO))
@@ -447,7 +459,12 @@ fn main() -> ExitCode {
     let result = match args.framework {
         Framework::Axum => runtime.block_on(serve_axum(guard, args.port, token)),
         Framework::Poem => runtime.block_on(serve_poem(auth, args.port, token)),
-        Framework::Warp => runtime.block_on(serve_warp(auth, args.port, token)),
+        Framework::Warp => runtime.block_on(serve_warp(
+            auth,
+            args.mode == Mode::Hs256Filters,
+            args.port,
+            token,
+        )),
         Framework::Actix => serve_actix(auth, args.port, token),
     };
     match result {

@@ -1,0 +1,112 @@
+//! A server for an app behind [`crate::service`]: warp's own (`warp::serve`) takes only a filter,
+//! so it cannot put the engine in front of the filters.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use jwt_core::JwtAuth;
+use tokio::net::TcpListener;
+use tower_service::Service;
+
+/// The peer's address, in the extensions of every request [`serve`] hands over: read it with
+/// `warp::ext::get::<jwt_warp::PeerAddr>()`. (`warp::addr::remote()` yields `None` there: warp
+/// fills it only in its own server.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// Serves `app` (typically `warp::service(filter)`) on `listener` over HTTP/1.1 and HTTP/2 (with
+/// upgrades, e.g. WebSocket) like `warp::serve`, with `auth` deciding every request before the
+/// filters run ([`crate::service`]). Runs until the future is dropped; a connection already
+/// accepted runs to its end. For graceful shutdown or TLS, serve [`crate::service`] with hyper.
+///
+/// ```no_run
+/// use warp::Filter;
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let auth = jwt_core::JwtAuth::builder()
+///     .verifier(jwt_core::StaticKeys::hs256(std::env::var("JWT_SECRET")?)?)
+///     .build()?;
+/// let me = warp::path!("me").and(jwt_warp::user_id(&auth)).map(|user: String| user);
+/// let listener = tokio::net::TcpListener::bind(("127.0.0.1", 8000)).await?;
+/// jwt_warp::serve(&auth, warp::service(me.recover(jwt_warp::recover)), listener).await;
+/// # Ok(()) }
+/// ```
+pub async fn serve<S>(auth: &JwtAuth, app: S, listener: TcpListener)
+where
+    S: Service<http::Request<Incoming>, Response = warp::reply::Response, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let app = crate::service(auth, app);
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                accept_failed(err).await;
+                continue;
+            }
+        };
+        let svc = WithPeer {
+            inner: app.clone(),
+            peer: PeerAddr(peer),
+        };
+        tokio::spawn(async move {
+            let conn = auto::Builder::new(TokioExecutor::new());
+            if let Err(err) = conn
+                .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(svc))
+                .await
+            {
+                tracing::debug!(error = %err, "connection ended with an error");
+            }
+        });
+    }
+}
+
+/// An accept error: the peer's own failure is skipped; anything else (such as running out of
+/// file descriptors) is logged and retried after a second, as `warp::serve` does.
+async fn accept_failed(err: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        err.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %err, "accept failed; retrying in a second");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+/// Adds [`PeerAddr`] to each request of one connection.
+#[derive(Clone)]
+struct WithPeer<S> {
+    inner: S,
+    peer: PeerAddr,
+}
+
+impl<S, B> Service<http::Request<B>> for WithPeer<S>
+where
+    S: Service<http::Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+        req.extensions_mut().insert(self.peer);
+        self.inner.call(req)
+    }
+}
