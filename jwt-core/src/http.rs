@@ -92,7 +92,8 @@ impl RequestParts for RequestHead<'_> {
 
     fn for_each_header<'a>(&'a self, name: &str, f: &mut dyn FnMut(&'a [u8])) {
         // The names the core reads on every request, without parsing the name each time.
-        let values = if name.eq_ignore_ascii_case("authorization") {
+        // The exact spelling first: the default configuration's, a plain comparison.
+        let values = if name == "Authorization" || name.eq_ignore_ascii_case("authorization") {
             self.headers.get_all(header::AUTHORIZATION)
         } else if name.eq_ignore_ascii_case("cookie") {
             self.headers.get_all(header::COOKIE)

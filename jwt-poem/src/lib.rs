@@ -98,8 +98,16 @@ impl<E: Endpoint> Endpoint for JwtEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> poem::Result<Self::Output> {
-        let head = RequestHead::new(req.method(), routed_uri(&req).path(), req.headers());
-        let verdict = self.auth.authenticate(&head).await;
+        let verdict = {
+            let head = RequestHead::new(req.method(), routed_uri(&req).path(), req.headers());
+            // The common case (a cache hit, static keys) decides in place; only a decision
+            // that waits (a key fetch, an asynchronous check) is boxed, which keeps this
+            // endpoint's future (that poem boxes per request) small.
+            match self.auth.authenticate_now(&head) {
+                Some(decided) => decided,
+                None => Box::pin(self.auth.authenticate(&head)).await,
+            }
+        };
         match verdict {
             Ok(Outcome::ResourceMetadata(doc)) => {
                 Ok(from_http(jwt_core::http::render_metadata(&doc)))

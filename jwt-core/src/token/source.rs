@@ -158,7 +158,9 @@ impl BearerHeader {
         }
         let scheme_len = value.iter().position(blank).unwrap_or(value.len());
         let (scheme, rest) = value.split_at(scheme_len);
-        if !scheme.eq_ignore_ascii_case(self.scheme.as_bytes()) {
+        // The exact spelling first (the usual `Bearer`): a plain comparison.
+        if scheme != self.scheme.as_bytes() && !scheme.eq_ignore_ascii_case(self.scheme.as_bytes())
+        {
             if std::str::from_utf8(value).is_err() {
                 return invalid("Malformed Authorization header");
             }
