@@ -1349,7 +1349,7 @@ fn http_markdown(http: &HttpResults) -> String {
         );
     }
     md.push_str(
-        "\n\"vs bare\" is the median over the repeats of req/s ÷ the bare server's req/s in the same run; the other columns are medians; \"added CPU/req\" is the row's server CPU per request minus its framework's bare row. The hand-rolled row is a baseline, not one of the `http-cache-on` targets.\n",
+        "\n\"vs bare\" is the median over the repeats of req/s ÷ the bare server's req/s in the same run; the other columns are medians; \"added CPU/req\" is the row's server CPU per request minus its framework's bare row. The hand-rolled row is a baseline, not one of the `http-cache-on` targets. warp's cache-on and cache-off rows serve the app with `jwt_warp::serve` (the engine decides before the filters run and the filters take its decision); its \"filters alone\" row serves the same app with `warp::serve`, each filter deciding by itself, for comparison.\n",
     );
     md
 }
