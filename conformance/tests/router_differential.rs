@@ -132,8 +132,8 @@ async fn router_differential() {
         axum_app::start(&auth).await,
         actix_app::start(&auth),
         poem_app::start(&auth).await,
-        warp_app::start(&auth).await,
-        warp_app::start_served(&auth).await,
+        warp_app::start(&auth, false).await,
+        warp_app::start(&auth, true).await,
     ];
     let servers: Vec<(&'static str, SocketAddr)> =
         running.iter().map(|r| (r.name, r.addr)).collect();

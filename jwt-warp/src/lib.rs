@@ -141,10 +141,10 @@ pub fn tail() -> impl Filter<Extract = (String,), Error = Rejection> + Copy {
 /// The core's decision for this request: `Some(ctx)` when authenticated, `None` on excluded
 /// routes, CORS preflights and optional-auth routes without a token; rejects otherwise.
 ///
-/// Behind [`service`] (or `serve`, feature `server`) built on the same `auth`, the filter takes the decision the
-/// service made before routing. Otherwise it authenticates the request when it runs (warp gives
-/// filters no way to share a per-request result), so give a route one of them: for several
-/// values use [`with_context`], not two filters joined with `.and()`.
+/// Behind [`service`] (or `serve`, feature `server`) built on the same `auth`, the filter takes
+/// the decision the service made before routing. Otherwise it authenticates the request when it
+/// runs (warp gives filters no way to share a per-request result), so give a route one of them:
+/// for several values use [`with_context`], not two filters joined with `.and()`.
 pub fn with_auth(
     auth: &JwtAuth,
 ) -> impl Filter<Extract = (Option<AuthContext>,), Error = Rejection> + Clone + use<> {

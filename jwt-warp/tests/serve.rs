@@ -2,8 +2,7 @@
 
 mod support;
 
-use jwt_core::{JwtAuth, RouteTable, StaticKeys};
-use support::{SECRET, token};
+use support::{Counted, engine, token};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use warp::Filter;
 
@@ -23,16 +22,7 @@ async fn exchange(addr: std::net::SocketAddr, path: &str, token: Option<&str>) -
 
 #[tokio::test]
 async fn serve_answers_over_tcp_with_the_peer_address() {
-    let auth = JwtAuth::builder()
-        .verifier(StaticKeys::hs256(SECRET).unwrap())
-        .scopes(
-            RouteTable::builder()
-                .route("GET /me", ["me:read"])
-                .build()
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
+    let auth = engine(Counted::default());
     let me = warp::path("me")
         .and(jwt_warp::user_id(&auth))
         .and(warp::ext::get::<jwt_warp::PeerAddr>())

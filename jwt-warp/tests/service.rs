@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use jwt_core::{
     AuthContext, AuthError, AuthErrorKind, JwtAuth, RequestCheck, RouteTable, StaticKeys, extract,
 };
-use support::{Counted, SECRET, token};
+use support::{Counted, SECRET, engine, table, token};
 use tower_service::Service as _;
 use warp::Filter;
 
@@ -26,23 +26,6 @@ impl RequestCheck for NotMallory {
         }
         Ok(())
     }
-}
-
-fn table() -> RouteTable {
-    RouteTable::builder()
-        .route("GET /me", ["me:read"])
-        .exclude("GET /open")
-        .build()
-        .unwrap()
-}
-
-fn engine(source: Counted) -> JwtAuth {
-    JwtAuth::builder()
-        .verifier(StaticKeys::hs256(SECRET).unwrap())
-        .scopes(table())
-        .token_source(source)
-        .build()
-        .unwrap()
 }
 
 fn get(path: &str, token: Option<&str>) -> http::Request<String> {

@@ -84,42 +84,32 @@ fn app(
         .unify()
 }
 
-/// Starts `warp::serve` on 127.0.0.1, port 0.
-pub(crate) async fn start(auth: &JwtAuth) -> Running {
+/// Starts the app on 127.0.0.1, port 0: with `served_by_jwt_warp`, under `jwt_warp::serve` (the
+/// service decides first), otherwise under `warp::serve` (the filter decides).
+pub(crate) async fn start(auth: &JwtAuth, served_by_jwt_warp: bool) -> Running {
     let app = app(auth);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("local address");
     let (signal, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = warp::serve(app).incoming(listener).graceful(async move {
-        let _ = stopped.await;
-    });
-    let task = tokio::spawn(server.run());
+    let (name, task) = if served_by_jwt_warp {
+        let auth = auth.clone();
+        let task = tokio::spawn(async move {
+            tokio::select! {
+                () = jwt_warp::serve(&auth, warp::service(app), listener) => {}
+                _ = stopped => {}
+            }
+        });
+        ("warp-service", task)
+    } else {
+        let server = warp::serve(app).incoming(listener).graceful(async move {
+            let _ = stopped.await;
+        });
+        ("warp", tokio::spawn(server.run()))
+    };
     Running {
-        name: "warp",
-        addr,
-        stop: Stop::Task(signal, task),
-    }
-}
-
-/// Starts `jwt_warp::serve` on 127.0.0.1, port 0.
-pub(crate) async fn start_served(auth: &JwtAuth) -> Running {
-    let app = warp::service(app(auth));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("local address");
-    let (signal, stopped) = tokio::sync::oneshot::channel::<()>();
-    let auth = auth.clone();
-    let task = tokio::spawn(async move {
-        tokio::select! {
-            () = jwt_warp::serve(&auth, app, listener) => {}
-            _ = stopped => {}
-        }
-    });
-    Running {
-        name: "warp-service",
+        name,
         addr,
         stop: Stop::Task(signal, task),
     }

@@ -7,7 +7,10 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use jwt_core::{AuthError, BearerHeader, EncodingKey, RequestParts, TokenSource, mint};
+use jwt_core::{
+    AuthError, BearerHeader, EncodingKey, JwtAuth, RequestParts, RouteTable, StaticKeys,
+    TokenSource, mint,
+};
 
 /// The HS256 secret every test engine verifies with.
 pub(crate) const SECRET: [u8; 32] = [9u8; 32];
@@ -54,4 +57,23 @@ pub(crate) fn token(sub: &str) -> String {
         &claims,
     )
     .expect("signed")
+}
+
+/// The routes of the tests: `GET /me` needs `me:read`, `GET /open` needs nothing.
+pub(crate) fn table() -> RouteTable {
+    RouteTable::builder()
+        .route("GET /me", ["me:read"])
+        .exclude("GET /open")
+        .build()
+        .expect("route table")
+}
+
+/// An engine on [`table`] verifying [`SECRET`], reading the token through `source`.
+pub(crate) fn engine(source: Counted) -> JwtAuth {
+    JwtAuth::builder()
+        .verifier(StaticKeys::hs256(SECRET).expect("secret"))
+        .scopes(table())
+        .token_source(source)
+        .build()
+        .expect("engine")
 }
