@@ -263,10 +263,13 @@ async fn start_warp(auth: JwtAuth) -> Server {
         .expect("bind");
     let addr = listener.local_addr().expect("local address");
     let (signal, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = warp::serve(app).incoming(listener).graceful(async move {
-        let _ = stopped.await;
+    // DPoP needs one decision per request: the engine in front of the filters.
+    let task = tokio::spawn(async move {
+        tokio::select! {
+            () = jwt_warp::serve(&auth, warp::service(app), listener) => {}
+            _ = stopped => {}
+        }
     });
-    let task = tokio::spawn(server.run());
     Server {
         name: "warp",
         addr,

@@ -15,10 +15,10 @@ fuzz_target!(|data: &[u8]| {
     let granted: Vec<String> = parts.iter().skip(2).map(|s| text(s)).collect();
 
     for rules in [
-        ScopeRules::default(),
-        ScopeRules::default().alias("system", "config"),
-        ScopeRules::default().admin_scope(required.clone()),
-        ScopeRules::without_admin(),
+        ScopeRules::agent_os(),
+        ScopeRules::agent_os().alias("system", "config"),
+        ScopeRules::agent_os().admin_scope(required.clone()),
+        ScopeRules::hierarchical(),
     ] {
         let set = ScopeSet::parse(&granted, &rules);
         let req = Scope::parse(&required, &rules);
@@ -68,7 +68,7 @@ fuzz_target!(|data: &[u8]| {
             match set.accessible_ids(&resource, &[action]) {
                 AccessibleIds::All => {}
                 AccessibleIds::Only(ids) => {
-                    if rules == ScopeRules::default() {
+                    if rules == ScopeRules::agent_os() {
                         for id in &ids {
                             let scope = format!("{resource}:{id}:{action}");
                             assert!(set.can(&scope), "{scope} listed but not granted");

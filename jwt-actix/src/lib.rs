@@ -16,10 +16,14 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderValue;
 use actix_web::{Error, FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
 use jwt_core::extract::{self, RequiredScopes};
-use jwt_core::{AuthContext, AuthError, ErrorResponse, JwtAuth, Outcome, RequestParts};
+use jwt_core::{
+    AuthContext, AuthError, Decided, ErrorResponse, JwtAuth, Outcome, RequestParts,
+    extractor_refusal,
+};
 use serde::de::DeserializeOwned;
 
 pub use jwt_core;
+pub use jwt_core::{CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS};
 
 /// Borrowed view of an actix request head for the core. The path is the raw request path:
 /// actix-web never strips a `web::scope` prefix from it, and the core applies its own path model
@@ -145,6 +149,20 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
+        // One request, one decision: a request this engine already decided (the middleware on
+        // the app and again on a scope) passes on as it was decided.
+        let decided = {
+            let ext = req.extensions();
+            self.auth
+                .has_decided(ext.get::<AuthContext>(), ext.get::<Decided>())
+        };
+        if decided {
+            return JwtFuture {
+                state: State::Inner {
+                    fut: self.service.call(req),
+                },
+            };
+        }
         // The common case decides without waiting (a cache hit, static keys): answer, or call
         // the inner service in place, with no boxed future.
         match self.auth.authenticate_now(&View(req.head())) {
@@ -157,8 +175,13 @@ where
                 },
             },
             Some(Ok(outcome)) => {
-                if let Some(ctx) = outcome.into_context() {
-                    req.extensions_mut().insert(ctx);
+                match outcome.into_context() {
+                    Some(ctx) => {
+                        req.extensions_mut().insert(ctx);
+                    }
+                    None => {
+                        req.extensions_mut().insert(self.auth.decided_mark());
+                    }
                 }
                 JwtFuture {
                     state: State::Inner {
@@ -184,8 +207,13 @@ where
                             .into_response(metadata_response(&doc))
                             .map_into_right_body()),
                         Ok(outcome) => {
-                            if let Some(ctx) = outcome.into_context() {
-                                req.extensions_mut().insert(ctx);
+                            match outcome.into_context() {
+                                Some(ctx) => {
+                                    req.extensions_mut().insert(ctx);
+                                }
+                                None => {
+                                    req.extensions_mut().insert(auth.decided_mark());
+                                }
                             }
                             Ok(service.call(req).await?.map_into_left_body())
                         }
@@ -262,6 +290,15 @@ fn ctx(req: &HttpRequest) -> Option<AuthContext> {
     req.extensions().get::<AuthContext>().cloned()
 }
 
+/// An extractor's refusal, rendered like the middleware that decided the request.
+fn rejection(req: &HttpRequest, ctx: Option<&AuthContext>, err: AuthError) -> AuthRejection {
+    AuthRejection(extractor_refusal(
+        err,
+        ctx,
+        req.extensions().get::<Decided>(),
+    ))
+}
+
 macro_rules! extractors {
     ($($(#[$doc:meta])* $name:ident / $_filter:ident ($ty:ty) = $f:path;)*) => {$(
         $(#[$doc])*
@@ -275,7 +312,8 @@ macro_rules! extractors {
             type Future = Ready<Result<Self, Self::Error>>;
 
             fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-                ready($f(ctx(req).as_ref()).map($name).map_err(AuthRejection))
+                let ctx = ctx(req);
+                ready($f(ctx.as_ref()).map($name).map_err(|e| rejection(req, ctx.as_ref(), e)))
             }
         }
     )*};
@@ -292,10 +330,11 @@ impl<T: DeserializeOwned> FromRequest for Claims<T> {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let ctx = ctx(req);
         ready(
-            extract::claims(ctx(req).as_ref())
+            extract::claims(ctx.as_ref())
                 .map(Claims)
-                .map_err(AuthRejection),
+                .map_err(|e| rejection(req, ctx.as_ref(), e)),
         )
     }
 }
@@ -325,10 +364,105 @@ impl<R: RequiredScopes> FromRequest for RequireScope<R> {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let ctx = ctx(req);
         ready(
-            extract::require(ctx(req).as_ref(), R::SCOPES)
+            extract::require(ctx.as_ref(), R::SCOPES)
                 .map(|()| RequireScope(PhantomData))
-                .map_err(AuthRejection),
+                .map_err(|e| rejection(req, ctx.as_ref(), e)),
         )
+    }
+}
+
+/// A per-route scope requirement as a middleware, like axum's `RequireScopeLayer`: wrap a
+/// `web::resource` or `web::scope` inside [`JwtMiddleware`] and every request to it needs
+/// every scope listed (403 `insufficient_scope` naming them all, rendered like the
+/// middleware's refusals; 401 without an identity).
+///
+/// ```
+/// use actix_web::{App, web};
+/// use jwt_actix::RequireScopeMiddleware;
+/// let app = App::new().service(
+///     web::resource("/admin")
+///         .wrap(RequireScopeMiddleware::new(["agent_os:admin"]))
+///         .route(web::post().to(|| async { "ok" })),
+/// );
+/// # let _ = app;
+/// ```
+#[derive(Debug, Clone)]
+pub struct RequireScopeMiddleware {
+    scopes: Rc<[String]>,
+}
+
+impl RequireScopeMiddleware {
+    /// Requires every scope in `scopes`.
+    pub fn new<I, T>(scopes: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        Self {
+            scopes: scopes.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for RequireScopeMiddleware
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = RequireScopeService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(RequireScopeService {
+            service,
+            scopes: self.scopes.clone(),
+        }))
+    }
+}
+
+/// The service produced by [`RequireScopeMiddleware`].
+pub struct RequireScopeService<S> {
+    service: S,
+    scopes: Rc<[String]>,
+}
+
+impl<S, B> Service<ServiceRequest> for RequireScopeService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = JwtFuture<S::Future, B>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let verdict = {
+            let ext = req.extensions();
+            let ctx = ext.get::<AuthContext>();
+            extract::require(ctx, &self.scopes)
+                .map_err(|err| extractor_refusal(err, ctx, ext.get::<Decided>()))
+        };
+        match verdict {
+            Ok(()) => JwtFuture {
+                state: State::Inner {
+                    fut: self.service.call(req),
+                },
+            },
+            Err(err) => JwtFuture {
+                state: State::Refused {
+                    response: Some(
+                        req.into_response(error_response(&err))
+                            .map_into_right_body(),
+                    ),
+                },
+            },
+        }
     }
 }

@@ -19,12 +19,13 @@ use http::Request;
 use http::request::Parts;
 use jwt_core::extract::{self, RequiredScopes};
 use jwt_core::http::{RequestHead, render};
-use jwt_core::{AuthContext, AuthError, JwtAuth, Outcome};
+use jwt_core::{AuthContext, AuthError, Decided, JwtAuth, Outcome, extractor_refusal};
 use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 use tower_service::Service;
 
 pub use jwt_core;
+pub use jwt_core::{CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS};
 
 /// The core's view of the request head, on the path the outermost axum `Router` routed on:
 /// `Router::nest` strips its prefix from the URI before an inner layer runs, but keeps the
@@ -138,6 +139,17 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        // One request, one decision: a request this engine already decided (the same layer
+        // applied twice, an outer and a nested router) passes on as it was decided.
+        if self.auth.has_decided(
+            req.extensions().get::<AuthContext>(),
+            req.extensions().get::<Decided>(),
+        ) {
+            let fut = self.inner.call(req);
+            return JwtFuture {
+                state: State::Inner { fut },
+            };
+        }
         // The common case decides without waiting (a cache hit, static keys): answer, or call
         // the ready inner service in place, with no boxed future, no clone of the inner
         // service and the request left whole.
@@ -148,8 +160,13 @@ where
                 },
             },
             Some(Ok(outcome)) => {
-                if let Some(ctx) = outcome.into_context() {
-                    req.extensions_mut().insert(ctx);
+                match outcome.into_context() {
+                    Some(ctx) => {
+                        req.extensions_mut().insert(ctx);
+                    }
+                    None => {
+                        req.extensions_mut().insert(self.auth.decided_mark());
+                    }
                 }
                 let fut = self.inner.call(req);
                 JwtFuture {
@@ -171,8 +188,13 @@ where
                     match auth.authenticate(&head(&parts)).await {
                         Ok(Outcome::ResourceMetadata(doc)) => Ok(metadata_response(&doc)),
                         Ok(outcome) => {
-                            if let Some(ctx) = outcome.into_context() {
-                                parts.extensions.insert(ctx);
+                            match outcome.into_context() {
+                                Some(ctx) => {
+                                    parts.extensions.insert(ctx);
+                                }
+                                None => {
+                                    parts.extensions.insert(auth.decided_mark());
+                                }
                             }
                             let res = inner.call(Request::from_parts(parts, body)).await?;
                             Ok(res.map(Body::new))
@@ -247,6 +269,15 @@ fn ctx(parts: &Parts) -> Option<&AuthContext> {
     parts.extensions.get::<AuthContext>()
 }
 
+/// An extractor's refusal, rendered like the middleware that decided the request.
+fn rejection(parts: &Parts, err: AuthError) -> AuthRejection {
+    AuthRejection(extractor_refusal(
+        err,
+        ctx(parts),
+        parts.extensions.get::<Decided>(),
+    ))
+}
+
 macro_rules! extractors {
     ($($(#[$doc:meta])* $name:ident / $_filter:ident ($ty:ty) = $f:path;)*) => {$(
         $(#[$doc])*
@@ -259,7 +290,7 @@ macro_rules! extractors {
             type Rejection = AuthRejection;
 
             async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-                $f(ctx(parts)).map($name).map_err(AuthRejection)
+                $f(ctx(parts)).map($name).map_err(|e| rejection(parts, e))
             }
         }
 
@@ -296,7 +327,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Claims<T> {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         extract::claims(ctx(parts))
             .map(Claims)
-            .map_err(AuthRejection)
+            .map_err(|e| rejection(parts, e))
     }
 }
 
@@ -334,7 +365,7 @@ impl<S: Send + Sync, R: RequiredScopes> FromRequestParts<S> for RequireScope<R> 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         extract::require(ctx(parts), R::SCOPES)
             .map(|()| RequireScope(PhantomData))
-            .map_err(AuthRejection)
+            .map_err(|e| rejection(parts, e))
     }
 }
 
@@ -401,8 +432,11 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let scopes: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
-        let verdict = extract::require(req.extensions().get::<AuthContext>(), &scopes)
-            .map_err(|err| refusal(req.headers(), &err));
+        let ctx = req.extensions().get::<AuthContext>();
+        let verdict = extract::require(ctx, &scopes).map_err(|err| {
+            let err = extractor_refusal(err, ctx, req.extensions().get::<Decided>());
+            refusal(req.headers(), &err)
+        });
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {

@@ -54,6 +54,7 @@ async fn serve(issuer: &str) -> String {
     let port = listener.local_addr().unwrap().port();
     let resource = format!("http://127.0.0.1:{port}/mcp");
     let auth = JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(StaticKeys::hs256(b"mcp-test-secret-of-at-least-32-bytes!!").unwrap())
         .scopes(
             RouteTable::builder()

@@ -27,6 +27,7 @@ async fn whoami(Auth(ctx): Auth) -> String {
 
 fn app(keys: RemoteJwks) -> Router {
     let auth = JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(keys)
         .validation(Validation::default().audience([AUDIENCE]).rfc9068(true))
         .claims(StandardClaims::default().scope_claims(["scope"]))

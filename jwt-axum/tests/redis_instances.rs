@@ -87,6 +87,7 @@ async fn start(redis_url: &str, setup: Setup) -> Instance {
         .fresh_for(setup.fresh_for)
         .failure_policy(setup.revocation.unwrap_or(FailurePolicy::Closed));
     let mut builder = JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(StaticKeys::hs256(SECRET).unwrap())
         .dpop(
             Dpop::allowed()
@@ -362,6 +363,7 @@ async fn start_fixed(redis_url: &str, setup: Setup, origin: &str) -> Instance {
             .prefix("instances-test"),
     );
     let auth = JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(StaticKeys::hs256(SECRET).unwrap())
         .dpop(
             Dpop::allowed()

@@ -149,7 +149,7 @@ fn bench_routes_and_scopes(c: &mut Criterion) {
             }
         })
     });
-    let rules = ScopeRules::default();
+    let rules = ScopeRules::agent_os();
     let set = ScopeSet::parse(
         [
             "agents:read",

@@ -31,6 +31,10 @@ pub enum InvalidToken {
     /// `alg` is missing, unknown, or not allowed for any configured key.
     #[error("Invalid token: algorithm not allowed")]
     AlgorithmNotAllowed,
+    /// An unsecured token: `alg` is `none` (any case), signed or not. Never accepted; its own
+    /// reason code (`alg_none`) because it is an attack signal, not a key problem.
+    #[error("Invalid token: algorithm not allowed")]
+    AlgNone,
     /// The header uses a parameter we refuse (`crit`, `b64`, nested `cty`).
     #[error("Invalid token: unsupported header parameter")]
     UnsupportedHeader,
@@ -98,7 +102,7 @@ impl InvalidToken {
             Self::Malformed => "malformed token",
             Self::DuplicateMember => "duplicate member",
             Self::ClaimsNotObject => "claims not an object",
-            Self::AlgorithmNotAllowed => "algorithm not allowed",
+            Self::AlgorithmNotAllowed | Self::AlgNone => "algorithm not allowed",
             Self::UnsupportedHeader => "unsupported header parameter",
             Self::UnknownKey => "no matching key",
             Self::BadSignature => "invalid signature",
@@ -132,6 +136,7 @@ impl InvalidToken {
             Self::DuplicateMember => "duplicate_member",
             Self::ClaimsNotObject => "claims_not_object",
             Self::AlgorithmNotAllowed => "algorithm_not_allowed",
+            Self::AlgNone => "alg_none",
             Self::UnsupportedHeader => "unsupported_header",
             Self::UnknownKey => "unknown_key",
             Self::BadSignature => "bad_signature",
@@ -184,6 +189,9 @@ pub enum DpopRejection {
     MethodMismatch,
     /// `htu` is not the request's URL.
     UrlMismatch,
+    /// `htu` is not an absolute `http(s)` URI in strict RFC 3986 syntax (whitespace, control
+    /// characters, `\`, a missing `//`, user information, ...): refused, never repaired.
+    HtuNotAbsolute,
     /// The request's own URL cannot be determined (no or several `Host` / forwarded headers).
     UnknownRequestUrl,
     /// `iat` is outside the accepted window.
@@ -219,6 +227,7 @@ impl DpopRejection {
             Self::MissingClaim => "DPoP proof claim missing",
             Self::MethodMismatch => "DPoP proof htm mismatch",
             Self::UrlMismatch => "DPoP proof htu mismatch",
+            Self::HtuNotAbsolute => "DPoP proof htu is not an absolute URI",
             Self::UnknownRequestUrl => "request URL undetermined",
             Self::Stale => "DPoP proof iat outside the accepted window",
             Self::AthMismatch => "DPoP proof ath mismatch",
@@ -240,6 +249,7 @@ impl DpopRejection {
             Self::MissingClaim => "dpop_missing_claim",
             Self::MethodMismatch => "dpop_htm_mismatch",
             Self::UrlMismatch => "dpop_htu_mismatch",
+            Self::HtuNotAbsolute => "dpop_htu_invalid",
             Self::UnknownRequestUrl => "dpop_unknown_url",
             Self::Stale => "dpop_stale",
             Self::AthMismatch => "dpop_ath_mismatch",
@@ -357,6 +367,8 @@ pub enum GrpcCode {
     InvalidArgument,
     /// 7: authenticated, not allowed (HTTP 403).
     PermissionDenied,
+    /// 13: the adapter is misconfigured (HTTP 500).
+    Internal,
     /// 14: the keys could not be fetched; retry (HTTP 503).
     Unavailable,
     /// 16: no valid credential (HTTP 401).
@@ -370,6 +382,7 @@ impl GrpcCode {
             GrpcCode::Unknown => 2,
             GrpcCode::InvalidArgument => 3,
             GrpcCode::PermissionDenied => 7,
+            GrpcCode::Internal => 13,
             GrpcCode::Unavailable => 14,
             GrpcCode::Unauthenticated => 16,
         }
@@ -421,6 +434,10 @@ pub enum AuthErrorKind {
     UseDpopNonce(String),
     /// A shared store (the DPoP replay cache) could not answer in time (503, `Retry-After`).
     StoreUnavailable,
+    /// The adapter is set up in a way that cannot decide this request correctly (500, no
+    /// challenge); the string says what to change. It is logged, never sent: the client reads
+    /// "Authentication is misconfigured". Example: warp filters alone with DPoP on.
+    Misconfigured(&'static str),
 }
 
 impl AuthError {
@@ -496,6 +513,7 @@ impl AuthError {
             AuthErrorKind::InvalidDpopProof(why) => why.reason(),
             AuthErrorKind::UseDpopNonce(_) => "use_dpop_nonce",
             AuthErrorKind::StoreUnavailable => "store_unavailable",
+            AuthErrorKind::Misconfigured(_) => "misconfigured",
         }
     }
 
@@ -510,7 +528,7 @@ impl AuthError {
         &self.kind
     }
 
-    /// The HTTP status code: 400, 401, 403 or 503.
+    /// The HTTP status code: 400, 401, 403, 503, or 500 for a misconfigured adapter.
     pub fn status(&self) -> u16 {
         match self.kind {
             AuthErrorKind::InvalidRequest(_) | AuthErrorKind::InvalidPath(_) => 400,
@@ -524,6 +542,7 @@ impl AuthError {
             | AuthErrorKind::AccessDenied { .. }
             | AuthErrorKind::RouteDenied => 403,
             AuthErrorKind::Unavailable | AuthErrorKind::StoreUnavailable => 503,
+            AuthErrorKind::Misconfigured(_) => 500,
         }
     }
 
@@ -542,6 +561,7 @@ impl AuthError {
             401 => GrpcCode::Unauthenticated,
             403 => GrpcCode::PermissionDenied,
             503 => GrpcCode::Unavailable,
+            500 => GrpcCode::Internal,
             _ => GrpcCode::Unknown,
         }
     }
@@ -563,7 +583,8 @@ impl AuthError {
             | AuthErrorKind::UnsupportedScheme
             | AuthErrorKind::NotAuthenticated
             | AuthErrorKind::Unavailable
-            | AuthErrorKind::StoreUnavailable => None,
+            | AuthErrorKind::StoreUnavailable
+            | AuthErrorKind::Misconfigured(_) => None,
         }
     }
 
@@ -601,6 +622,7 @@ impl AuthError {
             AuthErrorKind::StoreUnavailable => {
                 Cow::Borrowed("Authentication is temporarily unavailable")
             }
+            AuthErrorKind::Misconfigured(_) => Cow::Borrowed("Authentication is misconfigured"),
         }
     }
 
@@ -609,9 +631,9 @@ impl AuthError {
         serde_json::json!({ "detail": self.detail() }).to_string()
     }
 
-    /// The `WWW-Authenticate` value (RFC 6750 §3), or `None` for a 503.
+    /// The `WWW-Authenticate` value (RFC 6750 §3), or `None` for a 503 or 500.
     pub fn www_authenticate_value(&self) -> Option<String> {
-        if self.status() == 503 {
+        if matches!(self.status(), 500 | 503) {
             return None;
         }
         Some(self.www_authenticate())
@@ -733,7 +755,7 @@ fn header_safe(s: &str) -> Cow<'_, str> {
 ///
 /// ```
 /// use jwt_core::{ConfigError, DpopConfigError, Dpop, JwtAuth, StaticKeys};
-/// let err = JwtAuth::builder()
+/// let err = JwtAuth::builder().dangerous_any_issuer()
 ///     .verifier(StaticKeys::hs256([7u8; 32])?)
 ///     .dpop(Dpop::allowed())
 ///     .build()
@@ -787,7 +809,7 @@ pub enum DpopConfigError {
 /// use jwt_core::{ClaimPath, ConfigError, JwtAuth, StandardClaims, StaticKeys};
 /// fn setup() -> Result<JwtAuth, ConfigError> {
 ///     let roles: ClaimPath = "/realm_access/roles".parse()?; // ClaimPathError -> ConfigError
-///     JwtAuth::builder()
+///     JwtAuth::builder().dangerous_any_issuer()
 ///         .verifier(StaticKeys::hs256(b"an-hs256-secret-of-at-least-32-bytes!")?)
 ///         .claims(StandardClaims::default())
 ///         .build()
@@ -886,6 +908,14 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A route names a method that is not an HTTP method this table knows (`GTE /orders`).
+    #[error("invalid route {route:?}: unknown HTTP method{}; write GET, POST, PUT, PATCH, DELETE, OPTIONS, QUERY, a WebDAV method, or '*' for every method", suggestion.map(|m| format!(" (did you mean {m}?)")).unwrap_or_default())]
+    UnknownMethod {
+        /// The entry as written (method upper-cased).
+        route: String,
+        /// The known method it most likely misspells.
+        suggestion: Option<&'static str>,
+    },
     /// A scope template names a path parameter the route does not have, or is malformed.
     #[error("invalid scope {scope:?} for route {route:?}: {reason}")]
     InvalidScopeTemplate {
@@ -907,6 +937,13 @@ pub enum ConfigError {
     /// An empty API key list or an empty key.
     #[error("API keys must be non-empty")]
     EmptyApiKey,
+    /// Nothing checks the issuer: no [`crate::JwtAuthBuilder::issuer`], a verifier that does not
+    /// pin one (a shared secret, static keys, a fixed JWKS), and no explicit
+    /// [`crate::JwtAuthBuilder::dangerous_any_issuer`].
+    #[error(
+        "no issuer check: call .issuer(\"https://your-idp\") with the issuer your tokens carry, or .dangerous_any_issuer() if the keys alone identify it"
+    )]
+    NoIssuerCheck,
     /// A configured claim name, audience or issuer is empty.
     #[error("{0} must not be empty")]
     Empty(&'static str),
@@ -917,6 +954,41 @@ pub enum ConfigError {
     #[cfg(feature = "remote-jwks")]
     #[error(transparent)]
     Remote(#[from] RemoteConfigError),
+}
+
+/// Why a shared store could not answer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store holds as many live entries as it may (in-memory stores are bounded).
+    #[error("store full")]
+    Full,
+    /// The store did not answer within its timeout.
+    #[error("store timed out")]
+    Timeout,
+    /// The store is unreachable or refused the command.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Why [`crate::AuthContext::revoke`] revoked nothing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RevokeError {
+    /// The middleware has no revocation check ([`crate::Revocation`] or
+    /// [`crate::JtiDenylist`] added with [`crate::JwtAuthBuilder::check`]), so a revoked token
+    /// would still be accepted.
+    #[error(
+        "no revocation check is configured: add a Revocation or JtiDenylist with JwtAuthBuilder::check"
+    )]
+    NotConfigured,
+    /// The token has no string `jti` to revoke it by (revoke its session or subject instead:
+    /// [`crate::Revocation::revoke_issued_before`]).
+    #[error("the token has no jti to revoke it by")]
+    NoTokenId,
+    /// The store could not record the revocation.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Why one JWK of a set was skipped.
@@ -969,6 +1041,10 @@ pub enum PathRejection {
     /// A decoded control character (`%00`–`%1F`, `%7F`).
     #[error("control character")]
     ControlCharacter,
+    /// An escaped RFC 3986 unreserved character (`%61` for `a`): only a disguise, since no
+    /// client needs to escape one and a raw reading of the segment differs from the decoded one.
+    #[error("percent-encoded unreserved character")]
+    EncodedUnreserved,
     /// A percent-escape inside a segment that the route table matched as a literal.
     #[error("percent-escape in a literal path segment")]
     EncodedLiteral,

@@ -7,7 +7,7 @@
 //! use jwt_core::http::{RequestHead, render};
 //! use jwt_core::{JwtAuth, RouteTable, StaticKeys};
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let auth = JwtAuth::builder()
+//! let auth = JwtAuth::builder().dangerous_any_issuer()
 //!     .verifier(StaticKeys::hs256(b"an-hs256-secret-of-at-least-32-bytes!")?)
 //!     .scopes(RouteTable::agent_os().build()?)
 //!     .build()?;

@@ -29,6 +29,26 @@ pub mod dangerous {
     pub use crate::keys::verifier::InsecureNoSignature;
 }
 pub use keys::crypto;
+
+/// The request headers a CORS layer must allow so that a browser client can send what this
+/// middleware reads: `Authorization` (the token) and `DPoP` (the proof). A cookie-borne token
+/// needs none (send it with `credentials: "include"` and allow credentials). Every adapter
+/// re-exports it.
+///
+/// ```
+/// assert_eq!(jwt_core::CORS_ALLOW_HEADERS, ["authorization", "dpop"]);
+/// ```
+pub const CORS_ALLOW_HEADERS: [&str; 2] = ["authorization", "dpop"];
+
+/// The response headers a CORS layer must expose so that a browser client can read what this
+/// middleware answers: `WWW-Authenticate` (the challenge: the scopes needed, the resource
+/// metadata URL, the DPoP algorithms) and `DPoP-Nonce` (the nonce to retry with). Every adapter
+/// re-exports it.
+///
+/// ```
+/// assert_eq!(jwt_core::CORS_EXPOSE_HEADERS, ["www-authenticate", "dpop-nonce"]);
+/// ```
+pub const CORS_EXPOSE_HEADERS: [&str; 2] = ["www-authenticate", "dpop-nonce"];
 pub use token::path;
 
 pub use authz::context::AuthContext;
@@ -39,6 +59,7 @@ pub use authz::routes::{
 pub use authz::scope::{AccessibleIds, DEFAULT_ADMIN_SCOPE, Scope, ScopeRules, ScopeSet};
 pub use engine::cache::TokenCacheConfig;
 pub use engine::checks::RequestCheck;
+pub use engine::decided::{Decided, extractor_refusal};
 pub use engine::dpop::nonce::DpopNonces;
 pub use engine::dpop::proof::jwk_thumbprint;
 pub use engine::dpop::replay::{MemoryReplayStore, ReplayStore};
@@ -57,7 +78,7 @@ pub use engine::validation::{AudiencePolicy, Validation};
 pub use engine::{JwtAuth, JwtAuthBuilder, OptionsPolicy, Outcome, TokenLocation};
 pub use error::{AuthError, AuthErrorKind, ConfigError, GrpcCode, InvalidToken};
 pub use error::{DpopConfigError, DpopRejection};
-pub use error::{ErrorRenderer, JwkRejection, RenderedBody};
+pub use error::{ErrorRenderer, JwkRejection, RenderedBody, RevokeError};
 /// Re-exported because they are part of our signatures: `Algorithm` names the algorithm of a
 /// [`VerificationKey`], `EncodingKey` signs in the [`mint`] helpers.
 pub use jsonwebtoken::{Algorithm, EncodingKey};

@@ -551,6 +551,7 @@ fn keys() -> StaticKeys {
 /// The preset spelled out: table + AgentOS claims.
 fn explicit_auth() -> JwtAuth {
     JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(keys())
         .scopes(RouteTable::agent_os().build().expect("preset builds"))
         .claims(StandardClaims::agent_os())
@@ -561,6 +562,7 @@ fn explicit_auth() -> JwtAuth {
 /// The preset through the builder shortcut.
 fn shortcut_auth() -> JwtAuth {
     JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(keys())
         .agent_os()
         .build()
@@ -569,6 +571,7 @@ fn shortcut_auth() -> JwtAuth {
 
 fn auth_with_table(table: RouteTable) -> JwtAuth {
     JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(keys())
         .scopes(table)
         .claims(StandardClaims::agent_os())

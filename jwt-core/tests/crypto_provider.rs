@@ -45,6 +45,7 @@ async fn no_path_reaches_the_process_default_provider() {
     // HMAC through the builder (which also runs the backend self-test).
     let secret = [3u8; 32];
     let auth = JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(StaticKeys::hs256(secret).unwrap())
         .build()
         .unwrap();
@@ -55,7 +56,11 @@ async fn no_path_reaches_the_process_default_provider() {
 
     // Every asymmetric family, keys from PEM and from a JWKS.
     let jwks = Jwks::from_json(std::str::from_utf8(&fixture("jwks.json")).unwrap()).unwrap();
-    let auth = JwtAuth::builder().verifier(jwks).build().unwrap();
+    let auth = JwtAuth::builder()
+        .dangerous_any_issuer()
+        .verifier(jwks)
+        .build()
+        .unwrap();
     for (alg, private, kid, public) in [
         (Algorithm::RS256, "rsa2048.key", "rsa-1", "rsa2048.pub.pem"),
         (Algorithm::ES256, "p256.key", "ec-1", "p256.pub.pem"),
@@ -74,6 +79,7 @@ async fn no_path_reaches_the_process_default_provider() {
         assert!(auth.authenticate(&req).await.is_ok(), "{alg:?}");
         let from_pem = VerificationKey::from_pem(alg, &fixture(public)).unwrap();
         let static_auth = JwtAuth::builder()
+            .dangerous_any_issuer()
             .verifier(StaticKeys::new(vec![from_pem]).unwrap())
             .build()
             .unwrap();

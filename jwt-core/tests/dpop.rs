@@ -108,6 +108,7 @@ fn plain_token() -> String {
 
 fn auth(dpop: Dpop) -> JwtAuth {
     JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(StaticKeys::hs256(SECRET).unwrap())
         .dpop(dpop.origin(HtuOrigin::Fixed(ORIGIN.into())))
         .build()
@@ -373,6 +374,7 @@ async fn dpop_bound_token_as_bearer_and_unbound_token_as_dpop_are_refused() {
     assert_eq!(err.status(), 400);
     // Without DPoP configured, a bound token is refused whatever the scheme.
     let off = JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(StaticKeys::hs256(SECRET).unwrap())
         .build()
         .unwrap();
@@ -494,6 +496,7 @@ async fn dpop_server_nonce_is_demanded_then_accepted() {
 #[tokio::test]
 async fn dpop_origin_from_the_protected_resource_and_metadata_advertises_algs() {
     let auth = JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(StaticKeys::hs256(SECRET).unwrap())
         .protected_resource(ProtectedResourceMetadata::new(
             "https://api.example.com/mcp",
@@ -565,6 +568,7 @@ async fn dpop_origin_from_the_protected_resource_and_metadata_advertises_algs() 
 fn dpop_configuration_errors() {
     let build = |d: Dpop| {
         JwtAuth::builder()
+            .dangerous_any_issuer()
             .verifier(StaticKeys::hs256(SECRET).unwrap())
             .dpop(d)
             .build()
@@ -666,6 +670,7 @@ async fn dpop_unverifiable_or_ambiguous_cnf_is_refused() {
 fn dpop_proof_lifetime_and_skew_are_bounded() {
     let build = |d: Dpop| {
         JwtAuth::builder()
+            .dangerous_any_issuer()
             .verifier(StaticKeys::hs256(SECRET).unwrap())
             .dpop(d.origin(HtuOrigin::TrustedProxy))
             .build()

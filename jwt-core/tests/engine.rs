@@ -29,7 +29,9 @@ fn good() -> String {
 }
 
 fn builder() -> jwt_core::JwtAuthBuilder {
-    JwtAuth::builder().verifier(StaticKeys::hs256(SECRET).unwrap())
+    JwtAuth::builder()
+        .dangerous_any_issuer()
+        .verifier(StaticKeys::hs256(SECRET).unwrap())
 }
 
 fn table() -> RouteTable {
@@ -538,7 +540,7 @@ async fn max_token_length_is_checked_before_decoding() {
 #[test]
 fn builder_configuration_errors() {
     assert!(matches!(
-        JwtAuth::builder().build(),
+        JwtAuth::builder().dangerous_any_issuer().build(),
         Err(ConfigError::NoKeySource)
     ));
     assert!(matches!(

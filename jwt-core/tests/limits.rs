@@ -34,6 +34,7 @@ fn fixture(name: &str) -> Vec<u8> {
 
 fn hs256_auth() -> JwtAuth {
     JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(StaticKeys::hs256(SECRET).unwrap())
         .build()
         .unwrap()
@@ -183,6 +184,7 @@ async fn debug_output_shows_no_key_material_or_token() {
 
     let token = sign(&json!({"sub": "alice", "exp": now() + 600, "scopes": ["agents:read"]}));
     let auth = JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(chain)
         .keep_token(true)
         .build()
@@ -260,6 +262,7 @@ async fn token_of_exactly_max_length_passes_and_one_more_is_too_long() {
 
     // A configured maximum moves the boundary.
     let small = JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(StaticKeys::hs256(SECRET).unwrap())
         .validation(Validation::default().max_token_len(600).unwrap())
         .build()
@@ -267,6 +270,7 @@ async fn token_of_exactly_max_length_passes_and_one_more_is_too_long() {
     assert!(bearer(&small, &token_of_len(600)).await.is_ok());
     assert!(is_too_long(&bearer(&small, &token_of_len(601)).await));
     let by_builder = JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(StaticKeys::hs256(SECRET).unwrap())
         .max_token_len(500)
         .build()
@@ -422,7 +426,11 @@ async fn jwks_holds_at_most_100_keys() {
     let signing = EncodingKey::from_ed_pem(&fixture("ed25519.key")).unwrap();
     let claims = json!({"sub": "alice", "exp": now() + 600});
     let token = mint::sign(Algorithm::EdDSA, &signing, Some("k99"), None, &claims).unwrap();
-    let auth = JwtAuth::builder().verifier(jwks).build().unwrap();
+    let auth = JwtAuth::builder()
+        .dangerous_any_issuer()
+        .verifier(jwks)
+        .build()
+        .unwrap();
     assert!(bearer(&auth, &token).await.is_ok());
 
     // 101 keys: refused whole, inline, from a file and from the environment.

@@ -24,6 +24,7 @@ use serde_json::json;
 
 fn auth(verifier: impl Verifier + 'static) -> JwtAuth {
     JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(verifier)
         .validation(Validation::default().audience([AUDIENCE]).rfc9068(true))
         .claims(StandardClaims::default().scope_claims(["scope"]))

@@ -400,7 +400,11 @@ async fn jwks_fetched_once_then_served_from_cache() {
     assert_eq!(status.ttl, Some(DEFAULT_CACHE_TTL));
 
     // Through the engine as any verifier.
-    let auth = JwtAuth::builder().verifier(keys).build().unwrap();
+    let auth = JwtAuth::builder()
+        .dangerous_any_issuer()
+        .verifier(keys)
+        .build()
+        .unwrap();
     let bearer = format!("Bearer {}", ec.token());
     let req = SimpleRequest::new("GET", "/x").header("Authorization", &bearer);
     assert!(auth.authenticate(&req).await.is_ok());
@@ -432,7 +436,11 @@ async fn jwks_never_fetched_is_503_not_401() {
     );
 
     // The engine renders it as 503 without WWW-Authenticate.
-    let auth = JwtAuth::builder().verifier(keys.clone()).build().unwrap();
+    let auth = JwtAuth::builder()
+        .dangerous_any_issuer()
+        .verifier(keys.clone())
+        .build()
+        .unwrap();
     let bearer = format!("Bearer {token}");
     let req = SimpleRequest::new("GET", "/x").header("Authorization", &bearer);
     let err = auth.authenticate(&req).await.unwrap_err();
@@ -1337,7 +1345,11 @@ async fn jwks_engine_follows_key_set_changes_and_expiry() {
     server.set("/jwks", jwks(&[&a, &b]));
     let keys = RemoteJwks::new(server.url("/jwks")).unwrap();
     // The engine's defaults, whatever they cache between requests.
-    let auth = JwtAuth::builder().verifier(keys.clone()).build().unwrap();
+    let auth = JwtAuth::builder()
+        .dangerous_any_issuer()
+        .verifier(keys.clone())
+        .build()
+        .unwrap();
     let call = |token: String| {
         let auth = auth.clone();
         async move {

@@ -61,6 +61,7 @@ async fn call(auth: &JwtAuth, token: &str) -> Result<String, u16> {
 async fn hits_skip_verification() {
     let v = counting();
     let auth = JwtAuth::builder()
+        .dangerous_any_issuer()
         .shared_verifier(v.clone())
         .build()
         .unwrap();
@@ -80,6 +81,7 @@ async fn hits_skip_verification() {
 async fn failures_are_not_cached() {
     let v = counting();
     let auth = JwtAuth::builder()
+        .dangerous_any_issuer()
         .shared_verifier(v.clone())
         .build()
         .unwrap();
@@ -95,6 +97,7 @@ async fn failures_are_not_cached() {
 async fn a_cached_token_expires_on_time() {
     let v = counting();
     let auth = JwtAuth::builder()
+        .dangerous_any_issuer()
         .shared_verifier(v.clone())
         .leeway(0)
         .build()
@@ -114,6 +117,7 @@ async fn a_cached_token_expires_on_time() {
 async fn a_key_set_change_invalidates_entries() {
     let v = counting();
     let auth = JwtAuth::builder()
+        .dangerous_any_issuer()
         .shared_verifier(v.clone())
         .build()
         .unwrap();
@@ -134,6 +138,7 @@ async fn a_key_set_change_invalidates_entries() {
 async fn the_cache_can_be_turned_off_and_bounded() {
     let v = counting();
     let auth = JwtAuth::builder()
+        .dangerous_any_issuer()
         .shared_verifier(v.clone())
         .cache_tokens(false)
         .build()
@@ -146,6 +151,7 @@ async fn the_cache_can_be_turned_off_and_bounded() {
     assert_eq!(auth.cache_usage(), None);
 
     let small = JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(StaticKeys::hs256(SECRET).unwrap())
         .token_cache(
             TokenCacheConfig::default()
@@ -165,6 +171,7 @@ async fn the_cache_can_be_turned_off_and_bounded() {
     );
     assert!(
         JwtAuth::builder()
+            .dangerous_any_issuer()
             .verifier(StaticKeys::hs256(SECRET).unwrap())
             .token_cache(TokenCacheConfig::default().max_entries(0))
             .build()
@@ -209,11 +216,13 @@ async fn reused_contexts_decide_exactly_like_fresh_ones() {
             .resource_check("POST /agents/{id}/runs", "agents:{id}:read", "run", "agent")
             .route("GET /teams/{id}", ["teams:{id}:read"])
             .authenticated("GET /me")
+            .scope_rules(jwt_core::ScopeRules::agent_os())
             .build()
             .unwrap()
     };
     let engine = |cache: bool, keep_token: bool| {
         JwtAuth::builder()
+            .dangerous_any_issuer()
             .verifier(StaticKeys::hs256(SECRET).unwrap())
             .scopes(table())
             .cache_tokens(cache)
@@ -320,6 +329,7 @@ async fn a_mapper_that_is_not_fixed_is_asked_on_every_request() {
     };
     assert!(!mapper.is_fixed());
     let auth = JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(StaticKeys::hs256(SECRET).unwrap())
         .scopes(mapper)
         .build()

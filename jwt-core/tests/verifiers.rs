@@ -61,7 +61,11 @@ async fn run(auth: &JwtAuth, token: &str) -> Result<Outcome, AuthError> {
 }
 
 fn auth(verifier: impl Verifier + 'static) -> JwtAuth {
-    JwtAuth::builder().verifier(verifier).build().unwrap()
+    JwtAuth::builder()
+        .dangerous_any_issuer()
+        .verifier(verifier)
+        .build()
+        .unwrap()
 }
 
 async fn user_of(auth: &JwtAuth, token: &str) -> Result<String, u16> {
@@ -610,6 +614,7 @@ async fn api_keys_compare_and_inject_claims() {
 #[tokio::test]
 async fn insecure_verifier_skips_only_the_signature() {
     let a = JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(jwt_core::dangerous::InsecureNoSignature::new_for_development_only())
         .audience("os")
         .build()

@@ -9,11 +9,12 @@ use std::marker::PhantomData;
 use http::Uri;
 use jwt_core::extract::{self, RequiredScopes};
 use jwt_core::http::{RequestHead, render};
-use jwt_core::{AuthContext, AuthError, JwtAuth, Outcome};
+use jwt_core::{AuthContext, AuthError, Decided, JwtAuth, Outcome, extractor_refusal};
 use poem::{Endpoint, FromRequest, IntoResponse, Middleware, Request, RequestBody, Response};
 use serde::de::DeserializeOwned;
 
 pub use jwt_core;
+pub use jwt_core::{CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS};
 
 #[cfg(feature = "openapi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
@@ -98,6 +99,14 @@ impl<E: Endpoint> Endpoint for JwtEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> poem::Result<Self::Output> {
+        // One request, one decision: a request this engine already decided (the middleware on
+        // a route and again on a nested one) passes on as it was decided.
+        if self.auth.has_decided(
+            req.extensions().get::<AuthContext>(),
+            req.extensions().get::<Decided>(),
+        ) {
+            return self.inner.call(req).await.map(IntoResponse::into_response);
+        }
         let verdict = {
             let head = RequestHead::new(req.method(), routed_uri(&req).path(), req.headers());
             // The common case (a cache hit, static keys) decides in place; only a decision
@@ -117,14 +126,12 @@ impl<E: Endpoint> Endpoint for JwtEndpoint<E> {
                     Some(ctx) => {
                         req.extensions_mut().insert(ctx);
                     }
-                    // Tells the poem-openapi scheme that the engine already let this request
-                    // through anonymously, so that it does not authenticate it again.
-                    #[cfg(feature = "openapi")]
+                    // Tells another middleware on the same engine, the poem-openapi scheme and
+                    // the extractors that the engine already let this request through
+                    // anonymously: nothing decides it again, and refusals render alike.
                     None => {
-                        req.extensions_mut().insert(DecidedByMiddleware);
+                        req.extensions_mut().insert(self.auth.decided_mark());
                     }
-                    #[cfg(not(feature = "openapi"))]
-                    None => {}
                 }
                 self.inner.call(req).await.map(IntoResponse::into_response)
             }
@@ -133,13 +140,17 @@ impl<E: Endpoint> Endpoint for JwtEndpoint<E> {
     }
 }
 
-/// Set by [`JwtEndpoint`] on a request it let through without a context (feature `openapi`).
-#[cfg(feature = "openapi")]
-#[derive(Debug, Clone, Copy)]
-struct DecidedByMiddleware;
-
 fn ctx(req: &Request) -> Option<&AuthContext> {
     req.extensions().get::<AuthContext>()
+}
+
+/// An extractor's refusal, rendered like the middleware that decided the request.
+fn refused(req: &Request, err: AuthError) -> poem::Error {
+    rejection(extractor_refusal(
+        err,
+        ctx(req),
+        req.extensions().get::<Decided>(),
+    ))
 }
 
 macro_rules! extractors {
@@ -152,7 +163,7 @@ macro_rules! extractors {
 
         impl<'a> FromRequest<'a> for $name {
             async fn from_request(req: &'a Request, _: &mut RequestBody) -> poem::Result<Self> {
-                $f(ctx(req)).map($name).map_err(rejection)
+                $f(ctx(req)).map($name).map_err(|e| refused(req, e))
             }
         }
     )*};
@@ -166,7 +177,9 @@ pub struct Claims<T>(pub T);
 
 impl<'a, T: DeserializeOwned> FromRequest<'a> for Claims<T> {
     async fn from_request(req: &'a Request, _: &mut RequestBody) -> poem::Result<Self> {
-        extract::claims(ctx(req)).map(Claims).map_err(rejection)
+        extract::claims(ctx(req))
+            .map(Claims)
+            .map_err(|e| refused(req, e))
     }
 }
 
@@ -194,6 +207,6 @@ impl<'a, R: RequiredScopes> FromRequest<'a> for RequireScope<R> {
     async fn from_request(req: &'a Request, _: &mut RequestBody) -> poem::Result<Self> {
         extract::require(ctx(req), R::SCOPES)
             .map(|()| RequireScope(PhantomData))
-            .map_err(rejection)
+            .map_err(|e| refused(req, e))
     }
 }

@@ -37,7 +37,7 @@
 //! let table = RouteTable::builder()
 //!     .route("GET /agents/{agent_id}", ["agents:{agent_id}:read"])
 //!     .build()?;
-//! let auth = JwtAuth::builder()
+//! let auth = JwtAuth::builder().dangerous_any_issuer()
 //!     .verifier(StaticKeys::hs256(b"an-hs256-secret-of-at-least-32-bytes!")?)
 //!     .scopes(table.clone())
 //!     .build()?;
@@ -73,7 +73,7 @@ use poem::{Endpoint, Request, RequestBody, Response};
 use poem_openapi::registry::{MetaSecurityScheme, Registry};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions, OpenApiService};
 
-use crate::{DecidedByMiddleware, from_http, rejection, routed_uri};
+use crate::{from_http, rejection, routed_uri};
 
 /// The name of the security scheme [`JwtBearer`] and [`OptionalJwtBearer`] register, the same
 /// as [`OpenApiSecurity::bearer`]'s.
@@ -101,7 +101,7 @@ async fn decide(req: &Request) -> poem::Result<Option<AuthContext>> {
     if let Some(ctx) = req.extensions().get::<AuthContext>() {
         return Ok(Some(ctx.clone()));
     }
-    if req.extensions().get::<DecidedByMiddleware>().is_some() {
+    if req.extensions().get::<jwt_core::Decided>().is_some() {
         return Ok(None);
     }
     // Fail closed: an app that forgot `.data(auth)` lets nobody in.

@@ -61,6 +61,7 @@ impl RequestCheck for Counting {
 
 fn auth_with(check: &Counting) -> JwtAuth {
     JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(StaticKeys::hs256(SECRET).unwrap())
         .scopes(table())
         .check(check.clone())
@@ -391,6 +392,7 @@ async fn poem_openapi_scheme_reuses_the_middlewares_decision() {
     // A `JwtAuth` in the request data that would refuse everything: if the scheme decided again
     // on a request the middleware let through, the request would fail.
     let refuse_all = JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(StaticKeys::hs256([9u8; 32]).unwrap())
         .scopes(RouteTable::builder().build().unwrap())
         .build()
@@ -708,6 +710,7 @@ async fn poem_openapi_nested_api_decides_and_documents_the_full_path() {
         .build()
         .unwrap();
     let auth = JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(StaticKeys::hs256(SECRET).unwrap())
         .scopes(table.clone())
         .build()

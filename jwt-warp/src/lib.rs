@@ -11,13 +11,14 @@ use std::task::{Context, Poll};
 use http::{HeaderMap, Method};
 use jwt_core::extract;
 use jwt_core::http::{RequestHead, render};
-use jwt_core::{AuthContext, AuthError, JwtAuth, Outcome};
+use jwt_core::{AuthContext, AuthError, AuthErrorKind, JwtAuth, Outcome};
 use serde::de::DeserializeOwned;
 use warp::filters::path::FullPath;
 use warp::reject::Reject;
 use warp::{Filter, Rejection, Reply};
 
 pub use jwt_core;
+pub use jwt_core::{CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS};
 
 mod service;
 use service::Decided;
@@ -25,7 +26,7 @@ pub use service::{AuthFuture, AuthService, service};
 #[cfg(feature = "server")]
 mod server;
 #[cfg(feature = "server")]
-pub use server::{PeerAddr, serve};
+pub use server::{PeerAddr, serve, serve_with};
 
 /// The rejection every filter of this crate produces: the core's error.
 #[derive(Debug, Clone)]
@@ -73,7 +74,7 @@ pub async fn recover(rejection: Rejection) -> Result<warp::reply::Response, Reje
 /// ```
 /// use warp::{Filter, Reply};
 /// # fn main() -> Result<(), jwt_core::ConfigError> {
-/// let auth = jwt_core::JwtAuth::builder()
+/// let auth = jwt_core::JwtAuth::builder().dangerous_any_issuer()
 ///     .verifier(jwt_core::StaticKeys::hs256(b"an-hs256-secret-of-at-least-32-bytes!")?)
 ///     .build()?;
 /// let me = warp::path!("me").and(jwt_warp::user_id(&auth)).map(|u: String| u.into_response());
@@ -92,7 +93,7 @@ pub fn deny_unmatched(
 }
 
 /// One path parameter decoded once as the core authorizes it ([`jwt_core::path::decode_segment`]),
-/// then `FromStr`; use it, not `warp::path::param` (raw: `a%31` where the core authorized `a1`).
+/// then `FromStr`; use it, not `warp::path::param` (raw: `a%2Fb` where the core authorized `a/b`).
 /// A segment the core refuses, or that does not parse, is a 404.
 ///
 /// ```
@@ -145,9 +146,21 @@ pub fn tail() -> impl Filter<Extract = (String,), Error = Rejection> + Copy {
 /// the decision the service made before routing. Otherwise it authenticates the request when it
 /// runs (warp gives filters no way to share a per-request result), so give a route one of them:
 /// for several values use [`with_context`], not two filters joined with `.and()`.
+///
+/// One request, one decision: without the service, warp runs every branch of an `.or()` that
+/// holds one of these filters, and each decides again. That is harmless while a decision has no
+/// effect ([`JwtAuth::decisions_are_repeatable`]); with DPoP it is not (the second decision
+/// would see the first one's proof as replayed and answer that instead of the true reason), so
+/// an engine with DPoP refuses to decide in a filter: every request gets 500 until the app is
+/// served behind [`service`] / `serve`, and an error is logged saying so.
 pub fn with_auth(
     auth: &JwtAuth,
 ) -> impl Filter<Extract = (Option<AuthContext>,), Error = Rejection> + Clone + use<> {
+    if !auth.decisions_are_repeatable() {
+        tracing::error!(
+            "jwt_warp: this engine checks DPoP proofs, which warp filters alone would check once per branch; serve the app behind jwt_warp::service (or jwt_warp::serve), or every request gets 500"
+        );
+    }
     let engine = auth.clone();
     // The decision `service` made, when the same engine made it; anything else (no service, or
     // one built on another configuration) falls through to deciding here.
@@ -170,6 +183,11 @@ fn decide_here(
         .and(warp::path::full())
         .and(warp::header::headers_cloned())
         .and_then(move |method: Method, path: FullPath, headers: HeaderMap| {
+            if !auth.decisions_are_repeatable() {
+                return Decision::Ready(Some(Err(reject(AuthError::new(
+                    AuthErrorKind::Misconfigured(SERVICE_NEEDED),
+                )))));
+            }
             // The common case (a cache hit, static keys) decides in place: a ready future,
             // nothing boxed and no clone of the engine.
             match auth.authenticate_now(&RequestHead::new(&method, path.as_str(), &headers)) {
@@ -186,6 +204,10 @@ fn decide_here(
             }
         })
 }
+
+/// Why a filter alone may not decide for an engine whose decisions are not repeatable.
+const SERVICE_NEEDED: &str =
+    "DPoP on warp needs jwt_warp::service (or jwt_warp::serve) in front of the filters";
 
 /// What the core decided, as a filter's result.
 fn verdict(decided: Result<Outcome, AuthError>) -> Result<Option<AuthContext>, Rejection> {
@@ -226,7 +248,7 @@ impl Future for Decision {
 /// ```
 /// use jwt_core::extract;
 /// use warp::Filter;
-/// # let auth = jwt_core::JwtAuth::builder()
+/// # let auth = jwt_core::JwtAuth::builder().dangerous_any_issuer()
 /// #     .verifier(jwt_core::StaticKeys::hs256([1u8; 32]).unwrap()).build().unwrap();
 /// let me = warp::path("me")
 ///     .and(jwt_warp::with_context(&auth, |ctx| {
@@ -243,8 +265,11 @@ where
     T: Send + 'static,
     F: Fn(Option<&AuthContext>) -> Result<T, AuthError> + Clone + Send + Sync + 'static,
 {
+    // Refusals render like the engine's own (its realm and error renderer).
+    let mark = auth.decided_mark();
     with_auth(auth).and_then(move |ctx: Option<AuthContext>| {
-        let out = f(ctx.as_ref()).map_err(reject);
+        let out = f(ctx.as_ref())
+            .map_err(|err| reject(jwt_core::extractor_refusal(err, ctx.as_ref(), Some(&mark))));
         async move { out }
     })
 }
@@ -275,7 +300,7 @@ where
 ///
 /// ```
 /// use warp::Filter;
-/// # let auth = jwt_core::JwtAuth::builder()
+/// # let auth = jwt_core::JwtAuth::builder().dangerous_any_issuer()
 /// #     .verifier(jwt_core::StaticKeys::hs256([1u8; 32]).unwrap()).build().unwrap();
 /// let admin = warp::path("admin")
 ///     .and(jwt_warp::require_scope(&auth, &["agent_os:admin"]))

@@ -27,7 +27,7 @@ pub struct PeerAddr(pub SocketAddr);
 /// ```no_run
 /// use warp::Filter;
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let auth = jwt_core::JwtAuth::builder()
+/// let auth = jwt_core::JwtAuth::builder().dangerous_any_issuer()
 ///     .verifier(jwt_core::StaticKeys::hs256(std::env::var("JWT_SECRET")?)?)
 ///     .build()?;
 /// let me = warp::path!("me").and(jwt_warp::user_id(&auth)).map(|user: String| user);
@@ -44,7 +44,44 @@ where
         + 'static,
     S::Future: Send + 'static,
 {
-    let app = crate::service(auth, app);
+    serve_with(crate::service(auth, app), listener).await;
+}
+
+/// [`serve`] for a stack you assemble yourself around [`crate::service`]: serves any tower
+/// service on `listener` the same way (HTTP/1.1 and HTTP/2, upgrades, [`PeerAddr`]). For layers
+/// that must see the engine's refusals too, such as CORS for browser clients: a CORS layer
+/// inside warp's filters never sees a refusal, which leaves before them.
+///
+/// ```no_run
+/// use tower_layer::Layer as _;
+/// use warp::Filter;
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let auth = jwt_core::JwtAuth::builder()
+///     .verifier(jwt_core::StaticKeys::hs256(std::env::var("JWT_SECRET")?)?)
+///     .issuer("https://idp.example.com")
+///     .build()?;
+/// let me = warp::path!("me").and(jwt_warp::user_id(&auth)).map(|user: String| user);
+/// let cors = tower_http::cors::CorsLayer::new()
+///     .allow_origin(http::HeaderValue::from_static("https://app.example.com"))
+///     .allow_headers(jwt_warp::CORS_ALLOW_HEADERS.map(http::HeaderName::from_static))
+///     .expose_headers(jwt_warp::CORS_EXPOSE_HEADERS.map(http::HeaderName::from_static));
+/// let app = jwt_warp::service(&auth, warp::service(me.recover(jwt_warp::recover)));
+/// let listener = tokio::net::TcpListener::bind(("127.0.0.1", 8000)).await?;
+/// jwt_warp::serve_with(cors.layer(app), listener).await;
+/// # Ok(()) }
+/// ```
+pub async fn serve_with<S, B>(app: S, listener: TcpListener)
+where
+    S: Service<http::Request<Incoming>, Response = http::Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,

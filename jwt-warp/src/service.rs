@@ -34,7 +34,7 @@ pub(crate) struct Decided {
 /// use tower_service::Service;
 /// use warp::Filter;
 /// # fn main() -> Result<(), jwt_core::ConfigError> {
-/// let auth = jwt_core::JwtAuth::builder()
+/// let auth = jwt_core::JwtAuth::builder().dangerous_any_issuer()
 ///     .verifier(jwt_core::StaticKeys::hs256(b"an-hs256-secret-of-at-least-32-bytes!")?)
 ///     .build()?;
 /// let me = warp::path!("me").and(jwt_warp::user_id(&auth)).map(|user: String| user);
@@ -76,6 +76,19 @@ where
     }
 
     fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+        // One request, one decision: a request this engine already decided (the service
+        // applied twice) goes on as it was decided.
+        if req
+            .extensions()
+            .get::<Decided>()
+            .is_some_and(|d| d.by.same_engine(&self.auth))
+        {
+            return AuthFuture {
+                state: State::Inner {
+                    fut: self.inner.call(req),
+                },
+            };
+        }
         let head = RequestHead::new(req.method(), req.uri().path(), req.headers());
         // The common case (a cache hit, static keys) decides in place: nothing boxed.
         match self.auth.authenticate_now(&head) {

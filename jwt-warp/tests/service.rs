@@ -97,6 +97,7 @@ async fn a_filter_on_another_engine_decides_for_itself() {
     let outer = engine(Counted::default());
     // The inner engine requires a token on `/open`, which the outer one excludes.
     let inner = JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(StaticKeys::hs256(SECRET).unwrap())
         .scopes(
             RouteTable::builder()
@@ -122,6 +123,7 @@ async fn a_filter_on_another_engine_decides_for_itself() {
 #[tokio::test]
 async fn a_decision_that_waits_still_reaches_the_filters() {
     let auth = JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(StaticKeys::hs256(SECRET).unwrap())
         .scopes(table())
         .check(NotMallory)

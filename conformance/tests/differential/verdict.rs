@@ -117,7 +117,7 @@ pub(crate) fn bypass(outcome: &Outcome, token: &Token) -> Option<String> {
     }
     let granted = ScopeSet::parse(
         &token.scopes,
-        &ScopeRules::default().admin_scope(ADMIN_SCOPE),
+        &ScopeRules::agent_os().admin_scope(ADMIN_SCOPE),
     );
     let bound: Vec<(&str, Cow<'_, str>)> = params
         .iter()

@@ -3,6 +3,11 @@
 //! in front of the middleware (warp has no nesting: its filters see the full path). `warp` runs
 //! the filters alone (each decides), `warp-service` runs the same app behind
 //! `jwt_warp::service` (the service decides, the filter takes its decision).
+//!
+//! A profile whose decisions are not repeatable (DPoP: a decision records its proof) runs
+//! behind the service in both: filters alone refuse such an engine by design (500, see
+//! `jwt_warp::with_auth`; `jwt-warp/tests/service.rs` proves that refusal), because warp would
+//! decide once per `.or()` branch.
 
 use conformance::{Harness, HttpRequest, HttpResponse, Profile, echo_body};
 use http_body_util::BodyExt as _;
@@ -55,7 +60,7 @@ impl Harness for Warp {
             .recover(jwt_warp::recover);
         let req = super::http_request(&request).map(|()| String::new());
         let service = warp::service(app);
-        let res = if self.behind_service {
+        let res = if self.behind_service || !profile.auth().decisions_are_repeatable() {
             Service::call(&mut jwt_warp::service(profile.auth(), service), req).await
         } else {
             Service::call(&mut { service }, req).await

@@ -23,9 +23,9 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use clap::{Parser, ValueEnum};
 use jwt_core::{
     Algorithm, AnyOf, AudiencePolicy, AuthContext, AuthError, BearerHeader, CookieToken, Dpop,
-    FailurePolicy, HtuOrigin, JtiDenylist, Jwks, JwtAuth, KeyChain, ProtectedResourceMetadata,
-    RedisStore, RequestParts, Revocation, RouteTable, StandardClaims, StaticKeys, TokenSource,
-    Validation,
+    DpopNonces, FailurePolicy, HtuOrigin, JtiDenylist, Jwks, JwtAuth, KeyChain,
+    ProtectedResourceMetadata, RedisStore, RequestParts, Revocation, RouteTable, StandardClaims,
+    StaticKeys, TokenSource, Validation,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -138,6 +138,12 @@ pub struct DemoArgs {
     /// HTTP on loopback).
     #[arg(long, value_enum)]
     pub dpop: Option<DpopArg>,
+    /// With --dpop: demand a server nonce in every proof (RFC 9449 §8). A proof without the
+    /// current nonce is refused with 401 `use_dpop_nonce` and a `DPoP-Nonce` header, which a
+    /// DPoP client retries with. Nonces are stateless HMACs that change every minute; instances
+    /// sharing the demo's keys (the same --data-dir) accept each other's.
+    #[arg(long, requires = "dpop")]
+    pub dpop_nonce: bool,
     /// Keep revocations (and, with --dpop, the DPoP replay cache) in Redis / Valkey at this URL
     /// (`redis://host:port/db`, key prefix `agentos-demo`), shared by every instance started
     /// with the same URL. Without it they live in this process's memory. Either way the check
@@ -160,10 +166,20 @@ pub struct DemoArgs {
     pub quiet: bool,
 }
 
-/// The methods and request headers the CORS layer allows for the configured origins.
+/// The methods the CORS layer of every framework allows for the configured origins.
 pub const CORS_METHODS: [&str; 5] = ["GET", "POST", "PATCH", "DELETE", "OPTIONS"];
-/// See [`CORS_METHODS`].
-pub const CORS_HEADERS: [&str; 2] = ["authorization", "content-type"];
+/// The request headers the CORS layer of every framework allows: what the middleware reads
+/// ([`jwt_core::CORS_ALLOW_HEADERS`]: `authorization`, `dpop`) and `content-type`.
+pub const CORS_HEADERS: [&str; 3] = [
+    jwt_core::CORS_ALLOW_HEADERS[0],
+    jwt_core::CORS_ALLOW_HEADERS[1],
+    "content-type",
+];
+/// The response headers the CORS layer of every framework exposes to scripts: the middleware's
+/// challenge and DPoP nonce ([`jwt_core::CORS_EXPOSE_HEADERS`]).
+pub const CORS_EXPOSE: [&str; 2] = jwt_core::CORS_EXPOSE_HEADERS;
+/// How long a browser may cache a preflight's answer, the same on every framework.
+pub const CORS_MAX_AGE_SECS: u64 = 600;
 
 /// A response: status and JSON body (`{"detail": ...}` for errors).
 #[derive(Debug, Clone, PartialEq)]
@@ -255,6 +271,14 @@ impl RequestHeaders {
         self.all("content-type").next()
     }
 
+    /// The token of a single `Authorization: Bearer` or `Authorization: DPoP` header: a
+    /// credential the client attached itself, which a browser never does on its own.
+    fn header_token(&self) -> Option<&str> {
+        let (scheme, token) = self.single("authorization")?.split_once(' ')?;
+        (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("dpop"))
+            .then(|| token.trim_start_matches(' '))
+    }
+
     /// The token of a single `Authorization: Bearer` header.
     fn bearer(&self) -> Option<&str> {
         let (scheme, token) = self.single("authorization")?.split_once(' ')?;
@@ -272,6 +296,29 @@ impl RequestHeaders {
                 })
             })
         })
+    }
+}
+
+/// The secret of the demo's DPoP nonces: derived from its HS256 secret (so instances sharing
+/// a --data-dir accept each other's nonces), or random for keys it does not hold.
+fn nonce_secret(keys: Option<&DemoKeys>) -> Result<[u8; 32], DemoError> {
+    match keys {
+        Some(keys) => {
+            let mut input = b"agentos-demo dpop nonces ".to_vec();
+            input.extend_from_slice(keys.hs_secret());
+            let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &input);
+            let mut secret = [0u8; 32];
+            secret.copy_from_slice(digest.as_ref());
+            Ok(secret)
+        }
+        None => {
+            use aws_lc_rs::rand::{SecureRandom as _, SystemRandom};
+            let mut secret = [0u8; 32];
+            SystemRandom::new()
+                .fill(&mut secret)
+                .map_err(|_| DemoError::Key("no randomness".into()))?;
+            Ok(secret)
+        }
     }
 }
 
@@ -624,6 +671,14 @@ impl Demo {
                     Some(redis) => dpop.shared_replay_store(redis.clone()),
                     None => dpop,
                 };
+                let dpop = if args.dpop_nonce {
+                    dpop.nonces(DpopNonces::new(
+                        nonce_secret(keys.as_ref())?,
+                        std::time::Duration::from_secs(60),
+                    )?)
+                } else {
+                    dpop
+                };
                 builder.dpop(match &args.resource {
                     Some(_) => dpop,
                     None => dpop.origin(HtuOrigin::Host("http".into())),
@@ -649,6 +704,8 @@ impl Demo {
             // tells a bearer-authenticated request from a cookie-authenticated one.
             .keep_token(true)
             .realm("agentos")
+            // agno checks no issuer; `--issuer` pins one (through discovery).
+            .dangerous_any_issuer()
             .build()?;
         let store = Store::open(&args.data_dir.join("demo.sqlite3"))?;
         Ok(Self {
@@ -1081,12 +1138,13 @@ impl Demo {
             .any(|allowed| allowed.eq_ignore_ascii_case(origin))
     }
 
-    /// Whether the browser's cookie, not a bearer header, carries this request's credential:
-    /// the token the middleware verified is not the `Authorization: Bearer` one; without a
+    /// Whether the browser's cookie, not an `Authorization` header, carries this request's
+    /// credential: the token the middleware verified is not the `Authorization: Bearer` (or
+    /// `DPoP`) one; without a
     /// verified token (an excluded route), whether the auth cookie is sent and could be read.
     fn cookie_borne(&self, ctx: Option<&AuthContext>, req: &RequestHeaders) -> bool {
         match ctx.and_then(AuthContext::token) {
-            Some(token) => req.bearer() != Some(token),
+            Some(token) => req.header_token() != Some(token),
             None => self.reads_cookie() && req.has_cookie(&self.inner.args.cookie_name),
         }
     }

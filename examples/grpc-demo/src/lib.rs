@@ -84,6 +84,8 @@ pub fn route_table() -> Result<RouteTable, ConfigError> {
         .grpc("agents.v1.Agents/List", ["agents:read"])
         .grpc("agents.v1.Agents/Run", Vec::<String>::new())
         .grpc("agents.v1.Agents/WhoAmI", Vec::<String>::new())
+        // AgentOS-style scopes: `agents:read` covers every agent, `agents:a1:run` one.
+        .hierarchical_scopes()
         .build()
 }
 
@@ -93,6 +95,7 @@ pub fn route_table() -> Result<RouteTable, ConfigError> {
 /// A [`ConfigError`] for a secret shorter than 32 bytes.
 pub fn auth(secret: &[u8]) -> Result<JwtAuth, ConfigError> {
     JwtAuth::builder()
+        .dangerous_any_issuer()
         .verifier(StaticKeys::hs256(secret)?)
         .scopes(route_table()?)
         .build()

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::authz::scope::{AccessibleIds, ScopeSet};
-use crate::error::ErrorStyle;
+use crate::error::{ErrorStyle, RevokeError, StoreError};
 use crate::token::claims::Identity;
 use crate::token::jose::TokenHeader;
 
@@ -23,7 +23,7 @@ use crate::token::jose::TokenHeader;
 ///         scopes: vec!["agents:a1:read".into(), "teams:read".into()],
 ///         ..Identity::default()
 ///     },
-///     &ScopeRules::default(),
+///     &ScopeRules::agent_os(),
 /// );
 /// assert!(ctx.can("teams:t9:read"));
 /// assert!(!ctx.is_admin());
@@ -86,6 +86,16 @@ struct Inner {
     route: Option<String>,
     listing: Option<(String, AccessibleIds)>,
     token: Option<String>,
+    /// The middleware's revocation check, for [`AuthContext::revoke`].
+    revoker: Option<Arc<dyn Revoker>>,
+}
+
+/// What [`AuthContext::revoke`] records a revocation with: the middleware's revocation check
+/// ([`crate::Revocation`], [`crate::JtiDenylist`]).
+#[async_trait::async_trait]
+pub(crate) trait Revoker: Send + Sync {
+    /// Revokes the token `jti` until `until` (Unix seconds).
+    async fn revoke_jti(&self, jti: &str, until: u64) -> Result<(), StoreError>;
 }
 
 /// The JSON shape of an [`AuthContext`] (what the conformance echo handler returns).
@@ -109,6 +119,7 @@ impl AuthContext {
         listing: Option<(String, AccessibleIds)>,
         token: Option<String>,
         style: Option<Arc<ErrorStyle>>,
+        revoker: Option<Arc<dyn Revoker>>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -118,8 +129,52 @@ impl AuthContext {
                 route,
                 listing,
                 token,
+                revoker,
             }),
         }
+    }
+
+    /// Revokes the token of this request (logout): its `jti` until its `exp` (or, without one,
+    /// for the revocation check's longest token lifetime, a day by default), in the
+    /// middleware's revocation check, so every later request with it (on every instance
+    /// sharing the store) is refused with 401 `Token has been revoked`.
+    ///
+    /// ```
+    /// use jwt_core::{JtiDenylist, JwtAuth, RevokeError, SimpleRequest, StaticKeys};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let secret = [7u8; 32];
+    /// let auth = JwtAuth::builder()
+    ///     .verifier(StaticKeys::hs256(secret)?)
+    ///     .dangerous_any_issuer()
+    ///     .check(JtiDenylist::new())
+    ///     .build()?;
+    /// let token = jwt_core::mint::hs256(&secret, &serde_json::json!({"sub": "u", "jti": "t-1", "exp": 4_000_000_000u64}))?;
+    /// let bearer = format!("Bearer {token}");
+    /// let req = SimpleRequest::new("POST", "/logout").header("authorization", &bearer);
+    /// let ctx = auth.authenticate(&req).await?.into_context().unwrap();
+    /// ctx.revoke().await?; // logout
+    /// assert_eq!(auth.authenticate(&req).await.unwrap_err().status(), 401);
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// [`RevokeError::NotConfigured`] without a revocation check, [`RevokeError::NoTokenId`]
+    /// for a token without a string `jti` (revoke its session or subject instead), or the
+    /// store's error.
+    pub async fn revoke(&self) -> Result<(), RevokeError> {
+        let revoker = self
+            .inner
+            .revoker
+            .as_ref()
+            .ok_or(RevokeError::NotConfigured)?;
+        let claims = &self.inner.principal.claims;
+        let jti = claims
+            .get("jti")
+            .and_then(Value::as_str)
+            .ok_or(RevokeError::NoTokenId)?;
+        let until = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
+        revoker.revoke_jti(jti, until).await?;
+        Ok(())
     }
 
     /// What keeping this context costs beyond its principal (shared with the token cache), in
@@ -152,7 +207,15 @@ impl AuthContext {
             claims: Map::new(),
             header: None,
         };
-        Self::new(Arc::new(principal), Vec::new(), None, None, None, None)
+        Self::new(
+            Arc::new(principal),
+            Vec::new(),
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
     }
 
     /// The user id (`sub` by default).
@@ -240,7 +303,7 @@ impl AuthContext {
     /// use jwt_core::{AuthContext, Identity, ScopeRules};
     /// let ctx = AuthContext::for_identity(
     ///     Identity { scopes: vec!["agents:read".into()], ..Identity::default() },
-    ///     &ScopeRules::default(),
+    ///     &ScopeRules::agent_os(),
     /// );
     /// assert!(ctx.require_scopes(&["agents:a1:read"]).is_ok());
     /// let err = ctx.require_scopes(&["agents:read", "agents:run"]).unwrap_err();
@@ -257,10 +320,24 @@ impl AuthContext {
         let err = crate::AuthError::from(crate::AuthErrorKind::InsufficientScope {
             required: scopes.iter().map(|s| s.as_ref().to_owned()).collect(),
         });
-        Err(match &self.inner.style {
+        Err(self.style_error(err))
+    }
+
+    /// Whether this context was made by the engine whose error style is `style`.
+    pub(crate) fn style_is(&self, style: &Arc<ErrorStyle>) -> bool {
+        self.inner
+            .style
+            .as_ref()
+            .is_some_and(|mine| Arc::ptr_eq(mine, style))
+    }
+
+    /// `err` rendered as the engine that made this context renders its own refusals (realm,
+    /// renderer, resource metadata): for extractors and per-route checks.
+    pub fn style_error(&self, err: crate::AuthError) -> crate::AuthError {
+        match &self.inner.style {
             Some(style) => err.with_style(style),
             None => err,
-        })
+        }
     }
 
     /// The ids of `resource` the caller may perform `action` on.

@@ -28,9 +28,9 @@ pub fn context(c: Option<&AuthContext>) -> Result<AuthContext, AuthError> {
 ///
 /// ```
 /// use jwt_core::{AuthContext, Identity, ScopeRules, extract};
-/// let c = AuthContext::for_identity(Identity { user_id: Some("u".into()), ..Default::default() }, &ScopeRules::default());
+/// let c = AuthContext::for_identity(Identity { user_id: Some("u".into()), ..Default::default() }, &ScopeRules::agent_os());
 /// assert_eq!(extract::user_id(Some(&c)).unwrap(), "u");
-/// let anon = AuthContext::for_identity(Identity::default(), &ScopeRules::default());
+/// let anon = AuthContext::for_identity(Identity::default(), &ScopeRules::agent_os());
 /// assert_eq!(extract::user_id(Some(&anon)).unwrap_err().status(), 401);
 /// ```
 ///
@@ -107,7 +107,7 @@ pub trait RequiredScopes {
 ///
 /// # Errors
 /// 401 `Not authenticated` or 403 `Insufficient permissions. Required scope(s): ...`.
-pub fn require(c: Option<&AuthContext>, scopes: &[&str]) -> Result<(), AuthError> {
+pub fn require<S: AsRef<str>>(c: Option<&AuthContext>, scopes: &[S]) -> Result<(), AuthError> {
     ctx(c)?.require_scopes(scopes)
 }
 

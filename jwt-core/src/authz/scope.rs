@@ -3,14 +3,18 @@
 //!
 //! | scope | kind | grants |
 //! |---|---|---|
-//! | `agent_os:admin` (configurable, can be switched off) | admin | everything |
+//! | the admin scope, if the rules have one (`agent_os:admin` in [`ScopeRules::agent_os`]) | admin | everything |
 //! | `agents:read` | global | `read` on every agent, and the full listing |
 //! | `agents:*:run` | wildcard | same as global for matching |
 //! | `agents:my-agent:run` | per-resource | `run` on `my-agent` only |
 //! | any other RFC 6749 scope-token (`orders.read`, `read`, `Files.Read`, `api://x/y`, `https://example.com/scope`, `a:b:c:d`, `agents::read`, `role::admin`) | exact | exactly the same string |
 //! | not a scope-token (empty, whitespace, control or non-ASCII characters, `"`, `\`) | unknown | nothing |
 //!
-//! A scope is hierarchical when it has two or three non-empty `:`-separated parts and neither its
+//! The hierarchical rows apply only under a hierarchical grammar ([`ScopeRules::hierarchical`],
+//! [`ScopeRules::agent_os`], the AgentOS preset); under the default, plain rules every scope is
+//! exact, so an identity provider's `orders:read` is never granted by `orders:*:read`.
+//!
+//! Under a hierarchical grammar a scope is hierarchical when it has two or three non-empty `:`-separated parts and neither its
 //! resource nor its action contains `/` (so URL-shaped scopes such as `https://example.com/scope`
 //! stay exact). Comparison is exact and case-sensitive. A configurable alias table rewrites
 //! resource names of hierarchical scopes on both sides (the AgentOS preset reads the legacy
@@ -29,73 +33,93 @@ use crate::token::claims::is_scope_char;
 /// The default admin scope.
 pub const DEFAULT_ADMIN_SCOPE: &str = "agent_os:admin";
 
-/// Grammar settings: the admin scope (or none) and resource aliases.
+/// Grammar settings: which grammar scopes are read with (exact or hierarchical), the admin scope
+/// (or none) and resource aliases.
+///
+/// The default is the plain OAuth reading an identity provider's scopes expect: every scope is
+/// an exact permission (`orders:read` is granted by `orders:read` only, never by `orders:*:read`)
+/// and no scope grants everything. [`ScopeRules::agent_os`] is agno's reading: hierarchical
+/// scopes (`agents:read` grants `agents:a1:read`) and the admin scope `agent_os:admin`.
 ///
 /// ```
-/// use jwt_core::{Scope, ScopeRules};
-/// let rules = ScopeRules::default().admin_scope("root").alias("system", "config");
-/// assert_eq!(Scope::parse("root", &rules), Scope::Admin);
-/// assert!(matches!(Scope::parse("agent_os:admin", &rules), Scope::Global { .. }));
-/// assert_eq!(Scope::parse("system:read", &rules), Scope::parse("config:read", &rules));
-///
-/// // No admin scope at all: every scope grants only what it names.
-/// let plain = ScopeRules::without_admin();
-/// assert_eq!(plain.admin(), None);
-/// assert!(matches!(Scope::parse("agent_os:admin", &plain), Scope::Global { .. }));
+/// use jwt_core::{Scope, ScopeRules, ScopeSet};
+/// // Plain: exact permissions, no master key.
+/// let plain = ScopeSet::parse(["orders:*:read", "agent_os:admin"], &ScopeRules::default());
+/// assert!(!plain.can("orders:read") && !plain.can("orders:o1:read") && !plain.is_admin());
+/// assert!(plain.can("orders:*:read"));
+/// // agno's grammar: the hierarchy and its admin scope.
+/// let agno = ScopeSet::parse(["orders:*:read"], &ScopeRules::agent_os());
+/// assert!(agno.can("orders:read") && agno.can("orders:o1:read"));
+/// // The hierarchy without a master key, and aliases.
+/// let rules = ScopeRules::hierarchical().alias("system", "config");
+/// assert_eq!(rules.admin(), None);
+/// assert!(matches!(Scope::parse("system:read", &rules), Scope::Global { .. }));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ScopeRules {
     admin: Option<String>,
+    hierarchical: bool,
     aliases: Vec<(String, String)>,
 }
 
-impl Default for ScopeRules {
-    fn default() -> Self {
+impl ScopeRules {
+    /// The plain OAuth reading (the default): every scope an exact permission, no admin scope.
+    pub fn plain() -> Self {
+        Self::default()
+    }
+
+    /// The hierarchical grammar (`resource:action`, `resource:id:action`, `resource:*:action`)
+    /// without an admin scope.
+    pub fn hierarchical() -> Self {
+        Self {
+            hierarchical: true,
+            ..Self::default()
+        }
+    }
+
+    /// agno's reading: the hierarchical grammar and the admin scope [`DEFAULT_ADMIN_SCOPE`]
+    /// (`agent_os:admin`), which grants everything.
+    pub fn agent_os() -> Self {
         Self {
             admin: Some(DEFAULT_ADMIN_SCOPE.to_owned()),
-            aliases: Vec::new(),
-        }
-    }
-}
-
-impl ScopeRules {
-    /// Rules without an admin scope (and without aliases): no scope grants everything, which
-    /// is what a plain API whose tokens come from an identity provider usually wants.
-    ///
-    /// ```
-    /// use jwt_core::{ScopeRules, ScopeSet};
-    /// let set = ScopeSet::parse(["agent_os:admin"], &ScopeRules::without_admin());
-    /// assert!(!set.is_admin());
-    /// assert!(!set.can("orders.read"));
-    /// assert!(set.can("agent_os:admin"));
-    /// ```
-    pub fn without_admin() -> Self {
-        Self {
-            admin: None,
+            hierarchical: true,
             aliases: Vec::new(),
         }
     }
 
-    /// Switches the admin scope off, keeping the aliases.
+    /// Whether `resource:action` scopes are read hierarchically (`true`) or each scope is an
+    /// exact permission (`false`).
+    pub fn with_hierarchy(mut self, on: bool) -> Self {
+        self.hierarchical = on;
+        self
+    }
+
+    /// Whether the hierarchical grammar is on.
+    pub fn is_hierarchical(&self) -> bool {
+        self.hierarchical
+    }
+
+    /// Switches the admin scope off, keeping the grammar and the aliases.
     pub fn no_admin_scope(mut self) -> Self {
         self.admin = None;
         self
     }
 
-    /// Replaces the admin scope (the default one is then an ordinary scope). It must be one
-    /// scope-token: [`crate::RouteTableBuilder::build`] refuses anything else.
+    /// Sets the admin scope, which grants every scope (the previous one, if any, is then an
+    /// ordinary scope). It must be one scope-token: [`crate::RouteTableBuilder::build`] refuses
+    /// anything else.
     pub fn admin_scope(mut self, scope: impl Into<String>) -> Self {
         self.admin = Some(scope.into());
         self
     }
 
-    /// Reads resource `from` as `to` in every scope.
+    /// Reads resource `from` as `to` in every hierarchical scope.
     pub fn alias(mut self, from: impl Into<String>, to: impl Into<String>) -> Self {
         self.aliases.push((from.into(), to.into()));
         self
     }
 
-    /// The admin scope, or `None` when it is switched off.
+    /// The admin scope, or `None` when there is none.
     pub fn admin(&self) -> Option<&str> {
         self.admin.as_deref()
     }
@@ -109,7 +133,7 @@ impl ScopeRules {
     /// ```
     /// use jwt_core::ScopeRules;
     /// assert!(ScopeRules::default().validate().is_ok());
-    /// assert!(ScopeRules::without_admin().validate().is_ok());
+    /// assert!(ScopeRules::agent_os().validate().is_ok());
     /// assert!(ScopeRules::default().admin_scope("").validate().is_err());
     /// assert!(ScopeRules::default().admin_scope("super user").validate().is_err());
     /// ```
@@ -264,6 +288,9 @@ impl<'a> ScopeRef<'a> {
         if rules.admin.as_deref() == Some(s) {
             return ScopeRef::Admin;
         }
+        if !rules.hierarchical {
+            return ScopeRef::Exact(s);
+        }
         let name = |from: usize, to: usize, part: usize| to > from && !slash[part];
         match parts {
             2 => {
@@ -341,7 +368,7 @@ impl Scope {
     ///
     /// ```
     /// use jwt_core::{Scope, ScopeRules};
-    /// let r = ScopeRules::default();
+    /// let r = ScopeRules::agent_os();
     /// assert_eq!(Scope::parse("agent_os:admin", &r), Scope::Admin);
     /// assert!(matches!(Scope::parse("agents:*:run", &r), Scope::Wildcard { .. }));
     /// assert_eq!(Scope::parse("orders.read", &r), Scope::Exact("orders.read".into()));
@@ -397,7 +424,7 @@ impl Scope {
     ///
     /// ```
     /// use jwt_core::{Scope, ScopeRules};
-    /// let r = ScopeRules::default();
+    /// let r = ScopeRules::agent_os();
     /// let p = |s| Scope::parse(s, &r);
     /// assert!(p("agents:read").grants(&p("agents:a1:read")));
     /// assert!(p("agents:*:run").grants(&p("agents:run")));
@@ -418,7 +445,7 @@ impl Scope {
 ///
 /// ```
 /// use jwt_core::{ScopeRules, ScopeSet};
-/// let set = ScopeSet::parse(["agents:a:read", "agents:b:run"], &ScopeRules::default());
+/// let set = ScopeSet::parse(["agents:a:read", "agents:b:run"], &ScopeRules::agent_os());
 /// assert!(set.can("agents:a:read"));
 /// assert!(!set.can("agents:read"));
 /// assert!(set.accessible_ids("agents", &["read"]).contains("a"));
@@ -488,7 +515,7 @@ impl ScopeSet {
     ///
     /// ```
     /// use jwt_core::{ScopeRules, ScopeSet};
-    /// let set = ScopeSet::parse(["b:read", "a:read"], &ScopeRules::default());
+    /// let set = ScopeSet::parse(["b:read", "a:read"], &ScopeRules::agent_os());
     /// assert_eq!(set.strings(), ["b:read", "a:read"]);
     /// ```
     pub fn strings(&self) -> &[String] {
@@ -732,11 +759,11 @@ mod tests {
     use proptest::prelude::*;
 
     fn p(s: &str) -> Scope {
-        Scope::parse(s, &ScopeRules::default())
+        Scope::parse(s, &ScopeRules::agent_os())
     }
 
     fn set(scopes: &[&str]) -> ScopeSet {
-        ScopeSet::parse(scopes, &ScopeRules::default())
+        ScopeSet::parse(scopes, &ScopeRules::agent_os())
     }
 
     #[test]
@@ -840,8 +867,49 @@ mod tests {
     }
 
     #[test]
+    fn plain_rules_match_colon_scopes_exactly() {
+        let plain = ScopeRules::default();
+        assert_eq!(plain, ScopeRules::plain());
+        assert_eq!(plain.admin(), None);
+        assert!(!plain.is_hierarchical());
+        let held = ScopeSet::parse(
+            [
+                "orders:*:read",
+                "orders:write",
+                "agent_os:admin",
+                "items:a1:read",
+            ],
+            &plain,
+        );
+        assert!(!held.is_admin());
+        for (required, granted) in [
+            ("orders:read", false),
+            ("orders:o1:read", false),
+            ("orders:o1:write", false),
+            ("items:read", false),
+            ("orders:*:read", true),
+            ("orders:write", true),
+            ("items:a1:read", true),
+            ("agent_os:admin", true),
+            ("anything", false),
+        ] {
+            assert_eq!(held.can(required), granted, "{required}");
+        }
+        // Every scope is exact under plain rules, whatever its shape.
+        assert_eq!(
+            Scope::parse("orders:*:read", &plain),
+            Scope::Exact("orders:*:read".into())
+        );
+        // The same set under agno's grammar.
+        let agno = ScopeSet::parse(["orders:*:read", "agent_os:admin"], &ScopeRules::agent_os());
+        assert!(agno.is_admin());
+        let tree = ScopeSet::parse(["orders:*:read"], &ScopeRules::hierarchical());
+        assert!(tree.can("orders:read") && tree.can("orders:o1:read") && !tree.is_admin());
+    }
+
+    #[test]
     fn admin_can_be_switched_off() {
-        let rules = ScopeRules::without_admin();
+        let rules = ScopeRules::hierarchical();
         assert_eq!(rules.admin(), None);
         let s = ScopeSet::parse(["agent_os:admin"], &rules);
         assert!(!s.is_admin());
@@ -853,7 +921,7 @@ mod tests {
             AccessibleIds::Only(BTreeSet::new())
         );
         // Aliases survive switching admin off; `admin_scope` switches it back on.
-        let aliased = ScopeRules::default()
+        let aliased = ScopeRules::agent_os()
             .alias("system", "config")
             .no_admin_scope();
         assert_eq!(aliased.admin(), None);
@@ -861,20 +929,20 @@ mod tests {
         let back = aliased.admin_scope("root");
         assert!(ScopeSet::parse(["root"], &back).is_admin());
         // An admin scope that is not a scope-token never matches anything.
-        let odd = ScopeRules::default().admin_scope("two words");
+        let odd = ScopeRules::agent_os().admin_scope("two words");
         assert!(!ScopeSet::parse(["two words"], &odd).is_admin());
     }
 
     #[test]
     fn admin_scope_validation() {
-        assert!(ScopeRules::default().validate().is_ok());
-        assert!(ScopeRules::without_admin().validate().is_ok());
+        assert!(ScopeRules::agent_os().validate().is_ok());
+        assert!(ScopeRules::hierarchical().validate().is_ok());
         assert!(matches!(
-            ScopeRules::default().admin_scope("").validate(),
+            ScopeRules::agent_os().admin_scope("").validate(),
             Err(ConfigError::Empty("admin scope"))
         ));
         for bad in ["two words", "root\u{0}", "q\"x", "é"] {
-            let err = ScopeRules::default()
+            let err = ScopeRules::agent_os()
                 .admin_scope(bad)
                 .validate()
                 .unwrap_err();
@@ -887,7 +955,7 @@ mod tests {
 
     #[test]
     fn custom_admin_replaces_default() {
-        let rules = ScopeRules::default().admin_scope("os:root");
+        let rules = ScopeRules::agent_os().admin_scope("os:root");
         let s = ScopeSet::parse(["agent_os:admin"], &rules);
         assert!(!s.is_admin());
         assert!(!s.can("agents:read"));
@@ -921,7 +989,7 @@ mod tests {
 
     #[test]
     fn aliases_apply_to_both_sides() {
-        let rules = ScopeRules::default().alias("system", "config");
+        let rules = ScopeRules::agent_os().alias("system", "config");
         let s = ScopeSet::parse(["system:read"], &rules);
         assert!(s.can("config:read"));
         assert!(s.can("system:read"));
@@ -1000,7 +1068,7 @@ mod tests {
                 "(agent_os:admin|[ab](:[*xy])?:(read|run)|[ab]|x:y:z:w|sys:read| )", 0..24),
             required in "([ab](:[*xy])?:(read|run)|[ab]|x:y:z:w|config:read|agent_os:admin)",
         ) {
-            let rules = ScopeRules::default().alias("sys", "config");
+            let rules = ScopeRules::agent_os().alias("sys", "config");
             let set = ScopeSet::parse(&held, &rules);
             let want = set.scopes().iter().any(|s| s.grants(&Scope::parse(&required, &rules)));
             prop_assert_eq!(set.can(&required), want);
@@ -1012,7 +1080,7 @@ mod tests {
         #[test]
         fn one_pass_parse_matches_the_split_grammar(s in "[a-c:*/ ]{0,10}|agent_os:admin") {
             // The grammar written the slow way, as a reference.
-            let rules = ScopeRules::default();
+            let rules = ScopeRules::agent_os();
             let name = |p: &str| !p.is_empty() && !p.contains('/');
             let want = if !is_scope_token(&s) {
                 ScopeRef::Unknown
@@ -1040,7 +1108,7 @@ mod tests {
         #[test]
         fn every_scope_token_grants_itself(s in "[\\x21\\x23-\\x5b\\x5d-\\x7e]{1,24}") {
             prop_assert!(set(&[&s]).can(&s));
-            prop_assert!(ScopeSet::parse([&s], &ScopeRules::without_admin()).can(&s));
+            prop_assert!(ScopeSet::parse([&s], &ScopeRules::hierarchical()).can(&s));
         }
 
         #[test]

@@ -269,7 +269,7 @@ mod tests {
         claims.insert("sub".into(), Value::String(format!("user-{n}")));
         Arc::new(Principal {
             identity: Identity::default(),
-            scopes: ScopeSet::parse(["a:read"], &ScopeRules::default()),
+            scopes: ScopeSet::parse(["a:read"], &ScopeRules::agent_os()),
             claims,
             header: None,
         })

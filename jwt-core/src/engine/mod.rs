@@ -5,14 +5,16 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
+pub(crate) mod alerts;
 pub(crate) mod cache;
 pub(crate) mod checks;
+pub(crate) mod decided;
 pub(crate) mod dpop;
 pub(crate) mod metadata;
 pub(crate) mod stores;
 pub(crate) mod validation;
 
-use crate::authz::context::{AuthContext, Principal};
+use crate::authz::context::{AuthContext, Principal, Revoker};
 use crate::authz::routes::{
     Access, Listing, RouteMatch, RouteTable, ScopeMapper, ScopeTemplate, Unmapped,
 };
@@ -107,7 +109,7 @@ impl Outcome {
 /// use jwt_core::{JwtAuth, RouteTable, SimpleRequest, StaticKeys, mint};
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let secret = b"an-hs256-secret-of-at-least-32-bytes!";
-/// let auth = JwtAuth::builder()
+/// let auth = JwtAuth::builder().dangerous_any_issuer()
 ///     .verifier(StaticKeys::hs256(secret)?)
 ///     .scopes(RouteTable::agent_os().build()?)
 ///     .build()?;
@@ -148,6 +150,8 @@ struct Inner {
     checks: Vec<Arc<dyn RequestCheck>>,
     metadata: Option<metadata::ServedMetadata>,
     dpop: Option<DpopCheck>,
+    /// The first revocation check, for [`AuthContext::revoke`].
+    revoker: Option<Arc<dyn Revoker>>,
     /// The mapper is fixed ([`ScopeMapper::is_fixed`]) and there is no DPoP (whose proof is
     /// checked on the full path of every request): a token's context for a request can be kept
     /// and reused for the same request.
@@ -195,6 +199,8 @@ pub struct JwtAuthBuilder {
     checks: Vec<Arc<dyn RequestCheck>>,
     metadata: Option<ProtectedResourceMetadata>,
     dpop: Option<Dpop>,
+    any_issuer: bool,
+    revoker: Option<Arc<dyn Revoker>>,
     error: Option<ConfigError>,
 }
 
@@ -223,7 +229,7 @@ impl JwtAuth {
     ///
     /// ```
     /// use jwt_core::{JwtAuth, StaticKeys};
-    /// let build = || JwtAuth::builder().verifier(StaticKeys::hs256([7u8; 32])?).build();
+    /// let build = || JwtAuth::builder().dangerous_any_issuer().verifier(StaticKeys::hs256([7u8; 32])?).build();
     /// let (a, b) = (build()?, build()?);
     /// assert!(a.same_engine(&a.clone()));
     /// assert!(!a.same_engine(&b));
@@ -259,7 +265,7 @@ impl JwtAuth {
             return self
                 .decide(req, &tracing::Span::none())
                 .await
-                .map_err(|e| e.with_style(&self.inner.style));
+                .map_err(|e| self.refused(e));
         }
         let span = tracing::debug_span!(
             "jwt_auth",
@@ -279,10 +285,7 @@ impl JwtAuth {
             duration_us = tracing::field::Empty,
         );
         if span.is_disabled() && !cfg!(feature = "metrics") && !tracing::enabled!(Level::DEBUG) {
-            return self
-                .decide(req, &span)
-                .await
-                .map_err(|e| e.with_style(&self.inner.style));
+            return self.decide(req, &span).await.map_err(|e| self.refused(e));
         }
         let started = std::time::Instant::now();
         let result = self.decide(req, &span).instrument(span.clone()).await;
@@ -309,10 +312,22 @@ impl JwtAuth {
             Err(e) => {
                 span.record("status", e.status());
                 span.record("reason", reason);
-                span.in_scope(|| {
-                    tracing::debug!(status = e.status(), reason, detail = %e.detail(), "request refused")
+                span.in_scope(|| match e.kind() {
+                    AuthErrorKind::InsufficientScope { required } => tracing::debug!(
+                        status = e.status(),
+                        reason,
+                        detail = %e.detail(),
+                        required = %required.join(" "),
+                        "request refused"
+                    ),
+                    _ => tracing::debug!(
+                        status = e.status(),
+                        reason,
+                        detail = %e.detail(),
+                        "request refused"
+                    ),
                 });
-                Err(e.with_style(&self.inner.style))
+                Err(self.refused(e))
             }
         }
     }
@@ -328,7 +343,7 @@ impl JwtAuth {
     ///
     /// ```
     /// use jwt_core::{JwtAuth, SimpleRequest, StaticKeys};
-    /// let auth = JwtAuth::builder().verifier(StaticKeys::hs256([7u8; 32])?).build()?;
+    /// let auth = JwtAuth::builder().dangerous_any_issuer().verifier(StaticKeys::hs256([7u8; 32])?).build()?;
     /// let refused = auth.authenticate_now(&SimpleRequest::new("GET", "/x"));
     /// assert_eq!(refused.unwrap().unwrap_err().status(), 401);
     /// # Ok::<(), jwt_core::ConfigError>(())
@@ -344,6 +359,13 @@ impl JwtAuth {
             std::task::Poll::Ready(result) => Some(result),
             std::task::Poll::Pending => None,
         }
+    }
+
+    /// Every refusal on its way out: rendered in this engine's style, and logged at `WARN`
+    /// (rate-limited) when it signals an attack.
+    fn refused(&self, err: AuthError) -> AuthError {
+        alerts::refused(&err);
+        err.with_style(&self.inner.style)
     }
 
     async fn decide<R: RequestParts>(
@@ -468,6 +490,7 @@ impl JwtAuth {
                 i.keep_token
                     .then(|| String::from_utf8_lossy(token).into_owned()),
                 Some(i.style.clone()),
+                i.revoker.clone(),
             );
             if !span.is_disabled() && !ctx.required_scopes().is_empty() {
                 span.record(
@@ -788,7 +811,7 @@ impl JwtAuthBuilder {
     /// ```
     /// use jwt_core::{JwtAuth, ProtectedResourceMetadata, SimpleRequest, StaticKeys};
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let auth = JwtAuth::builder()
+    /// let auth = JwtAuth::builder().dangerous_any_issuer()
     ///     .verifier(StaticKeys::hs256([7u8; 32])?)
     ///     .protected_resource(
     ///         ProtectedResourceMetadata::new("https://api.example.com")
@@ -820,7 +843,7 @@ impl JwtAuthBuilder {
     /// ```
     /// use jwt_core::{Dpop, JwtAuth, ProtectedResourceMetadata, SimpleRequest, StaticKeys};
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let auth = JwtAuth::builder()
+    /// let auth = JwtAuth::builder().dangerous_any_issuer()
     ///     .verifier(StaticKeys::hs256([7u8; 32])?)
     ///     .protected_resource(ProtectedResourceMetadata::new("https://api.example.com"))
     ///     .dpop(Dpop::required().algorithms([jwt_core::Algorithm::ES256]))
@@ -839,8 +862,31 @@ impl JwtAuthBuilder {
 
     /// Accepts tokens whose `iss` equals `issuer`; call it again to accept several (like
     /// [`Self::audience`]).
+    ///
+    /// Every configuration checks the issuer unless it says otherwise: a verifier that pins it
+    /// (discovery, [`crate::Issuers`]), this, or [`Self::dangerous_any_issuer`]. A shared secret
+    /// or static key without any of them is a build error ([`ConfigError::NoIssuerCheck`]).
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuers.push(issuer.into());
+        self
+    }
+
+    /// Accepts tokens from any issuer (or none): `iss` is not checked. Only where the keys
+    /// alone say who issued the token, such as a secret shared with one issuer (agno's own
+    /// HS256 setup); an explicit choice, because a key that two issuers share (or a JWKS of a
+    /// multi-tenant provider) then accepts either's tokens.
+    ///
+    /// ```
+    /// use jwt_core::{ConfigError, JwtAuth, StaticKeys};
+    /// let secret = b"a-secret-of-at-least-thirty-two-bytes!";
+    /// let err = JwtAuth::builder().verifier(StaticKeys::hs256(secret)?).build().unwrap_err();
+    /// assert!(matches!(err, ConfigError::NoIssuerCheck));
+    /// assert!(JwtAuth::builder().verifier(StaticKeys::hs256(secret)?).issuer("https://idp.example").build().is_ok());
+    /// assert!(JwtAuth::builder().verifier(StaticKeys::hs256(secret)?).dangerous_any_issuer().build().is_ok());
+    /// # Ok::<(), ConfigError>(())
+    /// ```
+    pub fn dangerous_any_issuer(mut self) -> Self {
+        self.any_issuer = true;
         self
     }
 
@@ -881,7 +927,7 @@ impl JwtAuthBuilder {
     ///
     /// ```
     /// use jwt_core::{JwtAuth, RenderedBody, StaticKeys};
-    /// let auth = JwtAuth::builder()
+    /// let auth = JwtAuth::builder().dangerous_any_issuer()
     ///     .verifier(StaticKeys::hs256(b"an-hs256-secret-of-at-least-32-bytes!")?)
     ///     .render_errors_with(|err| RenderedBody::new("text/plain", err.detail().into_owned()))
     ///     .build()?;
@@ -903,6 +949,15 @@ impl JwtAuthBuilder {
     /// Adds a per-request check ([`RequestCheck`], e.g. [`crate::JtiDenylist`]) run on every
     /// authenticated request, cache hit or not, after the scope decision.
     pub fn check(mut self, check: impl RequestCheck + 'static) -> Self {
+        // The first revocation check is also what `AuthContext::revoke` records with.
+        if self.revoker.is_none() {
+            let any: &dyn std::any::Any = &check;
+            if let Some(r) = any.downcast_ref::<crate::Revocation>() {
+                self.revoker = Some(Arc::new(r.clone()));
+            } else if let Some(d) = any.downcast_ref::<crate::JtiDenylist>() {
+                self.revoker = Some(Arc::new(d.clone()));
+            }
+        }
         self.checks.push(Arc::new(check));
         self
     }
@@ -961,10 +1016,24 @@ impl JwtAuthBuilder {
             list.extend(audiences);
             validation = validation.audience(list);
         }
+        // An empty audience or issuer matches no token: it cannot be what the user meant.
+        if let AudiencePolicy::Require(list) = validation.audience_settings()
+            && (list.is_empty() || list.iter().any(String::is_empty))
+        {
+            return Err(ConfigError::Empty("audience"));
+        }
+        if self.issuers.iter().any(String::is_empty)
+            || validation.issuer_settings().iter().any(String::is_empty)
+        {
+            return Err(ConfigError::Empty("issuer"));
+        }
         if !self.issuers.is_empty() {
             let mut list = validation.issuer_settings().to_vec();
             list.extend(self.issuers);
             validation = validation.issuer(list);
+        }
+        if validation.issuer_settings().is_empty() && !verifier.pins_issuer() && !self.any_issuer {
+            return Err(ConfigError::NoIssuerCheck);
         }
         if let Some(l) = self.leeway {
             validation = validation.leeway(l)?;
@@ -1043,6 +1112,7 @@ impl JwtAuthBuilder {
                 keep_token: self.keep_token,
                 metadata,
                 dpop,
+                revoker: self.revoker,
             }),
         })
     }

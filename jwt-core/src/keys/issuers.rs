@@ -28,7 +28,7 @@ use crate::token::jose;
 ///         "https://partner.example.org",
 ///         RemoteJwks::new("https://partner.example.org/keys.json")?,
 ///     )?;
-/// let auth = JwtAuth::builder()
+/// let auth = JwtAuth::builder().dangerous_any_issuer()
 ///     .verifier(issuers)
 ///     .audience("https://api.example.com")
 ///     .build()?;
@@ -149,5 +149,10 @@ impl Verifier for Issuers {
         self.by_issuer
             .values()
             .fold(0u64, |acc, v| acc.wrapping_add(v.key_generation()))
+    }
+
+    /// Every token is verified with its own issuer's keys, `iss` checked after.
+    fn pins_issuer(&self) -> bool {
+        true
     }
 }

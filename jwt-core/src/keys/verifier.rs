@@ -74,6 +74,13 @@ pub trait Verifier: Send + Sync + fmt::Debug {
     fn key_generation(&self) -> u64 {
         0
     }
+
+    /// Whether this verifier itself refuses tokens of any issuer but its own (discovery pins the
+    /// discovered issuer, [`crate::Issuers`] keys each issuer, API keys carry no issuer). The
+    /// default, `false`, makes [`crate::JwtAuthBuilder::build`] ask for an issuer check.
+    fn pins_issuer(&self) -> bool {
+        false
+    }
 }
 
 #[async_trait]
@@ -85,6 +92,10 @@ impl<V: Verifier + ?Sized> Verifier for Arc<V> {
     fn key_generation(&self) -> u64 {
         (**self).key_generation()
     }
+
+    fn pins_issuer(&self) -> bool {
+        (**self).pins_issuer()
+    }
 }
 
 #[async_trait]
@@ -95,6 +106,10 @@ impl<V: Verifier + ?Sized> Verifier for Box<V> {
 
     fn key_generation(&self) -> u64 {
         (**self).key_generation()
+    }
+
+    fn pins_issuer(&self) -> bool {
+        (**self).pins_issuer()
     }
 }
 
@@ -492,6 +507,10 @@ impl Verifier for KeyChain {
             .iter()
             .fold(0u64, |acc, v| acc.wrapping_add(v.key_generation()))
     }
+
+    fn pins_issuer(&self) -> bool {
+        !self.verifiers.is_empty() && self.verifiers.iter().all(|v| v.pins_issuer())
+    }
 }
 
 /// Static API keys (agno's `OS_SECURITY_KEY` mode), compared in constant time. Each key carries
@@ -571,6 +590,11 @@ impl Verifier for ApiKeys {
             }),
             None => Err(InvalidToken::BadApiKey.into()),
         }
+    }
+
+    /// An API key is not a token: it names no issuer to check.
+    fn pins_issuer(&self) -> bool {
+        true
     }
 }
 

@@ -213,7 +213,7 @@ impl RouteTable {
     /// ```
     pub fn agent_os() -> RouteTableBuilder {
         let mut b =
-            RouteTable::builder().scope_rules(ScopeRules::default().alias("system", "config"));
+            RouteTable::builder().scope_rules(ScopeRules::agent_os().alias("system", "config"));
         for (entry, scope) in AGNO_DEFAULT_SCOPE_MAPPINGS {
             let (ours, template, twin) = translate(entry, scope);
             b = b.route(&ours, [template.clone()]);

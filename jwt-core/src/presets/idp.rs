@@ -13,15 +13,7 @@
 use crate::token::claim_path::ClaimPath;
 use crate::token::claims::{ClaimSource, StandardClaims};
 
-/// The prefix of role names (Keycloak realm roles, Entra ID app roles): the role `admin` is the
-/// scope `role::admin`.
-pub const ROLE_PREFIX: &str = "role::";
-/// The prefix of Keycloak client roles: the role `orders-writer` of the configured client is the
-/// scope `client-role::orders-writer`.
-pub const CLIENT_ROLE_PREFIX: &str = "client-role::";
-/// The prefix of group names (Okta `groups`, Cognito `cognito:groups`): the group `admins` is the
-/// scope `group::admins`.
-pub const GROUP_PREFIX: &str = "group::";
+pub use crate::token::claims::{CLIENT_ROLE_PREFIX, GROUP_PREFIX, ROLE_PREFIX};
 
 fn key(name: &str) -> ClaimSource {
     ClaimSource::key(name)
@@ -242,7 +234,7 @@ mod tests {
     }
 
     fn can(identity: &Identity, scope: &str) -> bool {
-        ScopeSet::parse(&identity.scopes, &ScopeRules::without_admin()).can(scope)
+        ScopeSet::parse(&identity.scopes, &ScopeRules::hierarchical()).can(scope)
     }
 
     #[test]
@@ -251,7 +243,7 @@ mod tests {
             assert!(ClaimSource::key("x").prefix(prefix).is_ok());
             for value in ["admin", "orders:write", "a:b:c", "*:run", "agent_os:admin"] {
                 let scope = format!("{prefix}{value}");
-                let parsed = crate::Scope::parse(&scope, &ScopeRules::default());
+                let parsed = crate::Scope::parse(&scope, &ScopeRules::agent_os());
                 assert_eq!(parsed, crate::Scope::Exact(scope.clone()), "{scope}");
             }
         }

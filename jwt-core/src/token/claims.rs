@@ -181,13 +181,41 @@ impl ClaimSource {
         &self.prefix
     }
 
-    /// Calls `push` with each (prefixed) value found in `claims`.
-    fn collect(&self, claims: &Map<String, Value>, push: &mut impl FnMut(&str)) {
+    /// Calls `push` with each (prefixed) value found in `claims` that stays in this source's
+    /// namespace: a value that would start with another namespace's prefix (`role::admin` in
+    /// `scope`, or a group source's value landing under `role::`) is dropped, so a scope can never
+    /// stand for a role or group, whatever claim it comes from.
+    fn collect(
+        &self,
+        claims: &Map<String, Value>,
+        namespaces: &[&str],
+        push: &mut impl FnMut(&str),
+    ) {
+        let foreign = |value: &str| {
+            namespaces
+                .iter()
+                .any(|ns| value.starts_with(ns) && !self.prefix.starts_with(ns))
+        };
         let mut one = |value: &str| {
             if self.prefix.is_empty() {
-                push(value);
+                if foreign(value) {
+                    tracing::debug!(
+                        claim = %self.path,
+                        "a value in another source's namespace (role or group prefix) was dropped"
+                    );
+                } else {
+                    push(value);
+                }
             } else {
-                push(&format!("{}{value}", self.prefix));
+                let prefixed = format!("{}{value}", self.prefix);
+                if foreign(&prefixed) {
+                    tracing::debug!(
+                        claim = %self.path,
+                        "a value in another source's namespace (role or group prefix) was dropped"
+                    );
+                } else {
+                    push(&prefixed);
+                }
             }
         };
         match self.path.resolve(claims) {
@@ -358,6 +386,35 @@ impl StandardClaims {
     }
 }
 
+impl StandardClaims {
+    /// The namespaces no other source may write into: every configured source's prefix and the
+    /// identity-provider recipes' role, client-role and group prefixes (routes are written with
+    /// them even where no source of this configuration uses them).
+    fn namespaces(&self) -> Vec<&str> {
+        let mut namespaces: Vec<&str> = RESERVED_NAMESPACES.to_vec();
+        for source in &self.scopes {
+            if !source.prefix.is_empty() && !namespaces.contains(&source.prefix.as_str()) {
+                namespaces.push(&source.prefix);
+            }
+        }
+        namespaces
+    }
+}
+
+/// The prefixes of roles, client roles and groups (the identity-provider recipes'): a value from any
+/// other source that starts with one is never taken as a scope.
+const RESERVED_NAMESPACES: [&str; 3] = [ROLE_PREFIX, CLIENT_ROLE_PREFIX, GROUP_PREFIX];
+
+/// The prefix of role names (Keycloak realm roles, Entra ID app roles): the role `admin` is the
+/// scope `role::admin`.
+pub const ROLE_PREFIX: &str = "role::";
+/// The prefix of Keycloak client roles: the role `orders-writer` of the configured client is the
+/// scope `client-role::orders-writer`.
+pub const CLIENT_ROLE_PREFIX: &str = "client-role::";
+/// The prefix of group names (Okta `groups`, Cognito `cognito:groups`): the group `admins` is the
+/// scope `group::admins`.
+pub const GROUP_PREFIX: &str = "group::";
+
 fn id_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<String>, InvalidToken> {
     match claims.get(name) {
         None | Some(Value::Null) => Ok(None),
@@ -409,9 +466,10 @@ impl ClaimsConfig for StandardClaims {
             return Err(InvalidToken::ReservedSubject);
         }
         let session_id = id_claim(claims, &self.session_id)?;
+        let namespaces = self.namespaces();
         let mut scopes: Vec<String> = Vec::new();
         for source in &self.scopes {
-            source.collect(claims, &mut |s| scopes.push(s.to_owned()));
+            source.collect(claims, &namespaces, &mut |s| scopes.push(s.to_owned()));
         }
         dedup_in_order(&mut scopes);
         Ok(Identity {
@@ -530,6 +588,50 @@ mod tests {
                 .scopes
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_scope_never_stands_for_a_role_or_group() {
+        // Keycloak-shaped: roles under `role::`, scopes in `scope`. A scope claim value spelled
+        // like a role (or a group, client role, or any configured prefix) grants nothing.
+        let cfg = StandardClaims::default()
+            .scopes_from(
+                ClaimSource::path("realm_access.roles")
+                    .unwrap()
+                    .prefix("role::")
+                    .unwrap(),
+            )
+            .scopes_from(ClaimSource::key("teams").prefix("team::").unwrap());
+        let i = id(
+            &cfg,
+            json!({
+                "scope": "orders.read role::orders-admin group::ops",
+                "scp": ["client-role::writer", "team::blue"],
+                "scopes": ["role::x"],
+                "realm_access": {"roles": ["viewer"]},
+            }),
+        )
+        .unwrap();
+        assert_eq!(i.scopes, ["orders.read", "role::viewer"]);
+        // Without any prefixed source, the recipes' namespaces are still closed to scopes.
+        let plain = id(
+            &StandardClaims::default(),
+            json!({"scope": "role::admin client-role::w group::g orders.read"}),
+        )
+        .unwrap();
+        assert_eq!(plain.scopes, ["orders.read"]);
+        // A prefixed source cannot write into a longer namespace either: with `role:`, a role
+        // named `:admin` would land under `role::`.
+        let short = StandardClaims::default()
+            .scope_claims(Vec::<String>::new())
+            .scopes_from(ClaimSource::key("roles").prefix("role:").unwrap());
+        let i = id(&short, json!({"roles": [":admin", "reader"]})).unwrap();
+        assert_eq!(i.scopes, ["role:reader"]);
+        // The source's own namespace is kept, whatever the value holds.
+        let own = StandardClaims::default()
+            .scopes_from(ClaimSource::key("roles").prefix("role::").unwrap());
+        let i = id(&own, json!({"roles": ["role::x", "group::y"]})).unwrap();
+        assert_eq!(i.scopes, ["role::role::x", "role::group::y"]);
     }
 
     #[test]

@@ -50,13 +50,20 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, InvalidT
     if h.is_empty() || p.is_empty() {
         return Err(InvalidToken::Malformed);
     }
-    if s.is_empty() {
-        return Err(InvalidToken::BadSignature);
-    }
     let header_bytes = URL_SAFE_NO_PAD
         .decode(h)
-        .map_err(|_| InvalidToken::Malformed)?;
-    let header = parse_header(&header_bytes)?;
+        .map_err(|_| InvalidToken::Malformed);
+    if s.is_empty() {
+        // An unsecured JWS (`alg: none`, RFC 7515 §A.5) is an attack signal of its own; any
+        // other empty signature is a bad one. Nothing else of the header is read.
+        let unsecured = header_bytes.as_deref().ok().is_some_and(names_alg_none);
+        return Err(if unsecured {
+            InvalidToken::AlgNone
+        } else {
+            InvalidToken::BadSignature
+        });
+    }
+    let header = parse_header(&header_bytes?)?;
     let signature = URL_SAFE_NO_PAD
         .decode(s)
         .map_err(|_| InvalidToken::Malformed)?;
@@ -89,6 +96,15 @@ pub(crate) fn peek_header(token: &str) -> Option<TokenHeader> {
         .map(|c| c.header)
 }
 
+/// Whether a decoded header is a JSON object whose `alg` is `none` in any case.
+fn names_alg_none(bytes: &[u8]) -> bool {
+    matches!(
+        parse_strict_json(bytes),
+        Ok(Value::Object(map))
+            if map.get("alg").and_then(Value::as_str).is_some_and(|a| a.eq_ignore_ascii_case("none"))
+    )
+}
+
 fn parse_header(bytes: &[u8]) -> Result<TokenHeader, InvalidToken> {
     let Value::Object(map) = parse_strict_json(bytes)? else {
         return Err(InvalidToken::Malformed);
@@ -99,6 +115,9 @@ fn parse_header(bytes: &[u8]) -> Result<TokenHeader, InvalidToken> {
         return Err(InvalidToken::UnsupportedHeader);
     }
     let alg = match map.get("alg") {
+        Some(Value::String(name)) if name.eq_ignore_ascii_case("none") => {
+            return Err(InvalidToken::AlgNone);
+        }
         Some(Value::String(name)) => parse_alg(name).ok_or(InvalidToken::AlgorithmNotAllowed)?,
         _ => return Err(InvalidToken::AlgorithmNotAllowed),
     };
@@ -341,9 +360,18 @@ mod tests {
     fn header_rules() {
         let check = |h: &str| split(&token(h, "{}"), 8192).map(|c| c.header);
         assert!(check(r#"{"alg":"RS256","kid":"k","typ":"at+jwt"}"#).is_ok());
-        for alg in [
-            "none", "None", "NONE", "nOnE", "hs256", "HS1", "ES512", "ES256K", "Ed448", "dir",
-        ] {
+        for alg in ["none", "None", "NONE", "nOnE"] {
+            let h = format!(r#"{{"alg":"{alg}"}}"#);
+            assert_eq!(check(&h).unwrap_err(), InvalidToken::AlgNone, "{alg}");
+            let unsigned = format!("{}.{}.", b64(&h), b64("{}"));
+            assert_eq!(split(&unsigned, 8192).unwrap_err(), InvalidToken::AlgNone);
+        }
+        let unsigned_hs = format!("{}.{}.", b64(r#"{"alg":"HS256"}"#), b64("{}"));
+        assert_eq!(
+            split(&unsigned_hs, 8192).unwrap_err(),
+            InvalidToken::BadSignature
+        );
+        for alg in ["hs256", "HS1", "ES512", "ES256K", "Ed448", "dir"] {
             let h = format!(r#"{{"alg":"{alg}"}}"#);
             assert_eq!(
                 check(&h).unwrap_err(),

@@ -9,6 +9,10 @@
 //! - every percent-escape is decoded exactly once (upper- or lower-case hex); a `%` not followed by
 //!   two hex digits, escapes that do not decode to UTF-8, and decoded control characters
 //!   (`U+0000`–`U+001F`, `U+007F`) are refused;
+//! - an escaped RFC 3986 §2.3 unreserved character (`%61` for `a`, `%2D` for `-`, `%7E` for `~`)
+//!   is refused: no client needs to escape one, and a handler or router that reads the raw
+//!   segment (warp's `warp::path::param`, a proxy's rule) would see `%61` where the core
+//!   authorized `a` ([`PathRejection::EncodedUnreserved`]);
 //! - an empty segment (`/items//runs`, `//x`, `/x//`) and a dot segment (`.`, `..`, `%2e`, `%2E%2e`)
 //!   are refused, never normalised: routers disagree on them, so they are ambiguous;
 //! - matching is case-sensitive, and `;` is an ordinary character (no path parameters);
@@ -22,6 +26,7 @@
 //! ```
 //! use jwt_core::{PathRejection, RequestPath};
 //! let p = RequestPath::parse("/items/a%2Fb/runs/")?;
+//! assert_eq!(RequestPath::parse("/items/%61").unwrap_err(), PathRejection::EncodedUnreserved);
 //! let decoded: Vec<&str> = p.segments().iter().map(|s| s.decoded()).collect();
 //! assert_eq!(decoded, ["items", "a/b", "runs"]);
 //! assert!(p.segments()[1].is_encoded());
@@ -197,6 +202,7 @@ fn read_segment(raw: &str) -> Result<PathSegment<'_>, PathRejection> {
     if raw.is_empty() {
         return Err(PathRejection::EmptySegment);
     }
+    let mut unreserved = false;
     let decoded = if raw.contains('%') {
         let bytes = raw.as_bytes();
         let mut out = Vec::with_capacity(bytes.len());
@@ -209,7 +215,9 @@ fn read_segment(raw: &str) -> Result<PathSegment<'_>, PathRejection> {
                 ) else {
                     return Err(PathRejection::BadEscape);
                 };
-                out.push(hi << 4 | lo);
+                let byte = hi << 4 | lo;
+                unreserved |= is_unreserved(byte);
+                out.push(byte);
                 i += 3;
             } else {
                 out.push(bytes[i]);
@@ -226,7 +234,17 @@ fn read_segment(raw: &str) -> Result<PathSegment<'_>, PathRejection> {
     if decoded == "." || decoded == ".." {
         return Err(PathRejection::DotSegment);
     }
+    if unreserved {
+        return Err(PathRejection::EncodedUnreserved);
+    }
     Ok(PathSegment { raw, decoded })
+}
+
+/// RFC 3986 §2.3 `unreserved`: `ALPHA / DIGIT / "-" / "." / "_" / "~"`. A URI producer never
+/// escapes these (§2.3: they are equivalent to their escapes), so an escaped one can only be a
+/// disguise: a router or handler comparing raw text sees another value than one that decodes.
+const fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -259,8 +277,8 @@ mod tests {
         assert_eq!(decoded("/a/").unwrap(), ["a"]);
         assert!(RequestPath::parse("/a/").unwrap().trailing_slash());
         assert_eq!(decoded("/a;b/c").unwrap(), ["a;b", "c"]);
-        assert_eq!(decoded("/A/%41").unwrap(), ["A", "A"]);
         assert_eq!(decoded("/%c3%a9/%C3%A9").unwrap(), ["é", "é"]);
+        assert_eq!(decoded("/a%20b/%3a%2F%40").unwrap(), ["a b", ":/@"]);
         assert_eq!(decoded("/a%252Fb").unwrap(), ["a%2Fb"]);
     }
 
@@ -289,6 +307,13 @@ mod tests {
             ("/a%00", PathRejection::ControlCharacter),
             ("/a%0A", PathRejection::ControlCharacter),
             ("/a%7f", PathRejection::ControlCharacter),
+            ("/%61", PathRejection::EncodedUnreserved),
+            ("/items/%41", PathRejection::EncodedUnreserved),
+            ("/items/a%2D2", PathRejection::EncodedUnreserved),
+            ("/x/%5f/y", PathRejection::EncodedUnreserved),
+            ("/x/%7E", PathRejection::EncodedUnreserved),
+            ("/x/%30", PathRejection::EncodedUnreserved),
+            ("/x/a.%2E", PathRejection::EncodedUnreserved),
         ] {
             assert_eq!(RequestPath::parse(raw).unwrap_err(), why, "{raw:?}");
         }
@@ -298,13 +323,27 @@ mod tests {
 
     proptest! {
         #[test]
-        fn decoding_matches_percent_encoding(seg in "[a-zA-Z0-9._~!$&'()*+,;=:@ -]{1,12}") {
+        fn decoding_matches_percent_encoding(seg in "[!$&'()*+,;=:@ %/]{1,12}") {
             let encoded: String = seg.bytes().map(|b| format!("%{b:02X}")).collect();
             let raw = format!("/{encoded}");
-            match RequestPath::parse(&raw) {
-                Ok(p) => prop_assert_eq!(p.segments()[0].decoded(), seg.as_str()),
-                Err(e) => prop_assert!(seg == "." || seg == "..", "{:?}", e),
-            }
+            let parsed = RequestPath::parse(&raw).unwrap();
+            prop_assert_eq!(parsed.segments()[0].decoded(), seg.as_str());
+        }
+
+        #[test]
+        fn an_escaped_unreserved_character_is_refused(
+            seg in "[a-zA-Z0-9._~-]{0,6}",
+            c in "[a-zA-Z0-9._~-]",
+            lower in any::<bool>(),
+        ) {
+            let b = c.as_bytes()[0];
+            let escape = if lower { format!("%{b:02x}") } else { format!("%{b:02X}") };
+            let raw = format!("/x/{seg}{escape}");
+            let why = RequestPath::parse(&raw).unwrap_err();
+            prop_assert!(
+                why == PathRejection::EncodedUnreserved || why == PathRejection::DotSegment,
+                "{:?}", why
+            );
         }
 
         #[test]

@@ -8,7 +8,10 @@ use actix_cors::Cors;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, SET_COOKIE};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, guard, web};
-use agentos_demo::{CORS_HEADERS, CORS_METHODS, Demo, DemoArgs, Kind, Reply, RequestHeaders};
+use agentos_demo::{
+    CORS_EXPOSE, CORS_HEADERS, CORS_MAX_AGE_SECS, CORS_METHODS, Demo, DemoArgs, Kind, Reply,
+    RequestHeaders,
+};
 use clap::Parser as _;
 use jwt_actix::{Auth, JwtAuthExt as _};
 
@@ -171,6 +174,8 @@ async fn main() -> ExitCode {
         let mut cors = Cors::default()
             .allowed_methods(CORS_METHODS)
             .allowed_headers(CORS_HEADERS)
+            .expose_headers(CORS_EXPOSE)
+            .max_age(Some(CORS_MAX_AGE_SECS as usize))
             .supports_credentials();
         for origin in &origins {
             cors = cors.allowed_origin(origin);

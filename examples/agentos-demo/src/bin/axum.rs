@@ -4,7 +4,10 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use agentos_demo::{CORS_HEADERS, CORS_METHODS, Demo, DemoArgs, Kind, Reply, RequestHeaders};
+use agentos_demo::{
+    CORS_EXPOSE, CORS_HEADERS, CORS_MAX_AGE_SECS, CORS_METHODS, Demo, DemoArgs, Kind, Reply,
+    RequestHeaders,
+};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -180,6 +183,8 @@ fn routes(demo: &Demo) -> Router<Demo> {
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods(CORS_METHODS.map(|m| m.parse().unwrap_or(axum::http::Method::GET)))
         .allow_headers(CORS_HEADERS.map(header::HeaderName::from_static))
+        .expose_headers(CORS_EXPOSE.map(header::HeaderName::from_static))
+        .max_age(std::time::Duration::from_secs(CORS_MAX_AGE_SECS))
         .allow_credentials(true);
     app.layer(demo.auth().layer()).layer(cors)
 }

@@ -4,7 +4,10 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use agentos_demo::{CORS_HEADERS, CORS_METHODS, Demo, DemoArgs, Kind, Reply, RequestHeaders};
+use agentos_demo::{
+    CORS_EXPOSE, CORS_HEADERS, CORS_MAX_AGE_SECS, CORS_METHODS, Demo, DemoArgs, Kind, Reply,
+    RequestHeaders,
+};
 use clap::Parser as _;
 use jwt_poem::{Auth, JwtAuthExt as _};
 use poem::http::{StatusCode, header};
@@ -208,6 +211,8 @@ async fn main() -> ExitCode {
         .allow_origins(demo.allowed_origins())
         .allow_methods(CORS_METHODS.map(|m| m.parse().unwrap_or(poem::http::Method::GET)))
         .allow_headers(CORS_HEADERS)
+        .expose_headers(CORS_EXPOSE)
+        .max_age(CORS_MAX_AGE_SECS as i32)
         .allow_credentials(true);
     let app = app
         .with(demo.auth().middleware())

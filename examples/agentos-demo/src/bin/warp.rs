@@ -5,11 +5,16 @@ use std::convert::Infallible;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use agentos_demo::{CORS_HEADERS, CORS_METHODS, Demo, DemoArgs, Kind, Reply, RequestHeaders};
+use agentos_demo::{
+    CORS_EXPOSE, CORS_HEADERS, CORS_MAX_AGE_SECS, CORS_METHODS, Demo, DemoArgs, Kind, Reply,
+    RequestHeaders,
+};
 use bytes::Bytes;
 use clap::Parser as _;
 use jwt_core::AuthContext;
-use warp::http::{HeaderMap, StatusCode, header};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_layer::Layer as _;
+use warp::http::{HeaderMap, HeaderValue, StatusCode, header};
 use warp::{Filter, Rejection, Reply as _};
 
 fn reply(r: Reply) -> warp::reply::Response {
@@ -274,15 +279,24 @@ async fn main() -> ExitCode {
     };
     let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
     demo.listening_on(port);
-    // CORS outside everything: preflights never reach the routes or the auth filters.
-    let cors = warp::cors()
-        .allow_origins(demo.allowed_origins().iter().map(String::as_str))
-        .allow_methods(CORS_METHODS)
-        .allow_headers(CORS_HEADERS)
+    // The engine decides every request once, before the filters (one decision per request,
+    // which DPoP needs), and CORS outside everything: preflights never reach the engine, and
+    // its refusals carry the CORS headers, as on the other frameworks.
+    let origins: Vec<HeaderValue> = demo
+        .allowed_origins()
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods(CORS_METHODS.map(|m| m.parse().unwrap_or(warp::http::Method::GET)))
+        .allow_headers(CORS_HEADERS.map(header::HeaderName::from_static))
+        .expose_headers(CORS_EXPOSE.map(header::HeaderName::from_static))
+        .max_age(std::time::Duration::from_secs(CORS_MAX_AGE_SECS))
         .allow_credentials(true);
-    let app = routes(&demo).recover(recover).with(cors);
+    let app = jwt_warp::service(demo.auth(), warp::service(routes(&demo).recover(recover)));
     print!("{}", demo.banner(port));
     let _ = std::io::stdout().flush();
-    warp::serve(app).incoming(listener).run().await;
+    jwt_warp::serve_with(cors.layer(app), listener).await;
     ExitCode::SUCCESS
 }

@@ -95,9 +95,9 @@ pub struct RouteMatch<'a> {
 /// ```
 /// use jwt_core::{Access, RequestPath, RouteTable, ScopeMapper};
 /// let table = RouteTable::builder().route("GET /items/{id}", ["items:{id}:read"]).build()?;
-/// let path = RequestPath::parse("/items/4%32").unwrap();
+/// let path = RequestPath::parse("/items/a%3Ab").unwrap();
 /// let m = table.resolve("GET", &path).unwrap();
-/// assert_eq!(m.params[0].1, "42");
+/// assert_eq!(m.params[0].1, "a:b");
 /// assert!(matches!(*m.access, Access::Scopes(_)));
 /// # Ok::<(), jwt_core::ConfigError>(())
 /// ```

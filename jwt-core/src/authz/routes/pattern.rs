@@ -85,6 +85,21 @@ impl Pattern {
                         names.push(inner);
                         Segment::Param(inner.to_owned())
                     }
+                } else if let Some(name) = seg.strip_prefix(':')
+                    && check_name(name).is_ok()
+                {
+                    // axum 0.7, actix-web's older docs and express write `:id`; this table
+                    // (like axum 0.8, actix-web and poem) binds `{id}`. As a literal it would
+                    // never match what the user meant.
+                    return Err(err(
+                        "`:name` is not a parameter here: write `{name}` (axum 0.8 syntax)",
+                    ));
+                } else if let Some(name) = seg.strip_prefix('*')
+                    && check_name(name).is_ok()
+                {
+                    return Err(err(
+                        "`*name` is not a tail parameter here: write `{*name}` (axum 0.8 syntax); a glob is `*` alone or with literal text such as `*.json`",
+                    ));
                 } else if seg.contains(['{', '}']) {
                     return Err(err("a parameter must fill its whole segment"));
                 } else if seg.contains('%') {

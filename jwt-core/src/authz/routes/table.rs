@@ -255,25 +255,46 @@ impl RouteTableBuilder {
         self
     }
 
-    /// Sets the scope grammar (admin scope, aliases).
+    /// Sets the scope grammar: exact or hierarchical, the admin scope, aliases. A table starts
+    /// with [`ScopeRules::plain`]: every scope an exact permission and no admin scope.
     pub fn scope_rules(mut self, rules: ScopeRules) -> Self {
         self.rules = rules;
         self
     }
 
-    /// Replaces the admin scope.
+    /// Reads scopes with the hierarchical grammar: `orders:read` is then granted by
+    /// `orders:read`, `orders:*:read` and (for `orders:o1:read`) by `orders:read` too. A plain
+    /// table matches every scope exactly; the AgentOS preset turns this on.
+    ///
+    /// ```
+    /// use jwt_core::{RouteTable, ScopeMapper, ScopeSet};
+    /// let plain = RouteTable::builder().route("GET /orders", ["orders:read"]).build()?;
+    /// assert!(!ScopeSet::parse(["orders:*:read"], plain.scope_rules()).can("orders:read"));
+    /// let tree = RouteTable::builder().route("GET /orders", ["orders:read"]).hierarchical_scopes().build()?;
+    /// assert!(ScopeSet::parse(["orders:*:read"], tree.scope_rules()).can("orders:read"));
+    /// # Ok::<(), jwt_core::ConfigError>(())
+    /// ```
+    pub fn hierarchical_scopes(mut self) -> Self {
+        self.rules = self.rules.with_hierarchy(true);
+        self
+    }
+
+    /// Sets the admin scope: a token holding it passes every route that requires scopes. A
+    /// table has none unless this (or a preset) sets one.
     pub fn admin_scope(mut self, scope: impl Into<String>) -> Self {
         self.rules = self.rules.admin_scope(scope);
         self
     }
 
-    /// Switches the admin scope off (keeping aliases): no scope grants everything, each route
-    /// needs exactly the scopes it lists. For a plain API whose tokens come from an identity
-    /// provider, where nobody should hold a scope that opens every route.
+    /// Switches the admin scope off (keeping the grammar and aliases): for a preset's table
+    /// (the AgentOS preset has `agent_os:admin`) when nobody should hold a scope that opens
+    /// every route.
     ///
     /// ```
     /// use jwt_core::{RouteTable, ScopeMapper};
-    /// let table = RouteTable::builder().route("GET /orders", ["orders.read"]).no_admin_scope().build()?;
+    /// let table = RouteTable::builder().route("GET /orders", ["orders.read"]).build()?;
+    /// assert_eq!(table.scope_rules().admin(), None); // a plain table has none
+    /// let table = RouteTable::builder().admin_scope("root").no_admin_scope().build()?;
     /// assert_eq!(table.scope_rules().admin(), None);
     /// # Ok::<(), jwt_core::ConfigError>(())
     /// ```
@@ -304,18 +325,24 @@ impl RouteTableBuilder {
         self.rules.validate()?;
         let mut rules = Vec::with_capacity(self.entries.len());
         for (entry, access, checks, listing) in self.entries {
+            // Listings and agno's resource checks read `resource:id:action` scopes: on a table
+            // that reads every scope exactly they could never grant anything.
+            if (listing.is_some() || !checks.is_empty()) && !self.rules.is_hierarchical() {
+                return Err(ConfigError::InvalidRoute {
+                    route: entry,
+                    reason: "a listing or resource check reads hierarchical scopes: call .hierarchical_scopes() on the table",
+                });
+            }
             let Some((method, path)) = entry.split_once(' ') else {
                 return Err(ConfigError::InvalidRoute {
                     route: entry,
                     reason: "expected \"METHOD /path\"",
                 });
             };
-            if method.is_empty()
-                || !(method == "*" || method.bytes().all(|b| b.is_ascii_uppercase()))
-            {
-                return Err(ConfigError::InvalidRoute {
+            if method != "*" && method != "HEAD" && !KNOWN_METHODS.contains(&method) {
+                return Err(ConfigError::UnknownMethod {
+                    suggestion: suggest_method(method),
                     route: entry.clone(),
-                    reason: "the method must be upper-case letters or '*'",
                 });
             }
             if method == "HEAD" {
@@ -390,6 +417,50 @@ impl RouteTableBuilder {
 }
 
 /// `"get  /a/"` → `"GET /a"`-style key used to detect overrides.
+/// The methods a route may name (besides `*`, every method): RFC 9110's, `PATCH` (RFC 5789),
+/// `QUERY`, and WebDAV's (RFC 4918). Anything else is a typo until proven otherwise.
+const KNOWN_METHODS: [&str; 16] = [
+    "GET",
+    "POST",
+    "PUT",
+    "PATCH",
+    "DELETE",
+    "OPTIONS",
+    "CONNECT",
+    "TRACE",
+    "QUERY",
+    "PROPFIND",
+    "PROPPATCH",
+    "MKCOL",
+    "COPY",
+    "MOVE",
+    "LOCK",
+    "UNLOCK",
+];
+
+/// The known method `method` is most likely a misspelling of: the same letters in another
+/// order, or one letter added, dropped or changed.
+fn suggest_method(method: &str) -> Option<&'static str> {
+    let sorted = |s: &str| {
+        let mut b = s.as_bytes().to_vec();
+        b.sort_unstable();
+        b
+    };
+    KNOWN_METHODS.iter().copied().find(|known| {
+        let (a, b) = (method.as_bytes(), known.as_bytes());
+        let one_edit = match a.len().abs_diff(b.len()) {
+            0 => a.iter().zip(b).filter(|(x, y)| x != y).count() == 1,
+            1 => {
+                let (long, short) = if a.len() > b.len() { (a, b) } else { (b, a) };
+                (0..long.len())
+                    .any(|skip| long[..skip] == short[..skip] && long[skip + 1..] == short[skip..])
+            }
+            _ => false,
+        };
+        one_edit || sorted(method) == sorted(known)
+    })
+}
+
 fn normalise_entry(entry: &str) -> String {
     let entry = entry.trim();
     match entry.split_once(char::is_whitespace) {
@@ -668,11 +739,16 @@ mod tests {
     #[test]
     fn percent_decoded_params_render_templates() {
         let t = table(&[("POST /agents/{agent_id}/runs", &["agents:{agent_id}:run"])]);
-        let m = t.lookup("POST", "/agents/agent%2D1/runs").unwrap();
+        let m = t.lookup("POST", "/agents/agent%3A1/runs").unwrap();
         let Access::Scopes(s) = &*m.access else {
             panic!()
         };
-        assert_eq!(s[0].render(&m.params), "agents:agent-1:run");
+        assert_eq!(s[0].render(&m.params), "agents:agent:1:run");
+        // An escaped unreserved character is refused before any template is rendered.
+        assert_eq!(
+            t.lookup("POST", "/agents/agent%2D1/runs").unwrap_err(),
+            PathRejection::EncodedUnreserved
+        );
     }
 
     #[test]
@@ -696,25 +772,26 @@ mod tests {
                 "{path}"
             );
         }
-        assert_eq!(
-            t.lookup("POST", "/agents/a1/run%73").unwrap_err(),
-            PathRejection::EncodedLiteral
-        );
+        // Unreserved characters escaped anywhere: a disguise, refused first.
+        for path in ["/agents/a1/run%73", "/confi%67", "/s/pre-%78"] {
+            assert_eq!(
+                t.lookup("GET", path).unwrap_err(),
+                PathRejection::EncodedUnreserved,
+                "{path}"
+            );
+        }
+        // Reserved characters escaped in a literal: ambiguous between routers.
         assert_eq!(
             t.lookup("POST", "/admin%3Areset").unwrap_err(),
             PathRejection::EncodedLiteral
         );
         assert_eq!(
-            t.lookup("GET", "/confi%67").unwrap_err(),
-            PathRejection::EncodedLiteral
-        );
-        assert_eq!(
-            t.lookup("GET", "/s/pre-%78").unwrap_err(),
+            t.lookup("GET", "/s/pre-%2C").unwrap_err(),
             PathRejection::EncodedLiteral
         );
         // A bare `*` glob behaves like a parameter.
         assert_eq!(
-            t.lookup("GET", "/any/%78").unwrap().route,
+            t.lookup("GET", "/any/%2C").unwrap().route,
             Some("GET /any/*")
         );
         // Parameters: decoded exactly once, `%2F` stays inside the segment.
@@ -764,6 +841,25 @@ mod tests {
     }
 
     #[test]
+    fn listings_and_resource_checks_need_the_hierarchy() {
+        for b in [
+            RouteTable::builder()
+                .route("GET /orders", ["orders:read"])
+                .listing("GET /orders", "orders", "read"),
+            RouteTable::builder().resource_check(
+                "GET /orders/{id}",
+                "orders:{id}:read",
+                "read",
+                "order",
+            ),
+        ] {
+            let err = b.clone().build().unwrap_err().to_string();
+            assert!(err.contains(".hierarchical_scopes()"), "{err}");
+            assert!(b.hierarchical_scopes().build().is_ok());
+        }
+    }
+
+    #[test]
     fn plain_scopes_build_and_unsatisfiable_ones_do_not() {
         let t = RouteTable::builder()
             .route("GET /orders", ["orders.read"])
@@ -771,6 +867,7 @@ mod tests {
             .route("GET /x", ["api://x/y", "https://example.com/scope"])
             .route("GET /a/{id}", ["admin:items:{id}:read"])
             .resource_check("GET /orders", "read", "read", "order")
+            .hierarchical_scopes()
             .build()
             .unwrap();
         assert_eq!(
@@ -781,6 +878,7 @@ mod tests {
         let err = RouteTable::builder()
             .route("GET /orders", ["orders.read"])
             .resource_check("GET /orders", "orders read", "read", "order")
+            .hierarchical_scopes()
             .build()
             .unwrap_err();
         assert!(
@@ -804,17 +902,22 @@ mod tests {
 
     #[test]
     fn admin_scope_can_be_switched_off() {
-        let on = RouteTable::builder().build().unwrap();
-        assert_eq!(on.scope_rules().admin(), Some("agent_os:admin"));
+        // A plain table has no admin scope and reads scopes exactly; a preset chooses both.
+        let plain = RouteTable::builder().build().unwrap();
+        assert_eq!(plain.scope_rules().admin(), None);
+        assert!(!plain.scope_rules().is_hierarchical());
+        let agno = RouteTable::agent_os().build().unwrap();
+        assert_eq!(agno.scope_rules().admin(), Some("agent_os:admin"));
+        assert!(agno.scope_rules().is_hierarchical());
         let off = RouteTable::builder()
-            .scope_rules(ScopeRules::default().alias("system", "config"))
+            .scope_rules(ScopeRules::agent_os().alias("system", "config"))
             .no_admin_scope()
             .build()
             .unwrap();
         assert_eq!(off.scope_rules().admin(), None);
         assert_eq!(
             **off.scope_rules(),
-            ScopeRules::without_admin().alias("system", "config")
+            ScopeRules::hierarchical().alias("system", "config")
         );
         let root = RouteTable::builder()
             .no_admin_scope()
@@ -822,6 +925,53 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(root.scope_rules().admin(), Some("root"));
+    }
+
+    #[test]
+    fn routes_that_cannot_be_what_the_user_meant_are_build_errors() {
+        let build = |entry: &str| RouteTable::builder().route(entry, ["s"]).build();
+        // A misspelt method, with the method it most likely misspells.
+        for (entry, suggestion) in [
+            ("GTE /orders", Some("GET")),
+            ("POTS /orders", Some("POST")),
+            ("DELET /orders/{id}", Some("DELETE")),
+            ("PATCHH /orders/{id}", Some("PATCH")),
+            ("FETCH /orders", None),
+            ("G3T /orders", Some("GET")),
+            ("FOO /orders", None),
+        ] {
+            match build(entry) {
+                Err(ConfigError::UnknownMethod { suggestion: s, .. }) => {
+                    assert_eq!(s, suggestion, "{entry}");
+                }
+                other => panic!("{entry}: {other:?}"),
+            }
+        }
+        let err = build("GTE /orders").unwrap_err().to_string();
+        assert!(err.contains("did you mean GET?"), "{err}");
+        // Methods that exist, in any case, and `*`.
+        for entry in ["get /a", "QUERY /a", "PROPFIND /a", "* /a", "OPTIONS /a"] {
+            assert!(build(entry).is_ok(), "{entry}");
+        }
+        // axum 0.7 / express parameter spellings: a hint towards `{id}` and `{*rest}`.
+        for (entry, hint) in [
+            ("GET /orders/:id", "write `{name}`"),
+            ("GET /orders/:order_id/items", "write `{name}`"),
+            ("GET /files/*rest", "write `{*name}`"),
+            ("GET /files/*path", "write `{*name}`"),
+        ] {
+            let err = build(entry).unwrap_err().to_string();
+            assert!(err.contains(hint), "{entry}: {err}");
+        }
+        // Still fine: a glob, a literal holding `:` or `*` elsewhere.
+        for entry in [
+            "GET /files/*",
+            "GET /files/*.json",
+            "POST /admin:reset",
+            "GET /q*",
+        ] {
+            assert!(build(entry).is_ok(), "{entry}");
+        }
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub enum DpopMode {
 ///
 /// ```
 /// use jwt_core::{Dpop, HtuOrigin, JwtAuth, StaticKeys};
-/// let auth = JwtAuth::builder()
+/// let auth = JwtAuth::builder().dangerous_any_issuer()
 ///     .verifier(StaticKeys::hs256([7u8; 32])?)
 ///     .dpop(Dpop::allowed().origin(HtuOrigin::Fixed("https://api.example.com".into())))
 ///     .build()?;
@@ -309,6 +309,9 @@ impl DpopCheck {
         let proof = proof::verify(proof, &self.algorithms).map_err(reject)?;
         if proof.htm != req.method() {
             return Err(reject(DpopRejection::MethodMismatch));
+        }
+        if !url::is_strict_absolute_uri(&proof.htu) {
+            return Err(reject(DpopRejection::HtuNotAbsolute));
         }
         let expected = self.origin.request_url(req).map_err(reject)?;
         match (url::normalize(&proof.htu), url::normalize(&expected)) {

@@ -155,11 +155,85 @@ fn forwarded(value: &str) -> Option<(&str, &str)> {
     Some((proto?, host?))
 }
 
+/// Whether `text` is, exactly as written, an absolute `http(s)` URI in RFC 3986 syntax
+/// (§3, §4.3): `scheme "://" host [":" port] path-abempty ["?" query] ["#" fragment]`, every
+/// character a URI character and every `%` an escape. What a lenient (WHATWG) URL parser would
+/// repair is refused instead: surrounding or embedded whitespace, tabs and control characters,
+/// `\`, a missing or extra `/` after the scheme (`https:api.example.com`, `https:///x`),
+/// user information, non-ASCII text, an empty host or port.
+pub(crate) fn is_strict_absolute_uri(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let uri_char = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b':'
+                    | b'/'
+                    | b'?'
+                    | b'#'
+                    | b'@'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b'%'
+                    | b'['
+                    | b']'
+            )
+    };
+    if !bytes.iter().all(|&b| uri_char(b)) {
+        return false;
+    }
+    // Every `%` starts an escape.
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            if !bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+            {
+                return false;
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return false;
+    };
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return false;
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    // `[` and `]` only delimit an IPv6 host; no user information; a host that a URL parser
+    // reads exactly as written.
+    !tail.contains(['[', ']'])
+        && !authority.contains('@')
+        && !authority.contains('%')
+        && is_host(authority)
+        && !authority.ends_with(':')
+}
+
 /// The comparable form of an absolute `http(s)` URL: lower-case scheme and host, no default
 /// port, dot segments removed, percent-escapes of unreserved characters decoded and the others
 /// upper-cased, an empty path as `/`; query and fragment dropped. `None` for anything else
-/// (another scheme, credentials, not a URL).
+/// (another scheme, credentials, not a strict RFC 3986 URI: [`is_strict_absolute_uri`]).
 pub(crate) fn normalize(text: &str) -> Option<String> {
+    if !is_strict_absolute_uri(text) {
+        return None;
+    }
     let url = url::Url::parse(text).ok()?;
     if !matches!(url.scheme(), "http" | "https")
         || !url.username().is_empty()
@@ -237,6 +311,47 @@ mod tests {
             n("https://api.example.com/a")
         );
         assert_eq!(n("ftp://api.example.com/a"), None);
+        // Nothing a lenient URL parser would repair: refused, not normalised.
+        for bad in [
+            " https://api.example.com/a",
+            "https://api.example.com/a ",
+            "\thttps://api.example.com/a",
+            "https://api.example.com/a\t",
+            "https://api.exa\tmple.com/a",
+            "https://api.example.com/a\nb",
+            "https://api.example.com/a\u{0}",
+            "https://api.example.com/a\u{7f}",
+            "https:\\\\api.example.com\\a",
+            "https://api.example.com\\a",
+            "https:api.example.com/a",
+            "https:/api.example.com/a",
+            "https:///api.example.com/a",
+            "https://api.example.com/a b",
+            "https://api.example.com/\u{e9}",
+            "https://api.example.com/a%2",
+            "https://api.example.com/a%zz",
+            "https://@api.example.com/a",
+            "https://api.example.com:/a",
+            "https://api.example.com/a[1]",
+            "https://api.example.com/a\"b",
+            "https://api.example.com/<a>",
+            "https://api.example.com/a{b}|^`",
+            "https://",
+            "https:///",
+        ] {
+            assert_eq!(n(bad), None, "{bad:?}");
+            assert!(!is_strict_absolute_uri(bad), "{bad:?}");
+        }
+        for good in [
+            "https://api.example.com",
+            "HTTPS://API.example.com:8443/a/b?q=1#f",
+            "http://127.0.0.1:9/x",
+            "http://[::1]:8443/a;b=c/%7Euser",
+            "https://api.example.com/a!$&'()*+,;=:@-._~",
+        ] {
+            assert!(is_strict_absolute_uri(good), "{good}");
+            assert!(n(good).is_some(), "{good}");
+        }
         assert_eq!(n("https://user:pw@api.example.com/a"), None);
         assert_eq!(n("/relative"), None);
     }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use crate::authz::context::AuthContext;
+use crate::authz::context::{AuthContext, Revoker};
 use crate::engine::checks::RequestCheck;
 use crate::engine::stores::StoreError;
 use crate::engine::stores::revocation::{
@@ -160,6 +160,22 @@ impl RequestCheck for JtiDenylist {
         } else {
             Ok(())
         }
+    }
+}
+
+/// Without an `exp`, a revoked `jti` is remembered this long (a day).
+const UNTIL_WITHOUT_EXP_SECS: u64 = 24 * 60 * 60;
+
+#[async_trait]
+impl Revoker for JtiDenylist {
+    async fn revoke_jti(&self, jti: &str, until: u64) -> Result<(), StoreError> {
+        let until = if until == 0 {
+            now_secs().saturating_add(UNTIL_WITHOUT_EXP_SECS)
+        } else {
+            until
+        };
+        self.revoke(jti, until);
+        Ok(())
     }
 }
 

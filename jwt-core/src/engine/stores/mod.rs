@@ -13,20 +13,7 @@ pub(crate) mod revocation;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
 
-/// Why a shared store could not answer.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The store holds as many live entries as it may (in-memory stores are bounded).
-    #[error("store full")]
-    Full,
-    /// The store did not answer within its timeout.
-    #[error("store timed out")]
-    Timeout,
-    /// The store is unreachable or refused the command.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-}
+pub use crate::error::StoreError;
 
 /// What a check does when its store cannot answer (down, slow, full).
 ///

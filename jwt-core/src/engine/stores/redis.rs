@@ -56,7 +56,7 @@ fn seconds_until(until: u64) -> u64 {
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let redis = Arc::new(RedisStore::open("redis://127.0.0.1:6379/")?.prefix("agents-api"));
 /// let revocation = Revocation::shared(redis.clone());
-/// let auth = JwtAuth::builder()
+/// let auth = JwtAuth::builder().dangerous_any_issuer()
 ///     .verifier(StaticKeys::hs256(b"an-hs256-secret-of-at-least-32-bytes!")?)
 ///     .check(revocation.clone())
 ///     .dpop(Dpop::allowed()

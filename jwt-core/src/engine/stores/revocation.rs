@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde_json::Value;
 
-use crate::authz::context::AuthContext;
+use crate::authz::context::{AuthContext, Revoker};
 use crate::engine::checks::RequestCheck;
 use crate::engine::stores::{FailurePolicy, StoreError};
+use crate::engine::validation::now_secs;
 use crate::error::{AuthError, InvalidToken};
 use crate::keys::crypto::sha256;
 
@@ -119,7 +120,7 @@ pub trait RevocationStore: Send + Sync + fmt::Debug {
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let secret = b"an-hs256-secret-of-at-least-32-bytes!";
 /// let revocation = Revocation::new(JtiDenylist::new());
-/// let auth = JwtAuth::builder()
+/// let auth = JwtAuth::builder().dangerous_any_issuer()
 ///     .verifier(StaticKeys::hs256(secret)?)
 ///     .check(revocation.clone())
 ///     .build()?;
@@ -342,6 +343,18 @@ pub(crate) fn claim_values<'c>(
 fn fresh_key(claims: &serde_json::Map<String, Value>, pairs: &[(&str, &str)]) -> [u8; 32] {
     let text = serde_json::json!([claims.get("jti"), claims.get("iat"), pairs]).to_string();
     sha256(text.as_bytes())
+}
+
+#[async_trait]
+impl Revoker for Revocation {
+    async fn revoke_jti(&self, jti: &str, until: u64) -> Result<(), StoreError> {
+        let until = if until == 0 {
+            now_secs().saturating_add(self.inner.max_token_lifetime)
+        } else {
+            until
+        };
+        self.revoke(jti, until).await
+    }
 }
 
 #[async_trait]

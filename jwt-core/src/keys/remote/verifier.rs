@@ -30,7 +30,7 @@ use crate::token::jose;
 /// // Discovery: reads /.well-known/openid-configuration (or RFC 8414's
 /// // /.well-known/oauth-authorization-server), then its jwks_uri; `iss` is pinned.
 /// let keys = RemoteJwks::discover("https://idp.example.com")?;
-/// let auth = JwtAuth::builder()
+/// let auth = JwtAuth::builder().dangerous_any_issuer()
 ///     .verifier(keys)
 ///     .audience("https://api.example.com")
 ///     .scopes(RouteTable::agent_os().build()?)
@@ -155,6 +155,11 @@ impl Verifier for RemoteJwks {
     /// one (rotation, a key withdrawn), or the set stops (or starts) being served.
     fn key_generation(&self) -> u64 {
         self.shared.key_generation()
+    }
+
+    /// With an issuer pinned (always through discovery).
+    fn pins_issuer(&self) -> bool {
+        self.issuer.is_some()
     }
 }
 
