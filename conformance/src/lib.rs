@@ -114,6 +114,10 @@ fn tricky_jwks() -> Result<String, String> {
 }
 
 /// The custom route table of the `routes` profile.
+fn one() -> u8 {
+    1
+}
+
 fn custom_routes() -> Result<RouteTable, String> {
     RouteTable::builder()
         .route("GET /items", ["items:read"])
@@ -294,6 +298,10 @@ impl Profile {
             // RFC 9449: DPoP allowed beside bearer tokens, required, with server nonces, and
             // with an RFC 9728 protected resource (the htu origin is then the resource's).
             "dpop" => hs().dpop(Dpop::allowed().origin(HtuOrigin::Fixed(DPOP_ORIGIN.into()))),
+            // DPoP with the route table of `routes`: refusals after a valid proof.
+            "dpop_routes" => hs()
+                .dpop(Dpop::allowed().origin(HtuOrigin::Fixed(DPOP_ORIGIN.into())))
+                .scopes(custom_routes()?),
             "dpop_required" => {
                 hs().dpop(Dpop::required().origin(HtuOrigin::Fixed(DPOP_ORIGIN.into())))
             }
@@ -321,6 +329,12 @@ impl Profile {
                     .session_state_claims(["org", "prefs"]),
             ),
             "routes" => hs().scopes(custom_routes()?),
+            // The routes with RFC 9457 problem details and a realm of its own: every refusal,
+            // an extractor's too, renders this way.
+            "problem_json" => hs()
+                .scopes(custom_routes()?)
+                .error_renderer(jwt_core::ProblemJson::new())
+                .realm("shop"),
             "routes_noauthz" => hs().scopes(custom_routes()?).authorization(false),
             "options_all" => hs().options_policy(OptionsPolicy::BypassAll),
             "realm" => hs().realm("agno"),
@@ -421,6 +435,17 @@ impl Profile {
     }
 }
 
+/// The request header that makes a harness's echo handler take the caller's user id with the
+/// adapter's required `UserId` extractor (filter on warp) instead of the optional context: the
+/// value is `user_id`. What the extractor refuses is answered the framework's own way, so the
+/// cases prove extractor refusals render like the middleware's (`cases/67_extractors.json`).
+pub const EXTRACT_HEADER: &str = "x-extract";
+
+/// The echo body of a request served through the `UserId` extractor.
+pub fn user_id_body(user_id: &str) -> String {
+    json!({ "user_id": user_id }).to_string()
+}
+
 /// The echo handler's body: the injected context as JSON, or `{"anonymous": true}`.
 pub fn echo_body(ctx: Option<&AuthContext>) -> String {
     match ctx {
@@ -441,6 +466,9 @@ pub struct HttpRequest {
     /// The prefix the app is mounted under (`/api`), if any: the harness nests the echo app
     /// there the framework's own way, with the middleware on the nested part. `uri` includes it.
     pub mount: Option<String>,
+    /// How many times the middleware wraps the app (1, or 2 to prove one request gets one
+    /// decision however the middleware is composed): see [`Case::layers`].
+    pub layers: u8,
 }
 
 /// What came back.
@@ -490,6 +518,13 @@ pub struct Case {
     /// the prefix. Default: not nested.
     #[serde(default)]
     pub mount: Option<String>,
+    /// How many times the middleware (built on the one engine of the profile) wraps the app,
+    /// each harness composing it its framework's own way: two layers on axum, two `wrap`s on
+    /// actix-web, two `with`s on poem; on warp the filter in two `.or()` branches, the first of
+    /// which does not match (behind `jwt_warp::service`, the service twice). One request, one
+    /// decision: the answer must be the single layer's. Default 1; at most 2.
+    #[serde(default = "one")]
+    pub layers: u8,
     /// Why the case expects what it does, when not obvious.
     #[serde(default)]
     pub note: Option<String>,
@@ -614,6 +649,11 @@ pub struct Expect {
     /// Members the echoed identity must have (a subset match; `{"anonymous": true}` for none).
     #[serde(default)]
     pub identity: Option<Map<String, Value>>,
+    /// The `Content-Type` of an error (its start), for a profile with its own error renderer;
+    /// the body must then be a JSON object with a string `detail`. Default: the built-in
+    /// rendering, `application/json` with `{"detail": ...}` only.
+    #[serde(default)]
+    pub content_type: Option<String>,
 }
 
 fn now() -> u64 {
@@ -937,11 +977,15 @@ impl Case {
             (None, None, Some(p)) => vec![("DPoP".to_owned(), p.clone())],
             (None, None, None) => Vec::new(),
         };
+        if !(1..=2).contains(&self.layers) {
+            return Err(format!("layers must be 1 or 2, not {}", self.layers));
+        }
         Ok(HttpRequest {
             method: self.request.method.clone(),
             uri: self.request.path.clone(),
             headers,
             mount: self.mount.clone(),
+            layers: self.layers,
         })
     }
 
@@ -971,19 +1015,29 @@ impl Case {
             }
         }
         if res.status >= 400 && !head {
+            let wanted = e.content_type.as_deref().unwrap_or("application/json");
             let ok_type = res
                 .content_type
                 .as_deref()
-                .is_some_and(|t| t.starts_with("application/json"));
+                .is_some_and(|t| t.starts_with(wanted));
             if !ok_type {
-                return Err(format!("content-type {:?}", res.content_type));
+                return Err(format!(
+                    "content-type {:?} (expected {wanted})",
+                    res.content_type
+                ));
             }
-            let only_detail = body
-                .as_ref()
-                .and_then(Value::as_object)
-                .is_some_and(|o| o.len() == 1 && o.get("detail").is_some_and(Value::is_string));
-            if !only_detail {
-                return Err("error body is not {\"detail\": string}".into());
+            let object = body.as_ref().and_then(Value::as_object);
+            let has_detail = object.is_some_and(|o| o.get("detail").is_some_and(Value::is_string));
+            let only_detail = e.content_type.is_some() || object.is_some_and(|o| o.len() == 1);
+            if !has_detail || !only_detail {
+                return Err(format!(
+                    "error body is not {}",
+                    if e.content_type.is_some() {
+                        "a JSON object with a string detail"
+                    } else {
+                        "{\"detail\": string}"
+                    }
+                ));
             }
         }
         if let Some(expected) = &e.www_authenticate

@@ -20,6 +20,7 @@ fn request(path: &str, token: Option<&str>) -> HttpRequest {
             .map(|t| vec![("Authorization".to_owned(), format!("Bearer {t}"))])
             .unwrap_or_default(),
         mount: None,
+        layers: 1,
     }
 }
 

@@ -206,6 +206,7 @@ fn request(method: &str, uri: &str, token: &str) -> HttpRequest {
         uri: uri.into(),
         headers: vec![("Authorization".into(), format!("Bearer {token}"))],
         mount: None,
+        layers: 1,
     }
 }
 

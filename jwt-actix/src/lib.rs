@@ -466,3 +466,102 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::{App, test, web};
+    use jwt_core::{ProblemJson, RouteTable, StaticKeys};
+
+    const SECRET: [u8; 32] = [5u8; 32];
+
+    fn token(scopes: &[&str]) -> String {
+        let exp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() + 600)
+            .unwrap_or(u64::MAX);
+        jwt_core::mint::hs256(
+            &SECRET,
+            &serde_json::json!({"sub": "alice", "exp": exp, "scopes": scopes}),
+        )
+        .expect("token")
+    }
+
+    #[actix_web::test]
+    async fn require_scope_middleware_guards_one_resource_like_axum_s_layer() {
+        let auth = JwtAuth::builder()
+            .verifier(StaticKeys::hs256(SECRET).expect("secret"))
+            .dangerous_any_issuer()
+            .scopes(
+                RouteTable::builder()
+                    .authenticated("* /admin")
+                    .authenticated("GET /open")
+                    .build()
+                    .expect("table"),
+            )
+            .error_renderer(ProblemJson::new())
+            .realm("shop")
+            .build()
+            .expect("auth");
+        let app = test::init_service(
+            App::new()
+                .wrap(auth.middleware())
+                .service(
+                    web::resource("/admin")
+                        .wrap(RequireScopeMiddleware::new(["admin:write", "audit:write"]))
+                        .route(web::post().to(|| async { "done" })),
+                )
+                .route("/open", web::get().to(|| async { "open" })),
+        )
+        .await;
+        let call = |path: &'static str, method: &'static str, scopes: &[&str]| {
+            let bearer = format!("Bearer {}", token(scopes));
+            test::TestRequest::default()
+                .method(actix_web::http::Method::from_bytes(method.as_bytes()).expect("method"))
+                .uri(path)
+                .insert_header(("authorization", bearer))
+                .to_request()
+        };
+        let res = test::call_service(
+            &app,
+            call("/admin", "POST", &["admin:write", "audit:write"]),
+        )
+        .await;
+        assert_eq!(res.status(), 200);
+        // One scope short: 403 naming every scope of the guard, rendered like the middleware's.
+        let res = test::call_service(&app, call("/admin", "POST", &["admin:write"])).await;
+        assert_eq!(res.status(), 403);
+        assert_eq!(
+            res.headers()
+                .get("www-authenticate")
+                .and_then(|v| v.to_str().ok()),
+            Some(
+                r#"Bearer realm="shop", error="insufficient_scope", scope="admin:write audit:write""#
+            )
+        );
+        assert_eq!(
+            res.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/problem+json")
+        );
+        // Other routes are not guarded.
+        let res = test::call_service(&app, call("/open", "GET", &[])).await;
+        assert_eq!(res.status(), 200);
+    }
+
+    #[actix_web::test]
+    async fn require_scope_middleware_without_the_jwt_middleware_refuses() {
+        let app = test::init_service(
+            App::new().service(
+                web::resource("/admin")
+                    .wrap(RequireScopeMiddleware::new(["admin:write"]))
+                    .route(web::post().to(|| async { "done" })),
+            ),
+        )
+        .await;
+        let res =
+            test::call_service(&app, test::TestRequest::post().uri("/admin").to_request()).await;
+        assert_eq!(res.status(), 401);
+    }
+}

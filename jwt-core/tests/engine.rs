@@ -678,3 +678,77 @@ async fn builder_calls_do_not_depend_on_their_order() {
         .unwrap();
     assert!(off.cache_usage().is_none());
 }
+
+#[tokio::test]
+async fn logout_revokes_the_current_token_in_one_call() {
+    use jwt_core::{JtiDenylist, Revocation, RevokeError};
+    let req_for = |token: &str| format!("Bearer {token}");
+    // Through a shared revocation check (any RevocationStore; here the in-memory one).
+    let auth = builder()
+        .scopes(table())
+        .check(Revocation::new(JtiDenylist::new()))
+        .build()
+        .unwrap();
+    let t = tok(json!({"sub": "alice", "jti": "t-1", "exp": now() + 600}));
+    let other = tok(json!({"sub": "alice", "jti": "t-2", "exp": now() + 600}));
+    let header = req_for(&t);
+    let req = || SimpleRequest::new("GET", "/me").header("Authorization", &header);
+    let ctx = auth
+        .authenticate(&req())
+        .await
+        .unwrap()
+        .into_context()
+        .unwrap();
+    ctx.revoke().await.unwrap();
+    let err = auth.authenticate(&req()).await.unwrap_err();
+    assert_eq!((err.status(), err.reason()), (401, "revoked"));
+    // Only that token: another of the same user still passes.
+    let other_header = req_for(&other);
+    let other_req = SimpleRequest::new("GET", "/me").header("Authorization", &other_header);
+    assert!(auth.authenticate(&other_req).await.is_ok());
+    // A token without `jti` cannot be revoked by itself.
+    let no_jti = req_for(&tok(json!({"sub": "alice", "exp": now() + 600})));
+    let ctx = auth
+        .authenticate(&SimpleRequest::new("GET", "/me").header("Authorization", &no_jti))
+        .await
+        .unwrap()
+        .into_context()
+        .unwrap();
+    assert!(matches!(ctx.revoke().await, Err(RevokeError::NoTokenId)));
+    // Without a revocation check nothing would refuse it later: an error, not a silent no-op.
+    let plain = builder().scopes(table()).build().unwrap();
+    let ctx = plain
+        .authenticate(&req())
+        .await
+        .unwrap()
+        .into_context()
+        .unwrap();
+    assert!(matches!(
+        ctx.revoke().await,
+        Err(RevokeError::NotConfigured)
+    ));
+}
+
+#[tokio::test]
+async fn configuration_that_cannot_be_meant_is_refused_with_a_hint() {
+    let keys = || StaticKeys::hs256(SECRET).unwrap();
+    // No issuer check at all: an explicit choice, not a default.
+    let err = JwtAuth::builder().verifier(keys()).build().unwrap_err();
+    assert!(matches!(err, ConfigError::NoIssuerCheck));
+    assert!(err.to_string().contains(".issuer("), "{err}");
+    assert!(
+        JwtAuth::builder()
+            .verifier(keys())
+            .issuer("https://idp.example")
+            .build()
+            .is_ok()
+    );
+    // Empty audience or issuer: they match no token.
+    for b in [
+        builder().audience(""),
+        builder().validation(Validation::default().audience(Vec::<String>::new())),
+        builder().issuer(""),
+    ] {
+        assert!(matches!(b.build(), Err(ConfigError::Empty(_))));
+    }
+}

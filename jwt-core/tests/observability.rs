@@ -68,13 +68,19 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Runs `f` with a DEBUG subscriber that prints every span's fields when it closes.
 fn capture<F: FnOnce()>(f: F) -> String {
+    capture_at(tracing::Level::DEBUG, f)
+}
+
+/// Runs `f` with a subscriber at `level` (INFO: what `tracing_subscriber::fmt()` shows by
+/// default).
+fn capture_at<F: FnOnce()>(level: tracing::Level, f: F) -> String {
     let _one_at_a_time = SERIAL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let out = Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(out.clone())
-        .with_max_level(tracing::Level::DEBUG)
+        .with_max_level(level)
         .with_span_events(FmtSpan::CLOSE)
         .with_ansi(false)
         .finish();
@@ -194,6 +200,74 @@ fn refusals_say_which_check_failed_without_leaking_secrets() {
         "the key was logged"
     );
     assert!(!text.contains("another-secret"), "a key was logged");
+}
+
+#[test]
+fn attack_signals_are_warnings_at_the_default_level_and_rate_limited() {
+    let auth = auth();
+    let b64 = |s: &str| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+    };
+    let unsigned = format!(
+        "{}.{}.",
+        b64(r#"{"alg":"none","typ":"JWT"}"#),
+        b64(&json!({"sub": "eve", "aud": "orders-api", "exp": now() + 600}).to_string())
+    );
+    let expired = mint::hs256(
+        SECRET,
+        &json!({"sub": "bob", "aud": "orders-api", "exp": now() - 3600}),
+    )
+    .expect("mint");
+    let text = capture_at(tracing::Level::INFO, || {
+        for _ in 0..10 {
+            call(&auth, "/orders/o1", &unsigned);
+        }
+        call(&auth, "/orders/o1", &expired);
+    });
+    let warnings: Vec<&str> = text.lines().filter(|l| l.contains("WARN")).collect();
+    let alg_none = warnings
+        .iter()
+        .filter(|l| l.contains("reason=\"alg_none\""))
+        .count();
+    // One warning per reason per window: ten unsigned tokens give one (two if a window
+    // boundary falls between them), never ten.
+    assert!((1..=2).contains(&alg_none), "{alg_none} warnings:\n{text}");
+    assert!(
+        warnings.iter().all(|l| l.contains("possible attack")),
+        "{text}"
+    );
+    // A client mistake (an expired token) is not an attack signal: nothing at INFO.
+    assert!(!text.contains("expired"), "{text}");
+    assert!(!text.contains(&unsigned), "the token was logged");
+}
+
+#[test]
+fn scope_and_extractor_refusals_are_logged_with_what_was_missing() {
+    let auth = auth();
+    let other = mint::hs256(
+        SECRET,
+        &json!({"sub": "alice", "aud": "orders-api", "exp": now() + 600, "scopes": ["orders:o2:read"]}),
+    )
+    .expect("mint");
+    let text = capture(|| {
+        call(&auth, "/orders/o1", &other);
+        let refused = jwt_core::extract::user_id(None).unwrap_err();
+        let _ = jwt_core::extractor_refusal(refused, None, Some(&auth.decided_mark()));
+    });
+    let refusal = text
+        .lines()
+        .find(|l| l.contains("request refused") && l.contains("insufficient_scope"))
+        .unwrap_or_else(|| panic!("no scope refusal event:\n{text}"));
+    assert!(refusal.contains("required=orders:o1:read"), "{refusal}");
+    let extractor = text
+        .lines()
+        .find(|l| l.contains("request refused by an extractor"))
+        .unwrap_or_else(|| panic!("no extractor refusal event:\n{text}"));
+    assert!(
+        extractor.contains("reason=\"not_authenticated\"") && extractor.contains("status=401"),
+        "{extractor}"
+    );
 }
 
 /// With the `metrics` feature: one counter increment per decision by outcome and reason, and one

@@ -144,13 +144,13 @@ fn ctx(req: &Request) -> Option<&AuthContext> {
     req.extensions().get::<AuthContext>()
 }
 
-/// An extractor's refusal, rendered like the middleware that decided the request.
+/// An extractor's refusal, rendered like the middleware that decided the request: through its
+/// context or mark, or else the engine the app holds as data (what the poem-openapi scheme
+/// decides with, when no middleware ran).
 fn refused(req: &Request, err: AuthError) -> poem::Error {
-    rejection(extractor_refusal(
-        err,
-        ctx(req),
-        req.extensions().get::<Decided>(),
-    ))
+    let data_mark = req.data::<JwtAuth>().map(JwtAuth::decided_mark);
+    let mark = req.extensions().get::<Decided>().or(data_mark.as_ref());
+    rejection(extractor_refusal(err, ctx(req), mark))
 }
 
 macro_rules! extractors {

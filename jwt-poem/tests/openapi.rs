@@ -134,10 +134,18 @@ fn openapi_app(auth: &JwtAuth) -> impl Endpoint<Output = Response> + use<> {
 }
 
 #[handler]
-fn echo(auth: Option<Auth>) -> Response {
-    Response::builder()
+async fn echo(req: &Request, auth: Option<Auth>) -> poem::Result<Response> {
+    use poem::FromRequest as _;
+    // The required `UserId` extractor when the case asks for it, as in the conformance harness.
+    if req.headers().contains_key(conformance::EXTRACT_HEADER) {
+        let jwt_poem::UserId(user) = jwt_poem::UserId::from_request_without_body(req).await?;
+        return Ok(Response::builder()
+            .content_type("application/json; charset=utf-8")
+            .body(conformance::user_id_body(&user)));
+    }
+    Ok(Response::builder()
         .content_type("application/json")
-        .body(echo_body(auth.as_ref().map(|a| &a.0)))
+        .body(echo_body(auth.as_ref().map(|a| &a.0))))
 }
 
 /// The plain middleware on a catch-all handler: what the scheme must answer like.
@@ -147,6 +155,19 @@ fn middleware_app(auth: &JwtAuth) -> impl Endpoint<Output = Response> + use<> {
         .at("/", echo)
         .with(auth.middleware())
         .map_to_response()
+}
+
+/// `app` wrapped in the middleware once more when the case asks for two layers.
+fn layered(
+    case: &Case,
+    auth: &JwtAuth,
+    app: impl Endpoint<Output = Response> + 'static,
+) -> poem::endpoint::BoxEndpoint<'static, Response> {
+    if case.layers == 2 {
+        app.with(auth.middleware()).map_to_response().boxed()
+    } else {
+        app.boxed()
+    }
 }
 
 /// `request` as poem's server hands it to the app (original URI set), as the conformance
@@ -176,6 +197,7 @@ fn request(method: &str, uri: &str, authorization: Option<&str>) -> HttpRequest 
             .map(|a| vec![("Authorization".to_owned(), a.to_owned())])
             .unwrap_or_default(),
         mount: None,
+        layers: 1,
     }
 }
 
@@ -574,8 +596,24 @@ fn openapi_secured_spec_passes_an_independent_validator() {
 /// a catch-all path, each taking the optional scheme.
 struct EchoApi;
 
-fn echo_json(auth: OptionalJwtBearer) -> Json<Value> {
-    Json(serde_json::from_str(&echo_body(auth.0.as_ref())).unwrap())
+/// The echo, or the required `UserId` extractor when the case asks for it (its refusal is
+/// poem's error response, as in the conformance harness).
+async fn echo_json(req: &poem::Request, auth: OptionalJwtBearer) -> poem::Result<Json<Value>> {
+    // The user id from the scheme's own context (a poem-openapi operation has it, with or without
+    // the middleware), refused like the middleware would refuse it.
+    if req.headers().contains_key(conformance::EXTRACT_HEADER) {
+        let mark = req.data::<JwtAuth>().map(JwtAuth::decided_mark);
+        let user = jwt_core::extract::user_id(auth.0.as_ref()).map_err(|err| {
+            let err = jwt_core::extractor_refusal(err, auth.0.as_ref(), mark.as_ref());
+            poem::Error::from_response(jwt_poem::error_response(&err))
+        })?;
+        return Ok(Json(
+            serde_json::from_str(&conformance::user_id_body(&user)).unwrap(),
+        ));
+    }
+    Ok(Json(
+        serde_json::from_str(&echo_body(auth.0.as_ref())).unwrap(),
+    ))
 }
 
 #[OpenApi]
@@ -590,8 +628,12 @@ impl EchoApi {
         method = "head",
         method = "options"
     )]
-    async fn root(&self, auth: OptionalJwtBearer) -> Json<Value> {
-        echo_json(auth)
+    async fn root(
+        &self,
+        req: &poem::Request,
+        auth: OptionalJwtBearer,
+    ) -> poem::Result<Json<Value>> {
+        echo_json(req, auth).await
     }
 
     #[oai(
@@ -604,8 +646,8 @@ impl EchoApi {
         method = "head",
         method = "options"
     )]
-    async fn any(&self, auth: OptionalJwtBearer) -> Json<Value> {
-        echo_json(auth)
+    async fn any(&self, req: &poem::Request, auth: OptionalJwtBearer) -> poem::Result<Json<Value>> {
+        echo_json(req, auth).await
     }
 }
 
@@ -646,12 +688,16 @@ async fn poem_openapi_conformance_cases() {
         };
         let both = {
             let profile = Profile::named(&case.profile).unwrap();
-            OpenApiService::new(EchoApi, "echo", "1")
+            let app = OpenApiService::new(EchoApi, "echo", "1")
                 .data(profile.auth().clone())
                 .with(profile.auth().middleware())
-                .map_to_response()
+                .map_to_response();
+            layered(case, profile.auth(), app)
         };
-        let middleware = middleware_app(Profile::named(&case.profile).unwrap().auth());
+        let middleware = {
+            let profile = Profile::named(&case.profile).unwrap();
+            layered(case, profile.auth(), middleware_app(profile.auth()))
+        };
         let mut seen = Vec::new();
         for (name, app) in [
             ("scheme", mounted(case, scheme_only)),

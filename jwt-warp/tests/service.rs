@@ -171,3 +171,115 @@ async fn with_context_authenticates_once_for_several_values() {
     assert_eq!(refused.status(), 401);
     assert_eq!(count.count(), 4);
 }
+
+/// `GET /items/{id}` needing `items:{id}:read`, on an engine verifying [`SECRET`].
+fn items_engine(dpop: bool) -> JwtAuth {
+    let b = JwtAuth::builder()
+        .dangerous_any_issuer()
+        .verifier(StaticKeys::hs256(SECRET).expect("secret"))
+        .scopes(
+            RouteTable::builder()
+                .route("GET /items/{id}", ["items:{id}:read"])
+                .build()
+                .expect("table"),
+        );
+    let b = if dpop {
+        b.dpop(jwt_core::Dpop::allowed().origin(jwt_core::HtuOrigin::Fixed(
+            "https://api.example.test".into(),
+        )))
+    } else {
+        b
+    };
+    b.build().expect("engine")
+}
+
+fn item_token(id: &str) -> String {
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        + 600;
+    jwt_core::mint::hs256(
+        &SECRET,
+        &serde_json::json!({"sub": "alice", "exp": exp, "scopes": [format!("items:{id}:read")]}),
+    )
+    .expect("token")
+}
+
+#[tokio::test]
+async fn a_raw_warp_path_segment_never_differs_from_the_authorized_one() {
+    let auth = items_engine(false);
+    // `warp::path!` hands the handler the raw segment: the one spelling the core could
+    // authorize as another value, an escaped unreserved character (`%61` for `a`), is refused
+    // before any handler runs, filters alone or behind the service.
+    let raw = warp::path!("items" / String)
+        .and(jwt_warp::with_auth(&auth))
+        .map(|id: String, _: Option<AuthContext>| id)
+        .recover(jwt_warp::recover);
+    let token_a = item_token("a");
+    for behind_service in [false, true] {
+        let app = warp::service(raw.clone());
+        let mut svc = jwt_warp::service(&auth, app.clone());
+        let mut bare = app;
+        for (path, status, seen) in [
+            ("/items/a", 200, Some("a")),
+            ("/items/%61", 400, None),
+            ("/items/%41", 400, None),
+            ("/items/a%7e", 400, None),
+        ] {
+            let res = if behind_service {
+                svc.call(get(path, Some(&token_a))).await.unwrap()
+            } else {
+                bare.call(get(path, Some(&token_a))).await.unwrap()
+            };
+            assert_eq!(res.status(), status, "{path} (service: {behind_service})");
+            if let Some(seen) = seen {
+                assert_eq!(body(res).await, seen, "{path}");
+            }
+        }
+    }
+    // Reserved characters may be escaped: the core binds them decoded, `jwt_warp::param`
+    // hands the handler that same value (`warp::path::param` would hand it the raw text).
+    let decoded = warp::path("items")
+        .and(jwt_warp::param::<String>())
+        .and(warp::path::end())
+        .and(jwt_warp::with_auth(&auth))
+        .map(|id: String, _: Option<AuthContext>| id)
+        .recover(jwt_warp::recover);
+    let mut svc = jwt_warp::service(&auth, warp::service(decoded));
+    let res = svc
+        .call(get("/items/a%3Ab", Some(&item_token("a:b"))))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(body(res).await, "a:b");
+}
+
+#[tokio::test]
+async fn filters_alone_refuse_an_engine_whose_decisions_record_something() {
+    let auth = items_engine(true);
+    assert!(!auth.decisions_are_repeatable());
+    assert!(items_engine(false).decisions_are_repeatable());
+    let app = warp::path!("items" / String)
+        .and(jwt_warp::with_auth(&auth))
+        .map(|id: String, _: Option<AuthContext>| id)
+        .recover(jwt_warp::recover);
+    // Alone, each `.or()` branch would decide (and record the DPoP proof) again: refused.
+    let mut bare = warp::service(app.clone());
+    let res = bare
+        .call(get("/items/a", Some(&item_token("a"))))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 500);
+    assert_eq!(
+        body(res).await,
+        r#"{"detail":"Authentication is misconfigured"}"#
+    );
+    // Behind the service the request is decided once: a plain bearer token passes.
+    let mut svc = jwt_warp::service(&auth, warp::service(app));
+    let res = svc
+        .call(get("/items/a", Some(&item_token("a"))))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}

@@ -1,13 +1,26 @@
 //! The actix-web adapter's harness: actix's in-process test service (run it inside an actix
 //! system); a mounted app is a `web::scope` wrapped in the middleware.
 
+use actix_web::FromRequest as _;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{App, HttpResponse as ActixResponse, test, web};
-use conformance::{Harness, HttpRequest, HttpResponse, Profile, echo_body};
-use jwt_actix::{Auth, JwtAuthExt as _};
+use conformance::{
+    EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, echo_body, user_id_body,
+};
+use jwt_actix::{Auth, JwtAuthExt as _, UserId};
 
-async fn echo(auth: Option<Auth>) -> ActixResponse {
+async fn echo(req: actix_web::HttpRequest, auth: Option<Auth>) -> ActixResponse {
+    // The required `UserId` extractor when the case asks for it: its refusal is actix's
+    // `ResponseError` rendering.
+    if req.headers().contains_key(EXTRACT_HEADER) {
+        return match UserId::from_request(&req, &mut actix_web::dev::Payload::None).await {
+            Ok(UserId(user)) => ActixResponse::Ok()
+                .content_type("application/json")
+                .body(user_id_body(&user)),
+            Err(rejection) => actix_web::ResponseError::error_response(&rejection),
+        };
+    }
     ActixResponse::Ok()
         .content_type("application/json")
         .body(echo_body(auth.as_ref().map(|a| &a.0)))
@@ -61,18 +74,35 @@ impl Harness for Actix {
 
     async fn send(&self, profile: &Profile, request: HttpRequest) -> HttpResponse {
         let middleware = profile.auth().middleware();
+        // A second layer: the same middleware again, outside (a scope's and the app's).
+        let outer = (request.layers == 2).then(|| profile.auth().middleware());
         match &request.mount {
             Some(prefix) => {
                 let scope = web::scope(prefix)
                     .wrap(middleware)
                     .default_service(web::to(echo));
-                let app = test::init_service(App::new().service(scope)).await;
+                let app = test::init_service(
+                    App::new()
+                        .wrap(actix_web::middleware::Condition::new(
+                            outer.is_some(),
+                            outer.unwrap_or_else(|| profile.auth().middleware()),
+                        ))
+                        .service(scope),
+                )
+                .await;
                 exchange(&app, test_request(&request).to_request()).await
             }
             None => {
-                let app =
-                    test::init_service(App::new().wrap(middleware).default_service(web::to(echo)))
-                        .await;
+                let app = test::init_service(
+                    App::new()
+                        .wrap(middleware)
+                        .wrap(actix_web::middleware::Condition::new(
+                            outer.is_some(),
+                            outer.unwrap_or_else(|| profile.auth().middleware()),
+                        ))
+                        .default_service(web::to(echo)),
+                )
+                .await;
                 exchange(&app, test_request(&request).to_request()).await
             }
         }

@@ -3,15 +3,32 @@
 
 use axum::Router;
 use axum::body::Body;
-use conformance::{Harness, HttpRequest, HttpResponse, Profile, echo_body};
-use jwt_axum::{Auth, JwtAuthExt as _};
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse as _, Response};
+use conformance::{
+    EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, echo_body, user_id_body,
+};
+use jwt_axum::{Auth, JwtAuthExt as _, UserId};
 use tower::ServiceExt as _;
 
-async fn echo(auth: Option<Auth>) -> ([(&'static str, &'static str); 1], String) {
-    (
-        [("content-type", "application/json")],
-        echo_body(auth.as_ref().map(|a| &a.0)),
-    )
+async fn echo(mut parts: Parts) -> Response {
+    // The required `UserId` extractor when the case asks for it: its refusal is axum's
+    // rejection response.
+    if parts.headers.contains_key(EXTRACT_HEADER) {
+        return match <UserId as FromRequestParts<()>>::from_request_parts(&mut parts, &()).await {
+            Ok(UserId(user)) => json(user_id_body(&user)),
+            Err(rejection) => rejection.into_response(),
+        };
+    }
+    let auth = <Auth as OptionalFromRequestParts<()>>::from_request_parts(&mut parts, &())
+        .await
+        .unwrap_or_else(|never| match never {});
+    json(echo_body(auth.as_ref().map(|a| &a.0)))
+}
+
+fn json(body: String) -> Response {
+    ([("content-type", "application/json")], body).into_response()
 }
 
 /// The axum harness.
@@ -23,7 +40,10 @@ impl Harness for Axum {
     }
 
     async fn send(&self, profile: &Profile, request: HttpRequest) -> HttpResponse {
-        let echo_app = Router::new().fallback(echo).layer(profile.auth().layer());
+        let mut echo_app = Router::new().fallback(echo).layer(profile.auth().layer());
+        if request.layers == 2 {
+            echo_app = echo_app.layer(profile.auth().layer());
+        }
         let app = match &request.mount {
             Some(prefix) => Router::new().nest(prefix, echo_app),
             None => echo_app,

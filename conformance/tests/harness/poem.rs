@@ -1,14 +1,27 @@
 //! The poem adapter's harness: in-process endpoint calls on requests built the way poem's server
 //! builds them; a mounted app is a `Route` with the middleware, nested with `Route::nest`.
 
-use conformance::{Harness, HttpRequest, HttpResponse, Profile, echo_body};
-use jwt_poem::{Auth, JwtAuthExt as _};
+use conformance::{
+    EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, echo_body, user_id_body,
+};
+use jwt_poem::{Auth, JwtAuthExt as _, UserId};
+use poem::FromRequest as _;
 use poem::http::uri::Scheme;
 use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Body, Endpoint, EndpointExt, Request, RequestParts, Response, Route, handler};
 
 #[handler]
-fn echo(auth: Option<Auth>) -> Response {
+async fn echo(req: &Request, auth: Option<Auth>) -> Response {
+    // The required `UserId` extractor when the case asks for it: its refusal is poem's error
+    // response.
+    if req.headers().contains_key(EXTRACT_HEADER) {
+        return match UserId::from_request_without_body(req).await {
+            Ok(UserId(user)) => Response::builder()
+                .content_type("application/json")
+                .body(user_id_body(&user)),
+            Err(err) => err.into_response(),
+        };
+    }
     Response::builder()
         .content_type("application/json")
         .body(echo_body(auth.as_ref().map(|a| &a.0)))
@@ -40,9 +53,14 @@ impl Harness for Poem {
             .at("/*path", echo)
             .at("/", echo)
             .with(profile.auth().middleware());
+        let echo_app = if request.layers == 2 {
+            echo_app.with(profile.auth().middleware()).boxed()
+        } else {
+            echo_app.boxed()
+        };
         let app = match &request.mount {
             Some(prefix) => Route::new().nest(prefix, echo_app).boxed(),
-            None => echo_app.boxed(),
+            None => echo_app,
         };
         let res = app.get_response(server_request(&request)).await;
         let (head, body) = res.into_parts();

@@ -9,11 +9,13 @@
 //! `jwt_warp::with_auth`; `jwt-warp/tests/service.rs` proves that refusal), because warp would
 //! decide once per `.or()` branch.
 
-use conformance::{Harness, HttpRequest, HttpResponse, Profile, echo_body};
+use conformance::{
+    EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, echo_body, user_id_body,
+};
 use http_body_util::BodyExt as _;
 use jwt_core::AuthContext;
 use tower_service::Service;
-use warp::Filter;
+use warp::{Filter, Reply};
 
 /// The warp harness; `behind_service`: the app behind `jwt_warp::service`.
 pub(crate) struct Warp {
@@ -48,7 +50,32 @@ impl Harness for Warp {
             .fold(warp::any().boxed(), |filter, segment| {
                 filter.and(warp::path(segment.to_owned())).boxed()
             });
-        let app = prefix
+        // The required `user_id` filter when the case asks for it (its refusal is a rejection
+        // that `jwt_warp::recover` renders); otherwise the optional context.
+        let extract = prefix
+            .clone()
+            .and(warp::header::optional::<String>(EXTRACT_HEADER))
+            .and_then(|asked: Option<String>| async move {
+                asked.map(|_| ()).ok_or_else(warp::reject::not_found)
+            })
+            .untuple_one();
+        let user_id = extract
+            .and(jwt_warp::user_id(profile.auth()))
+            .map(|user: String| {
+                warp::reply::with_header(user_id_body(&user), "content-type", "application/json")
+                    .into_response()
+            });
+        let not_extract = warp::header::optional::<String>(EXTRACT_HEADER)
+            .and_then(|asked: Option<String>| async move {
+                match asked {
+                    None => Ok(()),
+                    Some(_) => Err(warp::reject::not_found()),
+                }
+            })
+            .untuple_one();
+        let echo = prefix
+            .clone()
+            .and(not_extract)
             .and(jwt_warp::with_auth(profile.auth()))
             .map(|ctx: Option<AuthContext>| {
                 warp::reply::with_header(
@@ -57,11 +84,37 @@ impl Harness for Warp {
                     "application/json",
                 )
             })
-            .recover(jwt_warp::recover);
+            .boxed();
+        // Two layers: a first branch that decides, then never matches (a header no request
+        // carries), and the echo branch deciding again.
+        let app = if request.layers == 2 {
+            let first = prefix
+                .and(jwt_warp::with_auth(profile.auth()))
+                .and(warp::header::exact("x-never-sent", "1"))
+                .map(|_: Option<AuthContext>| warp::reply().into_response());
+            first
+                .or(user_id)
+                .unify()
+                .or(echo.map(Reply::into_response))
+                .unify()
+                .recover(jwt_warp::recover)
+                .boxed()
+        } else {
+            user_id
+                .or(echo.map(Reply::into_response))
+                .unify()
+                .recover(jwt_warp::recover)
+                .boxed()
+        };
         let req = super::http_request(&request).map(|()| String::new());
         let service = warp::service(app);
         let res = if self.behind_service || !profile.auth().decisions_are_repeatable() {
-            Service::call(&mut jwt_warp::service(profile.auth(), service), req).await
+            if request.layers == 2 {
+                let inner = jwt_warp::service(profile.auth(), service);
+                Service::call(&mut jwt_warp::service(profile.auth(), inner), req).await
+            } else {
+                Service::call(&mut jwt_warp::service(profile.auth(), service), req).await
+            }
         } else {
             Service::call(&mut { service }, req).await
         };

@@ -644,8 +644,8 @@ fn flows(bin: &str) -> Vec<Value> {
         );
         record(&mut log, label, &r);
     }
-    // A cross-site Origin is a 403 on every write, cookie or bearer. poem's and warp's CORS
-    // layers answer it themselves (403, their own text), axum's and actix's let it through to
+    // A cross-site Origin is a 403 on every write, cookie or bearer. poem's CORS layer answers
+    // it itself (403, its own text); axum's, actix's and warp's (tower-http's) let it through to
     // the demo's check (403, `CROSS_SITE`): the transcript keeps the status only.
     let bearer_run = |extra: &[(&str, &str)]| {
         let mut headers = vec![("Authorization", alice.as_str())];
@@ -1070,6 +1070,140 @@ fn cors_is_outside_auth_and_never_reflects_other_origins() {
     }
 }
 
+/// A header's comma-separated values, lower-cased and sorted (`None`: the header is absent).
+fn header_set(r: &Response, name: &str) -> Option<Vec<String>> {
+    r.header(name).map(|v| {
+        let mut set: Vec<String> = v
+            .split(',')
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect();
+        set.sort();
+        set.dedup();
+        set
+    })
+}
+
+#[test]
+fn cors_answers_the_same_preflight_the_same_way_on_all_four_frameworks() {
+    let mut answers = Vec::new();
+    for (name, bin) in FRAMEWORKS {
+        let dir = temp_dir("cors-same");
+        let server = Server::start_with(bin, &dir, &["--dpop", "allowed"], &[]);
+        // A browser client sending a DPoP-bound token: it must be allowed to send both headers.
+        let preflight = server.call(
+            "OPTIONS",
+            "/agents/agent-1/runs",
+            &[
+                ("Origin", "http://localhost:3000"),
+                ("Access-Control-Request-Method", "POST"),
+                (
+                    "Access-Control-Request-Headers",
+                    "authorization, dpop, content-type",
+                ),
+            ],
+            "",
+        );
+        assert!(
+            preflight.status < 300,
+            "{name}: preflight {}",
+            preflight.status
+        );
+        let allowed = header_set(&preflight, "access-control-allow-headers").unwrap_or_default();
+        for needed in jwt_core::CORS_ALLOW_HEADERS {
+            assert!(allowed.iter().any(|h| h == needed), "{name}: {allowed:?}");
+        }
+        // A refusal a script must be able to read: the challenge and the nonce are exposed.
+        let denied = server.call("GET", "/agents", &[("Origin", "http://localhost:3000")], "");
+        assert_eq!(denied.status, 401, "{name}");
+        let exposed = header_set(&denied, "access-control-expose-headers").unwrap_or_default();
+        for needed in jwt_core::CORS_EXPOSE_HEADERS {
+            assert!(exposed.iter().any(|h| h == needed), "{name}: {exposed:?}");
+        }
+        answers.push((
+            name,
+            [
+                Some(vec![(preflight.status / 100).to_string()]),
+                header_set(&preflight, "access-control-allow-origin"),
+                header_set(&preflight, "access-control-allow-credentials"),
+                header_set(&preflight, "access-control-allow-methods"),
+                Some(allowed),
+                header_set(&preflight, "access-control-max-age"),
+                Some(exposed),
+                header_set(&denied, "access-control-allow-origin"),
+            ],
+        ));
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let (first, expected) = &answers[0];
+    for (name, got) in &answers[1..] {
+        assert_eq!(got, expected, "{name} answers the preflight unlike {first}");
+    }
+}
+
+#[test]
+fn dpop_demo_writes_need_no_origin_and_nonces_are_opt_in() {
+    for (name, bin) in FRAMEWORKS {
+        for nonce in [false, true] {
+            let dir = temp_dir(&format!("dpop-write-{name}"));
+            let args: &[&str] = if nonce {
+                &["--dpop", "allowed", "--dpop-nonce"]
+            } else {
+                &["--dpop", "allowed"]
+            };
+            let server = Server::start_with(bin, &dir, args, &[]);
+            let url = format!("http://127.0.0.1:{}/agents/agent-1/runs", server.port);
+            let (_, jkt) = dpop_proof("POST", &url, "", "probe");
+            let token = mint(
+                &dir,
+                json!({"sub": "alice", "scopes": ["agents:agent-1:run"], "cnf": {"jkt": jkt}}),
+            );
+            let dpop_auth = format!("DPoP {token}");
+            let run = |proof: &str| {
+                server.call(
+                    "POST",
+                    "/agents/agent-1/runs",
+                    &[("Authorization", dpop_auth.as_str()), ("DPoP", proof)],
+                    "message=x",
+                )
+            };
+            let (proof, _) = dpop_proof("POST", &url, &token, &format!("{name}-{nonce}-1"));
+            let first = run(&proof);
+            if nonce {
+                // RFC 9449 §8: the server asks for its nonce; the client retries with it.
+                assert_eq!(first.status, 401, "{name}: {}", first.body);
+                let challenge = first.header("www-authenticate").unwrap_or_default();
+                assert!(challenge.contains("use_dpop_nonce"), "{name}: {challenge}");
+                let server_nonce = first
+                    .header("dpop-nonce")
+                    .unwrap_or_else(|| panic!("{name}: no DPoP-Nonce"))
+                    .to_owned();
+                let retried = dpop_proof_with_nonce(
+                    "POST",
+                    &url,
+                    &token,
+                    &format!("{name}-{nonce}-2"),
+                    &server_nonce,
+                );
+                let ok = run(&retried);
+                assert!(ok.status < 300, "{name} (nonce): {} {}", ok.status, ok.body);
+            } else {
+                // A DPoP-bound token is not cookie-borne: no Origin needed (the CSRF rule is
+                // the cookie's), as for a bearer token.
+                assert!(
+                    first.status < 300,
+                    "{name}: {} {}",
+                    first.status,
+                    first.body
+                );
+            }
+            drop(server);
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}
+
 #[path = "../../../jwt-core/tests/support/oidc_provider.rs"]
 mod oidc_provider;
 
@@ -1114,6 +1248,21 @@ fn oidc_demo_verifies_tokens_from_a_real_provider_via_issuer() {
 /// A DPoP proof (RFC 9449) signed with the P-256 fixture key of jwt-core's tests, and that
 /// key's thumbprint (what a bound token carries as `cnf.jkt`).
 fn dpop_proof(method: &str, url: &str, token: &str, jti: &str) -> (String, String) {
+    dpop_proof_claims(method, url, token, jti, None)
+}
+
+/// A proof carrying the server's `nonce`.
+fn dpop_proof_with_nonce(method: &str, url: &str, token: &str, jti: &str, nonce: &str) -> String {
+    dpop_proof_claims(method, url, token, jti, Some(nonce)).0
+}
+
+fn dpop_proof_claims(
+    method: &str,
+    url: &str,
+    token: &str,
+    jti: &str,
+    nonce: Option<&str>,
+) -> (String, String) {
     use base64::Engine as _;
     use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
     let pem = include_str!("../../../jwt-core/tests/fixtures/p256.pub.pem");
@@ -1133,7 +1282,10 @@ fn dpop_proof(method: &str, url: &str, token: &str, jti: &str) -> (String, Strin
     let ath = URL_SAFE_NO_PAD
         .encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes()).as_ref());
     let header = json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk});
-    let claims = json!({"jti": jti, "htm": method, "htu": url, "iat": now, "ath": ath});
+    let mut claims = json!({"jti": jti, "htm": method, "htu": url, "iat": now, "ath": ath});
+    if let Some(nonce) = nonce {
+        claims["nonce"] = json!(nonce);
+    }
     let input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),
