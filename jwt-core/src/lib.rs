@@ -8,6 +8,7 @@
 // key material and verifiers, `authz` decides what a route demands and what a caller may do,
 // `engine` runs one decision, `presets` is data.
 mod authz;
+mod clock;
 mod engine;
 mod error;
 mod fast_hash;

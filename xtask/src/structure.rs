@@ -6,6 +6,12 @@
 //! Edges a module has to its own descendants (declaring and re-exporting children) are structure,
 //! not imports, and the crate root only re-exports. A cycle is a strongly connected group of two
 //! or more modules; the same check runs on the top-level folders (the layers).
+//!
+//! The file check sees what the module check leaves out: a file's code that uses its own child
+//! modules (`engine/mod.rs` calling `dpop::..` or `crate::engine::validation::now_secs`) is an
+//! edge too, re-exports (`pub use`) and `mod` declarations aside. A child that uses its parent's
+//! file while the parent uses the child is a file cycle: two files that can only change together.
+//! The last line is the longest function of the crate's non-test code, in lines.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -342,16 +348,172 @@ pub(crate) fn run(crate_dir: &Path) -> Result<(), String> {
         println!("folder cycle: {}", group.join(" <-> "));
     }
     println!("folder cycles: {}", layered.len());
-    if found.is_empty() && layered.is_empty() {
+    let files = file_graph(&modules, &exports);
+    let file_cycles = cycles(&files);
+    for group in &file_cycles {
+        println!("file cycle: {}", group.join(" <-> "));
+    }
+    println!("file cycles: {}", file_cycles.len());
+    let (longest, name, at) = longest_function(&modules);
+    println!(
+        "longest function in {}/src: {longest} lines ({name}, {at})",
+        crate_dir
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    );
+    if found.is_empty() && layered.is_empty() && file_cycles.is_empty() {
         Ok(())
     } else {
         Err(format!(
-            "{} import cycle(s) and {} folder cycle(s) in {}",
+            "{} import cycle(s), {} folder cycle(s) and {} file cycle(s) in {}",
             found.len(),
             layered.len(),
+            file_cycles.len(),
             src.display()
         ))
     }
+}
+
+/// The files' graph: every path a file's code names (re-exports and `mod` declarations aside),
+/// its own descendants and ancestors included, and bare paths through its child modules
+/// (`dpop::DpopCheck` in `engine/mod.rs`).
+fn file_graph(
+    modules: &BTreeMap<String, Module>,
+    exports: &BTreeMap<String, String>,
+) -> BTreeMap<String, BTreeSet<String>> {
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (name, module) in modules {
+        let edges = graph.entry(name.clone()).or_default();
+        if name.is_empty() {
+            continue;
+        }
+        let code: String = module
+            .code
+            .replace('\n', " ")
+            .split(';')
+            .filter(|stmt| {
+                let stmt = stmt.trim_start();
+                !(stmt.starts_with("pub use ")
+                    || stmt.starts_with("pub(crate) use ")
+                    || stmt.contains("mod "))
+            })
+            .collect::<Vec<_>>()
+            .join(";");
+        let mut paths = referenced_paths(name, &code);
+        // Bare paths through a child module: `child::item`.
+        let prefix = format!("{name}::");
+        for child in modules.keys().filter_map(|m| m.strip_prefix(&prefix)) {
+            if child.contains("::") {
+                continue;
+            }
+            let needle = format!("{child}::");
+            let bytes = code.as_bytes();
+            let mut from = 0;
+            while let Some(found) = code[from..].find(&needle) {
+                let at = from + found;
+                from = at + needle.len();
+                let before = at.checked_sub(1).map(|i| bytes[i]);
+                if before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':') {
+                    continue;
+                }
+                let mut path: Vec<String> = name.split("::").map(str::to_owned).collect();
+                path.push(child.to_owned());
+                paths.push(path);
+            }
+        }
+        for path in paths {
+            if let Some(target) = owner(&path, modules, exports)
+                && target != *name
+                && !target.is_empty()
+            {
+                edges.insert(target);
+            }
+        }
+    }
+    graph
+}
+
+/// The longest function (`fn` item, body included) of the non-test code: its length in lines,
+/// name and `file:line`.
+fn longest_function(modules: &BTreeMap<String, Module>) -> (usize, String, String) {
+    let mut best = (0, String::new(), String::new());
+    for module in modules.values() {
+        let lines: Vec<&str> = module.code.lines().collect();
+        for (start, line) in lines.iter().enumerate() {
+            let Some(name) = fn_name(line) else { continue };
+            if let Some(end) = body_end(&lines, start) {
+                let len = end - start + 1;
+                if len > best.0 {
+                    best = (
+                        len,
+                        name.to_owned(),
+                        format!("{}:{}", module.file.display(), start + 1),
+                    );
+                }
+            }
+        }
+    }
+    best
+}
+
+/// The name of the function a line declares, if it does (`pub(crate) async fn name<..>(`).
+fn fn_name(line: &str) -> Option<&str> {
+    let at = line.find("fn ")?;
+    if at > 0 && !line.as_bytes()[at - 1].is_ascii_whitespace() {
+        return None;
+    }
+    let rest = &line[at + 3..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    (end > 0).then(|| &rest[..end])
+}
+
+/// The line where the body of the function declared at `start` closes: braces counted outside
+/// string and character literals; `None` for a declaration without a body (`fn f();`).
+fn body_end(lines: &[&str], start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut opened = false;
+    for (i, line) in lines.iter().enumerate().skip(start) {
+        let mut chars = line.chars().peekable();
+        let mut in_str = false;
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if in_str => {
+                    chars.next();
+                }
+                '"' => in_str = !in_str,
+                '\'' if !in_str => {
+                    // A char literal ('{', '\'') is skipped; a lifetime ('a) is not one.
+                    let rest: String = chars.clone().take(3).collect();
+                    if rest.starts_with('\\') {
+                        while let Some(n) = chars.next() {
+                            if n == '\'' {
+                                break;
+                            }
+                        }
+                    } else if rest.chars().nth(1) == Some('\'') {
+                        chars.next();
+                        chars.next();
+                    }
+                }
+                '{' if !in_str => {
+                    depth += 1;
+                    opened = true;
+                }
+                '}' if !in_str => {
+                    depth = depth.saturating_sub(1);
+                    if opened && depth == 0 {
+                        return Some(i);
+                    }
+                }
+                ';' if !in_str && !opened => return None,
+                _ => {}
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -392,6 +554,17 @@ mod tests {
                 .any(|p| p.ends_with(&["inner".to_owned(), "f".into()]))
         );
         assert_eq!(paths.len(), 3);
+    }
+
+    #[test]
+    fn measures_functions_and_skips_literals() {
+        let code = "fn short() {}\npub(crate) async fn long<'a>(x: &'a str) {\n    let c = '{';\n    let s = \"}}\";\n    if x.is_empty() {\n    }\n}\nfn decl();\n";
+        let lines: Vec<&str> = code.lines().collect();
+        assert_eq!(fn_name(lines[1]), Some("long"));
+        assert_eq!(body_end(&lines, 0), Some(0));
+        assert_eq!(body_end(&lines, 1), Some(6));
+        assert_eq!(body_end(&lines, 7), None);
+        assert_eq!(fn_name("let f = |x| x;"), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::engine::validation::now_secs;
+use crate::clock::now_secs;
 use crate::error::AuthError;
 
 /// At most one warning per reason in this many seconds.

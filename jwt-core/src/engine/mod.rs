@@ -19,11 +19,12 @@ use crate::authz::routes::{
     Access, Listing, RouteMatch, RouteTable, ScopeMapper, ScopeTemplate, Unmapped,
 };
 use crate::authz::scope::{AccessibleIds, ScopeSet};
+use crate::clock::now_secs;
 use crate::engine::cache::{CachedToken, TokenCache, TokenCacheConfig};
 use crate::engine::checks::RequestCheck;
 use crate::engine::dpop::{Dpop, DpopCheck, DpopMode};
 use crate::engine::metadata::ProtectedResourceMetadata;
-use crate::engine::validation::{AudiencePolicy, Validation, now_secs};
+use crate::engine::validation::{AudiencePolicy, Validation};
 use crate::error::{
     AuthError, AuthErrorKind, ConfigError, DpopChallenge, ErrorRenderer, ErrorStyle, InvalidToken,
     RenderedBody,

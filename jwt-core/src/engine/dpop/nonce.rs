@@ -54,12 +54,12 @@ impl DpopNonces {
 
     /// The nonce to hand out now.
     pub fn current(&self) -> String {
-        self.issue(crate::engine::validation::now_secs())
+        self.issue(crate::clock::now_secs())
     }
 
     /// Whether `nonce` was issued by this secret in the current or the previous period.
     pub fn accepts(&self, nonce: &str) -> bool {
-        self.accepts_at(nonce, crate::engine::validation::now_secs())
+        self.accepts_at(nonce, crate::clock::now_secs())
     }
 
     pub(crate) fn issue(&self, now: u64) -> String {

@@ -10,8 +10,8 @@ use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
 
+use crate::clock::now_secs;
 use crate::engine::stores::StoreError;
-use crate::engine::validation::now_secs;
 
 /// Remembers proof identifiers until they expire, atomically: of two requests with the same
 /// `key`, exactly one is told it is the first.

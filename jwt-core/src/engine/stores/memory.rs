@@ -9,12 +9,12 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use crate::authz::context::{AuthContext, Revoker};
+use crate::clock::now_secs;
 use crate::engine::checks::RequestCheck;
 use crate::engine::stores::StoreError;
 use crate::engine::stores::revocation::{
     RevocationAnswer, RevocationQuery, RevocationStore, claim_values,
 };
-use crate::engine::validation::now_secs;
 use crate::error::{AuthError, InvalidToken};
 
 /// An in-memory revocation list: single tokens by `jti`, and every token of a subject issued

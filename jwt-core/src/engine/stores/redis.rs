@@ -12,10 +12,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use crate::clock::now_secs;
 use crate::engine::dpop::replay::ReplayStore;
 use crate::engine::stores::StoreError;
 use crate::engine::stores::revocation::{RevocationAnswer, RevocationQuery, RevocationStore};
-use crate::engine::validation::now_secs;
 use crate::keys::crypto::sha256;
 
 /// Keeps the later cut-off and the longer expiry: `KEYS[1]` cut-off key, `ARGV[1]` cut-off

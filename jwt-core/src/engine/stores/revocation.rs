@@ -12,9 +12,9 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::authz::context::{AuthContext, Revoker};
+use crate::clock::now_secs;
 use crate::engine::checks::RequestCheck;
 use crate::engine::stores::{FailurePolicy, StoreError};
-use crate::engine::validation::now_secs;
 use crate::error::{AuthError, InvalidToken};
 use crate::keys::crypto::sha256;
 
