@@ -76,7 +76,8 @@ pub use engine::stores::revocation::{
 };
 pub use engine::stores::{FailurePolicy, StoreError};
 pub use engine::validation::{AudiencePolicy, Validation};
-pub use engine::{JwtAuth, JwtAuthBuilder, OptionsPolicy, Outcome, TokenLocation};
+pub use engine::builder::JwtAuthBuilder;
+pub use engine::{JwtAuth, OptionsPolicy, Outcome, TokenLocation};
 pub use error::{AuthError, AuthErrorKind, ConfigError, GrpcCode, InvalidToken};
 pub use error::{DpopConfigError, DpopRejection};
 pub use error::{ErrorRenderer, JwkRejection, RenderedBody, RevokeError};

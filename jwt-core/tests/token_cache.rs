@@ -206,6 +206,24 @@ async fn decision(auth: &JwtAuth, token: &str, method: &str, path: &str) -> Stri
 /// in any order and repeated.
 #[tokio::test]
 async fn reused_contexts_decide_exactly_like_fresh_ones() {
+    reuse_differential().await;
+}
+
+/// The same differential while a DEBUG subscriber listens: which code path a decision takes
+/// (the kept context or the full decision) must not depend on whether anyone is tracing.
+#[tokio::test]
+async fn reused_contexts_decide_exactly_like_fresh_ones_while_traced() {
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(std::io::sink)
+        .with_max_level(tracing::Level::DEBUG)
+        .finish();
+    let _listening = tracing::subscriber::set_default(subscriber);
+    tracing::callsite::rebuild_interest_cache();
+    assert!(tracing::enabled!(tracing::Level::DEBUG));
+    reuse_differential().await;
+}
+
+async fn reuse_differential() {
     use jwt_core::RouteTable;
     let table = || {
         RouteTable::builder()

@@ -323,6 +323,11 @@ impl AuthContext {
         Err(self.style_error(err))
     }
 
+    /// The verified token's header, for diagnostics.
+    pub(crate) fn token_header(&self) -> Option<&TokenHeader> {
+        self.inner.principal.header.as_ref()
+    }
+
     /// Whether this context was made by the engine whose error style is `style`.
     pub(crate) fn style_is(&self, style: &Arc<ErrorStyle>) -> bool {
         self.inner

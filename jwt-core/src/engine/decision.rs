@@ -1,0 +1,456 @@
+//! One decision, as its steps: what is answered before any route (the metadata document, CORS
+//! preflights), the reuse of a context this token already got for this request, then locate
+//! (the path, the route, the token), verify (signature, claims, identity; through the token
+//! cache), prove possession (DPoP), authorize (the route's scopes, agno's resource checks), the
+//! per-request checks, and the context handed to the handler.
+
+use std::sync::Arc;
+
+use crate::authz::context::{AuthContext, Principal};
+use crate::authz::routes::{Access, Listing, RouteMatch, ScopeTemplate};
+use crate::authz::scope::{AccessibleIds, ScopeSet};
+use crate::clock::now_secs;
+use crate::engine::cache::CachedToken;
+use crate::engine::trace::{record_header, record_mismatch};
+use crate::engine::{JwtAuth, OptionsPolicy, Outcome};
+use crate::error::{AuthError, AuthErrorKind, InvalidToken};
+use crate::keys::verifier::{TokenKind, VerifyError};
+use crate::token::path::RequestPath;
+use crate::token::request::{RequestParts, has_header};
+use crate::token::source::PendingCheck;
+
+impl JwtAuth {
+    /// The decision, step by step. Each step either decides (an answer, a refusal) or hands
+    /// what it found to the next; nothing is looked up twice.
+    pub(super) async fn decide<R: RequestParts>(
+        &self,
+        req: &R,
+        span: &tracing::Span,
+    ) -> Result<Outcome, AuthError> {
+        if let Some(answer) = self.before_routing(req) {
+            return Ok(answer);
+        }
+        let mut early = Early::default();
+        if let Some(ctx) = self.reuse(req, span, &mut early).await? {
+            return Ok(Outcome::Authenticated(ctx));
+        }
+        let path = RequestPath::parse(req.path()).map_err(invalid_path)?;
+        let route = self.route(req.method(), &path, span)?;
+        if *route.access == Access::Excluded {
+            return Ok(Outcome::Anonymous);
+        }
+        let Some(located) = self.locate(req, &route, early.located)? else {
+            return Ok(Outcome::Anonymous);
+        };
+        let dpop_scheme = located.dpop_scheme;
+        self.authorize(req, span, &route, located, early.hit)
+            .await
+            // A refusal of a `DPoP` request is answered with a `DPoP` challenge.
+            .map_err(|e| if dpop_scheme { e.in_dpop_scheme() } else { e })
+    }
+
+    /// What is answered before any route: the protected resource metadata document, and CORS
+    /// preflights under the OPTIONS policy.
+    fn before_routing<R: RequestParts>(&self, req: &R) -> Option<Outcome> {
+        let i = &*self.inner;
+        let method = req.method();
+        if let Some(served) = &i.metadata
+            && (method == "GET" || method == "HEAD")
+            && req.path() == served.path
+        {
+            return Some(Outcome::ResourceMetadata(served.json.clone()));
+        }
+        if method == "OPTIONS" {
+            match i.options {
+                OptionsPolicy::BypassAll => return Some(Outcome::Anonymous),
+                OptionsPolicy::BypassPreflight
+                    if has_header(req, "origin")
+                        && has_header(req, "access-control-request-method") =>
+                {
+                    return Some(Outcome::Anonymous);
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// A request this token already made (same method and path) is decided as it was then:
+    /// its kept context, once the token's times and keys still hold and the per-request checks
+    /// pass again. Anything else (no token, a miss, an expired token, another request) goes on
+    /// to the full decision, which reuses what was located and looked up here (`early`).
+    async fn reuse<'r, R: RequestParts>(
+        &self,
+        req: &'r R,
+        span: &tracing::Span,
+        early: &mut Early<'r>,
+    ) -> Result<Option<AuthContext>, AuthError> {
+        let i = &*self.inner;
+        if !i.reuse_contexts {
+            return Ok(None);
+        }
+        let (Some(cache), Ok(located)) = (&i.cache, i.source.locate(req as &dyn RequestParts))
+        else {
+            return Ok(None);
+        };
+        early.located = Some(located);
+        let Some((token, _)) = located else {
+            return Ok(None);
+        };
+        let Some(hit) = cache.get(token).filter(|hit| {
+            hit.generation == i.verifier.key_generation()
+                && i.validation.check_times(&hit.times, now_secs()).is_ok()
+        }) else {
+            return Ok(None);
+        };
+        let method = req.method();
+        let Some(ctx) = hit.context_for(method, req.path()) else {
+            early.hit = Some(hit);
+            return Ok(None);
+        };
+        trace_reused(span, &ctx);
+        self.run_checks(&ctx, method, req.path()).await?;
+        Ok(Some(ctx))
+    }
+
+    /// The route the table gives this method and path.
+    fn route<'a>(
+        &'a self,
+        method: &str,
+        path: &RequestPath<'a>,
+        span: &tracing::Span,
+    ) -> Result<RouteMatch<'a>, AuthError> {
+        let route = self.inner.mapper.resolve(method, path).map_err(invalid_path)?;
+        if let Some(entry) = route.route
+            && !span.is_disabled()
+        {
+            span.record("route", entry);
+        }
+        Ok(route)
+    }
+
+    /// The credential: a `DPoP` token (found before the token source), or the token source's
+    /// (found by the reuse step already, or now). `None`: no token on an optional route.
+    fn locate<'r, R: RequestParts>(
+        &self,
+        req: &'r R,
+        route: &RouteMatch<'_>,
+        already: Option<Option<(&'r [u8], PendingCheck)>>,
+    ) -> Result<Option<Located<'r>>, AuthError> {
+        let i = &*self.inner;
+        let dpop_located = match &i.dpop {
+            Some(d) => d
+                .locate(req as &dyn RequestParts)
+                .map_err(AuthError::in_dpop_scheme)?,
+            None => None,
+        };
+        let dpop_scheme = dpop_located.is_some();
+        let found = match (dpop_located, already) {
+            (Some(found), _) => Some(found),
+            (None, Some(located)) => located,
+            (None, None) => i.source.locate(req as &dyn RequestParts)?,
+        };
+        match found {
+            Some((token, pending)) => Ok(Some(Located {
+                token,
+                pending,
+                dpop_scheme,
+            })),
+            None if *route.access == Access::Optional => Ok(None),
+            None => Err(AuthErrorKind::MissingToken(i.source.missing_detail()).into()),
+        }
+    }
+
+    /// From a located token to the handler's context: verify (or the cache entry the reuse
+    /// step found), prove possession, authorize, run the per-request checks, keep the context
+    /// for the next identical request.
+    async fn authorize<R: RequestParts>(
+        &self,
+        req: &R,
+        span: &tracing::Span,
+        route: &RouteMatch<'_>,
+        located: Located<'_>,
+        hit: Option<Arc<CachedToken>>,
+    ) -> Result<Outcome, AuthError> {
+        let i = &*self.inner;
+        let (method, token) = (req.method(), located.token);
+        let (principal, cached) = match hit {
+            Some(hit) => (hit.principal.clone(), Some(hit)),
+            None => self.principal(token, located.pending, span).await?,
+        };
+        if let Some(d) = &i.dpop {
+            let proof = d.check(req, token, &principal.claims, located.dpop_scheme, now_secs())?;
+            if let Some(entry) = proof {
+                d.record(entry).await?;
+            }
+        }
+        trace_principal(span, &principal);
+        let ctx = self.context(principal, route, token, method)?;
+        if !span.is_disabled() && !ctx.required_scopes().is_empty() {
+            span.record(
+                "required",
+                tracing::field::display(ctx.required_scopes().join(" ")),
+            );
+        }
+        self.run_checks(&ctx, method, req.path()).await?;
+        if let Some(entry) = &cached
+            && i.reuse_contexts
+        {
+            entry.keep_context(method, req.path(), &ctx);
+        }
+        Ok(Outcome::Authenticated(ctx))
+    }
+
+    /// The route's scopes (rendered with its parameters) against the principal's, agno's
+    /// resource checks, and the context that results.
+    fn context(
+        &self,
+        principal: Arc<Principal>,
+        route: &RouteMatch<'_>,
+        token: &[u8],
+        method: &str,
+    ) -> Result<AuthContext, AuthError> {
+        let i = &*self.inner;
+        let templates: &[ScopeTemplate] = match &*route.access {
+            Access::Denied if i.authorization => return Err(AuthErrorKind::RouteDenied.into()),
+            Access::Scopes(templates) if i.authorization => templates,
+            _ => &[],
+        };
+        let (required, listing) = required_scopes(&principal.scopes, route, templates, method)?;
+        if i.authorization {
+            resource_checks(&principal.scopes, route)?;
+        }
+        Ok(AuthContext::new(
+            principal,
+            required,
+            route.route.map(str::to_owned),
+            listing,
+            // UTF-8 already: a cached token, or one `pending` checked.
+            i.keep_token
+                .then(|| String::from_utf8_lossy(token).into_owned()),
+            Some(i.style.clone()),
+            i.revoker.clone(),
+        ))
+    }
+
+    /// Every per-request check in order, on every authenticated request, cache hit or not.
+    async fn run_checks(&self, ctx: &AuthContext, method: &str, path: &str) -> Result<(), AuthError> {
+        for check in &self.inner.checks {
+            check.check(ctx, method, path).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A located credential: its bytes, the character check left for a cache miss, and whether it
+/// came with the `DPoP` scheme.
+struct Located<'r> {
+    token: &'r [u8],
+    pending: PendingCheck,
+    dpop_scheme: bool,
+}
+
+fn invalid_path(why: crate::token::path::PathRejection) -> AuthError {
+    AuthError::new(AuthErrorKind::InvalidPath(why))
+}
+
+/// The principal's `sub` and `iss` on the span, when a subscriber listens.
+fn trace_principal(span: &tracing::Span, principal: &Principal) {
+    if span.is_disabled() {
+        return;
+    }
+    if let Some(sub) = principal.identity.user_id.as_deref() {
+        span.record("sub", sub);
+    }
+    if let Some(iss) = principal.claims.get("iss").and_then(|v| v.as_str()) {
+        span.record("iss", iss);
+    }
+}
+
+/// A reused context's fields on the span, as the full decision records them.
+fn trace_reused(span: &tracing::Span, ctx: &AuthContext) {
+    if span.is_disabled() {
+        return;
+    }
+    span.record("cache_hit", true);
+    if let Some(route) = ctx.route() {
+        span.record("route", route);
+    }
+    if let Some(sub) = ctx.user_id() {
+        span.record("sub", sub);
+    }
+    if let Some(iss) = ctx.claim("iss").and_then(|v| v.as_str()) {
+        span.record("iss", iss);
+    }
+    record_header(span, ctx.token_header());
+    if !ctx.required_scopes().is_empty() {
+        span.record(
+            "required",
+            tracing::field::display(ctx.required_scopes().join(" ")),
+        );
+    }
+}
+
+/// What the reuse check at the start of a decision already found: the located token and its
+/// cache entry (current keys, valid times), for the full decision to use rather than repeat.
+#[derive(Default)]
+struct Early<'r> {
+    /// What the token source found (when it found no error).
+    located: Option<Option<(&'r [u8], PendingCheck)>>,
+    hit: Option<Arc<CachedToken>>,
+}
+
+/// The listing fallback's resource type and the ids the caller may see.
+type ListingIds = (String, AccessibleIds);
+
+/// The route's required scopes rendered for this request, checked against `scopes`, with the
+/// listing fallback's ids when it applied.
+fn required_scopes(
+    scopes: &ScopeSet,
+    route: &RouteMatch<'_>,
+    templates: &[ScopeTemplate],
+    method: &str,
+) -> Result<(Vec<String>, Option<ListingIds>), AuthError> {
+    let required: Vec<String> = templates
+        .iter()
+        .map(|t| t.render(&route.params).into_owned())
+        .collect();
+    // agno's listing fallback: a GET collection whose caller lacks the collection's own scope
+    // (`agents:read`) but holds per-resource ones (`agents:a1:read`). It stands in for that one
+    // scope only; every other required scope still applies.
+    let fallback = route
+        .listing
+        .filter(|_| method == "GET" || method == "HEAD");
+    let mut listing = None;
+    for r in &required {
+        if scopes.can(r) {
+            continue;
+        }
+        match fallback {
+            Some(l) if is_listing_scope(r, l) => {
+                let ids = scopes.accessible_ids(&l.resource, &[l.action.as_str()]);
+                if ids.is_empty() {
+                    return Err(insufficient(required));
+                }
+                listing = Some((l.resource.clone(), ids));
+            }
+            _ => return Err(insufficient(required)),
+        }
+    }
+    Ok((required, listing))
+}
+
+/// agno's route-level resource checks, after the scope check.
+fn resource_checks(scopes: &ScopeSet, route: &RouteMatch<'_>) -> Result<(), AuthError> {
+    for check in route.checks {
+        let text = check.scope.render(&route.params);
+        if !scopes.can(&text) {
+            return Err(AuthErrorKind::AccessDenied {
+                action: check.action.clone(),
+                noun: check.noun.clone(),
+                required: text.into_owned(),
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+impl JwtAuth {
+    /// Verifies and validates `token` into a principal, through the cache when it is on; with
+    /// the cache entry that holds it.
+    ///
+    /// A cache hit skips the source's pending character check and the length limit: the
+    /// cached token passed both when it was first verified.
+    async fn principal(
+        &self,
+        token: &[u8],
+        pending: PendingCheck,
+        span: &tracing::Span,
+    ) -> Result<(Arc<Principal>, Option<Arc<CachedToken>>), AuthError> {
+        let i = &*self.inner;
+        let now = now_secs();
+        let generation = i.verifier.key_generation();
+        if let Some(cache) = &i.cache
+            && let Some(hit) = cache.get(token)
+        {
+            if hit.generation == generation {
+                if !span.is_disabled() {
+                    span.record("cache_hit", true);
+                    record_header(span, hit.principal.header.as_ref());
+                }
+                match i.validation.check_times(&hit.times, now) {
+                    Ok(()) => return Ok((hit.principal.clone(), Some(hit))),
+                    Err(reason) => {
+                        cache.remove(token);
+                        return Err(reason.into());
+                    }
+                }
+            }
+            cache.remove(token);
+        }
+        if !span.is_disabled() {
+            span.record("cache_hit", false);
+        }
+        let token = pending.run(token)?;
+        if token.len() > i.validation.max_token_length() {
+            return Err(InvalidToken::TooLong.into());
+        }
+        let verified = i.verifier.verify(token).await.map_err(|e| {
+            // Which key or algorithm the token asked for (unverified, for the operator).
+            if !span.is_disabled() {
+                // The header is parsed again only for the log line.
+                record_header(span, crate::token::jose::peek_header(token).as_ref());
+            }
+            match e {
+                VerifyError::Invalid(reason) => AuthError::from(reason),
+                VerifyError::Unavailable => AuthError::new(AuthErrorKind::Unavailable),
+            }
+        })?;
+        record_header(span, verified.header.as_ref());
+        let times = match verified.kind {
+            TokenKind::Jwt => Some(
+                i.validation
+                    .validate_at(verified.header.as_ref(), &verified.claims, now)
+                    .inspect_err(|reason| {
+                        record_mismatch(span, reason, &i.validation, &verified.claims);
+                    })?,
+            ),
+            _ => None,
+        };
+        let mut identity = i.claims.identity(&verified.claims)?;
+        let scopes = ScopeSet::with_rules(
+            std::mem::take(&mut identity.scopes),
+            i.mapper.scope_rules().clone(),
+        );
+        let principal = Arc::new(Principal {
+            identity,
+            scopes,
+            claims: verified.claims,
+            header: verified.header,
+        });
+        let entry = match (&i.cache, times) {
+            (Some(cache), Some(times)) => {
+                principal.scopes.index();
+                let entry = Arc::new(CachedToken::new(principal.clone(), times, generation));
+                cache.insert(token, entry.clone());
+                Some(entry)
+            }
+            _ => None,
+        };
+        Ok((principal, entry))
+    }
+}
+
+/// Whether `scope` is the collection scope a listing fallback may stand in for
+/// (`<resource>:<action>`).
+fn is_listing_scope(scope: &str, listing: &Listing) -> bool {
+    scope
+        .strip_prefix(listing.resource.as_str())
+        .and_then(|rest| rest.strip_prefix(':'))
+        == Some(listing.action.as_str())
+}
+
+fn insufficient(required: Vec<String>) -> AuthError {
+    AuthErrorKind::InsufficientScope { required }.into()
+}
