@@ -58,6 +58,7 @@ pub use authz::routes::{
     ScopeTemplate, Unmapped,
 };
 pub use authz::scope::{AccessibleIds, DEFAULT_ADMIN_SCOPE, Scope, ScopeRules, ScopeSet};
+pub use engine::builder::JwtAuthBuilder;
 pub use engine::cache::TokenCacheConfig;
 pub use engine::checks::RequestCheck;
 pub use engine::decided::{Decided, extractor_refusal};
@@ -76,7 +77,6 @@ pub use engine::stores::revocation::{
 };
 pub use engine::stores::{FailurePolicy, StoreError};
 pub use engine::validation::{AudiencePolicy, Validation};
-pub use engine::builder::JwtAuthBuilder;
 pub use engine::{JwtAuth, OptionsPolicy, Outcome, TokenLocation};
 pub use error::{AuthError, AuthErrorKind, ConfigError, GrpcCode, InvalidToken};
 pub use error::{DpopConfigError, DpopRejection};

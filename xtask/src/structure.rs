@@ -16,6 +16,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+/// The longest a function of the crate may be, in lines: a longer one reads as one block instead
+/// of its steps.
+const MAX_FUNCTION_LINES: usize = 70;
+
 /// A module: its path (`authz::routes::table`), file and line count.
 struct Module {
     file: PathBuf,
@@ -362,6 +366,11 @@ pub(crate) fn run(crate_dir: &Path) -> Result<(), String> {
             .map(|n| n.to_string_lossy())
             .unwrap_or_default()
     );
+    if longest > MAX_FUNCTION_LINES {
+        return Err(format!(
+            "{name} ({at}) is {longest} lines long; split it into named steps of at most {MAX_FUNCTION_LINES}"
+        ));
+    }
     if found.is_empty() && layered.is_empty() && file_cycles.is_empty() {
         Ok(())
     } else {
@@ -488,7 +497,10 @@ fn body_end(lines: &[&str], start: usize) -> Option<usize> {
                     // A char literal ('{', '\'') is skipped; a lifetime ('a) is not one.
                     let rest: String = chars.clone().take(3).collect();
                     if rest.starts_with('\\') {
-                        while let Some(n) = chars.next() {
+                        // The backslash and the escaped character, then up to the closing quote.
+                        chars.next();
+                        chars.next();
+                        for n in chars.by_ref() {
                             if n == '\'' {
                                 break;
                             }

@@ -618,7 +618,7 @@ impl OpenApiSecurity {
     /// The OAuth2 flow also gets `refreshUrl`, the token URL (where RFC 6749 §6 refreshes
     /// tokens): aide writes a flow without one as `"refreshUrl": null`, which OpenAPI refuses.
     pub fn apply_to_aide(&self, table: &RouteTable, doc: &mut aide::openapi::OpenApi) {
-        use aide::openapi::{ApiKeyLocation, OAuth2Flow, OAuth2Flows, ReferenceOr, SecurityScheme};
+        use aide::openapi::{ApiKeyLocation, ReferenceOr, SecurityScheme};
         let mut used = BTreeSet::new();
         let mut excluded = false;
         for (path, item) in doc.paths.iter_mut().flat_map(|p| p.paths.iter_mut()) {
@@ -668,35 +668,10 @@ impl OpenApiSecurity {
             );
         }
         if let Some((name, flow)) = &self.oauth2 {
-            let scopes = used.iter().map(|s| (s.clone(), String::new())).collect();
-            // aide writes a missing `refreshUrl` as `null`, which OpenAPI refuses (it is a
-            // URL); tokens are refreshed at the token endpoint (RFC 6749 §6), so that is it.
-            let flows = match flow {
-                OAuthFlow::AuthorizationCode {
-                    authorization_url,
-                    token_url,
-                } => OAuth2Flows {
-                    authorization_code: Some(OAuth2Flow::AuthorizationCode {
-                        authorization_url: authorization_url.clone(),
-                        token_url: token_url.clone(),
-                        refresh_url: Some(token_url.clone()),
-                        scopes,
-                    }),
-                    ..Default::default()
-                },
-                OAuthFlow::ClientCredentials { token_url } => OAuth2Flows {
-                    client_credentials: Some(OAuth2Flow::ClientCredentials {
-                        refresh_url: Some(token_url.clone()),
-                        token_url: token_url.clone(),
-                        scopes,
-                    }),
-                    ..Default::default()
-                },
-            };
             schemes.insert(
                 name.clone(),
                 ReferenceOr::Item(SecurityScheme::OAuth2 {
-                    flows,
+                    flows: aide_flows(flow, &used),
                     description: None,
                     extensions: Default::default(),
                 }),
@@ -756,6 +731,37 @@ impl OpenApiSecurity {
             self.apply_to_aide(table, api.inner_mut());
             api
         }
+    }
+}
+
+/// The OAuth2 flow in aide's types, its scopes the ones the document uses. aide writes a missing
+/// `refreshUrl` as `null`, which OpenAPI refuses (it is a URL); tokens are refreshed at the token
+/// endpoint (RFC 6749 §6), so that is it.
+#[cfg(feature = "aide")]
+fn aide_flows(flow: &OAuthFlow, used: &BTreeSet<String>) -> aide::openapi::OAuth2Flows {
+    use aide::openapi::{OAuth2Flow, OAuth2Flows};
+    let scopes = used.iter().map(|s| (s.clone(), String::new())).collect();
+    match flow {
+        OAuthFlow::AuthorizationCode {
+            authorization_url,
+            token_url,
+        } => OAuth2Flows {
+            authorization_code: Some(OAuth2Flow::AuthorizationCode {
+                authorization_url: authorization_url.clone(),
+                token_url: token_url.clone(),
+                refresh_url: Some(token_url.clone()),
+                scopes,
+            }),
+            ..Default::default()
+        },
+        OAuthFlow::ClientCredentials { token_url } => OAuth2Flows {
+            client_credentials: Some(OAuth2Flow::ClientCredentials {
+                refresh_url: Some(token_url.clone()),
+                token_url: token_url.clone(),
+                scopes,
+            }),
+            ..Default::default()
+        },
     }
 }
 

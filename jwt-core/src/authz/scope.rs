@@ -245,15 +245,19 @@ pub(crate) enum ScopeRef<'a> {
     Unknown,
 }
 
-impl<'a> ScopeRef<'a> {
-    pub(crate) fn parse(s: &'a str, rules: &'a ScopeRules) -> Self {
-        // One pass: every byte a scope-token character, where the first three `:` are, and
-        // which of the parts they delimit contain a `/` (a hierarchical resource or action is
-        // non-empty and without `/`, so URL-shaped scopes stay exact).
-        let bytes = s.as_bytes();
-        if bytes.is_empty() {
-            return ScopeRef::Unknown;
-        }
+/// What one pass over a scope finds: every byte a scope-token character, where the first three
+/// `:` are, and which of the parts they delimit contain a `/` (a hierarchical resource or action
+/// is non-empty and without `/`, so URL-shaped scopes stay exact).
+struct Shape {
+    parts: usize,
+    colons: [usize; 3],
+    slash: [bool; 4],
+}
+
+impl Shape {
+    /// The shape of `s`, or `None` when it is not a scope-token.
+    #[inline]
+    fn of(s: &str) -> Option<Shape> {
         /// 0: not a scope-token character; 1: other; 2: `:`; 3: `/`.
         const CLASS: [u8; 256] = {
             let mut t = [0u8; 256];
@@ -269,30 +273,45 @@ impl<'a> ScopeRef<'a> {
             }
             t
         };
-        let mut colons = [0usize; 3];
-        let mut parts = 1usize;
-        let mut slash = [false; 4];
-        for (at, &b) in bytes.iter().enumerate() {
+        if s.is_empty() {
+            return None;
+        }
+        let mut shape = Shape {
+            parts: 1,
+            colons: [0; 3],
+            slash: [false; 4],
+        };
+        for (at, &b) in s.as_bytes().iter().enumerate() {
             match CLASS[usize::from(b)] {
-                0 => return ScopeRef::Unknown,
+                0 => return None,
                 2 => {
-                    if parts <= 3 {
-                        colons[parts - 1] = at;
+                    if shape.parts <= 3 {
+                        shape.colons[shape.parts - 1] = at;
                     }
-                    parts += 1;
+                    shape.parts += 1;
                 }
-                3 => slash[parts.min(4) - 1] = true,
+                3 => shape.slash[shape.parts.min(4) - 1] = true,
                 _ => {}
             }
         }
+        Some(shape)
+    }
+}
+
+impl<'a> ScopeRef<'a> {
+    pub(crate) fn parse(s: &'a str, rules: &'a ScopeRules) -> Self {
+        let Some(shape) = Shape::of(s) else {
+            return ScopeRef::Unknown;
+        };
         if rules.admin.as_deref() == Some(s) {
             return ScopeRef::Admin;
         }
         if !rules.hierarchical {
             return ScopeRef::Exact(s);
         }
-        let name = |from: usize, to: usize, part: usize| to > from && !slash[part];
-        match parts {
+        let name = |from: usize, to: usize, part: usize| to > from && !shape.slash[part];
+        let colons = shape.colons;
+        match shape.parts {
             2 => {
                 let c = colons[0];
                 if name(0, c, 0) && name(c + 1, s.len(), 1) {
@@ -305,20 +324,17 @@ impl<'a> ScopeRef<'a> {
             3 => {
                 let (c0, c1) = (colons[0], colons[1]);
                 let (res, id, action) = (&s[..c0], &s[c0 + 1..c1], &s[c1 + 1..]);
-                if name(0, c0, 0) && name(c1 + 1, s.len(), 2) {
-                    if id == "*" {
-                        return ScopeRef::Wildcard {
-                            resource: rules.resource(res),
-                            action,
-                        };
-                    }
-                    if !id.is_empty() {
-                        return ScopeRef::PerResource {
-                            resource: rules.resource(res),
+                if name(0, c0, 0) && name(c1 + 1, s.len(), 2) && !id.is_empty() {
+                    let resource = rules.resource(res);
+                    return if id == "*" {
+                        ScopeRef::Wildcard { resource, action }
+                    } else {
+                        ScopeRef::PerResource {
+                            resource,
                             id,
                             action,
-                        };
-                    }
+                        }
+                    };
                 }
             }
             _ => {}

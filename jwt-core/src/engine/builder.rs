@@ -13,7 +13,9 @@ use crate::engine::dpop::{Dpop, DpopMode};
 use crate::engine::metadata::{self, ProtectedResourceMetadata};
 use crate::engine::validation::{AudiencePolicy, Validation};
 use crate::engine::{Inner, JwtAuth, OptionsPolicy, TokenLocation};
-use crate::error::{AuthError, ConfigError, DpopChallenge, ErrorRenderer, ErrorStyle, RenderedBody};
+use crate::error::{
+    AuthError, ConfigError, DpopChallenge, ErrorRenderer, ErrorStyle, RenderedBody,
+};
 use crate::keys::verifier::Verifier;
 use crate::render::RenderWith;
 use crate::token::claims::{ClaimsConfig, StandardClaims};
@@ -337,15 +339,98 @@ impl JwtAuthBuilder {
     /// # Errors
     /// [`ConfigError::NoKeySource`] without a verifier, [`ConfigError::LeewayOutOfRange`],
     /// [`ConfigError::MaxTokenLengthOutOfRange`], or the first error a setter recorded.
-    pub fn build(self) -> Result<JwtAuth, ConfigError> {
-        if let Some(e) = self.error {
+    pub fn build(mut self) -> Result<JwtAuth, ConfigError> {
+        if let Some(e) = self.error.take() {
             return Err(e);
         }
         crate::keys::crypto::self_test()?;
-        let verifier = self.verifier.ok_or(ConfigError::NoKeySource)?;
-        let mut validation = self.validation;
-        // RFC 8707: a token minted for the protected resource names it as its audience.
-        let mut audiences = self.audiences;
+        let verifier = self.verifier.take().ok_or(ConfigError::NoKeySource)?;
+        let mut validation = self.claim_rules(verifier.as_ref())?;
+        if let Some(claims) = &self.claims {
+            claims.check_config()?;
+        }
+        let mapper = match self.mapper.take() {
+            Some(m) => m,
+            // No table: authentication only, every route needs a valid token.
+            None => Box::new(
+                RouteTable::builder()
+                    .unmapped(Unmapped::Authenticated)
+                    .build()?,
+            ),
+        };
+        let realm = self.realm.take().unwrap_or(Cow::Borrowed("api"));
+        if realm.is_empty() {
+            return Err(ConfigError::Empty("realm"));
+        }
+        let cache = match self.cache_off {
+            true => None,
+            false => Some(TokenCache::new(self.cache.take().unwrap_or_default())?),
+        };
+        let dpop = match self.dpop.take() {
+            Some(d) => {
+                validation.dpop_binding = true;
+                Some(d.build(self.metadata.as_ref().map(|m| m.resource()))?)
+            }
+            None => None,
+        };
+        let metadata = self.served_metadata(mapper.as_ref(), dpop.as_ref())?;
+        let style = self.error_style(&realm, metadata.as_ref(), dpop.as_ref());
+        Ok(JwtAuth {
+            inner: Arc::new(Inner {
+                reuse_contexts: mapper.is_fixed() && dpop.is_none(),
+                cache,
+                verifier,
+                source: self
+                    .source
+                    .take()
+                    .unwrap_or_else(|| Box::new(BearerHeader::new())),
+                claims: self
+                    .claims
+                    .take()
+                    .unwrap_or_else(|| Box::new(StandardClaims::default())),
+                mapper,
+                validation,
+                options: self.options,
+                authorization: self.authorization.unwrap_or(true),
+                style,
+                realm,
+                checks: std::mem::take(&mut self.checks),
+                keep_token: self.keep_token,
+                metadata,
+                dpop,
+                revoker: self.revoker.take(),
+            }),
+        })
+    }
+
+    /// How every error and context of the engine renders: realm, resource metadata URL,
+    /// renderer, `Retry-After`, DPoP challenge.
+    fn error_style(
+        &mut self,
+        realm: &str,
+        metadata: Option<&metadata::ServedMetadata>,
+        dpop: Option<&crate::engine::dpop::DpopCheck>,
+    ) -> Arc<ErrorStyle> {
+        Arc::new(ErrorStyle {
+            realm: Arc::from(realm),
+            resource_metadata: metadata.map(|m| Arc::from(&*m.url)),
+            renderer: self.renderer.take(),
+            retry_after_secs: self
+                .retry_after_secs
+                .unwrap_or(crate::limits::DEFAULT_RETRY_AFTER_SECS),
+            dpop: dpop.map(|d| DpopChallenge {
+                algs: d.algs_text.clone(),
+                required: d.mode == DpopMode::Required,
+            }),
+        })
+    }
+
+    /// The claim rules with the audiences (the protected resource's too, RFC 8707), issuers,
+    /// leeway and length limit set on the builder; refuses what matches no token (an empty
+    /// audience or issuer) and a setup where nothing checks the issuer.
+    fn claim_rules(&self, verifier: &dyn Verifier) -> Result<Validation, ConfigError> {
+        let mut validation = self.validation.clone();
+        let mut audiences = self.audiences.clone();
         audiences.extend(self.metadata.as_ref().map(|m| m.resource().to_owned()));
         if !audiences.is_empty() {
             let mut list = match validation.audience_settings() {
@@ -368,7 +453,7 @@ impl JwtAuthBuilder {
         }
         if !self.issuers.is_empty() {
             let mut list = validation.issuer_settings().to_vec();
-            list.extend(self.issuers);
+            list.extend(self.issuers.iter().cloned());
             validation = validation.issuer(list);
         }
         if validation.issuer_settings().is_empty() && !verifier.pins_issuer() && !self.any_issuer {
@@ -380,79 +465,24 @@ impl JwtAuthBuilder {
         if let Some(n) = self.max_token_len {
             validation = validation.max_token_len(n)?;
         }
-        if let Some(claims) = &self.claims {
-            claims.check_config()?;
+        Ok(validation)
+    }
+
+    /// The RFC 9728 document to serve, checked, with the table's scopes and the DPoP
+    /// algorithms filled in where the metadata leaves them out.
+    fn served_metadata(
+        &mut self,
+        mapper: &dyn ScopeMapper,
+        dpop: Option<&crate::engine::dpop::DpopCheck>,
+    ) -> Result<Option<metadata::ServedMetadata>, ConfigError> {
+        let Some(m) = self.metadata.take() else {
+            return Ok(None);
+        };
+        m.check()?;
+        let mut m = m.with_default_scopes(mapper.scopes_supported());
+        if let Some(d) = dpop {
+            m = m.with_dpop(d.alg_names.clone(), d.mode == DpopMode::Required);
         }
-        let mapper = match self.mapper {
-            Some(m) => m,
-            // No table: authentication only, every route needs a valid token.
-            None => Box::new(
-                RouteTable::builder()
-                    .unmapped(Unmapped::Authenticated)
-                    .build()?,
-            ),
-        };
-        let realm = self.realm.unwrap_or(Cow::Borrowed("api"));
-        if realm.is_empty() {
-            return Err(ConfigError::Empty("realm"));
-        }
-        let cache = if self.cache_off {
-            None
-        } else {
-            let config = self.cache.unwrap_or_default();
-            Some(TokenCache::new(config)?)
-        };
-        let dpop = match self.dpop {
-            Some(d) => {
-                validation.dpop_binding = true;
-                Some(d.build(self.metadata.as_ref().map(|m| m.resource()))?)
-            }
-            None => None,
-        };
-        let metadata = match self.metadata {
-            Some(m) => {
-                m.check()?;
-                let mut m = m.with_default_scopes(mapper.scopes_supported());
-                if let Some(d) = &dpop {
-                    m = m.with_dpop(d.alg_names.clone(), d.mode == DpopMode::Required);
-                }
-                Some(metadata::ServedMetadata::new(&m))
-            }
-            None => None,
-        };
-        let reuse_contexts = mapper.is_fixed() && dpop.is_none();
-        Ok(JwtAuth {
-            inner: Arc::new(Inner {
-                reuse_contexts,
-                cache,
-                verifier,
-                source: self.source.unwrap_or_else(|| Box::new(BearerHeader::new())),
-                claims: self
-                    .claims
-                    .unwrap_or_else(|| Box::new(StandardClaims::default())),
-                mapper,
-                validation,
-                options: self.options,
-                authorization: self.authorization.unwrap_or(true),
-                style: Arc::new(ErrorStyle {
-                    realm: Arc::from(&*realm),
-                    resource_metadata: metadata.as_ref().map(|m| Arc::from(&*m.url)),
-                    renderer: self.renderer,
-                    retry_after_secs: self
-                        .retry_after_secs
-                        .unwrap_or(crate::limits::DEFAULT_RETRY_AFTER_SECS),
-                    dpop: dpop.as_ref().map(|d| DpopChallenge {
-                        algs: d.algs_text.clone(),
-                        required: d.mode == DpopMode::Required,
-                    }),
-                }),
-                realm,
-                checks: self.checks,
-                keep_token: self.keep_token,
-                metadata,
-                dpop,
-                revoker: self.revoker,
-            }),
-        })
+        Ok(Some(metadata::ServedMetadata::new(&m)))
     }
 }

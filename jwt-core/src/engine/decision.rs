@@ -12,9 +12,10 @@ use crate::authz::scope::{AccessibleIds, ScopeSet};
 use crate::clock::now_secs;
 use crate::engine::cache::CachedToken;
 use crate::engine::trace::{record_header, record_mismatch};
+use crate::engine::validation::TimeClaims;
 use crate::engine::{JwtAuth, OptionsPolicy, Outcome};
 use crate::error::{AuthError, AuthErrorKind, InvalidToken};
-use crate::keys::verifier::{TokenKind, VerifyError};
+use crate::keys::verifier::{TokenKind, Verified, VerifyError};
 use crate::token::path::RequestPath;
 use crate::token::request::{RequestParts, has_header};
 use crate::token::source::PendingCheck;
@@ -120,7 +121,11 @@ impl JwtAuth {
         path: &RequestPath<'a>,
         span: &tracing::Span,
     ) -> Result<RouteMatch<'a>, AuthError> {
-        let route = self.inner.mapper.resolve(method, path).map_err(invalid_path)?;
+        let route = self
+            .inner
+            .mapper
+            .resolve(method, path)
+            .map_err(invalid_path)?;
         if let Some(entry) = route.route
             && !span.is_disabled()
         {
@@ -179,7 +184,13 @@ impl JwtAuth {
             None => self.principal(token, located.pending, span).await?,
         };
         if let Some(d) = &i.dpop {
-            let proof = d.check(req, token, &principal.claims, located.dpop_scheme, now_secs())?;
+            let proof = d.check(
+                req,
+                token,
+                &principal.claims,
+                located.dpop_scheme,
+                now_secs(),
+            )?;
             if let Some(entry) = proof {
                 d.record(entry).await?;
             }
@@ -234,13 +245,21 @@ impl JwtAuth {
     }
 
     /// Every per-request check in order, on every authenticated request, cache hit or not.
-    async fn run_checks(&self, ctx: &AuthContext, method: &str, path: &str) -> Result<(), AuthError> {
+    async fn run_checks(
+        &self,
+        ctx: &AuthContext,
+        method: &str,
+        path: &str,
+    ) -> Result<(), AuthError> {
         for check in &self.inner.checks {
             check.check(ctx, method, path).await?;
         }
         Ok(())
     }
 }
+
+/// A principal, with the cache entry that holds it (when the token cache keeps it).
+type Verifying = (Arc<Principal>, Option<Arc<CachedToken>>);
 
 /// A located credential: its bytes, the character check left for a cache miss, and whether it
 /// came with the `DPoP` scheme.
@@ -367,32 +386,79 @@ impl JwtAuth {
         token: &[u8],
         pending: PendingCheck,
         span: &tracing::Span,
-    ) -> Result<(Arc<Principal>, Option<Arc<CachedToken>>), AuthError> {
+    ) -> Result<Verifying, AuthError> {
         let i = &*self.inner;
         let now = now_secs();
         let generation = i.verifier.key_generation();
-        if let Some(cache) = &i.cache
-            && let Some(hit) = cache.get(token)
-        {
-            if hit.generation == generation {
-                if !span.is_disabled() {
-                    span.record("cache_hit", true);
-                    record_header(span, hit.principal.header.as_ref());
-                }
-                match i.validation.check_times(&hit.times, now) {
-                    Ok(()) => return Ok((hit.principal.clone(), Some(hit))),
-                    Err(reason) => {
-                        cache.remove(token);
-                        return Err(reason.into());
-                    }
-                }
-            }
-            cache.remove(token);
+        if let Some(found) = self.cached_principal(token, generation, now, span) {
+            return found;
         }
         if !span.is_disabled() {
             span.record("cache_hit", false);
         }
         let token = pending.run(token)?;
+        let (verified, times) = self.verify(token, now, span).await?;
+        let mut identity = i.claims.identity(&verified.claims)?;
+        let scopes = ScopeSet::with_rules(
+            std::mem::take(&mut identity.scopes),
+            i.mapper.scope_rules().clone(),
+        );
+        let principal = Arc::new(Principal {
+            identity,
+            scopes,
+            claims: verified.claims,
+            header: verified.header,
+        });
+        let entry = match (&i.cache, times) {
+            (Some(cache), Some(times)) => {
+                principal.scopes.index();
+                let entry = Arc::new(CachedToken::new(principal.clone(), times, generation));
+                cache.insert(token, entry.clone());
+                Some(entry)
+            }
+            _ => None,
+        };
+        Ok((principal, entry))
+    }
+
+    /// The principal the cache holds for `token` under the current keys, with its entry; the
+    /// entry's time claims re-checked (an expired one is removed and refused). `None`: verify.
+    fn cached_principal(
+        &self,
+        token: &[u8],
+        generation: u64,
+        now: u64,
+        span: &tracing::Span,
+    ) -> Option<Result<Verifying, AuthError>> {
+        let i = &*self.inner;
+        let cache = i.cache.as_ref()?;
+        let hit = cache.get(token)?;
+        if hit.generation != generation {
+            cache.remove(token);
+            return None;
+        }
+        if !span.is_disabled() {
+            span.record("cache_hit", true);
+            record_header(span, hit.principal.header.as_ref());
+        }
+        Some(match i.validation.check_times(&hit.times, now) {
+            Ok(()) => Ok((hit.principal.clone(), Some(hit))),
+            Err(reason) => {
+                cache.remove(token);
+                Err(reason.into())
+            }
+        })
+    }
+
+    /// The token verified (length limit, signature, claim rules): what the verifier found,
+    /// and for a JWT its time claims to re-check on cache hits.
+    async fn verify(
+        &self,
+        token: &str,
+        now: u64,
+        span: &tracing::Span,
+    ) -> Result<(Verified, Option<TimeClaims>), AuthError> {
+        let i = &*self.inner;
         if token.len() > i.validation.max_token_length() {
             return Err(InvalidToken::TooLong.into());
         }
@@ -418,27 +484,7 @@ impl JwtAuth {
             ),
             _ => None,
         };
-        let mut identity = i.claims.identity(&verified.claims)?;
-        let scopes = ScopeSet::with_rules(
-            std::mem::take(&mut identity.scopes),
-            i.mapper.scope_rules().clone(),
-        );
-        let principal = Arc::new(Principal {
-            identity,
-            scopes,
-            claims: verified.claims,
-            header: verified.header,
-        });
-        let entry = match (&i.cache, times) {
-            (Some(cache), Some(times)) => {
-                principal.scopes.index();
-                let entry = Arc::new(CachedToken::new(principal.clone(), times, generation));
-                cache.insert(token, entry.clone());
-                Some(entry)
-            }
-            _ => None,
-        };
-        Ok((principal, entry))
+        Ok((verified, times))
     }
 }
 

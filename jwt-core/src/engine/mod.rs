@@ -25,14 +25,12 @@ use crate::engine::cache::TokenCache;
 use crate::engine::checks::RequestCheck;
 use crate::engine::dpop::DpopCheck;
 use crate::engine::validation::Validation;
-use crate::error::{
-    AuthError, AuthErrorKind, ErrorStyle,
-};
+use crate::error::{AuthError, ErrorStyle};
 use crate::keys::verifier::Verifier;
 use crate::token::claims::ClaimsConfig;
 use crate::token::request::RequestParts;
 use crate::token::source::TokenSource;
-use tracing::{Instrument as _, Level};
+use tracing::Level;
 
 /// How `OPTIONS` requests are treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -224,69 +222,7 @@ impl JwtAuth {
                 .await
                 .map_err(|e| self.refused(e));
         }
-        let span = tracing::debug_span!(
-            "jwt_auth",
-            method = req.method(),
-            route = tracing::field::Empty,
-            outcome = tracing::field::Empty,
-            status = tracing::field::Empty,
-            reason = tracing::field::Empty,
-            sub = tracing::field::Empty,
-            iss = tracing::field::Empty,
-            kid = tracing::field::Empty,
-            alg = tracing::field::Empty,
-            required = tracing::field::Empty,
-            cache_hit = tracing::field::Empty,
-            expected = tracing::field::Empty,
-            received = tracing::field::Empty,
-            duration_us = tracing::field::Empty,
-        );
-        if span.is_disabled() && !cfg!(feature = "metrics") && !tracing::enabled!(Level::DEBUG) {
-            return self.decide(req, &span).await.map_err(|e| self.refused(e));
-        }
-        let started = std::time::Instant::now();
-        let result = self.decide(req, &span).instrument(span.clone()).await;
-        let elapsed = started.elapsed();
-        let (outcome, reason) = match &result {
-            Ok(Outcome::Authenticated(_)) => ("authenticated", "ok"),
-            Ok(Outcome::Anonymous | Outcome::ResourceMetadata(_)) => ("anonymous", "ok"),
-            Err(e) => ("refused", e.reason()),
-        };
-        span.record("outcome", outcome);
-        span.record("duration_us", elapsed.as_micros() as u64);
-        #[cfg(feature = "metrics")]
-        {
-            metrics::counter!("jwt_auth_decisions_total", "outcome" => outcome, "reason" => reason)
-                .increment(1);
-            metrics::histogram!("jwt_auth_decision_seconds", "outcome" => outcome)
-                .record(elapsed.as_secs_f64());
-        }
-        match result {
-            Ok(decided) => {
-                span.in_scope(|| tracing::debug!(outcome, "request allowed"));
-                Ok(decided)
-            }
-            Err(e) => {
-                span.record("status", e.status());
-                span.record("reason", reason);
-                span.in_scope(|| match e.kind() {
-                    AuthErrorKind::InsufficientScope { required } => tracing::debug!(
-                        status = e.status(),
-                        reason,
-                        detail = %e.detail(),
-                        required = %required.join(" "),
-                        "request refused"
-                    ),
-                    _ => tracing::debug!(
-                        status = e.status(),
-                        reason,
-                        detail = %e.detail(),
-                        "request refused"
-                    ),
-                });
-                Err(self.refused(e))
-            }
-        }
+        self.decide_traced(req).await
     }
 
     /// [`Self::authenticate`] when the decision needs no waiting, `None` when it does: a cache

@@ -1,9 +1,22 @@
 //! What a decision tells an operator: the fields of its `jwt_auth` span, recorded only when a
 //! subscriber listens (the decision itself never depends on it). Never a token or key.
 
+use tracing::{Instrument as _, Level};
+
 use crate::engine::validation::Validation;
-use crate::error::InvalidToken;
+use crate::engine::{JwtAuth, Outcome};
+use crate::error::{AuthError, AuthErrorKind, InvalidToken};
 use crate::token::jose::TokenHeader;
+use crate::token::request::RequestParts;
+
+/// The span's `outcome` and `reason` fields for a decision's result.
+fn outcome_of(result: &Result<Outcome, AuthError>) -> (&'static str, &'static str) {
+    match result {
+        Ok(Outcome::Authenticated(_)) => ("authenticated", "ok"),
+        Ok(Outcome::Anonymous | Outcome::ResourceMetadata(_)) => ("anonymous", "ok"),
+        Err(e) => ("refused", e.reason()),
+    }
+}
 
 /// Records the token's `kid` and `alg` on the decision's span.
 pub(crate) fn record_header(span: &tracing::Span, header: Option<&TokenHeader>) {
@@ -48,4 +61,83 @@ pub(crate) fn record_mismatch(
     let bounded = |s: String| s.chars().take(256).collect::<String>();
     span.record("expected", bounded(expected).as_str());
     span.record("received", bounded(received).as_str());
+}
+
+impl JwtAuth {
+    /// The decision in its `jwt_auth` span: built when a subscriber listens at DEBUG (or for
+    /// the `metrics` feature), timed, and closed with the outcome and reason.
+    pub(super) async fn decide_traced<R: RequestParts>(
+        &self,
+        req: &R,
+    ) -> Result<Outcome, AuthError> {
+        let span = tracing::debug_span!(
+            "jwt_auth",
+            method = req.method(),
+            route = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            status = tracing::field::Empty,
+            reason = tracing::field::Empty,
+            sub = tracing::field::Empty,
+            iss = tracing::field::Empty,
+            kid = tracing::field::Empty,
+            alg = tracing::field::Empty,
+            required = tracing::field::Empty,
+            cache_hit = tracing::field::Empty,
+            expected = tracing::field::Empty,
+            received = tracing::field::Empty,
+            duration_us = tracing::field::Empty,
+        );
+        if span.is_disabled() && !cfg!(feature = "metrics") && !tracing::enabled!(Level::DEBUG) {
+            return self.decide(req, &span).await.map_err(|e| self.refused(e));
+        }
+        let started = std::time::Instant::now();
+        let result = self.decide(req, &span).instrument(span.clone()).await;
+        let elapsed = started.elapsed();
+        let (outcome, reason) = outcome_of(&result);
+        span.record("outcome", outcome);
+        span.record("duration_us", elapsed.as_micros() as u64);
+        #[cfg(feature = "metrics")]
+        {
+            metrics::counter!("jwt_auth_decisions_total", "outcome" => outcome, "reason" => reason)
+                .increment(1);
+            metrics::histogram!("jwt_auth_decision_seconds", "outcome" => outcome)
+                .record(elapsed.as_secs_f64());
+        }
+        self.close(&span, result)
+    }
+
+    /// The outcome on the span (and its log line), and a refusal on its way out.
+    fn close(
+        &self,
+        span: &tracing::Span,
+        result: Result<Outcome, AuthError>,
+    ) -> Result<Outcome, AuthError> {
+        let (outcome, reason) = outcome_of(&result);
+        match result {
+            Ok(decided) => {
+                span.in_scope(|| tracing::debug!(outcome, "request allowed"));
+                Ok(decided)
+            }
+            Err(e) => {
+                span.record("status", e.status());
+                span.record("reason", reason);
+                span.in_scope(|| match e.kind() {
+                    AuthErrorKind::InsufficientScope { required } => tracing::debug!(
+                        status = e.status(),
+                        reason,
+                        detail = %e.detail(),
+                        required = %required.join(" "),
+                        "request refused"
+                    ),
+                    _ => tracing::debug!(
+                        status = e.status(),
+                        reason,
+                        detail = %e.detail(),
+                        "request refused"
+                    ),
+                });
+                Err(self.refused(e))
+            }
+        }
+    }
 }

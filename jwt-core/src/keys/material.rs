@@ -448,69 +448,13 @@ impl VerificationKey {
             None => None,
             Some(name) => Some(parse_alg(name).ok_or(JwkRejection::Unsupported)?),
         };
-        let b64 = |s: &Option<String>| -> Result<Vec<u8>, JwkRejection> {
-            let s = s.as_deref().ok_or(JwkRejection::Malformed)?;
-            URL_SAFE_NO_PAD
-                .decode(s)
-                .map_err(|_| JwkRejection::Malformed)
-        };
-        let refused = |e: ConfigError| JwkRejection::Refused(e.to_string());
-        let fits = |alg: Algorithm, fam: Family| {
-            if family(alg) == fam {
-                Ok(alg)
-            } else {
-                Err(JwkRejection::AlgorithmMismatch)
-            }
-        };
         let key = match raw.kty.as_deref() {
-            Some("RSA") => {
-                if raw.d.is_some() || raw.p.is_some() || raw.q.is_some() {
-                    return Err(JwkRejection::PrivateMaterial);
-                }
-                let alg = fits(declared.unwrap_or(defaults.rsa), Family::Rsa)?;
-                Self::from_rsa_components(alg, &b64(&raw.n)?, &b64(&raw.e)?).map_err(refused)?
-            }
-            Some("EC") => {
-                if raw.d.is_some() {
-                    return Err(JwkRejection::PrivateMaterial);
-                }
-                let by_curve = match raw.crv.as_deref() {
-                    Some("P-256") => Algorithm::ES256,
-                    Some("P-384") => Algorithm::ES384,
-                    _ => return Err(JwkRejection::Unsupported),
-                };
-                let alg = declared.unwrap_or(by_curve);
-                if alg != by_curve {
-                    return Err(JwkRejection::AlgorithmMismatch);
-                }
-                let (x, y) = (b64(&raw.x)?, b64(&raw.y)?);
-                let size = if alg == Algorithm::ES256 { 32 } else { 48 };
-                if x.len() != size || y.len() != size {
-                    return Err(JwkRejection::Malformed);
-                }
-                let mut point = Vec::with_capacity(1 + 2 * size);
-                point.push(4);
-                point.extend_from_slice(&x);
-                point.extend_from_slice(&y);
-                Self::from_der(alg, &point).map_err(refused)?
-            }
-            Some("OKP") => {
-                if raw.d.is_some() {
-                    return Err(JwkRejection::PrivateMaterial);
-                }
-                if raw.crv.as_deref() != Some("Ed25519") {
-                    return Err(JwkRejection::Unsupported);
-                }
-                let alg = fits(declared.unwrap_or(Algorithm::EdDSA), Family::Ed)?;
-                let x = b64(&raw.x)?;
-                if x.len() != 32 {
-                    return Err(JwkRejection::Malformed);
-                }
-                Self::from_der(alg, &x).map_err(refused)?
-            }
+            Some("RSA") => Self::rsa_jwk(&raw, declared.unwrap_or(defaults.rsa))?,
+            Some("EC") => Self::ec_jwk(&raw, declared)?,
+            Some("OKP") => Self::okp_jwk(&raw, declared.unwrap_or(Algorithm::EdDSA))?,
             Some("oct") if allow_oct => {
                 let alg = fits(declared.unwrap_or(defaults.oct), Family::Hmac)?;
-                Self::hmac(alg, &b64(&raw.k)?).map_err(refused)?
+                Self::hmac(alg, &jwk_b64(&raw.k)?).map_err(refused)?
             }
             Some("oct") => return Err(JwkRejection::Unsupported),
             Some(_) => return Err(JwkRejection::Unsupported),
@@ -520,6 +464,81 @@ impl VerificationKey {
             Some(kid) => key.with_kid(kid),
             None => key,
         })
+    }
+}
+
+/// A base64url member of a JWK, required.
+fn jwk_b64(s: &Option<String>) -> Result<Vec<u8>, JwkRejection> {
+    let s = s.as_deref().ok_or(JwkRejection::Malformed)?;
+    URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| JwkRejection::Malformed)
+}
+
+/// A key the crypto backend refused, as a JWK rejection.
+fn refused(e: ConfigError) -> JwkRejection {
+    JwkRejection::Refused(e.to_string())
+}
+
+/// `alg` when it belongs to the key type's family `fam`.
+fn fits(alg: Algorithm, fam: Family) -> Result<Algorithm, JwkRejection> {
+    if family(alg) == fam {
+        Ok(alg)
+    } else {
+        Err(JwkRejection::AlgorithmMismatch)
+    }
+}
+
+impl VerificationKey {
+    /// An `RSA` JWK: `n` and `e`, no private members.
+    fn rsa_jwk(raw: &RawJwk, alg: Algorithm) -> Result<Self, JwkRejection> {
+        if raw.d.is_some() || raw.p.is_some() || raw.q.is_some() {
+            return Err(JwkRejection::PrivateMaterial);
+        }
+        let alg = fits(alg, Family::Rsa)?;
+        Self::from_rsa_components(alg, &jwk_b64(&raw.n)?, &jwk_b64(&raw.e)?).map_err(refused)
+    }
+
+    /// An `EC` JWK on P-256 or P-384: its `alg` (if declared) must be the curve's.
+    fn ec_jwk(raw: &RawJwk, declared: Option<Algorithm>) -> Result<Self, JwkRejection> {
+        if raw.d.is_some() {
+            return Err(JwkRejection::PrivateMaterial);
+        }
+        let by_curve = match raw.crv.as_deref() {
+            Some("P-256") => Algorithm::ES256,
+            Some("P-384") => Algorithm::ES384,
+            _ => return Err(JwkRejection::Unsupported),
+        };
+        let alg = declared.unwrap_or(by_curve);
+        if alg != by_curve {
+            return Err(JwkRejection::AlgorithmMismatch);
+        }
+        let (x, y) = (jwk_b64(&raw.x)?, jwk_b64(&raw.y)?);
+        let size = if alg == Algorithm::ES256 { 32 } else { 48 };
+        if x.len() != size || y.len() != size {
+            return Err(JwkRejection::Malformed);
+        }
+        let mut point = Vec::with_capacity(1 + 2 * size);
+        point.push(4);
+        point.extend_from_slice(&x);
+        point.extend_from_slice(&y);
+        Self::from_der(alg, &point).map_err(refused)
+    }
+
+    /// An `OKP` JWK: Ed25519 only.
+    fn okp_jwk(raw: &RawJwk, alg: Algorithm) -> Result<Self, JwkRejection> {
+        if raw.d.is_some() {
+            return Err(JwkRejection::PrivateMaterial);
+        }
+        if raw.crv.as_deref() != Some("Ed25519") {
+            return Err(JwkRejection::Unsupported);
+        }
+        let alg = fits(alg, Family::Ed)?;
+        let x = jwk_b64(&raw.x)?;
+        if x.len() != 32 {
+            return Err(JwkRejection::Malformed);
+        }
+        Self::from_der(alg, &x).map_err(refused)
     }
 }
 

@@ -63,59 +63,19 @@ impl Pattern {
         };
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         let mut segments = Vec::new();
-        let mut names: Vec<&str> = Vec::new();
         if !rest.is_empty() {
             let raw: Vec<&str> = rest.split('/').collect();
             for (i, seg) in raw.iter().enumerate() {
-                if seg.is_empty() {
-                    return Err(err("empty path segment"));
-                }
-                let segment = if let Some(inner) =
-                    seg.strip_prefix('{').and_then(|s| s.strip_suffix('}'))
-                {
-                    if let Some(name) = inner.strip_prefix('*') {
-                        if i + 1 != raw.len() {
-                            return Err(err("{*tail} must be the last segment"));
-                        }
-                        check_name(name).map_err(err)?;
-                        names.push(name);
-                        Segment::Tail(name.to_owned())
-                    } else {
-                        check_name(inner).map_err(err)?;
-                        names.push(inner);
-                        Segment::Param(inner.to_owned())
-                    }
-                } else if let Some(name) = seg.strip_prefix(':')
-                    && check_name(name).is_ok()
-                {
-                    // axum 0.7, actix-web's older docs and express write `:id`; this table
-                    // (like axum 0.8, actix-web and poem) binds `{id}`. As a literal it would
-                    // never match what the user meant.
-                    return Err(err(
-                        "`:name` is not a parameter here: write `{name}` (axum 0.8 syntax)",
-                    ));
-                } else if let Some(name) = seg.strip_prefix('*')
-                    && check_name(name).is_ok()
-                {
-                    return Err(err(
-                        "`*name` is not a tail parameter here: write `{*name}` (axum 0.8 syntax); a glob is `*` alone or with literal text such as `*.json`",
-                    ));
-                } else if seg.contains(['{', '}']) {
-                    return Err(err("a parameter must fill its whole segment"));
-                } else if seg.contains('%') {
-                    return Err(err(
-                        "percent-escapes are not allowed in a route: write the decoded character",
-                    ));
-                } else if *seg == "." || *seg == ".." {
-                    return Err(err("dot segments never match a request path"));
-                } else if seg.contains('*') {
-                    Segment::Glob(seg.split('*').map(str::to_owned).collect())
-                } else {
-                    Segment::Literal((*seg).to_owned())
-                };
-                segments.push(segment);
+                segments.push(segment(seg, i + 1 == raw.len()).map_err(err)?);
             }
         }
+        let names: Vec<&str> = segments
+            .iter()
+            .filter_map(|s| match s {
+                Segment::Param(n) | Segment::Tail(n) => Some(n.as_str()),
+                _ => None,
+            })
+            .collect();
         let mut sorted = names.clone();
         sorted.sort_unstable();
         sorted.dedup();
@@ -177,6 +137,51 @@ impl Pattern {
     pub(super) fn rank(&self) -> Vec<u8> {
         self.segments.iter().map(Segment::rank).collect()
     }
+}
+
+/// One segment of a route pattern (`last`: the pattern's last one, where a tail may be).
+fn segment(seg: &str, last: bool) -> Result<Segment, &'static str> {
+    if seg.is_empty() {
+        return Err("empty path segment");
+    }
+    if let Some(inner) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+        return match inner.strip_prefix('*') {
+            Some(_) if !last => Err("{*tail} must be the last segment"),
+            Some(name) => check_name(name).map(|()| Segment::Tail(name.to_owned())),
+            None => check_name(inner).map(|()| Segment::Param(inner.to_owned())),
+        };
+    }
+    // axum 0.7, actix-web's older docs and express write `:id` and `*rest`; this table (like
+    // axum 0.8, actix-web and poem) binds `{id}` and `{*rest}`. As literals or globs they would
+    // never match what the user meant.
+    if seg
+        .strip_prefix(':')
+        .is_some_and(|name| check_name(name).is_ok())
+    {
+        return Err("`:name` is not a parameter here: write `{name}` (axum 0.8 syntax)");
+    }
+    if seg
+        .strip_prefix('*')
+        .is_some_and(|name| check_name(name).is_ok())
+    {
+        return Err(
+            "`*name` is not a tail parameter here: write `{*name}` (axum 0.8 syntax); a glob is `*` alone or with literal text such as `*.json`",
+        );
+    }
+    if seg.contains(['{', '}']) {
+        return Err("a parameter must fill its whole segment");
+    }
+    if seg.contains('%') {
+        return Err("percent-escapes are not allowed in a route: write the decoded character");
+    }
+    if seg == "." || seg == ".." {
+        return Err("dot segments never match a request path");
+    }
+    Ok(if seg.contains('*') {
+        Segment::Glob(seg.split('*').map(str::to_owned).collect())
+    } else {
+        Segment::Literal(seg.to_owned())
+    })
 }
 
 fn check_name(name: &str) -> Result<(), &'static str> {

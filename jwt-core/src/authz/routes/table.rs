@@ -323,68 +323,14 @@ impl RouteTableBuilder {
     /// bind, and the admin scope's errors ([`ScopeRules::validate`]).
     pub fn build(self) -> Result<RouteTable, ConfigError> {
         self.rules.validate()?;
-        let mut rules = Vec::with_capacity(self.entries.len());
-        for (entry, access, checks, listing) in self.entries {
-            // Listings and agno's resource checks read `resource:id:action` scopes: on a table
-            // that reads every scope exactly they could never grant anything.
-            if (listing.is_some() || !checks.is_empty()) && !self.rules.is_hierarchical() {
-                return Err(ConfigError::InvalidRoute {
-                    route: entry,
-                    reason: "a listing or resource check reads hierarchical scopes: call .hierarchical_scopes() on the table",
-                });
-            }
-            let Some((method, path)) = entry.split_once(' ') else {
-                return Err(ConfigError::InvalidRoute {
-                    route: entry,
-                    reason: "expected \"METHOD /path\"",
-                });
-            };
-            if method != "*" && method != "HEAD" && !KNOWN_METHODS.contains(&method) {
-                return Err(ConfigError::UnknownMethod {
-                    suggestion: suggest_method(method),
-                    route: entry.clone(),
-                });
-            }
-            if method == "HEAD" {
-                return Err(ConfigError::InvalidRoute {
-                    route: entry.clone(),
-                    reason: "HEAD follows the GET entry of the same path: write it as GET",
-                });
-            }
-            let pattern = Pattern::parse(&entry, path)?;
-            let names: Vec<&str> = pattern.param_names().collect();
-            let templates = match &access {
-                Access::Scopes(s) => s.iter().collect::<Vec<_>>(),
-                _ => Vec::new(),
-            };
-            for t in templates.into_iter().chain(checks.iter().map(|c| &c.scope)) {
-                // A scope no token could ever hold would answer 403 to everyone (but admin).
-                if let Err(reason) = t.check() {
-                    return Err(ConfigError::InvalidScopeTemplate {
-                        route: entry.clone(),
-                        scope: t.as_str().to_owned(),
-                        reason,
-                    });
-                }
-                if let Some(_missing) = t.params().find(|p| !names.contains(p)) {
-                    return Err(ConfigError::InvalidScopeTemplate {
-                        route: entry.clone(),
-                        scope: t.as_str().to_owned(),
-                        reason: "names a parameter the route does not bind",
-                    });
-                }
-            }
-            let method = (method != "*").then(|| method.to_owned());
-            rules.push(Rule {
-                rank: pattern.rank(),
-                entry: entry.clone(),
-                method,
-                pattern,
-                access,
-                checks,
-                listing,
-            });
-        }
+        let hierarchical = self.rules.is_hierarchical();
+        let rules = self
+            .entries
+            .into_iter()
+            .map(|(entry, access, checks, listing)| {
+                rule(entry, access, checks, listing, hierarchical)
+            })
+            .collect::<Result<Vec<Rule>, ConfigError>>()?;
         let mut by_method: Vec<(String, Bucket)> = Vec::new();
         let mut any_method = Bucket::default();
         for (i, rule) in rules.iter().enumerate() {
@@ -414,6 +360,74 @@ impl RouteTableBuilder {
             rules_grammar: Arc::new(self.rules),
         })
     }
+}
+
+/// One entry checked and turned into a rule: its method, pattern and every scope it names.
+fn rule(
+    entry: String,
+    access: Access,
+    checks: Vec<ResourceCheck>,
+    listing: Option<Listing>,
+    hierarchical: bool,
+) -> Result<Rule, ConfigError> {
+    let invalid = |reason| ConfigError::InvalidRoute {
+        route: entry.clone(),
+        reason,
+    };
+    // Listings and agno's resource checks read `resource:id:action` scopes: on a table that
+    // reads every scope exactly they could never grant anything.
+    if (listing.is_some() || !checks.is_empty()) && !hierarchical {
+        return Err(invalid(
+            "a listing or resource check reads hierarchical scopes: call .hierarchical_scopes() on the table",
+        ));
+    }
+    let Some((method, path)) = entry.split_once(' ') else {
+        return Err(invalid("expected \"METHOD /path\""));
+    };
+    if method == "HEAD" {
+        return Err(invalid(
+            "HEAD follows the GET entry of the same path: write it as GET",
+        ));
+    }
+    if method != "*" && !KNOWN_METHODS.contains(&method) {
+        return Err(ConfigError::UnknownMethod {
+            suggestion: suggest_method(method),
+            route: entry.clone(),
+        });
+    }
+    let pattern = Pattern::parse(&entry, path)?;
+    let templates = match &access {
+        Access::Scopes(s) => s.iter().collect::<Vec<_>>(),
+        _ => Vec::new(),
+    };
+    for t in templates.into_iter().chain(checks.iter().map(|c| &c.scope)) {
+        check_template(&entry, t, &pattern)?;
+    }
+    let method = (method != "*").then(|| method.to_owned());
+    Ok(Rule {
+        rank: pattern.rank(),
+        entry,
+        method,
+        pattern,
+        access,
+        checks,
+        listing,
+    })
+}
+
+/// A required scope must be one a token could hold, and name only parameters the route binds.
+fn check_template(entry: &str, t: &ScopeTemplate, pattern: &Pattern) -> Result<(), ConfigError> {
+    let invalid = |reason| ConfigError::InvalidScopeTemplate {
+        route: entry.to_owned(),
+        scope: t.as_str().to_owned(),
+        reason,
+    };
+    // A scope no token could ever hold would answer 403 to everyone (but admin).
+    t.check().map_err(invalid)?;
+    if t.params().any(|p| !pattern.param_names().any(|n| n == p)) {
+        return Err(invalid("names a parameter the route does not bind"));
+    }
+    Ok(())
 }
 
 /// `"get  /a/"` → `"GET /a"`-style key used to detect overrides.
@@ -477,6 +491,51 @@ fn normalise_entry(entry: &str) -> String {
     }
 }
 
+impl RouteTable {
+    /// The index of the most specific rule matching `segs` for `method` (`scratch` is the
+    /// matcher's working space).
+    #[inline]
+    fn best_rule<'p>(
+        &'p self,
+        method: &str,
+        segs: &[&str],
+        scratch: &mut Bindings<'p>,
+    ) -> Option<usize> {
+        let first = segs.first().copied().unwrap_or("");
+        let candidates = self
+            .by_method
+            .iter()
+            .find(|(name, _)| name == method)
+            .into_iter()
+            .flat_map(|(_, b)| b.candidates(first))
+            .chain(self.any_method.candidates(first));
+        let mut best: Option<usize> = None;
+        for i in candidates {
+            if self.rules[i].pattern.matches(segs, scratch)
+                && best.is_none_or(|j| self.outranks(i, j))
+            {
+                best = Some(i);
+            }
+        }
+        best
+    }
+
+    /// Whether rule `i` wins over rule `j` when both match: the more specific shape; for the
+    /// same shape, a method-specific entry beats `*`, then the earlier one.
+    #[inline]
+    fn outranks(&self, i: usize, j: usize) -> bool {
+        let (rule, other) = (&self.rules[i], &self.rules[j]);
+        match rule.rank.cmp(&other.rank) {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Less => false,
+            std::cmp::Ordering::Equal => {
+                rule.method.is_some() && other.method.is_none()
+                    || (i < j && rule.method.is_some() == other.method.is_some())
+            }
+        }
+    }
+}
+
 impl ScopeMapper for RouteTable {
     /// A built table never changes.
     fn is_fixed(&self) -> bool {
@@ -502,41 +561,8 @@ impl ScopeMapper for RouteTable {
             heap = segments.iter().map(|s| s.decoded()).collect();
             &heap
         };
-        let first = segs.first().copied().unwrap_or("");
-        let mut best: Option<usize> = None;
         let mut scratch = Bindings::new();
-        let candidates = self
-            .by_method
-            .iter()
-            .find(|(name, _)| name == method)
-            .into_iter()
-            .flat_map(|(_, b)| b.candidates(first))
-            .chain(self.any_method.candidates(first));
-        for i in candidates {
-            let rule = &self.rules[i];
-            if !rule.pattern.matches(segs, &mut scratch) {
-                continue;
-            }
-            let better = match best {
-                None => true,
-                Some(j) => {
-                    let other = &self.rules[j];
-                    match rule.rank.cmp(&other.rank) {
-                        std::cmp::Ordering::Greater => true,
-                        std::cmp::Ordering::Less => false,
-                        // Same shape: a method-specific entry beats `*`, then the earlier one.
-                        std::cmp::Ordering::Equal => {
-                            rule.method.is_some() && other.method.is_none()
-                                || (i < j && rule.method.is_some() == other.method.is_some())
-                        }
-                    }
-                }
-            };
-            if better {
-                best = Some(i);
-            }
-        }
-        let Some(i) = best else {
+        let Some(i) = self.best_rule(method, segs, &mut scratch) else {
             return Ok(RouteMatch {
                 route: None,
                 access: Cow::Borrowed(&self.unmapped),

@@ -307,34 +307,8 @@ impl DpopCheck {
                 .trim(),
         };
         let proof = proof::verify(proof, &self.algorithms).map_err(reject)?;
-        if proof.htm != req.method() {
-            return Err(reject(DpopRejection::MethodMismatch));
-        }
-        if !url::is_strict_absolute_uri(&proof.htu) {
-            return Err(reject(DpopRejection::HtuNotAbsolute));
-        }
-        let expected = self.origin.request_url(req).map_err(reject)?;
-        match (url::normalize(&proof.htu), url::normalize(&expected)) {
-            (Some(sent), Some(actual)) if sent == actual => {}
-            _ => return Err(reject(DpopRejection::UrlMismatch)),
-        }
-        let now_i = i64::try_from(now).unwrap_or(i64::MAX);
-        let (lifetime, skew) = (self.lifetime as i64, self.skew as i64);
-        if proof.iat > now_i.saturating_add(skew)
-            || proof.iat.saturating_add(lifetime).saturating_add(skew) < now_i
-        {
-            return Err(reject(DpopRejection::Stale));
-        }
-        match &proof.ath {
-            None => return Err(reject(DpopRejection::MissingClaim)),
-            Some(ath) if *ath != proof::access_token_hash(token) => {
-                return Err(reject(DpopRejection::AthMismatch));
-            }
-            Some(_) => {}
-        }
-        if proof.jkt != bound {
-            return Err(reject(DpopRejection::KeyMismatch));
-        }
+        self.check_proof(req, token, bound, &proof, now)
+            .map_err(reject)?;
         if let Some(nonces) = &self.nonces
             && !proof
                 .nonce
@@ -344,20 +318,67 @@ impl DpopCheck {
             return Err(AuthErrorKind::UseDpopNonce(nonces.issue(now)).into());
         }
         // Recorded last, so only a proof that passed everything is remembered.
+        Ok(Some(self.replay_entry(&proof, now)))
+    }
+
+    /// The checks of a verified proof against this request and its token (RFC 9449 §4.3):
+    /// `htm`, `htu` (strict syntax, then normalised), `iat` within the window, `ath`, and the
+    /// key the token is bound to.
+    fn check_proof(
+        &self,
+        req: &dyn RequestParts,
+        token: &[u8],
+        bound: &str,
+        proof: &proof::Proof,
+        now: u64,
+    ) -> Result<(), DpopRejection> {
+        if proof.htm != req.method() {
+            return Err(DpopRejection::MethodMismatch);
+        }
+        if !url::is_strict_absolute_uri(&proof.htu) {
+            return Err(DpopRejection::HtuNotAbsolute);
+        }
+        let expected = self.origin.request_url(req)?;
+        match (url::normalize(&proof.htu), url::normalize(&expected)) {
+            (Some(sent), Some(actual)) if sent == actual => {}
+            _ => return Err(DpopRejection::UrlMismatch),
+        }
+        let now_i = i64::try_from(now).unwrap_or(i64::MAX);
+        let (lifetime, skew) = (self.lifetime as i64, self.skew as i64);
+        if proof.iat > now_i.saturating_add(skew)
+            || proof.iat.saturating_add(lifetime).saturating_add(skew) < now_i
+        {
+            return Err(DpopRejection::Stale);
+        }
+        match &proof.ath {
+            None => return Err(DpopRejection::MissingClaim),
+            Some(ath) if *ath != proof::access_token_hash(token) => {
+                return Err(DpopRejection::AthMismatch);
+            }
+            Some(_) => {}
+        }
+        if proof.jkt != bound {
+            return Err(DpopRejection::KeyMismatch);
+        }
+        Ok(())
+    }
+
+    /// The replay-cache entry of an accepted proof: its key and `jti`, remembered through the
+    /// last second it could be accepted (`iat + lifetime + skew`), forgotten after.
+    fn replay_entry(&self, proof: &proof::Proof, now: u64) -> ReplayEntry {
         let mut keyed = Vec::with_capacity(proof.jkt.len() + 1 + proof.jti.len());
         keyed.extend_from_slice(proof.jkt.as_bytes());
         keyed.push(0);
         keyed.extend_from_slice(proof.jti.as_bytes());
-        // Accepted up to and including the second `iat + lifetime + skew`: remembered through
-        // it, forgotten after.
+        let (lifetime, skew) = (self.lifetime as i64, self.skew as i64);
         let expires_at = u64::try_from(proof.iat.saturating_add(lifetime).saturating_add(skew))
             .unwrap_or(0)
             .max(now)
             .saturating_add(1);
-        Ok(Some(ReplayEntry {
+        ReplayEntry {
             key: sha256(&keyed),
             expires_at,
-        }))
+        }
     }
 
     /// Records an accepted proof in the replay cache: a proof seen before is refused
