@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 
 mod api;
 mod bench;
+mod features;
 mod structure;
 
 #[derive(Parser)]
@@ -101,6 +102,9 @@ enum Task {
         #[arg(default_value = "jwt-core")]
         krate: String,
     },
+    /// Check every feature of every library crate alone (no default features, that one on),
+    /// and each crate with none: a feature that only builds beside another fails here.
+    Features,
     /// Run every cargo-fuzz target in fuzz/ for a while (installs cargo-fuzz if missing; stable
     /// toolchain, no sanitizer).
     Fuzz {
@@ -491,6 +495,7 @@ fn main() -> ExitCode {
         Task::Conformance => conformance(),
         Task::Api { bless } => api::run(&root(), bless),
         Task::Structure { krate } => structure::run(&root().join(krate)),
+        Task::Features => features::run(&root()),
         Task::Demo {
             framework,
             instances,

@@ -93,11 +93,12 @@ impl JwtAuth {
         let started = std::time::Instant::now();
         let result = self.decide(req, &span).instrument(span.clone()).await;
         let elapsed = started.elapsed();
-        let (outcome, reason) = outcome_of(&result);
+        let (outcome, _) = outcome_of(&result);
         span.record("outcome", outcome);
         span.record("duration_us", elapsed.as_micros() as u64);
         #[cfg(feature = "metrics")]
         {
+            let reason = outcome_of(&result).1;
             metrics::counter!("jwt_auth_decisions_total", "outcome" => outcome, "reason" => reason)
                 .increment(1);
             metrics::histogram!("jwt_auth_decision_seconds", "outcome" => outcome)
