@@ -560,8 +560,9 @@ fn instances() -> Result<Vec<String>, String> {
             "-p",
             "jwt-axum",
             "--test",
-            "redis_instances",
+            "suite",
             "--",
+            "redis_instances::",
             "--nocapture",
             "--test-threads",
             "1",
@@ -1456,7 +1457,7 @@ pub(crate) fn run(what: Option<&str>, plan: &HttpPlan, check: bool) -> Result<()
 
     if let Some(report) = &instances_report {
         let mut section = String::from(
-            "\n## Several instances on one Redis (`jwt-axum/tests/redis_instances.rs`, release build)\n\n\
+            "\n## Several instances on one Redis (`jwt-axum/tests/suite/redis_instances.rs`, release build)\n\n\
              Two axum instances, each with its own `JwtAuth`, `RedisStore` connection and local \
              caches, share one `redis-server` on loopback; the client, both servers and Redis share \
              the machine's cores. Revocation check: `Revocation` over `sub` and `session_id`, \

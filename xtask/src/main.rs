@@ -158,10 +158,10 @@ fn conformance() -> Result<(), String> {
             "conformance",
             "--all-features",
             "--test",
-            "adapters",
-            "--test",
-            "router_differential",
+            "suite",
             "--",
+            "adapters::",
+            "router_differential::",
             "--nocapture",
         ])
         .output()

@@ -1,7 +1,7 @@
 //! DPoP (RFC 9449) through the engine: a bound token with a fresh proof passes; every way a
 //! proof can be wrong is refused with its RFC 9449 error; modes, nonces, the cache and the
 //! metadata document. Proofs are signed here with the fixture keys; the same checks against a
-//! real client and identity provider are in `conformance/tests/dpop_clients.rs`.
+//! real client and identity provider are in `conformance/tests/suite/dpop_clients.rs`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -37,11 +37,11 @@ fn pem_der(pem: &str) -> Vec<u8> {
 }
 
 fn p256() -> ProofKey {
-    let public = pem_der(include_str!("fixtures/p256.pub.pem"));
+    let public = pem_der(include_str!("../fixtures/p256.pub.pem"));
     // The SubjectPublicKeyInfo ends with the uncompressed point 04 || x || y.
     let point = &public[public.len() - 64..];
     ProofKey {
-        key: EncodingKey::from_ec_pem(include_bytes!("fixtures/p256.key")).unwrap(),
+        key: EncodingKey::from_ec_pem(include_bytes!("../fixtures/p256.key")).unwrap(),
         alg: Algorithm::ES256,
         jwk: json!({
             "kty": "EC", "crv": "P-256",
@@ -52,9 +52,9 @@ fn p256() -> ProofKey {
 }
 
 fn ed25519() -> ProofKey {
-    let public = pem_der(include_str!("fixtures/ed25519.pub.pem"));
+    let public = pem_der(include_str!("../fixtures/ed25519.pub.pem"));
     ProofKey {
-        key: EncodingKey::from_ed_pem(include_bytes!("fixtures/ed25519.key")).unwrap(),
+        key: EncodingKey::from_ed_pem(include_bytes!("../fixtures/ed25519.key")).unwrap(),
         alg: Algorithm::EdDSA,
         jwk: json!({
             "kty": "OKP", "crv": "Ed25519",
@@ -541,7 +541,7 @@ async fn dpop_origin_from_the_protected_resource_and_metadata_advertises_algs() 
     ));
     // ES384 is not in the list.
     let p384 = ProofKey {
-        key: EncodingKey::from_ec_pem(include_bytes!("fixtures/p384.key")).unwrap(),
+        key: EncodingKey::from_ec_pem(include_bytes!("../fixtures/p384.key")).unwrap(),
         alg: Algorithm::ES384,
         jwk: json!({"kty": "EC", "crv": "P-384", "x": "AA", "y": "AA"}),
     };

@@ -7,22 +7,17 @@
 //! scope). `idp_<provider>_allows` runs its `allows-*` cases on axum, actix-web, poem and warp
 //! (200, the identity and scopes the handler saw); `idp_<provider>_denies` its `denies-*` cases
 //! (403 with the missing scope in the `WWW-Authenticate` challenge). The four adapters must also
-//! answer identically. The same cases run in the full suite (`tests/adapters.rs`).
+//! answer identically. The same cases run in the full suite (`tests/suite/adapters.rs`).
 //!
 //! `idp_oidc_provider_plain_scopes` gets a token with the plain scope `orders.read` from a real
 //! OpenID provider (panva/oidc-provider, `test-support/oidc`) and authorizes it on all four
 //! adapters through discovery (`RemoteJwks::discover`). Skipped with a message when Node.js is
 //! missing, except under `CI`, where that fails.
 
-mod harness;
-
-#[path = "../../jwt-core/tests/support/oidc_provider.rs"]
-mod oidc_provider;
-
+use crate::harness::{actix::Actix, axum::Axum, poem::Poem, warp::Warp};
+use crate::oidc_provider::{AUDIENCE, CLIENT_ID, Provider};
 use conformance::{Case, Harness, HttpRequest, HttpResponse, Profile, Report, load_cases};
-use harness::{actix::Actix, axum::Axum, poem::Poem, warp::Warp};
 use jwt_core::{JwtAuth, RemoteJwks, RouteTable, StandardClaims, Validation};
-use oidc_provider::{AUDIENCE, CLIENT_ID, Provider};
 use serde_json::{Value, json};
 
 fn runtime() -> tokio::runtime::Runtime {

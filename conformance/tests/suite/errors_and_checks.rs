@@ -3,10 +3,8 @@
 //! the status or the challenge, and a revoked token is refused on the very next request even
 //! though the first one put it in the validated-token cache.
 
-mod harness;
-
+use crate::harness::{actix::Actix, axum::Axum, poem::Poem, warp::Warp};
 use conformance::{HS_SECRET, Harness, HttpRequest, HttpResponse, Profile};
-use harness::{actix::Actix, axum::Axum, poem::Poem, warp::Warp};
 use jwt_core::{
     AuthErrorKind, JtiDenylist, JwtAuth, ProblemJson, RenderedBody, RouteTable, StaticKeys, mint,
 };

@@ -19,8 +19,6 @@
 //! Every outcome is also written to `<target>/conformance/router_differential.tsv`
 //! ([`conformance::output_dir`]: under `CARGO_TARGET_DIR` when set).
 
-mod differential;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -28,9 +26,9 @@ use std::time::Instant;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use differential::corpus::{self, Case, Token};
-use differential::verdict::{Outcome, bypass, classify, disagreement};
-use differential::{actix_app, axum_app, poem_app, warp_app, wire};
+use crate::differential::corpus::{self, Case, Token};
+use crate::differential::verdict::{Outcome, bypass, classify, disagreement};
+use crate::differential::{actix_app, axum_app, poem_app, warp_app, wire};
 
 /// Requests in flight at once, all servers together.
 const IN_FLIGHT: usize = 32;

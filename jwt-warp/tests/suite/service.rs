@@ -2,15 +2,13 @@
 //! values it takes; `jwt_warp::service` decides before warp's filters run and hands its decision
 //! to them.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::support::{Counted, SECRET, engine, table, token};
 use jwt_core::{
     AuthContext, AuthError, AuthErrorKind, JwtAuth, RequestCheck, RouteTable, StaticKeys, extract,
 };
-use support::{Counted, SECRET, engine, table, token};
 use tower_service::Service as _;
 use warp::Filter;
 

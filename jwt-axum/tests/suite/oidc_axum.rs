@@ -4,16 +4,13 @@
 //!
 //! Skipped with a message when Node.js is missing, except under `CI`, where that fails.
 
-#[path = "../../jwt-core/tests/support/oidc_provider.rs"]
-mod oidc_provider;
-
+use crate::oidc_provider::{AUDIENCE, CLIENT_ID, Provider};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::{delete, get};
 use jwt_axum::{Auth, JwtAuthExt as _};
 use jwt_core::{JwtAuth, RemoteJwks, RouteTable, StandardClaims, Validation};
-use oidc_provider::{AUDIENCE, CLIENT_ID, Provider};
 use tower::ServiceExt as _;
 
 async fn whoami(Auth(ctx): Auth) -> String {

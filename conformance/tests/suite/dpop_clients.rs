@@ -15,15 +15,13 @@
 //!
 //! Skipped with a message when Node.js is missing, except under `CI`, where that fails.
 
-#[path = "../../jwt-core/tests/support/oidc_provider.rs"]
-mod oidc_provider;
-
 use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::oidc_provider::{AUDIENCE, CLIENT_ID, Provider};
 use actix_web::{App, HttpServer, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -31,7 +29,6 @@ use jwt_axum::JwtAuthExt as _;
 use jwt_core::{
     AuthContext, Dpop, DpopNonces, HtuOrigin, JwtAuth, RemoteJwks, RouteTable, Validation,
 };
-use oidc_provider::{AUDIENCE, CLIENT_ID, Provider};
 use poem::EndpointExt as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -367,7 +364,7 @@ async fn run_dpop_client(issuer: &str, urls: &[String]) -> ClientRun {
         .arg("dpop-client.mjs")
         .arg(issuer)
         .args(urls)
-        .current_dir(oidc_provider::provider_dir())
+        .current_dir(crate::oidc_provider::provider_dir())
         .env("DPOP_CLIENT_DEBUG", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -8,12 +8,10 @@
 //! A case with `"mount": "/prefix"` runs with the echo app nested under that prefix the
 //! framework's own way, the middleware on the nested part (`cases/65_nested.json`).
 
-mod harness;
-
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::harness::{actix::Actix, axum::Axum, poem::Poem, warp::Warp};
 use conformance::Report;
-use harness::{actix::Actix, axum::Axum, poem::Poem, warp::Warp};
 use serde_json::Value;
 
 /// The cases whose answers differ between adapters: one `DIFF` line each, against the first

@@ -4,7 +4,7 @@
 //! seen by one instance hold on the other; an outage fails closed (or open, as configured) and
 //! service resumes when Redis is back; a bounded load test counts revoked tokens let through.
 
-#[path = "../../jwt-core/tests/support/redis_server.rs"]
+#[path = "../../../jwt-core/tests/support/redis_server.rs"]
 mod redis_server;
 
 use std::net::SocketAddr;
@@ -263,12 +263,12 @@ struct ProofKey {
 }
 
 fn proof_key() -> ProofKey {
-    let pem = include_str!("../../jwt-core/tests/fixtures/p256.pub.pem");
+    let pem = include_str!("../../../jwt-core/tests/fixtures/p256.pub.pem");
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     let der = STANDARD.decode(body).unwrap();
     let point = &der[der.len() - 64..];
     ProofKey {
-        key: EncodingKey::from_ec_pem(include_bytes!("../../jwt-core/tests/fixtures/p256.key"))
+        key: EncodingKey::from_ec_pem(include_bytes!("../../../jwt-core/tests/fixtures/p256.key"))
             .unwrap(),
         jwk: json!({"kty": "EC", "crv": "P-256",
             "x": URL_SAFE_NO_PAD.encode(&point[..32]), "y": URL_SAFE_NO_PAD.encode(&point[32..])}),

@@ -1,8 +1,6 @@
 //! `jwt_warp::serve` (feature `server`) serves an app behind `jwt_warp::service` over TCP.
 
-mod support;
-
-use support::{Counted, engine, token};
+use crate::support::{Counted, engine, token};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use warp::Filter;
 

@@ -6,20 +6,18 @@
 
 #![cfg(feature = "remote-jwks")]
 
-#[path = "support/oidc_provider.rs"]
+#[path = "../support/oidc_provider.rs"]
 mod oidc_provider;
-#[path = "support/paused_clock.rs"]
-mod paused_clock;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::paused_clock::{hold_clock, ready_now};
 use jwt_core::{
     Algorithm, AuthError, DEFAULT_UNKNOWN_KID_COOLDOWN, EncodingKey, InvalidToken, Issuers,
     JwtAuth, KeyChain, Outcome, RemoteJwks, RouteTable, SimpleRequest, StandardClaims, Validation,
     Verifier, VerifyError, mint,
 };
 use oidc_provider::{AUDIENCE, CLIENT_ID, Provider};
-use paused_clock::{hold_clock, ready_now};
 use serde_json::json;
 
 fn auth(verifier: impl Verifier + 'static) -> JwtAuth {

@@ -11,9 +11,6 @@
 
 #![cfg(feature = "remote-jwks")]
 
-#[path = "support/paused_clock.rs"]
-mod paused_clock;
-
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -38,7 +35,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use paused_clock::{hold_clock, ready_now};
+use crate::paused_clock::{hold_clock, ready_now};
 
 const MS: Duration = Duration::from_millis(1);
 

@@ -5,17 +5,14 @@
 //!
 //! Skipped with a message when Node.js is missing, except under `CI`, where that fails.
 
-#[path = "../../jwt-core/tests/support/oidc_provider.rs"]
-mod oidc_provider;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::oidc_provider::Provider;
 use axum::Router;
 use axum::routing::post;
 use jwt_axum::JwtAuthExt as _;
 use jwt_core::{JwtAuth, ProtectedResourceMetadata, RouteTable, StaticKeys};
-use oidc_provider::Provider;
 use serde_json::Value;
 
 fn sdk_dir() -> PathBuf {
@@ -24,7 +21,7 @@ fn sdk_dir() -> PathBuf {
 
 /// Node and the SDK are there (installing the SDK with `npm ci` when missing).
 fn sdk_ready() -> bool {
-    if !oidc_provider::node_ready() {
+    if !crate::oidc_provider::node_ready() {
         return false;
     }
     let dir = sdk_dir();

@@ -1,0 +1,20 @@
+//! jwt-core's integration tests, one test binary (each file a module, run as `<file>::<test>`):
+//! linking one binary instead of one per file keeps the test build small and fast.
+//!
+//! Two files stay binaries of their own because they change process-wide state:
+//! `observability.rs` (tracing subscribers, the attack-signal log's rate limit) and
+//! `crypto_provider.rs` (jsonwebtoken's process-default crypto provider).
+
+mod agent_os_preset;
+mod attack_catalogue;
+mod dpop;
+mod engine;
+mod limits;
+mod oidc;
+mod openapi;
+#[path = "../support/paused_clock.rs"]
+mod paused_clock;
+mod remote_jwks;
+mod token_cache;
+mod vectors;
+mod verifiers;
