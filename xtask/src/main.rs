@@ -213,11 +213,63 @@ fn conformance() -> Result<(), String> {
     if !missing.is_empty() {
         return Err(format!("no summary line for: {}", missing.join(", ")));
     }
+    third_party_adapter()?;
     if output.status.success() {
         Ok(())
     } else {
         Err("conformance failed".into())
     }
+}
+
+/// The adapter written outside the shipped four (`examples/hyper-adapter`, from jwt-core's
+/// public API only), certified through the conformance crate's public harness: its summary
+/// line, and its answers compared case by case with axum's (both written by
+/// `conformance::run` to `<target>/conformance/<adapter>.json`).
+fn third_party_adapter() -> Result<(), String> {
+    let output = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args([
+            "test",
+            "-p",
+            "hyper-adapter",
+            "--test",
+            "conformance",
+            "--",
+            "--nocapture",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for line in stdout.lines().filter(|l| l.starts_with("FAIL ")) {
+        println!("{line}");
+    }
+    let summary = stdout
+        .lines()
+        .find(|l| l.starts_with("adapter hyper: "))
+        .ok_or("no summary line for: adapter hyper")?;
+    println!("{summary}");
+    let read = |adapter: &str| -> Result<BTreeMap<String, serde_json::Value>, String> {
+        let path = target_dir()
+            .join("conformance")
+            .join(format!("{adapter}.json"));
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let (ours, theirs) = (read("axum")?, read("hyper")?);
+    let names: std::collections::BTreeSet<&String> = ours.keys().chain(theirs.keys()).collect();
+    let differences: Vec<&&String> = names
+        .iter()
+        .filter(|name| ours.get(name.as_str()) != theirs.get(name.as_str()))
+        .collect();
+    for name in &differences {
+        println!("DIFF {name}: axum and hyper answer differently");
+    }
+    println!("adapter hyper differences from axum: {}", differences.len());
+    if !output.status.success() || !differences.is_empty() {
+        return Err("the hyper adapter does not conform".into());
+    }
+    Ok(())
 }
 
 /// Runs one of the demo crate's binaries with `args` from the workspace root.

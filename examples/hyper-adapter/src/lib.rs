@@ -1,0 +1,159 @@
+//! A fifth adapter, for plain hyper, written the way a library author would write one for a
+//! framework this project does not ship: from `jwt-core`'s public API only (its `http` feature's
+//! request view and renderer), and certified by running the whole conformance suite through the
+//! conformance crate's public harness (`tests/conformance.rs`).
+//!
+//! What an adapter does, and all it does (every decision lives in the core):
+//!
+//! 1. pass on a request this engine already decided ([`JwtAuth::has_decided`]: its
+//!    [`AuthContext`] or [`jwt_core::Decided`] mark), so a request is decided once however the
+//!    adapter is composed;
+//! 2. hand the core the method, the path the router matched (here the whole request path) and
+//!    the headers ([`RequestHead`]), and ask for the decision ([`JwtAuth::authenticate_now`],
+//!    then [`JwtAuth::authenticate`] when it has to wait);
+//! 3. on `Ok`, put the context (or, anonymous, the engine's mark) into the request and call the
+//!    handler; answer the metadata document with [`render_metadata`]; render a refusal with
+//!    [`render`];
+//! 4. give handlers the context, and render an extractor's refusal like the engine's own
+//!    ([`jwt_core::extractor_refusal`]).
+//!
+//! ```no_run
+//! use hyper_adapter::{Authorized, serve};
+//! use jwt_core::{JwtAuth, RouteTable, StaticKeys};
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let auth = JwtAuth::builder()
+//!     .verifier(StaticKeys::hs256(std::env::var("JWT_SECRET")?)?)
+//!     .issuer("https://idp.example.com")
+//!     .scopes(RouteTable::builder().route("GET /orders", ["orders.read"]).build()?)
+//!     .build()?;
+//! let listener = tokio::net::TcpListener::bind(("127.0.0.1", 8000)).await?;
+//! serve(listener, auth, |req: Authorized| async move {
+//!     let who = req.user_id().unwrap_or_else(|refusal| refusal.into_body());
+//!     http::Response::new(who)
+//! })
+//! .await?;
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use jwt_core::http::{RequestHead, render, render_metadata};
+use jwt_core::{AuthContext, AuthError, Decided, JwtAuth, Outcome, extract, extractor_refusal};
+
+/// A request the engine let through, as the handler gets it: the request, and the engine's
+/// context (`None` on an excluded route, a preflight, an optional route without a token).
+#[derive(Debug)]
+pub struct Authorized<B = Incoming> {
+    /// The request (its extensions hold the context or the engine's mark).
+    pub request: Request<B>,
+}
+
+impl<B> Authorized<B> {
+    /// The caller's context, if the request has an identity.
+    pub fn context(&self) -> Option<&AuthContext> {
+        self.request.extensions().get::<AuthContext>()
+    }
+
+    /// The caller's user id, or the refusal to answer with (401, rendered like the engine's).
+    ///
+    /// # Errors
+    /// The refusal, as a response.
+    pub fn user_id(&self) -> Result<String, Box<Response<String>>> {
+        extract::user_id(self.context()).map_err(|err| self.refused(err))
+    }
+
+    /// Every scope of `scopes`, or the refusal (403 naming them, or 401).
+    ///
+    /// # Errors
+    /// The refusal, as a response.
+    pub fn require(&self, scopes: &[&str]) -> Result<(), Box<Response<String>>> {
+        extract::require(self.context(), scopes).map_err(|err| self.refused(err))
+    }
+
+    fn refused(&self, err: AuthError) -> Box<Response<String>> {
+        let mark = self.request.extensions().get::<Decided>();
+        Box::new(render(&extractor_refusal(err, self.context(), mark)))
+    }
+}
+
+/// The decision for `req`, translated: `Ok` with the context or mark in the request, or the
+/// response to answer with (a refusal, the metadata document).
+///
+/// # Errors
+/// The response that answers the request instead of the handler.
+pub async fn authorize<B>(
+    auth: &JwtAuth,
+    req: &mut Request<B>,
+) -> Result<(), Box<Response<String>>> {
+    if auth.has_decided(
+        req.extensions().get::<AuthContext>(),
+        req.extensions().get::<Decided>(),
+    ) {
+        return Ok(());
+    }
+    let decided = {
+        let head = RequestHead::new(req.method(), req.uri().path(), req.headers());
+        match auth.authenticate_now(&head) {
+            Some(decided) => decided,
+            None => auth.authenticate(&head).await,
+        }
+    };
+    match decided {
+        Ok(Outcome::ResourceMetadata(doc)) => Err(Box::new(render_metadata(&doc))),
+        Ok(outcome) => {
+            match outcome.into_context() {
+                Some(ctx) => req.extensions_mut().insert(ctx).map(|_| ()),
+                None => req.extensions_mut().insert(auth.decided_mark()).map(|_| ()),
+            };
+            Ok(())
+        }
+        Err(err) => Err(Box::new(render(&err))),
+    }
+}
+
+/// Serves `handler` behind `auth` on `listener` (HTTP/1.1), one task per connection, until
+/// an accept fails.
+///
+/// # Errors
+/// The accept error that stopped the server.
+pub async fn serve<H, F>(
+    listener: tokio::net::TcpListener,
+    auth: JwtAuth,
+    handler: H,
+) -> std::io::Result<()>
+where
+    H: Fn(Authorized) -> F + Send + Sync + 'static,
+    F: Future<Output = Response<String>> + Send + 'static,
+{
+    let handler = Arc::new(handler);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let (auth, handler) = (auth.clone(), handler.clone());
+        tokio::spawn(async move {
+            let service = service_fn(move |mut req: Request<Incoming>| {
+                let (auth, handler) = (auth.clone(), handler.clone());
+                async move {
+                    let res = match authorize(&auth, &mut req).await {
+                        Ok(()) => handler(Authorized { request: req }).await,
+                        Err(answer) => *answer,
+                    };
+                    Ok::<_, Infallible>(res.map(|body| Full::new(Bytes::from(body))))
+                }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}

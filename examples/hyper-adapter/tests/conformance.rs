@@ -1,0 +1,85 @@
+//! The fifth adapter certified the way a third party would certify theirs: the conformance
+//! crate's public harness (`conformance::Harness`, `conformance::run`) runs every case of
+//! `conformance/cases` through it. `cargo xtask conformance` prints its summary beside the
+//! shipped four and compares its answers with theirs.
+
+use conformance::{
+    EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, echo_body, user_id_body,
+};
+use hyper_adapter::{Authorized, authorize};
+
+/// The adapter, in-process: the request goes through `authorize` (twice for two layers) and an
+/// echo handler.
+struct Hyper;
+
+impl Harness for Hyper {
+    fn name(&self) -> &'static str {
+        "hyper"
+    }
+
+    async fn send(&self, profile: &Profile, request: HttpRequest) -> HttpResponse {
+        let mut head = http::Request::builder()
+            .method(request.method.as_str())
+            .uri(request.uri.as_str());
+        for (name, value) in &request.headers {
+            head = head.header(name.as_str(), value.as_str());
+        }
+        let mut req = head.body(()).expect("valid request");
+        // A plain hyper service has no router to nest under: it always sees the whole path,
+        // which is what a mounted app decides on.
+        let mut answer = None;
+        for _ in 0..request.layers {
+            if let Err(res) = authorize(profile.auth(), &mut req).await {
+                answer = Some(res);
+                break;
+            }
+        }
+        let res = match answer {
+            Some(res) => *res,
+            None => echo(Authorized { request: req }),
+        };
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        HttpResponse {
+            status: res.status().as_u16(),
+            www_authenticate: header("www-authenticate"),
+            content_type: header("content-type"),
+            body: res.body().clone().into_bytes(),
+        }
+    }
+}
+
+/// The suite's echo handler: the context as JSON, or the user id through the extractor.
+fn echo(req: Authorized<()>) -> http::Response<String> {
+    let json = |body: String| {
+        http::Response::builder()
+            .header("content-type", "application/json")
+            .body(body)
+            .expect("response")
+    };
+    if req.request.headers().contains_key(EXTRACT_HEADER) {
+        return match req.user_id() {
+            Ok(user) => json(user_id_body(&user)),
+            Err(refusal) => *refusal,
+        };
+    }
+    json(echo_body(req.context()))
+}
+
+#[tokio::test]
+async fn conformance_suite_through_the_public_harness() {
+    let report = conformance::run(&Hyper).await;
+    for (case, why) in &report.failures {
+        println!("FAIL {case}: {why}");
+    }
+    assert!(report.passed > 0, "no case ran");
+    assert!(
+        report.failures.is_empty(),
+        "{} failures",
+        report.failures.len()
+    );
+}
