@@ -224,7 +224,7 @@ impl Profile {
             "both" => hs().token_location(TokenLocation::Both("access_token".into())),
             "strict" => hs().token_location(TokenLocation::BothStrict("access_token".into())),
             "custom_header" => hs().token_source(BearerHeader::new().header_name("X-Auth-Token")),
-            "raw" => hs().token_source(BearerHeader::new().allow_raw_token(true)),
+            "raw" => hs().token_source(BearerHeader::new().dangerous_allow_raw_token()),
             "multi_hs" => JwtAuth::builder().verifier(
                 StaticKeys::new(vec![
                     VerificationKey::hmac(Algorithm::HS256, HS_SECRET)
@@ -287,7 +287,7 @@ impl Profile {
                     .audience([AUDIENCE])
                     .issuer([ISSUER]),
             ),
-            "no_exp" => hs().validation(Validation::default().require_exp(false)),
+            "no_exp" => hs().validation(Validation::default().dangerous_optional_exp()),
             "leeway0" => hs().leeway(0),
             // RFC 9728 / RFC 8707: an MCP-style protected resource with a path.
             "prm" => hs().protected_resource(
@@ -335,8 +335,8 @@ impl Profile {
                 .scopes(custom_routes()?)
                 .error_renderer(jwt_core::ProblemJson::new())
                 .realm("shop"),
-            "routes_noauthz" => hs().scopes(custom_routes()?).authorization(false),
-            "options_all" => hs().options_policy(OptionsPolicy::BypassAll),
+            "routes_noauthz" => hs().scopes(custom_routes()?).dangerous_authenticate_only(),
+            "options_all" => hs().options_policy(OptionsPolicy::DangerousBypassAll),
             "realm" => hs().realm("agno"),
             "idp_keycloak" => idp_profile(
                 StandardClaims::keycloak(idp::KEYCLOAK_CLIENT),

@@ -51,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
 
     let sources: Vec<Box<dyn TokenSource>> = vec![
         Box::new(BearerHeader::new()),
-        Box::new(BearerHeader::new().allow_raw_token(true)),
+        Box::new(BearerHeader::new().dangerous_allow_raw_token()),
         Box::new(CookieToken::default()),
         Box::new(AnyOf::header_then_cookie("access_token")),
         Box::new(AnyOf::header_then_cookie("access_token").into_strict()),

@@ -19,6 +19,7 @@ use http::Request;
 use http::request::Parts;
 use jwt_core::extract::{self, RequiredScopes};
 use jwt_core::http::{RequestHead, render};
+use jwt_core::serde_json::{Map, Value};
 use jwt_core::{AuthContext, AuthError, Decided, JwtAuth, Outcome, extractor_refusal};
 use serde::de::DeserializeOwned;
 use tower_layer::Layer;
@@ -278,14 +279,10 @@ fn rejection(parts: &Parts, err: AuthError) -> AuthRejection {
     ))
 }
 
-macro_rules! extractors {
-    ($($(#[$doc:meta])* $name:ident / $_filter:ident ($ty:ty) = $f:path;)*) => {$(
-        $(#[$doc])*
-        ///
-        /// As `Option<..>` it serves optional-auth routes.
-        #[derive(Debug, Clone)]
-        pub struct $name(pub $ty);
-
+/// The extractors' impls: each takes its value from the context with a function of
+/// [`jwt_core::extract`], refusals rendered like the middleware's.
+macro_rules! from_context {
+    ($name:ident, $f:path) => {
         impl<S: Send + Sync> FromRequestParts<S> for $name {
             type Rejection = AuthRejection;
 
@@ -304,10 +301,51 @@ macro_rules! extractors {
                 Ok($f(ctx(parts)).ok().map($name))
             }
         }
-    )*};
+    };
 }
 
-jwt_core::for_each_extractor!(extractors);
+/// The caller's whole [`AuthContext`]; 401 when the route ran without one (an excluded route).
+///
+/// As `Option<..>` it serves optional-auth routes.
+#[derive(Debug, Clone)]
+pub struct Auth(pub AuthContext);
+
+/// The caller's user id (claim `sub` by default).
+///
+/// As `Option<..>` it serves optional-auth routes.
+#[derive(Debug, Clone)]
+pub struct UserId(pub String);
+
+/// The caller's session id (claim `session_id` by default).
+///
+/// As `Option<..>` it serves optional-auth routes.
+#[derive(Debug, Clone)]
+pub struct SessionId(pub String);
+
+/// The caller's raw scopes.
+///
+/// As `Option<..>` it serves optional-auth routes.
+#[derive(Debug, Clone)]
+pub struct Scopes(pub Vec<String>);
+
+/// The `dependencies` map (configured claims).
+///
+/// As `Option<..>` it serves optional-auth routes.
+#[derive(Debug, Clone)]
+pub struct Dependencies(pub Map<String, Value>);
+
+/// The `session_state` map (configured claims).
+///
+/// As `Option<..>` it serves optional-auth routes.
+#[derive(Debug, Clone)]
+pub struct SessionState(pub Map<String, Value>);
+
+from_context!(Auth, extract::context);
+from_context!(UserId, extract::user_id);
+from_context!(SessionId, extract::session_id);
+from_context!(Scopes, extract::scopes);
+from_context!(Dependencies, extract::dependencies);
+from_context!(SessionState, extract::session_state);
 
 /// The verified claims as the caller's own type.
 ///

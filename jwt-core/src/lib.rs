@@ -17,12 +17,12 @@ mod fast_hash;
 pub mod http;
 mod keys;
 mod limits;
+pub mod openapi;
 mod presets;
 mod render;
 mod token;
 
 pub use authz::extract;
-pub use authz::openapi;
 
 /// Options that switch a protection off, for development and tests only. They are kept here so
 /// that using one is visible in review (`jwt_core::dangerous::...`).
@@ -123,4 +123,4 @@ pub use token::claims::{ClaimsConfig, Identity, ReservedSubjects, StandardClaims
 pub use token::jose::TokenHeader;
 pub use token::path::{PathRejection, PathSegment, RequestPath};
 pub use token::request::{RequestParts, SimpleRequest};
-pub use token::source::{AnyOf, BearerHeader, CookieToken, PendingCheck, TokenSource};
+pub use token::source::{AnyOf, BearerHeader, CookieToken, TokenSource};

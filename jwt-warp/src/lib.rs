@@ -11,6 +11,7 @@ use std::task::{Context, Poll};
 use http::{HeaderMap, Method};
 use jwt_core::extract;
 use jwt_core::http::{RequestHead, render};
+use jwt_core::serde_json::{Map, Value};
 use jwt_core::{AuthContext, AuthError, AuthErrorKind, JwtAuth, Outcome};
 use serde::de::DeserializeOwned;
 use warp::filters::path::FullPath;
@@ -274,18 +275,47 @@ where
     })
 }
 
-macro_rules! filters {
-    ($($(#[$doc:meta])* $_type:ident / $name:ident ($ty:ty) = $f:path;)*) => {$(
-        $(#[$doc])*
-        pub fn $name(
-            auth: &JwtAuth,
-        ) -> impl Filter<Extract = ($ty,), Error = Rejection> + Clone + use<> {
-            with_context(auth, $f)
-        }
-    )*};
+/// The caller's whole [`AuthContext`]; 401 when the route ran without one (an excluded route).
+pub fn authenticated(
+    auth: &JwtAuth,
+) -> impl Filter<Extract = (AuthContext,), Error = Rejection> + Clone + use<> {
+    with_context(auth, extract::context)
 }
 
-jwt_core::for_each_extractor!(filters);
+/// The caller's user id (claim `sub` by default).
+pub fn user_id(
+    auth: &JwtAuth,
+) -> impl Filter<Extract = (String,), Error = Rejection> + Clone + use<> {
+    with_context(auth, extract::user_id)
+}
+
+/// The caller's session id (claim `session_id` by default).
+pub fn session_id(
+    auth: &JwtAuth,
+) -> impl Filter<Extract = (String,), Error = Rejection> + Clone + use<> {
+    with_context(auth, extract::session_id)
+}
+
+/// The caller's raw scopes.
+pub fn scopes(
+    auth: &JwtAuth,
+) -> impl Filter<Extract = (Vec<String>,), Error = Rejection> + Clone + use<> {
+    with_context(auth, extract::scopes)
+}
+
+/// The `dependencies` map (configured claims).
+pub fn dependencies(
+    auth: &JwtAuth,
+) -> impl Filter<Extract = (Map<String, Value>,), Error = Rejection> + Clone + use<> {
+    with_context(auth, extract::dependencies)
+}
+
+/// The `session_state` map (configured claims).
+pub fn session_state(
+    auth: &JwtAuth,
+) -> impl Filter<Extract = (Map<String, Value>,), Error = Rejection> + Clone + use<> {
+    with_context(auth, extract::session_state)
+}
 
 /// The verified claims as the caller's own type.
 pub fn claims<T>(auth: &JwtAuth) -> impl Filter<Extract = (T,), Error = Rejection> + Clone + use<T>

@@ -402,7 +402,11 @@ fn file_graph(
             .replace('\n', " ")
             .split(';')
             .filter(|stmt| {
-                let stmt = stmt.trim_start();
+                let mut stmt = stmt.trim_start();
+                // Attributes in front of the item (`#[cfg(feature = "x")] pub use ..`).
+                while let Some(rest) = stmt.strip_prefix("#[") {
+                    stmt = rest.split_once(']').map_or("", |(_, r)| r).trim_start();
+                }
                 !(stmt.starts_with("pub use ")
                     || stmt.starts_with("pub(crate) use ")
                     || stmt.contains("mod "))

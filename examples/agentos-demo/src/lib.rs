@@ -627,7 +627,7 @@ impl Demo {
             Validation::default().audience([args.os_id.clone()])
         } else {
             // agno checks `aud` only with verify_audience.
-            Validation::default().audience_policy(AudiencePolicy::Ignore)
+            Validation::default().audience_policy(AudiencePolicy::DangerousIgnore)
         };
         let configured: Box<dyn TokenSource> = match args.token_source {
             SourceArg::Header => Box::new(BearerHeader::new()),

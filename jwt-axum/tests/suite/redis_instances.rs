@@ -425,8 +425,8 @@ async fn redis_stopped_mid_run_fails_open_when_configured() {
     need_redis!();
     let mut redis = RedisServer::start();
     let setup = Setup {
-        revocation: Some(FailurePolicy::Open),
-        replay: FailurePolicy::Open,
+        revocation: Some(FailurePolicy::DangerousOpen),
+        replay: FailurePolicy::DangerousOpen,
         fresh_for: Duration::ZERO,
     };
     let a = start(&redis.url(), setup).await;

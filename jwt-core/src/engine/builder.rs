@@ -121,9 +121,10 @@ impl JwtAuthBuilder {
         self
     }
 
-    /// Turns scope enforcement off (authentication only) or on (default).
-    pub fn authorization(mut self, on: bool) -> Self {
-        self.authorization = Some(on);
+    /// Turns scope enforcement off: every route needs only a valid token (or none, where the
+    /// table says so), whatever scopes it lists. agno's `authorization=False`.
+    pub fn dangerous_authenticate_only(mut self) -> Self {
+        self.authorization = Some(false);
         self
     }
 
@@ -303,7 +304,7 @@ impl JwtAuthBuilder {
         self
     }
 
-    /// Keeps the raw token in the [`AuthContext`] (off by default).
+    /// Keeps the raw token in the [`crate::AuthContext`] (off by default).
     pub fn keep_token(mut self, keep: bool) -> Self {
         self.keep_token = keep;
         self

@@ -18,7 +18,7 @@ use crate::error::{AuthError, AuthErrorKind, InvalidToken};
 use crate::keys::verifier::{TokenKind, Verified, VerifyError};
 use crate::token::path::RequestPath;
 use crate::token::request::{RequestParts, has_header};
-use crate::token::source::PendingCheck;
+use crate::token::source::{PendingCheck, locate};
 
 impl JwtAuth {
     /// The decision, step by step. Each step either decides (an answer, a refusal) or hands
@@ -63,7 +63,7 @@ impl JwtAuth {
         }
         if method == "OPTIONS" {
             match i.options {
-                OptionsPolicy::BypassAll => return Some(Outcome::Anonymous),
+                OptionsPolicy::DangerousBypassAll => return Some(Outcome::Anonymous),
                 OptionsPolicy::BypassPreflight
                     if has_header(req, "origin")
                         && has_header(req, "access-control-request-method") =>
@@ -90,8 +90,10 @@ impl JwtAuth {
         if !i.reuse_contexts {
             return Ok(None);
         }
-        let (Some(cache), Ok(located)) = (&i.cache, i.source.locate(req as &dyn RequestParts))
-        else {
+        let (Some(cache), Ok(located)) = (
+            &i.cache,
+            locate(i.source.as_ref(), req as &dyn RequestParts),
+        ) else {
             return Ok(None);
         };
         early.located = Some(located);
@@ -153,7 +155,7 @@ impl JwtAuth {
         let found = match (dpop_located, already) {
             (Some(found), _) => Some(found),
             (None, Some(located)) => located,
-            (None, None) => i.source.locate(req as &dyn RequestParts)?,
+            (None, None) => locate(i.source.as_ref(), req as &dyn RequestParts)?,
         };
         match found {
             Some((token, pending)) => Ok(Some(Located {

@@ -40,8 +40,9 @@ pub enum OptionsPolicy {
     /// without a token; other `OPTIONS` requests are authenticated like any method. Default.
     #[default]
     BypassPreflight,
-    /// Every `OPTIONS` request passes (agno's behaviour).
-    BypassAll,
+    /// Every `OPTIONS` request passes, preflight or not (agno's behaviour): a handler serving
+    /// `OPTIONS` runs for anyone.
+    DangerousBypassAll,
     /// `OPTIONS` is authenticated like any method.
     Authenticate,
 }
@@ -178,7 +179,7 @@ impl JwtAuth {
         self.inner.cache.as_ref().map(|c| (c.len(), c.weight()))
     }
 
-    /// Whether `self` and `other` are clones of one engine (one [`JwtAuthBuilder::build`]). An
+    /// Whether `self` and `other` are clones of one engine (one [`crate::JwtAuthBuilder::build`]). An
     /// adapter that hands a decision from its middleware to its extractors checks this, so an
     /// extractor never accepts a decision another configuration made.
     ///

@@ -15,8 +15,9 @@ pub enum AudiencePolicy {
     Require(Vec<String>),
     /// No audience is configured: a token that names one is refused (RFC 7519 §4.1.3). Default.
     RejectIfPresent,
-    /// `aud` is not looked at (agno with `verify_audience=False`).
-    Ignore,
+    /// `aud` is not looked at (agno with `verify_audience=False`): a token minted for another
+    /// service is accepted here.
+    DangerousIgnore,
 }
 
 /// The claim checks applied to every verified JWT.
@@ -73,21 +74,22 @@ impl Validation {
         Ok(self)
     }
 
-    /// Whether `exp` must be present (default `true`; agno accepts tokens without it).
-    pub fn require_exp(mut self, required: bool) -> Self {
-        self.require_exp = required;
+    /// Accepts tokens without `exp` (agno does): such a token never expires. `exp` is required
+    /// by default.
+    pub fn dangerous_optional_exp(mut self) -> Self {
+        self.require_exp = false;
         self
     }
 
-    /// Whether `nbf` is checked when present (default `true`).
-    pub fn validate_nbf(mut self, on: bool) -> Self {
-        self.validate_nbf = on;
+    /// Does not check `nbf`: a token not yet valid is accepted. Checked by default.
+    pub fn dangerous_skip_nbf(mut self) -> Self {
+        self.validate_nbf = false;
         self
     }
 
-    /// Whether an `iat` in the future is refused (default `true`).
-    pub fn validate_iat(mut self, on: bool) -> Self {
-        self.validate_iat = on;
+    /// Does not refuse an `iat` in the future. Refused by default.
+    pub fn dangerous_skip_iat(mut self) -> Self {
+        self.validate_iat = false;
         self
     }
 
@@ -250,7 +252,7 @@ impl Validation {
     fn check_audience(&self, claims: &Map<String, Value>) -> Result<(), InvalidToken> {
         let aud = claims.get("aud");
         match &self.audience {
-            AudiencePolicy::Ignore => Ok(()),
+            AudiencePolicy::DangerousIgnore => Ok(()),
             AudiencePolicy::RejectIfPresent => match aud {
                 None => Ok(()),
                 Some(_) => Err(InvalidToken::InvalidAudience),
@@ -370,7 +372,7 @@ mod tests {
             check(&Validation::default(), json!({})),
             Err(InvalidToken::MissingClaim("exp".into()))
         );
-        assert!(check(&Validation::default().require_exp(false), json!({})).is_ok());
+        assert!(check(&Validation::default().dangerous_optional_exp(), json!({})).is_ok());
     }
 
     #[test]
@@ -392,8 +394,8 @@ mod tests {
         assert!(check(&v, json!({"exp": exp, "iat": "x"})).is_err());
         assert!(check(&v, json!({"exp": exp, "iat": n})).is_ok());
         let off = Validation::default()
-            .validate_nbf(false)
-            .validate_iat(false);
+            .dangerous_skip_nbf()
+            .dangerous_skip_iat();
         assert!(check(&off, json!({"exp": exp, "nbf": n + 99, "iat": n + 99})).is_ok());
     }
 
@@ -427,7 +429,7 @@ mod tests {
             Err(InvalidToken::InvalidAudience)
         );
         assert!(check(&none, json!({"exp": exp})).is_ok());
-        let ignore = Validation::default().audience_policy(AudiencePolicy::Ignore);
+        let ignore = Validation::default().audience_policy(AudiencePolicy::DangerousIgnore);
         assert!(check(&ignore, json!({"exp": exp, "aud": 5})).is_ok());
     }
 

@@ -63,6 +63,48 @@ pub enum VerifyError {
 /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
 /// # }
 /// ```
+///
+/// # Implementing it
+///
+/// `verify` proves the token genuine (a signature checked with a key you trust, a lookup in a
+/// store, a call to the issuer) and returns its claims; the engine then checks `exp`, `nbf`,
+/// `iat`, `aud` and `iss` the same way for every verifier. Answer
+/// [`VerifyError::Invalid`] for a token you refuse (401, with the reason) and
+/// [`VerifyError::Unavailable`] when you cannot decide now (503 with `Retry-After`, never an
+/// allow). Change `key_generation` whenever your keys change, so the token cache drops what it
+/// verified with the old ones; say `pins_issuer` when you refuse every issuer but one yourself.
+/// Wrapping a built-in verifier is the usual way to add a rule:
+///
+/// ```
+/// use jwt_core::{InvalidToken, JwtAuth, SimpleRequest, StaticKeys, Verified, Verifier, VerifyError, mint};
+///
+/// /// Static keys, and only tokens that say which tenant they are for.
+/// #[derive(Debug)]
+/// struct TenantTokens(StaticKeys);
+///
+/// #[async_trait::async_trait]
+/// impl Verifier for TenantTokens {
+///     async fn verify(&self, token: &str) -> Result<Verified, VerifyError> {
+///         let verified = self.0.verify(token).await?;
+///         match verified.claims.get("tenant") {
+///             Some(serde_json::Value::String(_)) => Ok(verified),
+///             _ => Err(InvalidToken::MissingClaim("tenant".into()).into()),
+///         }
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let secret = [3u8; 32];
+/// let auth = JwtAuth::builder()
+///     .verifier(TenantTokens(StaticKeys::hs256(secret)?))
+///     .issuer("https://idp.example.com")
+///     .build()?;
+/// let claims = serde_json::json!({"iss": "https://idp.example.com", "exp": 4_000_000_000u64});
+/// let bearer = format!("Bearer {}", mint::hs256(&secret, &claims)?);
+/// let refused = auth.authenticate(&SimpleRequest::new("GET", "/").header("Authorization", &bearer)).await;
+/// assert_eq!(refused.unwrap_err().reason(), "missing_claim");
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
 #[async_trait]
 pub trait Verifier: Send + Sync + fmt::Debug {
     /// Verifies `token`.

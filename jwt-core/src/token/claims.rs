@@ -42,6 +42,48 @@ pub struct Identity {
 /// assert_eq!(id.scopes, ["orders.read", "orders.write"]);
 /// # Ok::<(), jwt_core::InvalidToken>(())
 /// ```
+///
+/// # Implementing it
+///
+/// `identity` receives the claims of a token whose signature and time, audience and issuer
+/// claims have passed; it says who the caller is and which scopes they hold. Refuse a token
+/// whose claims cannot be read as you need them (a wrong type) with an [`InvalidToken`] rather
+/// than guessing: the engine answers 401. Every scope string is then read by the route table's
+/// grammar; keep roles and groups apart from scopes with a prefix, as
+/// [`StandardClaims::scopes_from`] does. `check_config` runs once in
+/// [`crate::JwtAuthBuilder::build`].
+///
+/// ```
+/// use jwt_core::{ClaimsConfig, Identity, InvalidToken};
+/// use serde_json::{Map, Value};
+///
+/// /// The user in `uid`, permissions as an object of booleans: `{"orders.read": true}`.
+/// #[derive(Debug)]
+/// struct PermissionObject;
+///
+/// impl ClaimsConfig for PermissionObject {
+///     fn identity(&self, claims: &Map<String, Value>) -> Result<Identity, InvalidToken> {
+///         let user_id = match claims.get("uid") {
+///             None => None,
+///             Some(Value::String(uid)) => Some(uid.clone()),
+///             Some(_) => return Err(InvalidToken::InvalidClaim("uid".into())),
+///         };
+///         let scopes = match claims.get("permissions") {
+///             None => Vec::new(),
+///             Some(Value::Object(p)) => p.iter().filter(|(_, on)| **on == Value::Bool(true)).map(|(k, _)| k.clone()).collect(),
+///             Some(_) => return Err(InvalidToken::InvalidClaim("permissions".into())),
+///         };
+///         Ok(Identity { user_id, scopes, ..Identity::default() })
+///     }
+/// }
+///
+/// let claims = serde_json::json!({"uid": "u7", "permissions": {"orders.read": true, "orders.write": false}});
+/// let id = PermissionObject.identity(claims.as_object().unwrap())?;
+/// assert_eq!((id.user_id.as_deref(), id.scopes.as_slice()), (Some("u7"), &["orders.read".to_owned()][..]));
+/// let bad = serde_json::json!({"permissions": ["orders.read"]});
+/// assert!(PermissionObject.identity(bad.as_object().unwrap()).is_err());
+/// # Ok::<(), InvalidToken>(())
+/// ```
 pub trait ClaimsConfig: Send + Sync + fmt::Debug {
     /// Builds the identity, or refuses the token (e.g. a reserved subject).
     fn identity(&self, claims: &Map<String, Value>) -> Result<Identity, InvalidToken>;

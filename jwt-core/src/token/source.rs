@@ -1,6 +1,7 @@
 //! Where a request carries its token: the `Authorization` header (RFC 6750 §2.1), a named cookie,
 //! an ordered list of sources, or a strict list that refuses two different credentials.
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -18,25 +19,61 @@ use crate::token::request::{HeaderLookup, RequestParts, lookup};
 /// let req = SimpleRequest::new("GET", "/").header("Authorization", "Bearer abc.def.ghi");
 /// assert_eq!(BearerHeader::default().extract(&req).unwrap(), Some("abc.def.ghi"));
 /// ```
-pub trait TokenSource: Send + Sync + fmt::Debug {
+///
+/// # Implementing it
+///
+/// `extract` reads the request through [`RequestParts`] (every value of a header, in order) and
+/// refuses what is ambiguous instead of picking one: two values of the header are a 400, as the
+/// built-in sources answer. `missing_detail` is the 401's message when there is no token;
+/// `describe` names the source in messages. The engine then checks the token's length,
+/// verifies it and caches it; a source never decodes it. Give a custom source to
+/// [`crate::JwtAuthBuilder::token_source`].
+///
+/// ```
+/// use std::borrow::Cow;
+/// use jwt_core::{AuthError, AuthErrorKind, JwtAuth, RequestParts, SimpleRequest, StaticKeys, TokenSource};
+///
+/// /// The token in `X-Api-Token`, sent once, as it is.
+/// #[derive(Debug)]
+/// struct ApiTokenHeader;
+///
+/// impl TokenSource for ApiTokenHeader {
+///     fn extract<'r>(&self, req: &'r dyn RequestParts) -> Result<Option<&'r str>, AuthError> {
+///         let mut values = Vec::new();
+///         req.for_each_header("x-api-token", &mut |v| values.push(v));
+///         match values.as_slice() {
+///             [] => Ok(None),
+///             [one] => std::str::from_utf8(one).map(Some).map_err(|_| {
+///                 AuthError::new(AuthErrorKind::InvalidRequest("X-Api-Token is not text"))
+///             }),
+///             _ => Err(AuthError::new(AuthErrorKind::InvalidRequest("several X-Api-Token headers"))),
+///         }
+///     }
+///
+///     fn missing_detail(&self) -> Cow<'static, str> {
+///         Cow::Borrowed("X-Api-Token header missing")
+///     }
+///
+///     fn describe(&self) -> String {
+///         "X-Api-Token header".to_owned()
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let auth = JwtAuth::builder()
+///     .verifier(StaticKeys::hs256([7u8; 32])?)
+///     .issuer("https://idp.example.com")
+///     .token_source(ApiTokenHeader)
+///     .build()?;
+/// let none = auth.authenticate(&SimpleRequest::new("GET", "/")).await.unwrap_err();
+/// assert_eq!((none.status(), none.detail().as_ref()), (401, "X-Api-Token header missing"));
+/// let two = SimpleRequest::new("GET", "/").header("X-Api-Token", "a").header("X-Api-Token", "b");
+/// assert_eq!(auth.authenticate(&two).await.unwrap_err().status(), 400);
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
+pub trait TokenSource: Any + Send + Sync + fmt::Debug {
     /// Returns the token, `None` when this source has none, or an error.
     fn extract<'r>(&self, req: &'r dyn RequestParts) -> Result<Option<&'r str>, AuthError>;
-
-    /// Like [`TokenSource::extract`], but the token's bytes as sent, leaving the check of its
-    /// characters (UTF-8 included) to the caller as a [`PendingCheck`], which it runs unless
-    /// the bytes are a token it has already accepted (a token-cache hit: every cached token
-    /// passed that check). The engine calls this; the default runs every check in `extract`.
-    ///
-    /// # Errors
-    /// As [`TokenSource::extract`].
-    fn locate<'r>(
-        &self,
-        req: &'r dyn RequestParts,
-    ) -> Result<Option<(&'r [u8], PendingCheck)>, AuthError> {
-        Ok(self
-            .extract(req)?
-            .map(|t| (t.as_bytes(), PendingCheck::Done)))
-    }
 
     /// The 401 `detail` when no token was found.
     fn missing_detail(&self) -> Cow<'static, str>;
@@ -45,18 +82,10 @@ pub trait TokenSource: Send + Sync + fmt::Debug {
     fn describe(&self) -> String;
 }
 
-/// What [`TokenSource::locate`] left to check of a token.
-///
-/// ```
-/// use jwt_core::PendingCheck;
-/// assert_eq!(PendingCheck::B64Token.run(b"a.b.c").unwrap(), "a.b.c");
-/// assert_eq!(PendingCheck::B64Token.run(b"a b").unwrap_err().status(), 400);
-/// assert_eq!(PendingCheck::B64Token.run(b"\xff").unwrap_err().status(), 400);
-/// assert_eq!(PendingCheck::Done.run(b"a b").unwrap(), "a b");
-/// ```
+/// What [`locate`] left to check of a token: the engine runs it only on a token-cache miss
+/// (every cached token passed it when it was first verified).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum PendingCheck {
+pub(crate) enum PendingCheck {
     /// Nothing: the source checked everything (the bytes are UTF-8).
     Done,
     /// The RFC 6750 `b64token` grammar of an `Authorization` header credential.
@@ -69,7 +98,7 @@ impl PendingCheck {
     /// # Errors
     /// 400 `invalid_request` when the token is not what its header allows (or, for bytes a
     /// source did not check, not UTF-8).
-    pub fn run(self, token: &[u8]) -> Result<&str, AuthError> {
+    pub(crate) fn run(self, token: &[u8]) -> Result<&str, AuthError> {
         let invalid = |msg| AuthError::new(AuthErrorKind::InvalidRequest(msg));
         let text =
             std::str::from_utf8(token).map_err(|_| invalid("Malformed Authorization header"))?;
@@ -89,7 +118,7 @@ impl PendingCheck {
 /// spaces follow it, then one `b64token`. `Bearer` with no token, a tab, or two tokens is a
 /// malformed request (400 `invalid_request`); several `Authorization` headers likewise. Another
 /// scheme (`Basic ...`) is treated as "no bearer credential" (401 without an error code), unless
-/// [`BearerHeader::allow_raw_token`] is on, in which case a value without any scheme is taken
+/// [`BearerHeader::dangerous_allow_raw_token`] is on, in which case a value without any scheme is taken
 /// whole as the token, as agno does.
 ///
 /// ```
@@ -135,9 +164,10 @@ impl BearerHeader {
         self
     }
 
-    /// Accepts a value with no scheme at all as the token (agno compatibility).
-    pub fn allow_raw_token(mut self, allow: bool) -> Self {
-        self.allow_raw = allow;
+    /// Accepts a value with no scheme at all as the token (agno compatibility): a relaxation of
+    /// RFC 6750, so any header value is tried as a token.
+    pub fn dangerous_allow_raw_token(mut self) -> Self {
+        self.allow_raw = true;
         self
     }
 
@@ -187,15 +217,9 @@ fn is_b64token(s: &str) -> bool {
     !body.is_empty() && charset::all_in(body.as_bytes(), &charset::B64TOKEN)
 }
 
-impl TokenSource for BearerHeader {
-    fn extract<'r>(&self, req: &'r dyn RequestParts) -> Result<Option<&'r str>, AuthError> {
-        match self.locate(req)? {
-            Some((token, pending)) => pending.run(token).map(Some),
-            None => Ok(None),
-        }
-    }
-
-    fn locate<'r>(
+impl BearerHeader {
+    /// The token's bytes as sent, their character check left to the caller.
+    pub(crate) fn locate<'r>(
         &self,
         req: &'r dyn RequestParts,
     ) -> Result<Option<(&'r [u8], PendingCheck)>, AuthError> {
@@ -205,6 +229,15 @@ impl TokenSource for BearerHeader {
                 "Several Authorization headers",
             ))),
             HeaderLookup::One(v) => self.parse(v),
+        }
+    }
+}
+
+impl TokenSource for BearerHeader {
+    fn extract<'r>(&self, req: &'r dyn RequestParts) -> Result<Option<&'r str>, AuthError> {
+        match self.locate(req)? {
+            Some((token, pending)) => pending.run(token).map(Some),
+            None => Ok(None),
         }
     }
 
@@ -349,6 +382,47 @@ impl AnyOf {
     }
 }
 
+impl AnyOf {
+    /// The first source's token, as [`locate`] finds it; a strict list compares every
+    /// credential, so each is checked whole first.
+    fn locate<'r>(
+        &self,
+        req: &'r dyn RequestParts,
+    ) -> Result<Option<(&'r [u8], PendingCheck)>, AuthError> {
+        if self.strict {
+            return Ok(self
+                .extract(req)?
+                .map(|t| (t.as_bytes(), PendingCheck::Done)));
+        }
+        for source in &self.sources {
+            if let Some(found) = locate(source.as_ref(), req)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// What the engine asks of a source: the token's bytes as sent, the check of its characters
+/// (UTF-8 included) left as a [`PendingCheck`] that the engine runs unless the bytes are a token
+/// it already accepted (a token-cache hit). The built-in sources skip the check this way; any
+/// other source goes through [`TokenSource::extract`], which checks everything.
+pub(crate) fn locate<'r>(
+    source: &dyn TokenSource,
+    req: &'r dyn RequestParts,
+) -> Result<Option<(&'r [u8], PendingCheck)>, AuthError> {
+    let any: &dyn Any = source;
+    if let Some(bearer) = any.downcast_ref::<BearerHeader>() {
+        return bearer.locate(req);
+    }
+    if let Some(list) = any.downcast_ref::<AnyOf>() {
+        return list.locate(req);
+    }
+    Ok(source
+        .extract(req)?
+        .map(|t| (t.as_bytes(), PendingCheck::Done)))
+}
+
 impl TokenSource for AnyOf {
     fn extract<'r>(&self, req: &'r dyn RequestParts) -> Result<Option<&'r str>, AuthError> {
         let mut found: Option<&'r str> = None;
@@ -370,24 +444,6 @@ impl TokenSource for AnyOf {
             }
         }
         Ok(found)
-    }
-
-    fn locate<'r>(
-        &self,
-        req: &'r dyn RequestParts,
-    ) -> Result<Option<(&'r [u8], PendingCheck)>, AuthError> {
-        if self.strict {
-            // Every credential is compared, so each is checked whole first.
-            return Ok(self
-                .extract(req)?
-                .map(|t| (t.as_bytes(), PendingCheck::Done)));
-        }
-        for source in &self.sources {
-            if let Some(found) = source.locate(req)? {
-                return Ok(Some(found));
-            }
-        }
-        Ok(None)
     }
 
     fn missing_detail(&self) -> Cow<'static, str> {
@@ -450,7 +506,7 @@ mod tests {
     #[test]
     fn raw_token_only_when_allowed() {
         let req = SimpleRequest::new("GET", "/").header("Authorization", "a.b.c");
-        let src = BearerHeader::new().allow_raw_token(true);
+        let src = BearerHeader::new().dangerous_allow_raw_token();
         assert_eq!(src.extract(&req).unwrap(), Some("a.b.c"));
         let basic = SimpleRequest::new("GET", "/").header("Authorization", "Basic xyz");
         assert_eq!(src.extract(&basic).unwrap_err().status(), 401);

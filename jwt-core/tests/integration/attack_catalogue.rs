@@ -1988,10 +1988,10 @@ async fn row_49_exp_missing() {
     .await;
     // agno-compatible mode accepts it.
     let compat = builder(hs_keys())
-        .validation(Validation::default().require_exp(false))
+        .validation(Validation::default().dangerous_optional_exp())
         .build()
         .unwrap();
-    accepted(&compat, &t, "require_exp(false)").await;
+    accepted(&compat, &t, "dangerous_optional_exp()").await;
 }
 
 #[tokio::test]

@@ -168,7 +168,7 @@ async fn raw_token_without_scheme_needs_opt_in() {
     let err = call(&strict, req()).await.unwrap_err();
     assert_eq!((err.status(), err.error_code()), (401, None));
     let compat = builder()
-        .token_source(BearerHeader::new().allow_raw_token(true))
+        .token_source(BearerHeader::new().dangerous_allow_raw_token())
         .build()
         .unwrap();
     assert!(call(&compat, req()).await.is_ok());
@@ -375,7 +375,7 @@ async fn options_policies() {
         401
     );
     let all = builder()
-        .options_policy(OptionsPolicy::BypassAll)
+        .options_policy(OptionsPolicy::DangerousBypassAll)
         .build()
         .unwrap();
     assert!(
@@ -441,7 +441,7 @@ async fn claim_injection() {
 async fn authorization_off_only_authenticates() {
     let auth = builder()
         .scopes(table())
-        .authorization(false)
+        .dangerous_authenticate_only()
         .build()
         .unwrap();
     let bearer = format!("Bearer {}", tok(json!({"sub": "a", "exp": now() + 60})));
@@ -511,7 +511,7 @@ async fn audience_issuer_and_leeway_through_the_builder() {
         401
     );
     let lax = builder()
-        .validation(Validation::default().audience_policy(AudiencePolicy::Ignore))
+        .validation(Validation::default().audience_policy(AudiencePolicy::DangerousIgnore))
         .build()
         .unwrap();
     assert!(

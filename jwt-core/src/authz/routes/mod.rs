@@ -101,6 +101,47 @@ pub struct RouteMatch<'a> {
 /// assert!(matches!(*m.access, Access::Scopes(_)));
 /// # Ok::<(), jwt_core::ConfigError>(())
 /// ```
+///
+/// # Implementing it
+///
+/// `resolve` answers what a method and path demand: an [`Access`] (with the scopes, templates
+/// rendered by the engine with `params`), the entry's name for logs, and the bound parameters.
+/// Fail closed: a path you do not know is [`Access::Denied`], never let through; a path you
+/// cannot read without guessing is a [`PathRejection`] (400). `scope_rules` is the grammar the
+/// required scopes are written in (the caller's scopes are read with it too). Say `is_fixed`
+/// only when the same method and path always get the same answer: the engine may then reuse a
+/// token's context for a repeated request. Wrapping a [`RouteTable`] is the usual way to add a
+/// rule:
+///
+/// ```
+/// use std::borrow::Cow;
+/// use std::sync::Arc;
+/// use jwt_core::{Access, PathRejection, RequestPath, RouteMatch, RouteTable, ScopeMapper, ScopeRules};
+///
+/// /// A table, and `maintenance: true` closes everything.
+/// #[derive(Debug)]
+/// struct Maintenance { table: RouteTable, closed: bool }
+///
+/// impl ScopeMapper for Maintenance {
+///     fn resolve<'a>(&'a self, method: &str, path: &RequestPath<'a>) -> Result<RouteMatch<'a>, PathRejection> {
+///         let mut found = self.table.resolve(method, path)?;
+///         if self.closed {
+///             found.access = Cow::Owned(Access::Denied);
+///         }
+///         Ok(found)
+///     }
+///
+///     fn scope_rules(&self) -> &Arc<ScopeRules> {
+///         self.table.scope_rules()
+///     }
+/// }
+///
+/// let table = RouteTable::builder().route("GET /orders", ["orders.read"]).build()?;
+/// let closed = Maintenance { table, closed: true };
+/// let path = RequestPath::parse("/orders").unwrap();
+/// assert_eq!(*closed.resolve("GET", &path).unwrap().access, Access::Denied);
+/// # Ok::<(), jwt_core::ConfigError>(())
+/// ```
 pub trait ScopeMapper: Send + Sync + fmt::Debug {
     /// What the request needs.
     ///

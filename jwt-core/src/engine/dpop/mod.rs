@@ -21,7 +21,7 @@ use crate::keys::crypto::sha256;
 use crate::keys::material::{Family, family};
 use crate::token::jose::alg_name;
 use crate::token::request::{HeaderLookup, RequestParts, lookup};
-use crate::token::source::{BearerHeader, PendingCheck, TokenSource as _};
+use crate::token::source::{BearerHeader, PendingCheck};
 use nonce::DpopNonces;
 use replay::{MemoryReplayStore, ReplayStore};
 use url::{HtuOrigin, Origin};
@@ -149,7 +149,7 @@ impl Dpop {
     }
 
     /// What happens when the replay store cannot answer (default [`FailurePolicy::Closed`]:
-    /// 503 with `Retry-After`). [`FailurePolicy::Open`] accepts the proof unrecorded, which
+    /// 503 with `Retry-After`). [`FailurePolicy::DangerousOpen`] accepts the proof unrecorded, which
     /// lets a replay through while the store is down.
     pub fn replay_failure(mut self, policy: FailurePolicy) -> Self {
         self.replay_failure = policy;

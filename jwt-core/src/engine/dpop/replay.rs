@@ -29,6 +29,40 @@ use crate::engine::stores::StoreError;
 /// assert!(!store.first_use(&key, 4_000_000_000).await?);
 /// # Ok::<(), jwt_core::StoreError>(()) }).unwrap();
 /// ```
+///
+/// # Implementing it
+///
+/// `first_use` must be one atomic "insert if absent" on the shared store (Redis `SET NX EX`, a
+/// unique-key insert in SQL): a read followed by a write lets two instances both accept the
+/// same proof. Answer a [`StoreError`] when the store cannot answer in time; the engine then
+/// refuses (503) unless the check was told to fail open. Leave `completes_immediately` at
+/// `false` for anything that waits on I/O.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+/// use jwt_core::{ReplayStore, StoreError};
+///
+/// /// One process's proofs in a map (a stand-in for a database table with a unique key).
+/// #[derive(Debug, Default)]
+/// struct TableStore(Mutex<HashMap<[u8; 32], u64>>);
+///
+/// #[async_trait::async_trait]
+/// impl ReplayStore for TableStore {
+///     async fn first_use(&self, key: &[u8; 32], expires_at: u64) -> Result<bool, StoreError> {
+///         let mut rows = self.0.lock().map_err(|_| StoreError::Unavailable("poisoned".into()))?;
+///         Ok(rows.insert(*key, expires_at).is_none())
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let store = TableStore::default();
+/// assert!(store.first_use(&[1; 32], 4_000_000_000).await?);
+/// assert!(!store.first_use(&[1; 32], 4_000_000_000).await?);
+/// let dpop = jwt_core::Dpop::allowed().replay_store(store);
+/// # let _ = dpop;
+/// # Ok::<(), StoreError>(()) }).unwrap();
+/// ```
 #[async_trait]
 pub trait ReplayStore: Send + Sync + fmt::Debug {
     /// Records `key` until `expires_at`; `true` if it was not already recorded (the proof is

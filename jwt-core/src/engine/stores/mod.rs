@@ -27,8 +27,9 @@ pub enum FailurePolicy {
     /// Refuse the request: 503 with `Retry-After` (default).
     #[default]
     Closed,
-    /// Let the request through as if the store had said "fine", with a warning in the log.
-    Open,
+    /// Let the request through as if the store had said "fine", with a warning in the log: a
+    /// revoked token or a replayed proof passes while the store is down.
+    DangerousOpen,
 }
 
 impl FailurePolicy {
@@ -40,7 +41,7 @@ impl FailurePolicy {
                 tracing::warn!(%error, store, "store unavailable: refusing (fail closed)");
                 Err(AuthErrorKind::StoreUnavailable.into())
             }
-            FailurePolicy::Open => {
+            FailurePolicy::DangerousOpen => {
                 tracing::warn!(%error, store, "store unavailable: allowing (fail open)");
                 Ok(())
             }
@@ -52,7 +53,7 @@ impl fmt::Display for FailurePolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             FailurePolicy::Closed => "fail closed",
-            FailurePolicy::Open => "fail open",
+            FailurePolicy::DangerousOpen => "fail open",
         })
     }
 }

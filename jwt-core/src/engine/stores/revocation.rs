@@ -75,6 +75,58 @@ impl RevocationAnswer {
 ///
 /// Entries expire: a `jti` at `until` (the token's `exp`), a cut-off at `until` (when every
 /// token issued before it has expired).
+///
+/// # Implementing it
+///
+/// `lookup` answers everything about one token in one round trip: whether its `jti` is revoked
+/// and the latest cut-off among its `(claim, value)` pairs; [`RevocationAnswer::revokes`]
+/// compares that cut-off with the token's `iat`. Keep the latest cut-off when one is recorded
+/// twice, and let entries go after `until`. Answer a [`StoreError`] when the store cannot
+/// answer; [`Revocation`]'s [`FailurePolicy`] decides then (503 by default). Give it to
+/// [`Revocation::new`], which adds the local "not revoked" memory and the handle to revoke
+/// with.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+/// use jwt_core::{Revocation, RevocationAnswer, RevocationQuery, RevocationStore, StoreError};
+///
+/// /// Revocations in two maps (a stand-in for two database tables).
+/// #[derive(Debug, Default)]
+/// struct Tables {
+///     tokens: Mutex<HashMap<String, u64>>,
+///     cutoffs: Mutex<HashMap<(String, String), u64>>,
+/// }
+///
+/// #[async_trait::async_trait]
+/// impl RevocationStore for Tables {
+///     async fn revoke_token(&self, jti: &str, until: u64) -> Result<(), StoreError> {
+///         self.tokens.lock().unwrap().insert(jti.to_owned(), until);
+///         Ok(())
+///     }
+///
+///     async fn revoke_issued_before(&self, claim: &str, value: &str, before: u64, _until: u64) -> Result<(), StoreError> {
+///         let mut cutoffs = self.cutoffs.lock().unwrap();
+///         let latest = cutoffs.entry((claim.to_owned(), value.to_owned())).or_insert(before);
+///         *latest = (*latest).max(before);
+///         Ok(())
+///     }
+///
+///     async fn lookup(&self, query: RevocationQuery<'_>) -> Result<RevocationAnswer, StoreError> {
+///         let jti_revoked = query.jti.is_some_and(|j| self.tokens.lock().unwrap().contains_key(j));
+///         let cutoffs = self.cutoffs.lock().unwrap();
+///         let latest = query
+///             .claims
+///             .iter()
+///             .filter_map(|(c, v)| cutoffs.get(&((*c).to_owned(), (*v).to_owned())).copied())
+///             .max();
+///         Ok(RevocationAnswer::new(jti_revoked, latest))
+///     }
+/// }
+///
+/// let revocation = Revocation::new(Tables::default());
+/// # let _ = revocation;
+/// ```
 #[async_trait]
 pub trait RevocationStore: Send + Sync + fmt::Debug {
     /// Revokes the token `jti` until `until` (Unix seconds).
