@@ -17,6 +17,7 @@ mod fast_hash;
 pub mod http;
 mod keys;
 mod limits;
+pub mod manual;
 pub mod openapi;
 mod presets;
 mod render;

@@ -56,6 +56,7 @@ pub const DEFAULT_ADMIN_SCOPE: &str = "agent_os:admin";
 /// assert!(matches!(Scope::parse("system:read", &rules), Scope::Global { .. }));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[must_use = "a builder does nothing until it is used: keep the value each setter returns"]
 pub struct ScopeRules {
     admin: Option<String>,
     hierarchical: bool,

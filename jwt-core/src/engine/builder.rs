@@ -31,6 +31,7 @@ impl JwtAuth {
 
 /// Builds a [`JwtAuth`]; every mistake is a [`ConfigError`] from [`JwtAuthBuilder::build`].
 #[derive(Default)]
+#[must_use = "a builder does nothing until it is used: keep the value each setter returns"]
 pub struct JwtAuthBuilder {
     verifier: Option<Arc<dyn Verifier>>,
     source: Option<Box<dyn TokenSource>>,

@@ -42,6 +42,7 @@ use crate::fast_hash::FastBuild;
 /// assert_eq!(c.entries(), 50_000);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "a builder does nothing until it is used: keep the value each setter returns"]
 pub struct TokenCacheConfig {
     max_entries: usize,
     max_bytes: usize,

@@ -26,6 +26,7 @@ pub(crate) const WELL_KNOWN_PREFIX: &str = "/.well-known/oauth-protected-resourc
 /// assert!(ProtectedResourceMetadata::new("api.example.com").check().is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[must_use = "a builder does nothing until it is used: keep the value each setter returns"]
 pub struct ProtectedResourceMetadata {
     resource: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]

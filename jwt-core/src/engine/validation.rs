@@ -30,6 +30,7 @@ pub enum AudiencePolicy {
 /// # Ok::<(), jwt_core::ConfigError>(())
 /// ```
 #[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until it is used: keep the value each setter returns"]
 pub struct Validation {
     leeway: u64,
     require_exp: bool,

@@ -300,6 +300,7 @@ impl From<ClaimPath> for ClaimSource {
 /// # Ok::<(), jwt_core::InvalidToken>(())
 /// ```
 #[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until it is used: keep the value each setter returns"]
 pub struct StandardClaims {
     user_id: String,
     session_id: String,

@@ -83,6 +83,7 @@ impl Bucket {
 
 /// Builds a [`RouteTable`]; entries are checked in [`RouteTableBuilder::build`].
 #[derive(Debug, Clone, Default)]
+#[must_use = "a builder does nothing until it is used: keep the value each setter returns"]
 pub struct RouteTableBuilder {
     entries: Vec<(String, Access, Vec<ResourceCheck>, Option<Listing>)>,
     unmapped: Unmapped,

@@ -54,6 +54,7 @@ pub enum DpopMode {
 /// # let _ = auth; Ok::<(), jwt_core::ConfigError>(())
 /// ```
 #[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until it is used: keep the value each setter returns"]
 pub struct Dpop {
     mode: DpopMode,
     algorithms: Vec<Algorithm>,
