@@ -142,10 +142,7 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         // One request, one decision: a request this engine already decided (the same layer
         // applied twice, an outer and a nested router) passes on as it was decided.
-        if self.auth.has_decided(
-            req.extensions().get::<AuthContext>(),
-            req.extensions().get::<Decided>(),
-        ) {
+        if jwt_core::http::decided(&self.auth, req.extensions()) {
             let fut = self.inner.call(req);
             return JwtFuture {
                 state: State::Inner { fut },
@@ -161,14 +158,7 @@ where
                 },
             },
             Some(Ok(outcome)) => {
-                match outcome.into_context() {
-                    Some(ctx) => {
-                        req.extensions_mut().insert(ctx);
-                    }
-                    None => {
-                        req.extensions_mut().insert(self.auth.decided_mark());
-                    }
-                }
+                jwt_core::http::hand_over(&self.auth, outcome, req.extensions_mut());
                 let fut = self.inner.call(req);
                 JwtFuture {
                     state: State::Inner { fut },
@@ -189,14 +179,7 @@ where
                     match auth.authenticate(&head(&parts)).await {
                         Ok(Outcome::ResourceMetadata(doc)) => Ok(metadata_response(&doc)),
                         Ok(outcome) => {
-                            match outcome.into_context() {
-                                Some(ctx) => {
-                                    parts.extensions.insert(ctx);
-                                }
-                                None => {
-                                    parts.extensions.insert(auth.decided_mark());
-                                }
-                            }
+                            jwt_core::http::hand_over(&auth, outcome, &mut parts.extensions);
                             let res = inner.call(Request::from_parts(parts, body)).await?;
                             Ok(res.map(Body::new))
                         }

@@ -184,6 +184,45 @@ pub fn render_for(headers: &HeaderMap, err: &AuthError) -> Response<String> {
     }
 }
 
+/// Whether `auth` has already decided the request these extensions belong to: they hold its
+/// [`crate::AuthContext`] or its [`crate::Decided`] mark ([`crate::JwtAuth::has_decided`]). An
+/// adapter over `http` 1.x types then passes the request on without deciding again.
+///
+/// ```
+/// use jwt_core::{JwtAuth, Outcome, StaticKeys};
+/// let auth = JwtAuth::builder().verifier(StaticKeys::hs256([7u8; 32])?).dangerous_any_issuer().build()?;
+/// let mut extensions = http::Extensions::new();
+/// assert!(!jwt_core::http::decided(&auth, &extensions));
+/// jwt_core::http::hand_over(&auth, Outcome::Anonymous, &mut extensions);
+/// assert!(jwt_core::http::decided(&auth, &extensions));
+/// # Ok::<(), jwt_core::ConfigError>(())
+/// ```
+pub fn decided(auth: &crate::JwtAuth, extensions: &::http::Extensions) -> bool {
+    auth.has_decided(
+        extensions.get::<crate::AuthContext>(),
+        extensions.get::<crate::Decided>(),
+    )
+}
+
+/// Puts what an allowed request carries to the handler into its extensions: the
+/// [`crate::AuthContext`] when it has an identity, else `auth`'s [`crate::Decided`] mark (for a
+/// second layer on the same engine and for extractor refusals). Call it for an `Ok` outcome
+/// other than [`crate::Outcome::ResourceMetadata`], which is answered instead.
+pub fn hand_over(
+    auth: &crate::JwtAuth,
+    outcome: crate::Outcome,
+    extensions: &mut ::http::Extensions,
+) {
+    match outcome.into_context() {
+        Some(ctx) => {
+            extensions.insert(ctx);
+        }
+        None => {
+            extensions.insert(auth.decided_mark());
+        }
+    }
+}
+
 /// The answer to [`crate::Outcome::ResourceMetadata`]: 200, `content-type: application/json`,
 /// `cache-control`, the document.
 ///

@@ -102,10 +102,7 @@ impl<E: Endpoint> Endpoint for JwtEndpoint<E> {
     async fn call(&self, mut req: Request) -> poem::Result<Self::Output> {
         // One request, one decision: a request this engine already decided (the middleware on
         // a route and again on a nested one) passes on as it was decided.
-        if self.auth.has_decided(
-            req.extensions().get::<AuthContext>(),
-            req.extensions().get::<Decided>(),
-        ) {
+        if jwt_core::http::decided(&self.auth, req.extensions()) {
             return self.inner.call(req).await.map(IntoResponse::into_response);
         }
         let verdict = {
@@ -123,17 +120,9 @@ impl<E: Endpoint> Endpoint for JwtEndpoint<E> {
                 Ok(from_http(jwt_core::http::render_metadata(&doc)))
             }
             Ok(outcome) => {
-                match outcome.into_context() {
-                    Some(ctx) => {
-                        req.extensions_mut().insert(ctx);
-                    }
-                    // Tells another middleware on the same engine, the poem-openapi scheme and
-                    // the extractors that the engine already let this request through
-                    // anonymously: nothing decides it again, and refusals render alike.
-                    None => {
-                        req.extensions_mut().insert(self.auth.decided_mark());
-                    }
-                }
+                // The context, or the engine's mark: another middleware on the same engine,
+                // the poem-openapi scheme and the extractors then know the engine decided.
+                jwt_core::http::hand_over(&self.auth, outcome, req.extensions_mut());
                 self.inner.call(req).await.map(IntoResponse::into_response)
             }
             Err(err) => Ok(error_response(&err)),

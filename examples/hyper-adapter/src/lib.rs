@@ -11,8 +11,8 @@
 //! 2. hand the core the method, the path the router matched (here the whole request path) and
 //!    the headers ([`RequestHead`]), and ask for the decision ([`JwtAuth::authenticate_now`],
 //!    then [`JwtAuth::authenticate`] when it has to wait);
-//! 3. on `Ok`, put the context (or, anonymous, the engine's mark) into the request and call the
-//!    handler; answer the metadata document with [`render_metadata`]; render a refusal with
+//! 3. on `Ok`, put the context (or, anonymous, the engine's mark) into the request
+//!    ([`jwt_core::http::hand_over`]) and call the handler; answer the metadata document with [`render_metadata`]; render a refusal with
 //!    [`render`];
 //! 4. give handlers the context, and render an extractor's refusal like the engine's own
 //!    ([`jwt_core::extractor_refusal`]).
@@ -96,10 +96,7 @@ pub async fn authorize<B>(
     auth: &JwtAuth,
     req: &mut Request<B>,
 ) -> Result<(), Box<Response<String>>> {
-    if auth.has_decided(
-        req.extensions().get::<AuthContext>(),
-        req.extensions().get::<Decided>(),
-    ) {
+    if jwt_core::http::decided(auth, req.extensions()) {
         return Ok(());
     }
     let decided = {
@@ -112,10 +109,7 @@ pub async fn authorize<B>(
     match decided {
         Ok(Outcome::ResourceMetadata(doc)) => Err(Box::new(render_metadata(&doc))),
         Ok(outcome) => {
-            match outcome.into_context() {
-                Some(ctx) => req.extensions_mut().insert(ctx).map(|_| ()),
-                None => req.extensions_mut().insert(auth.decided_mark()).map(|_| ()),
-            };
+            jwt_core::http::hand_over(auth, outcome, req.extensions_mut());
             Ok(())
         }
         Err(err) => Err(Box::new(render(&err))),

@@ -199,12 +199,7 @@ impl JwtAuth {
         }
         trace_principal(span, &principal);
         let ctx = self.context(principal, route, token, method)?;
-        if !span.is_disabled() && !ctx.required_scopes().is_empty() {
-            span.record(
-                "required",
-                tracing::field::display(ctx.required_scopes().join(" ")),
-            );
-        }
+        trace_required(span, &ctx);
         self.run_checks(&ctx, method, req.path()).await?;
         if let Some(entry) = &cached
             && i.reuse_contexts
@@ -304,7 +299,12 @@ fn trace_reused(span: &tracing::Span, ctx: &AuthContext) {
         span.record("iss", iss);
     }
     record_header(span, ctx.token_header());
-    if !ctx.required_scopes().is_empty() {
+    trace_required(span, ctx);
+}
+
+/// The scopes the route required, on the span, when a subscriber listens.
+fn trace_required(span: &tracing::Span, ctx: &AuthContext) {
+    if !span.is_disabled() && !ctx.required_scopes().is_empty() {
         span.record(
             "required",
             tracing::field::display(ctx.required_scopes().join(" ")),

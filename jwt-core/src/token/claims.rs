@@ -230,34 +230,32 @@ impl ClaimSource {
     fn collect(
         &self,
         claims: &Map<String, Value>,
-        namespaces: &[&str],
+        sources: &[ClaimSource],
         push: &mut impl FnMut(&str),
     ) {
+        // Every configured prefix and the recipes' (duplicates are harmless to `any`).
+        let namespaces = RESERVED_NAMESPACES
+            .into_iter()
+            .chain(sources.iter().map(|s| s.prefix.as_str()))
+            .filter(|ns| !ns.is_empty());
         let foreign = |value: &str| {
             namespaces
-                .iter()
+                .clone()
                 .any(|ns| value.starts_with(ns) && !self.prefix.starts_with(ns))
         };
         let mut one = |value: &str| {
-            if self.prefix.is_empty() {
-                if foreign(value) {
-                    tracing::debug!(
-                        claim = %self.path,
-                        "a value in another source's namespace (role or group prefix) was dropped"
-                    );
-                } else {
-                    push(value);
-                }
+            let value: std::borrow::Cow<'_, str> = if self.prefix.is_empty() {
+                value.into()
             } else {
-                let prefixed = format!("{}{value}", self.prefix);
-                if foreign(&prefixed) {
-                    tracing::debug!(
-                        claim = %self.path,
-                        "a value in another source's namespace (role or group prefix) was dropped"
-                    );
-                } else {
-                    push(&prefixed);
-                }
+                format!("{}{value}", self.prefix).into()
+            };
+            if foreign(&value) {
+                tracing::debug!(
+                    claim = %self.path,
+                    "a value in another source's namespace (role or group prefix) was dropped"
+                );
+            } else {
+                push(&value);
             }
         };
         match self.path.resolve(claims) {
@@ -429,23 +427,9 @@ impl StandardClaims {
     }
 }
 
-impl StandardClaims {
-    /// The namespaces no other source may write into: every configured source's prefix and the
-    /// identity-provider recipes' role, client-role and group prefixes (routes are written with
-    /// them even where no source of this configuration uses them).
-    fn namespaces(&self) -> Vec<&str> {
-        let mut namespaces: Vec<&str> = RESERVED_NAMESPACES.to_vec();
-        for source in &self.scopes {
-            if !source.prefix.is_empty() && !namespaces.contains(&source.prefix.as_str()) {
-                namespaces.push(&source.prefix);
-            }
-        }
-        namespaces
-    }
-}
-
-/// The prefixes of roles, client roles and groups (the identity-provider recipes'): a value from any
-/// other source that starts with one is never taken as a scope.
+/// The prefixes of roles, client roles and groups (the identity-provider recipes'): closed to every
+/// other source, like every configured source's prefix, even where no source of this
+/// configuration uses them (routes are written with them).
 const RESERVED_NAMESPACES: [&str; 3] = [ROLE_PREFIX, CLIENT_ROLE_PREFIX, GROUP_PREFIX];
 
 /// The prefix of role names (Keycloak realm roles, Entra ID app roles): the role `admin` is the
@@ -509,10 +493,9 @@ impl ClaimsConfig for StandardClaims {
             return Err(InvalidToken::ReservedSubject);
         }
         let session_id = id_claim(claims, &self.session_id)?;
-        let namespaces = self.namespaces();
         let mut scopes: Vec<String> = Vec::new();
         for source in &self.scopes {
-            source.collect(claims, &namespaces, &mut |s| scopes.push(s.to_owned()));
+            source.collect(claims, &self.scopes, &mut |s| scopes.push(s.to_owned()));
         }
         dedup_in_order(&mut scopes);
         Ok(Identity {
