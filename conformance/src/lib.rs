@@ -113,6 +113,26 @@ fn tricky_jwks() -> Result<String, String> {
     Ok(json!({"keys": [rsa1, dup, two, enc, ops, base["keys"][3]]}).to_string())
 }
 
+/// The body bound of the `mcp` profile (bytes).
+pub const MCP_BODY_LIMIT: usize = 64 * 1024;
+
+/// The table of the `mcp` profile: an MCP endpoint whose tools each need their own scope, a
+/// few rows more specific than that, resources by URI, and a plain route beside it.
+pub fn mcp_routes() -> Result<RouteTable, String> {
+    RouteTable::builder()
+        .mcp("/mcp")
+        .route("MCP tools/call {tool}", ["tools:{tool}:call"])
+        .route("MCP tools/call run_agent", ["agents:run"])
+        .route("MCP tools/call search_*", ["search"])
+        .deny("MCP tools/call shutdown")
+        .route("MCP prompts/get {prompt}", ["prompts:{prompt}:get"])
+        .route("MCP resources/read file:///docs/*", ["docs:read"])
+        .exclude("MCP ping")
+        .route("GET /items", ["items:read"])
+        .build()
+        .map_err(|e| e.to_string())
+}
+
 /// The custom route table of the `routes` profile.
 fn one() -> u8 {
     1
@@ -290,6 +310,15 @@ impl Profile {
             "no_exp" => hs().validation(Validation::default().dangerous_optional_exp()),
             "leeway0" => hs().leeway(0),
             // RFC 9728 / RFC 8707: an MCP-style protected resource with a path.
+            // An MCP endpoint (`/mcp`) with per-tool scopes, behind RFC 9728 metadata (tokens
+            // carry `aud` = PROTECTED_RESOURCE); DPoP allowed, for DPoP challenges on it.
+            "mcp" => hs()
+                .protected_resource(
+                    ProtectedResourceMetadata::new(PROTECTED_RESOURCE).authorization_server(ISSUER),
+                )
+                .dpop(Dpop::allowed().origin(HtuOrigin::Fixed(DPOP_ORIGIN.into())))
+                .mcp_body_limit(MCP_BODY_LIMIT)
+                .scopes(mcp_routes()?),
             "prm" => hs().protected_resource(
                 ProtectedResourceMetadata::new(PROTECTED_RESOURCE)
                     .authorization_server(ISSUER)
@@ -446,6 +475,22 @@ pub fn user_id_body(user_id: &str) -> String {
     json!({ "user_id": user_id }).to_string()
 }
 
+/// [`echo_body`] with the request body the handler read, as text, in `"body"` when it is not
+/// empty: proof that the handler got the very bytes the middleware decided on.
+pub fn echo_with_body(ctx: Option<&AuthContext>, body: &[u8]) -> String {
+    if body.is_empty() {
+        return echo_body(ctx);
+    }
+    let mut echoed: Value = match ctx {
+        Some(ctx) => ctx.to_json(),
+        None => json!({ "anonymous": true }),
+    };
+    if let Some(o) = echoed.as_object_mut() {
+        o.insert("body".into(), String::from_utf8_lossy(body).into());
+    }
+    echoed.to_string()
+}
+
 /// The echo handler's body: the injected context as JSON, or `{"anonymous": true}`.
 pub fn echo_body(ctx: Option<&AuthContext>) -> String {
     match ctx {
@@ -469,6 +514,9 @@ pub struct HttpRequest {
     /// How many times the middleware wraps the app (1, or 2 to prove one request gets one
     /// decision however the middleware is composed): see [`Case::layers`].
     pub layers: u8,
+    /// The body (empty for none). The echo handler echoes a non-empty body it received as
+    /// `"body"` ([`echo_with_body`]).
+    pub body: Vec<u8>,
 }
 
 /// What came back.
@@ -559,6 +607,12 @@ pub struct CaseRequest {
     /// checked: for replay cases.
     #[serde(default)]
     pub send_twice: bool,
+    /// The body, as text (sent as is: escapes, duplicate members and all).
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Pads the body with trailing spaces (JSON whitespace) to this many bytes: for size bounds.
+    #[serde(default)]
+    pub pad_body_to: Option<usize>,
 }
 
 /// How to make a DPoP proof. Every field is optional: by default a proof signed with the
@@ -654,6 +708,10 @@ pub struct Expect {
     /// rendering, `application/json` with `{"detail": ...}` only.
     #[serde(default)]
     pub content_type: Option<String>,
+    /// The error is a JSON-RPC error with this code (an MCP endpoint's 400): the body must be
+    /// `{"jsonrpc": "2.0", "id": .., "error": {"code": <this>, "message": string}}`.
+    #[serde(default)]
+    pub jsonrpc_error: Option<i64>,
 }
 
 fn now() -> u64 {
@@ -980,12 +1038,17 @@ impl Case {
         if !(1..=2).contains(&self.layers) {
             return Err(format!("layers must be 1 or 2, not {}", self.layers));
         }
+        let mut body = self.request.body.clone().unwrap_or_default().into_bytes();
+        if let Some(size) = self.request.pad_body_to {
+            body.resize(size.max(body.len()), b' ');
+        }
         Ok(HttpRequest {
             method: self.request.method.clone(),
             uri: self.request.path.clone(),
             headers,
             mount: self.mount.clone(),
             layers: self.layers,
+            body,
         })
     }
 
@@ -1014,7 +1077,24 @@ impl Case {
                 return Err(format!("detail {got:?} (expected {detail:?})"));
             }
         }
-        if res.status >= 400 && !head {
+        if let Some(code) = e.jsonrpc_error {
+            let error = body.as_ref().and_then(|b| b.get("error"));
+            let ok = body.as_ref().and_then(|b| b.get("jsonrpc")) == Some(&json!("2.0"))
+                && error.and_then(|e| e.get("code")) == Some(&json!(code))
+                && error
+                    .and_then(|e| e.get("message"))
+                    .is_some_and(Value::is_string)
+                && res
+                    .content_type
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with("application/json"));
+            if !ok {
+                return Err(format!(
+                    "not a JSON-RPC error {code}: {}",
+                    String::from_utf8_lossy(&res.body)
+                ));
+            }
+        } else if res.status >= 400 && !head {
             let wanted = e.content_type.as_deref().unwrap_or("application/json");
             let ok_type = res
                 .content_type

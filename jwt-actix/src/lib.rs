@@ -14,12 +14,13 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderValue;
+use actix_web::web::{Bytes, BytesMut};
 use actix_web::{Error, FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
 use jwt_core::extract::{self, RequiredScopes};
 use jwt_core::serde_json::{Map, Value};
 use jwt_core::{
-    AuthContext, AuthError, Decided, ErrorResponse, JwtAuth, Outcome, RequestParts,
-    extractor_refusal,
+    AuthContext, AuthError, Decided, ErrorResponse, JwtAuth, Outcome, ReadBody, RequestBody,
+    RequestParts, extractor_refusal,
 };
 use serde::de::DeserializeOwned;
 
@@ -30,9 +31,19 @@ pub use jwt_core::{CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS};
 /// actix-web never strips a `web::scope` prefix from it, and the core applies its own path model
 /// (actix routes on a path with escapes other than `%2F %25 %2B` decoded; a literal segment sent
 /// encoded is refused by the core, so the two never pick different routes).
-struct View<'a>(&'a actix_web::dev::RequestHead);
+struct View<'a>(&'a actix_web::dev::RequestHead, RequestBody<'a>);
+
+impl<'a> View<'a> {
+    fn new(head: &'a actix_web::dev::RequestHead) -> Self {
+        Self(head, RequestBody::Unread)
+    }
+}
 
 impl RequestParts for View<'_> {
+    fn body(&self) -> RequestBody<'_> {
+        self.1
+    }
+
     fn method(&self) -> &str {
         self.0.method.as_str()
     }
@@ -44,6 +55,22 @@ impl RequestParts for View<'_> {
     fn for_each_header<'a>(&'a self, name: &str, f: &mut dyn FnMut(&'a [u8])) {
         for value in self.0.headers().get_all(name) {
             f(value.as_bytes());
+        }
+    }
+}
+
+/// Reads the request's payload whole, up to `limit` bytes (an MCP endpoint's `POST`, see
+/// [`JwtAuth::body_limit`]).
+async fn read_payload(req: &mut ServiceRequest, limit: usize) -> ReadBody<Bytes> {
+    use futures_core::Stream as _;
+    let mut payload = req.take_payload();
+    let mut buf = BytesMut::new();
+    loop {
+        match std::future::poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)).await {
+            None => return ReadBody::Bytes(buf.freeze()),
+            Some(Ok(chunk)) if buf.len() + chunk.len() <= limit => buf.extend_from_slice(&chunk),
+            Some(Ok(_)) => return ReadBody::TooLarge,
+            Some(Err(_)) => return ReadBody::Unreadable,
         }
     }
 }
@@ -166,7 +193,13 @@ where
         }
         // The common case decides without waiting (a cache hit, static keys): answer, or call
         // the inner service in place, with no boxed future.
-        match self.auth.authenticate_now(&View(req.head())) {
+        // An MCP endpoint's `POST` is decided on its body: read it first (the waiting path).
+        let body_limit = self.auth.body_limit(&View::new(req.head()));
+        let now = match body_limit {
+            Some(_) => None,
+            None => self.auth.authenticate_now(&View::new(req.head())),
+        };
+        match now {
             Some(Ok(Outcome::ResourceMetadata(doc))) => JwtFuture {
                 state: State::Refused {
                     response: Some(
@@ -201,8 +234,18 @@ where
             None => {
                 let service = self.service.clone();
                 let auth = self.auth.clone();
+                let mut req = req;
                 let waiting = Box::pin(async move {
-                    let verdict = auth.authenticate(&View(req.head())).await;
+                    let read = match body_limit {
+                        Some(limit) => Some(read_payload(&mut req, limit).await),
+                        None => None,
+                    };
+                    let body = read.as_ref().map_or(RequestBody::Unread, ReadBody::view);
+                    let verdict = auth.authenticate(&View(req.head(), body)).await;
+                    if let Some(bytes) = read.and_then(ReadBody::into_bytes) {
+                        // The handler reads the same bytes the decision read.
+                        req.set_payload(bytes.into());
+                    }
                     match verdict {
                         Ok(Outcome::ResourceMetadata(doc)) => Ok(req
                             .into_response(metadata_response(&doc))

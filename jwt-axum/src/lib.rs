@@ -148,6 +148,10 @@ where
                 state: State::Inner { fut },
             };
         }
+        // An MCP endpoint's `POST`: the decision reads the JSON-RPC body.
+        if let Some(limit) = self.auth.body_limit(&request_head(&req)) {
+            return self.decide_on_body(req, limit);
+        }
         // The common case decides without waiting (a cache hit, static keys): answer, or call
         // the ready inner service in place, with no boxed future, no clone of the inner
         // service and the request left whole.
@@ -192,6 +196,62 @@ where
             }
         }
     }
+}
+
+impl<S> JwtService<S> {
+    /// Reads the body (bounded), decides on it, and hands the same bytes to the inner service.
+    /// The body must be axum's [`Body`] (what every axum `Router` hands its layers); another
+    /// body type behind an MCP endpoint is refused with 500 (misconfigured), never let through.
+    fn decide_on_body<ReqBody, ResBody>(
+        &mut self,
+        req: Request<ReqBody>,
+        limit: usize,
+    ) -> JwtFuture<S::Future, S::Error>
+    where
+        S: Service<Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        ReqBody: Send + 'static,
+        ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+        ResBody::Error: Into<axum::BoxError>,
+    {
+        let (mut parts, body) = req.into_parts();
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let auth = self.auth.clone();
+        let waiting = Box::pin(async move {
+            let Some(body) = cast::<ReqBody, Body>(body) else {
+                let err = AuthError::new(jwt_core::AuthErrorKind::Misconfigured(
+                    "an MCP endpoint behind jwt-axum needs axum's request Body (serve it from an axum Router)",
+                ));
+                return Ok(refusal(&parts.headers, &auth.style_error(err)));
+            };
+            let read = jwt_core::http::read_body(body, limit).await;
+            match auth
+                .authenticate(&head(&parts).with_body(read.view()))
+                .await
+            {
+                Ok(Outcome::ResourceMetadata(doc)) => Ok(metadata_response(&doc)),
+                Ok(outcome) => {
+                    jwt_core::http::hand_over(&auth, outcome, &mut parts.extensions);
+                    let bytes = read.into_bytes().unwrap_or_default();
+                    let body = cast::<Body, ReqBody>(Body::from(bytes))
+                        .expect("ReqBody is axum's Body: it was cast from it above");
+                    let res = inner.call(Request::from_parts(parts, body)).await?;
+                    Ok(res.map(Body::new))
+                }
+                Err(err) => Ok(refusal(&parts.headers, &err)),
+            }
+        });
+        JwtFuture {
+            state: State::Waiting { fut: waiting },
+        }
+    }
+}
+
+/// `value` as a `T`, when it is one.
+fn cast<V: 'static, T: 'static>(value: V) -> Option<T> {
+    let boxed: Box<dyn std::any::Any> = Box::new(value);
+    boxed.downcast::<T>().ok().map(|b| *b)
 }
 
 pin_project_lite::pin_project! {

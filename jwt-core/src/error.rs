@@ -281,7 +281,15 @@ pub struct AuthError {
     style: Option<Arc<ErrorStyle>>,
     /// The request used the `DPoP` scheme: the challenge answers in that scheme.
     dpop_scheme: bool,
+    /// Every scope the refused operation needs, for the `scope` of a 401 challenge (MCP
+    /// endpoints: the client then asks for all of them at once). A thin box keeps every
+    /// `Result<_, AuthError>` small.
+    scope_hint: Option<Box<ScopeHint>>,
 }
+
+/// The `scope` of a 401 challenge: every scope the operation needs, space-separated.
+#[derive(Debug, Clone)]
+struct ScopeHint(String);
 
 /// Two errors are equal when they say the same thing (kind and realm), whoever renders them.
 impl PartialEq for AuthError {
@@ -438,6 +446,14 @@ pub enum AuthErrorKind {
     /// challenge); the string says what to change. It is logged, never sent: the client reads
     /// "Authentication is misconfigured". Example: warp filters alone with DPoP on.
     Misconfigured(&'static str),
+    /// The body of a request to an MCP endpoint cannot be read without guessing (400
+    /// `invalid_request`); the answer's body is a JSON-RPC error ([`McpRejection::code`]).
+    InvalidMcpMessage {
+        /// Why.
+        why: McpRejection,
+        /// The `id` of the lone request, as JSON text, when it could be read.
+        id: Option<String>,
+    },
 }
 
 impl AuthError {
@@ -448,7 +464,17 @@ impl AuthError {
             realm: Cow::Borrowed("api"),
             style: None,
             dpop_scheme: false,
+            scope_hint: None,
         }
+    }
+
+    /// Names `required` in the `scope` of this refusal's challenge when it is a 401 (a 403
+    /// `insufficient_scope` names its own). Nothing when `required` is empty.
+    pub(crate) fn with_scope_hint(mut self, required: &[String]) -> Self {
+        if self.status() == 401 && !required.is_empty() {
+            self.scope_hint = Some(Box::new(ScopeHint(required.join(" "))));
+        }
+        self
     }
 
     /// Takes the realm, renderer and `Retry-After` of a middleware.
@@ -514,6 +540,7 @@ impl AuthError {
             AuthErrorKind::UseDpopNonce(_) => "use_dpop_nonce",
             AuthErrorKind::StoreUnavailable => "store_unavailable",
             AuthErrorKind::Misconfigured(_) => "misconfigured",
+            AuthErrorKind::InvalidMcpMessage { why, .. } => why.reason(),
         }
     }
 
@@ -531,7 +558,9 @@ impl AuthError {
     /// The HTTP status code: 400, 401, 403, 503, or 500 for a misconfigured adapter.
     pub fn status(&self) -> u16 {
         match self.kind {
-            AuthErrorKind::InvalidRequest(_) | AuthErrorKind::InvalidPath(_) => 400,
+            AuthErrorKind::InvalidRequest(_)
+            | AuthErrorKind::InvalidPath(_)
+            | AuthErrorKind::InvalidMcpMessage { .. } => 400,
             AuthErrorKind::MissingToken(_)
             | AuthErrorKind::UnsupportedScheme
             | AuthErrorKind::NotAuthenticated
@@ -572,9 +601,9 @@ impl AuthError {
         match self.kind {
             AuthErrorKind::InvalidDpopProof(_) => Some("invalid_dpop_proof"),
             AuthErrorKind::UseDpopNonce(_) => Some("use_dpop_nonce"),
-            AuthErrorKind::InvalidRequest(_) | AuthErrorKind::InvalidPath(_) => {
-                Some("invalid_request")
-            }
+            AuthErrorKind::InvalidRequest(_)
+            | AuthErrorKind::InvalidPath(_)
+            | AuthErrorKind::InvalidMcpMessage { .. } => Some("invalid_request"),
             AuthErrorKind::InvalidToken(_) => Some("invalid_token"),
             AuthErrorKind::InsufficientScope { .. }
             | AuthErrorKind::AccessDenied { .. }
@@ -623,11 +652,31 @@ impl AuthError {
                 Cow::Borrowed("Authentication is temporarily unavailable")
             }
             AuthErrorKind::Misconfigured(_) => Cow::Borrowed("Authentication is misconfigured"),
+            AuthErrorKind::InvalidMcpMessage { why, .. } => {
+                Cow::Owned(format!("Invalid MCP message: {why}"))
+            }
         }
     }
 
-    /// The JSON body, `{"detail": "..."}`.
+    /// The JSON body, `{"detail": "..."}`; for [`AuthErrorKind::InvalidMcpMessage`] the
+    /// JSON-RPC error the MCP client reads, `{"jsonrpc":"2.0","id":..,"error":{"code":..,
+    /// "message":..}}`.
+    ///
+    /// ```
+    /// use jwt_core::{AuthError, AuthErrorKind, McpRejection};
+    /// let err = AuthError::new(AuthErrorKind::InvalidMcpMessage { why: McpRejection::NotJson, id: None });
+    /// assert_eq!(err.body(), r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Invalid MCP message: the body is not JSON"}}"#);
+    /// ```
     pub fn body(&self) -> String {
+        if let AuthErrorKind::InvalidMcpMessage { why, id } = &self.kind {
+            // Members in JSON-RPC's order; `id` is JSON text the parser produced.
+            let message = serde_json::Value::from(self.detail().into_owned());
+            return format!(
+                r#"{{"jsonrpc":"2.0","id":{},"error":{{"code":{},"message":{message}}}}}"#,
+                id.as_deref().unwrap_or("null"),
+                why.code(),
+            );
+        }
         serde_json::json!({ "detail": self.detail() }).to_string()
     }
 
@@ -708,6 +757,9 @@ impl AuthError {
             AuthErrorKind::InvalidPath(_) => {
                 params.push("error_description=\"invalid request path\"".to_owned());
             }
+            AuthErrorKind::InvalidMcpMessage { .. } => {
+                params.push("error_description=\"invalid MCP message\"".to_owned());
+            }
             AuthErrorKind::InsufficientScope { required } if !required.is_empty() => {
                 params.push(format!("scope=\"{}\"", header_safe(&required.join(" "))));
             }
@@ -715,6 +767,11 @@ impl AuthError {
                 params.push(format!("scope=\"{}\"", header_safe(required)));
             }
             _ => {}
+        }
+        if let Some(hint) = &self.scope_hint
+            && !params.iter().any(|p| p.starts_with("scope="))
+        {
+            params.push(format!("scope=\"{}\"", header_safe(&hint.0)));
         }
         out.push_str(&params.join(", "));
     }
@@ -1137,4 +1194,69 @@ pub enum RemoteConfigError {
     /// An empty issuer name.
     #[error("issuer must not be empty")]
     EmptyIssuer,
+}
+
+/// Why an MCP request body is refused (400, with a JSON-RPC error body).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum McpRejection {
+    /// The body is not JSON (JSON-RPC `-32700`).
+    #[error("the body is not JSON")]
+    NotJson,
+    /// The body is JSON but not a JSON-RPC 2.0 message or batch of them (`-32600`).
+    #[error("the body is not a JSON-RPC 2.0 message")]
+    NotJsonRpc,
+    /// An empty batch (`-32600`).
+    #[error("the batch is empty")]
+    EmptyBatch,
+    /// A member the decision reads (in a message or its `params`) appears twice (`-32600`).
+    #[error("a member appears twice")]
+    DuplicateMember,
+    /// A method whose target the decision reads has no string `name` / `uri` (`-32602`).
+    #[error("the target's name or uri is missing")]
+    MissingTarget,
+    /// The body is larger than the endpoint's bound (`-32600`).
+    #[error("the body is too large")]
+    TooLarge,
+    /// The body could not be read (`-32600`).
+    #[error("the body could not be read")]
+    Unreadable,
+    /// The `Mcp-Method` or `Mcp-Name` header disagrees with the body (`-32020`).
+    #[error("the Mcp-Method or Mcp-Name header does not match the body")]
+    HeaderMismatch,
+}
+
+impl McpRejection {
+    /// The JSON-RPC error code of the answer.
+    ///
+    /// ```
+    /// assert_eq!(jwt_core::McpRejection::NotJson.code(), -32700);
+    /// assert_eq!(jwt_core::McpRejection::HeaderMismatch.code(), -32020);
+    /// ```
+    pub fn code(self) -> i32 {
+        match self {
+            McpRejection::NotJson => -32700,
+            McpRejection::MissingTarget => -32602,
+            McpRejection::HeaderMismatch => -32020,
+            McpRejection::NotJsonRpc
+            | McpRejection::EmptyBatch
+            | McpRejection::DuplicateMember
+            | McpRejection::TooLarge
+            | McpRejection::Unreadable => -32600,
+        }
+    }
+
+    /// The reason code in logs and metrics (`mcp_not_json`, ...).
+    pub fn reason(self) -> &'static str {
+        match self {
+            McpRejection::NotJson => "mcp_not_json",
+            McpRejection::NotJsonRpc => "mcp_not_jsonrpc",
+            McpRejection::EmptyBatch => "mcp_empty_batch",
+            McpRejection::DuplicateMember => "mcp_duplicate_member",
+            McpRejection::MissingTarget => "mcp_missing_target",
+            McpRejection::TooLarge => "mcp_body_too_large",
+            McpRejection::Unreadable => "mcp_body_unreadable",
+            McpRejection::HeaderMismatch => "mcp_header_mismatch",
+        }
+    }
 }

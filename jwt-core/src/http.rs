@@ -27,7 +27,7 @@ use ::http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, h
 
 use crate::error::AuthError;
 use crate::render::{ErrorResponse, GrpcResponse, is_grpc_content_type};
-use crate::token::request::RequestParts;
+use crate::token::request::{ReadBody, RequestBody, RequestParts};
 
 /// A borrowed `http` 1.x request head for [`crate::JwtAuth::authenticate`]: the method, the
 /// headers (every value, as bytes) and the path the adapter's router matched on, which the
@@ -58,6 +58,7 @@ pub struct RequestHead<'a> {
     method: &'a Method,
     path: &'a str,
     headers: &'a HeaderMap,
+    body: RequestBody<'a>,
 }
 
 impl<'a> RequestHead<'a> {
@@ -67,7 +68,14 @@ impl<'a> RequestHead<'a> {
             method,
             path,
             headers,
+            body: RequestBody::Unread,
         }
+    }
+
+    /// The same head with the body the adapter read ([`read_body`], [`ReadBody::view`]), for a request whose
+    /// decision reads it ([`crate::JwtAuth::body_limit`]: an MCP endpoint's `POST`).
+    pub fn with_body(self, body: RequestBody<'a>) -> Self {
+        Self { body, ..self }
     }
 
     /// The head of `parts`, with the path of its URI.
@@ -103,6 +111,36 @@ impl RequestParts for RequestHead<'_> {
         for value in values {
             f(value.as_bytes());
         }
+    }
+
+    fn body(&self) -> RequestBody<'_> {
+        self.body
+    }
+}
+
+/// Reads `body` whole, up to `limit` bytes ([`crate::JwtAuth::body_limit`]): what an adapter
+/// over `http` 1.x bodies does on an MCP endpoint before asking for the decision, then hands
+/// the same bytes to the handler.
+///
+/// ```
+/// use jwt_core::ReadBody;
+/// use jwt_core::http::read_body;
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let body = http_body_util::Full::new(bytes::Bytes::from_static(b"{}"));
+/// assert!(matches!(read_body(body.clone(), 2).await, ReadBody::Bytes(b) if &b[..] == b"{}"));
+/// assert!(matches!(read_body(body, 1).await, ReadBody::TooLarge));
+/// # });
+/// ```
+pub async fn read_body<B>(body: B, limit: usize) -> ReadBody<bytes::Bytes>
+where
+    B: http_body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    use http_body_util::BodyExt as _;
+    match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(collected) => ReadBody::Bytes(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => ReadBody::TooLarge,
+        Err(_) => ReadBody::Unreadable,
     }
 }
 

@@ -18,6 +18,7 @@ pub mod http;
 mod keys;
 mod limits;
 pub mod manual;
+mod mcp;
 pub mod openapi;
 mod presets;
 mod render;
@@ -55,8 +56,8 @@ pub use token::path;
 
 pub use authz::context::AuthContext;
 pub use authz::routes::{
-    Access, Listing, ResourceCheck, RouteMatch, RouteTable, RouteTableBuilder, ScopeMapper,
-    ScopeTemplate, Unmapped,
+    Access, Listing, MCP_PROTOCOL_METHODS, ResourceCheck, RouteMatch, RouteTable,
+    RouteTableBuilder, ScopeMapper, ScopeTemplate, Unmapped,
 };
 pub use authz::scope::{AccessibleIds, DEFAULT_ADMIN_SCOPE, Scope, ScopeRules, ScopeSet};
 pub use engine::builder::JwtAuthBuilder;
@@ -79,6 +80,7 @@ pub use engine::stores::revocation::{
 pub use engine::stores::{FailurePolicy, StoreError};
 pub use engine::validation::{AudiencePolicy, Validation};
 pub use engine::{JwtAuth, OptionsPolicy, Outcome, TokenLocation};
+pub use error::McpRejection;
 pub use error::{AuthError, AuthErrorKind, ConfigError, GrpcCode, InvalidToken};
 pub use error::{DpopConfigError, DpopRejection};
 pub use error::{ErrorRenderer, JwkRejection, RenderedBody, RevokeError};
@@ -107,6 +109,8 @@ pub use keys::verifier::{
 pub use limits::{
     DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, DEFAULT_RETRY_AFTER_SECS, MAX_LEEWAY_SECS,
 };
+pub use mcp::headers::{MCP_METHOD_HEADER, MCP_NAME_HEADER};
+pub use mcp::message::{McpMessageKind, McpOperation};
 pub use presets::agent_os::{
     AGNO_DEFAULT_EXCLUDED, AGNO_DEFAULT_SCOPE_MAPPINGS, AGNO_RESERVED_SUBJECTS,
 };
@@ -123,5 +127,5 @@ pub use token::claims::{ClaimSource, DEFAULT_SCOPE_CLAIMS};
 pub use token::claims::{ClaimsConfig, Identity, ReservedSubjects, StandardClaims};
 pub use token::jose::TokenHeader;
 pub use token::path::{PathRejection, PathSegment, RequestPath};
-pub use token::request::{RequestParts, SimpleRequest};
+pub use token::request::{ReadBody, RequestBody, RequestParts, SimpleRequest};
 pub use token::source::{AnyOf, BearerHeader, CookieToken, TokenSource};

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::error::{AuthError, ErrorRenderer, RenderedBody};
+use crate::error::{AuthError, AuthErrorKind, ErrorRenderer, RenderedBody};
 
 /// An [`AuthError`] rendered for the wire: status code, headers in order, JSON body.
 ///
@@ -52,8 +52,11 @@ impl ErrorResponse {
     /// body and content type are the renderer's; a content type that is not a valid header value
     /// falls back to the default body. A 503 carries `retry-after`, a `use_dpop_nonce` refusal `dpop-nonce`.
     pub fn new(err: &AuthError) -> Self {
+        // An MCP client reads a JSON-RPC error, whatever renders the other refusals.
+        let mcp = matches!(err.kind(), AuthErrorKind::InvalidMcpMessage { .. });
         let rendered = err
             .renderer()
+            .filter(|_| !mcp)
             .map(|r| r.render_body(err))
             .filter(|b| !b.content_type.is_empty() && is_header_value(&b.content_type))
             .unwrap_or_else(|| DetailJson.render_body(err));

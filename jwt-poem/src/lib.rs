@@ -10,7 +10,7 @@ use http::Uri;
 use jwt_core::extract::{self, RequiredScopes};
 use jwt_core::http::{RequestHead, render};
 use jwt_core::serde_json::{Map, Value};
-use jwt_core::{AuthContext, AuthError, Decided, JwtAuth, Outcome, extractor_refusal};
+use jwt_core::{AuthContext, AuthError, Decided, JwtAuth, Outcome, ReadBody, extractor_refusal};
 use poem::{Endpoint, FromRequest, IntoResponse, Middleware, Request, RequestBody, Response};
 use serde::de::DeserializeOwned;
 
@@ -99,22 +99,50 @@ pub struct JwtEndpoint<E> {
 impl<E: Endpoint> Endpoint for JwtEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, mut req: Request) -> poem::Result<Self::Output> {
+    async fn call(&self, req: Request) -> poem::Result<Self::Output> {
         // One request, one decision: a request this engine already decided (the middleware on
         // a route and again on a nested one) passes on as it was decided.
         if jwt_core::http::decided(&self.auth, req.extensions()) {
             return self.inner.call(req).await.map(IntoResponse::into_response);
         }
-        let verdict = {
-            let head = RequestHead::new(req.method(), routed_uri(&req).path(), req.headers());
-            // The common case (a cache hit, static keys) decides in place; only a decision
-            // that waits (a key fetch, an asynchronous check) is boxed, which keeps this
-            // endpoint's future (that poem boxes per request) small.
-            match self.auth.authenticate_now(&head) {
-                Some(decided) => decided,
-                None => Box::pin(self.auth.authenticate(&head)).await,
-            }
+        let head = RequestHead::new(req.method(), routed_uri(&req).path(), req.headers());
+        // An MCP endpoint's `POST` is decided on its JSON-RPC body.
+        if let Some(limit) = self.auth.body_limit(&head) {
+            return Box::pin(self.call_on_body(req, limit)).await;
+        }
+        // The common case (a cache hit, static keys) decides in place; only a decision that
+        // waits (a key fetch, an asynchronous check) is boxed, which keeps this endpoint's
+        // future (that poem boxes per request) small.
+        let verdict = match self.auth.authenticate_now(&head) {
+            Some(decided) => decided,
+            None => Box::pin(self.auth.authenticate(&head)).await,
         };
+        self.answer(req, verdict).await
+    }
+}
+
+impl<E: Endpoint> JwtEndpoint<E> {
+    /// Reads the body (bounded), decides on it, and hands the same bytes to the endpoint.
+    async fn call_on_body(&self, mut req: Request, limit: usize) -> poem::Result<Response> {
+        let read = match req.take_body().into_bytes_limit(limit).await {
+            Ok(bytes) => ReadBody::Bytes(bytes),
+            Err(poem::error::ReadBodyError::PayloadTooLarge) => ReadBody::TooLarge,
+            Err(_) => ReadBody::Unreadable,
+        };
+        let head = RequestHead::new(req.method(), routed_uri(&req).path(), req.headers());
+        let verdict = self.auth.authenticate(&head.with_body(read.view())).await;
+        if let Some(bytes) = read.into_bytes() {
+            req.set_body(bytes);
+        }
+        self.answer(req, verdict).await
+    }
+
+    /// Answers the decision: the metadata document, the endpoint's response, or the refusal.
+    async fn answer(
+        &self,
+        mut req: Request,
+        verdict: Result<Outcome, AuthError>,
+    ) -> poem::Result<Response> {
         match verdict {
             Ok(Outcome::ResourceMetadata(doc)) => {
                 Ok(from_http(jwt_core::http::render_metadata(&doc)))

@@ -82,6 +82,11 @@ pub const SCHEME: &str = "bearerAuth";
 /// The JWT bearer security scheme for poem-openapi operations: the caller's [`AuthContext`],
 /// after the engine verified the token and the route table's scopes for this request.
 ///
+/// An MCP endpoint's `POST` ([`jwt_core::RouteTableBuilder::mcp`]) is decided on its JSON-RPC
+/// body, which a security scheme never sees: serve it behind [`crate::JwtMiddleware`] (the
+/// scheme then takes the middleware's decision); the scheme alone answers it 500
+/// (misconfigured), never lets it through.
+///
 /// A refusal is the middleware's response; a request the engine lets through without a token
 /// (an excluded route, or an optional one called anonymously) is refused like the
 /// [`Auth`](crate::Auth) extractor refuses it (401 `Not authenticated`): use

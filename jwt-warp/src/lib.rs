@@ -23,7 +23,7 @@ pub use jwt_core::{CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS};
 
 mod service;
 use service::Decided;
-pub use service::{AuthFuture, AuthService, service};
+pub use service::{AuthBody, AuthFuture, AuthService, service};
 #[cfg(feature = "server")]
 mod server;
 #[cfg(feature = "server")]

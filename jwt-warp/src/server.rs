@@ -37,8 +37,11 @@ pub struct PeerAddr(pub SocketAddr);
 /// ```
 pub async fn serve<S>(auth: &JwtAuth, app: S, listener: TcpListener)
 where
-    S: Service<http::Request<Incoming>, Response = warp::reply::Response, Error = Infallible>
-        + Clone
+    S: Service<
+            http::Request<crate::AuthBody<Incoming>>,
+            Response = warp::reply::Response,
+            Error = Infallible,
+        > + Clone
         + Send
         + Sync
         + 'static,

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use jwt_core::http::RequestHead;
 use jwt_core::{AuthContext, JwtAuth, Outcome};
 use tower_service::Service;
@@ -63,9 +64,13 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 impl<S, B> Service<http::Request<B>> for AuthService<S>
 where
-    S: Service<http::Request<B>, Response = warp::reply::Response> + Clone + Send + 'static,
+    S: Service<http::Request<AuthBody<B>>, Response = warp::reply::Response>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
-    B: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
 {
     type Response = warp::reply::Response;
     type Error = S::Error;
@@ -75,7 +80,8 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let mut req = req.map(AuthBody::streaming);
         // One request, one decision: a request this engine already decided (the service
         // applied twice) goes on as it was decided.
         if req
@@ -90,6 +96,28 @@ where
             };
         }
         let head = RequestHead::new(req.method(), req.uri().path(), req.headers());
+        // An MCP endpoint's `POST` is decided on its JSON-RPC body: read it (bounded), decide,
+        // and hand the app the same bytes.
+        if let Some(limit) = self.auth.body_limit(&head) {
+            let clone = self.inner.clone();
+            let mut inner = std::mem::replace(&mut self.inner, clone);
+            let auth = self.auth.clone();
+            let waiting = Box::pin(async move {
+                let (parts, body) = req.into_parts();
+                let read = jwt_core::http::read_body(body, limit).await;
+                let head = RequestHead::new(&parts.method, parts.uri.path(), &parts.headers);
+                let decided = auth.authenticate(&head.with_body(read.view())).await;
+                let body = AuthBody::buffered(read.into_bytes().unwrap_or_default());
+                let mut req = http::Request::from_parts(parts, body);
+                match handoff(&auth, &mut req, decided) {
+                    None => inner.call(req).await,
+                    Some(response) => Ok(response),
+                }
+            });
+            return AuthFuture {
+                state: State::Waiting { fut: waiting },
+            };
+        }
         // The common case (a cache hit, static keys) decides in place: nothing boxed.
         match self.auth.authenticate_now(&head) {
             Some(decided) => match handoff(&self.auth, &mut req, decided) {
@@ -122,6 +150,83 @@ where
                 }
             }
         }
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pin_project_lite::pin_project! {
+    /// The request body [`AuthService`] hands the app: the connection's, streamed as it comes,
+    /// or on an MCP endpoint the bytes the decision read (the same bytes, whole).
+    pub struct AuthBody<B> {
+        #[pin]
+        inner: BodyKind<B>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = BodyKindProj]
+    enum BodyKind<B> {
+        Streaming { #[pin] body: B },
+        Buffered { #[pin] body: http_body_util::Full<Bytes> },
+    }
+}
+
+impl<B> AuthBody<B> {
+    fn streaming(body: B) -> Self {
+        Self {
+            inner: BodyKind::Streaming { body },
+        }
+    }
+
+    fn buffered(bytes: Bytes) -> Self {
+        Self {
+            inner: BodyKind::Buffered {
+                body: http_body_util::Full::new(bytes),
+            },
+        }
+    }
+}
+
+impl<B> http_body::Body for AuthBody<B>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        match self.project().inner.project() {
+            BodyKindProj::Streaming { body } => body.poll_frame(cx).map_err(Into::into),
+            BodyKindProj::Buffered { body } => body.poll_frame(cx).map_err(|never| match never {}),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.inner {
+            BodyKind::Streaming { body } => body.is_end_stream(),
+            BodyKind::Buffered { body } => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match &self.inner {
+            BodyKind::Streaming { body } => body.size_hint(),
+            BodyKind::Buffered { body } => body.size_hint(),
+        }
+    }
+}
+
+impl<B> std::fmt::Debug for AuthBody<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.inner {
+            BodyKind::Streaming { .. } => "AuthBody::Streaming",
+            BodyKind::Buffered { .. } => "AuthBody::Buffered",
+        })
     }
 }
 

@@ -19,6 +19,7 @@ fn request(path: &str, token: Option<&str>) -> HttpRequest {
             .unwrap_or_default(),
         mount: None,
         layers: 1,
+        body: Vec::new(),
     }
 }
 

@@ -202,6 +202,7 @@ fn request(method: &str, uri: &str, token: &str) -> HttpRequest {
         headers: vec![("Authorization".into(), format!("Bearer {token}"))],
         mount: None,
         layers: 1,
+        body: Vec::new(),
     }
 }
 

@@ -10,7 +10,9 @@
 //!    adapter is composed;
 //! 2. hand the core the method, the path the router matched (here the whole request path) and
 //!    the headers ([`RequestHead`]), and ask for the decision ([`JwtAuth::authenticate_now`],
-//!    then [`JwtAuth::authenticate`] when it has to wait);
+//!    then [`JwtAuth::authenticate`] when it has to wait); when the core asks for the body
+//!    ([`JwtAuth::body_limit`]: an MCP endpoint's `POST`), read it bounded
+//!    ([`jwt_core::http::read_body`]), decide on it, and hand the handler the same bytes;
 //! 3. on `Ok`, put the context (or, anonymous, the engine's mark) into the request
 //!    ([`jwt_core::http::hand_over`]) and call the handler; answer the metadata document with [`render_metadata`]; render a refusal with
 //!    [`render`];
@@ -44,17 +46,21 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::Full;
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use jwt_core::http::{RequestHead, render, render_metadata};
 use jwt_core::{AuthContext, AuthError, Decided, JwtAuth, Outcome, extract, extractor_refusal};
 
+/// The body a handler reads: the connection's, or on an MCP endpoint the bytes the decision
+/// read.
+pub type Body = Either<Incoming, Full<Bytes>>;
+
 /// A request the engine let through, as the handler gets it: the request, and the engine's
 /// context (`None` on an excluded route, a preflight, an optional route without a token).
 #[derive(Debug)]
-pub struct Authorized<B = Incoming> {
+pub struct Authorized<B = Body> {
     /// The request (its extensions hold the context or the engine's mark).
     pub request: Request<B>,
 }
@@ -94,23 +100,39 @@ impl<B> Authorized<B> {
 /// The response that answers the request instead of the handler.
 pub async fn authorize<B>(
     auth: &JwtAuth,
-    req: &mut Request<B>,
-) -> Result<(), Box<Response<String>>> {
+    req: Request<B>,
+) -> Result<Request<Either<B, Full<Bytes>>>, Box<Response<String>>>
+where
+    B: hyper::body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     if jwt_core::http::decided(auth, req.extensions()) {
-        return Ok(());
+        return Ok(req.map(Either::Left));
     }
-    let decided = {
-        let head = RequestHead::new(req.method(), req.uri().path(), req.headers());
-        match auth.authenticate_now(&head) {
-            Some(decided) => decided,
-            None => auth.authenticate(&head).await,
+    let head = RequestHead::new(req.method(), req.uri().path(), req.headers());
+    let (mut req, decided) = match auth.body_limit(&head) {
+        // An MCP endpoint's `POST`: the decision reads the body.
+        Some(limit) => {
+            let (parts, body) = req.into_parts();
+            let read = jwt_core::http::read_body(body, limit).await;
+            let head = RequestHead::new(&parts.method, parts.uri.path(), &parts.headers);
+            let decided = auth.authenticate(&head.with_body(read.view())).await;
+            let body = Full::new(read.into_bytes().unwrap_or_default());
+            (Request::from_parts(parts, Either::Right(body)), decided)
+        }
+        None => {
+            let decided = match auth.authenticate_now(&head) {
+                Some(decided) => decided,
+                None => auth.authenticate(&head).await,
+            };
+            (req.map(Either::Left), decided)
         }
     };
     match decided {
         Ok(Outcome::ResourceMetadata(doc)) => Err(Box::new(render_metadata(&doc))),
         Ok(outcome) => {
             jwt_core::http::hand_over(auth, outcome, req.extensions_mut());
-            Ok(())
+            Ok(req)
         }
         Err(err) => Err(Box::new(render(&err))),
     }
@@ -135,11 +157,11 @@ where
         let (stream, _) = listener.accept().await?;
         let (auth, handler) = (auth.clone(), handler.clone());
         tokio::spawn(async move {
-            let service = service_fn(move |mut req: Request<Incoming>| {
+            let service = service_fn(move |req: Request<Incoming>| {
                 let (auth, handler) = (auth.clone(), handler.clone());
                 async move {
-                    let res = match authorize(&auth, &mut req).await {
-                        Ok(()) => handler(Authorized { request: req }).await,
+                    let res = match authorize(&auth, req).await {
+                        Ok(request) => handler(Authorized { request }).await,
                         Err(answer) => *answer,
                     };
                     Ok::<_, Infallible>(res.map(|body| Full::new(Bytes::from(body))))

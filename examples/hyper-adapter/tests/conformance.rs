@@ -3,9 +3,11 @@
 //! `conformance/cases` through it. `cargo xtask conformance` prints its summary beside the
 //! shipped four and compares its answers with theirs.
 
+use bytes::Bytes;
 use conformance::{
-    EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, echo_body, user_id_body,
+    EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, echo_with_body, user_id_body,
 };
+use http_body_util::{BodyExt as _, Full};
 use hyper_adapter::{Authorized, authorize};
 
 /// The adapter, in-process: the request goes through `authorize` (twice for two layers) and an
@@ -24,19 +26,17 @@ impl Harness for Hyper {
         for (name, value) in &request.headers {
             head = head.header(name.as_str(), value.as_str());
         }
-        let mut req = head.body(()).expect("valid request");
+        let body = Full::new(Bytes::from(request.body.clone()));
+        let req = head.body(body).expect("valid request");
         // A plain hyper service has no router to nest under: it always sees the whole path,
         // which is what a mounted app decides on.
-        let mut answer = None;
-        for _ in 0..request.layers {
-            if let Err(res) = authorize(profile.auth(), &mut req).await {
-                answer = Some(res);
-                break;
-            }
-        }
-        let res = match answer {
-            Some(res) => *res,
-            None => echo(Authorized { request: req }),
+        let res = match authorize(profile.auth(), req).await {
+            Err(res) => *res,
+            Ok(req) if request.layers == 2 => match authorize(profile.auth(), req).await {
+                Err(res) => *res,
+                Ok(request) => echo(Authorized { request }).await,
+            },
+            Ok(request) => echo(Authorized { request }).await,
         };
         let header = |name: &str| {
             res.headers()
@@ -54,7 +54,11 @@ impl Harness for Hyper {
 }
 
 /// The suite's echo handler: the context as JSON, or the user id through the extractor.
-fn echo(req: Authorized<()>) -> http::Response<String> {
+async fn echo<B>(req: Authorized<B>) -> http::Response<String>
+where
+    B: hyper::body::Body,
+    B::Error: std::fmt::Debug,
+{
     let json = |body: String| {
         http::Response::builder()
             .header("content-type", "application/json")
@@ -67,7 +71,15 @@ fn echo(req: Authorized<()>) -> http::Response<String> {
             Err(refusal) => *refusal,
         };
     }
-    json(echo_body(req.context()))
+    let context = req.context().cloned();
+    let body = req
+        .request
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    json(echo_with_body(context.as_ref(), &body))
 }
 
 #[tokio::test]

@@ -6,8 +6,10 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::authz::routes::{Access, ScopeMapper};
 use crate::authz::scope::{AccessibleIds, ScopeSet};
 use crate::error::{ErrorStyle, RevokeError, StoreError};
+use crate::mcp::message::McpOperation;
 use crate::token::claims::Identity;
 use crate::token::jose::TokenHeader;
 
@@ -88,6 +90,17 @@ struct Inner {
     token: Option<String>,
     /// The middleware's revocation check, for [`AuthContext::revoke`].
     revoker: Option<Arc<dyn Revoker>>,
+    /// The middleware's table and whether it authorizes, for [`AuthContext::may_call`].
+    mapper: Option<(Arc<dyn ScopeMapper>, bool)>,
+}
+
+/// What a context keeps of the middleware that made it: how its errors render, its
+/// revocation check, its table (with whether it authorizes at all).
+#[derive(Default)]
+pub(crate) struct Links {
+    pub(crate) style: Option<Arc<ErrorStyle>>,
+    pub(crate) revoker: Option<Arc<dyn Revoker>>,
+    pub(crate) mapper: Option<(Arc<dyn ScopeMapper>, bool)>,
 }
 
 /// What [`AuthContext::revoke`] records a revocation with: the middleware's revocation check
@@ -118,20 +131,89 @@ impl AuthContext {
         route: Option<String>,
         listing: Option<(String, AccessibleIds)>,
         token: Option<String>,
-        style: Option<Arc<ErrorStyle>>,
-        revoker: Option<Arc<dyn Revoker>>,
+        links: Links,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
-                style,
+                style: links.style,
                 principal,
                 required_scopes,
                 route,
                 listing,
                 token,
-                revoker,
+                revoker: links.revoker,
+                mapper: links.mapper,
             }),
         }
+    }
+
+    /// Whether this caller may run the MCP operation `op` on the middleware's MCP endpoint:
+    /// the answer the middleware would give to a message asking for it, from the same table
+    /// (`false` for a context made without a middleware). For listing only what the caller may
+    /// use: see [`Self::retain_callable_tools`].
+    ///
+    /// ```
+    /// use jwt_core::{JwtAuth, McpOperation, RouteTable, SimpleRequest, RequestBody, StaticKeys, mint};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let secret = [7u8; 32];
+    /// let auth = JwtAuth::builder().dangerous_any_issuer()
+    ///     .verifier(StaticKeys::hs256(secret)?)
+    ///     .scopes(RouteTable::builder().mcp("/mcp").route("MCP tools/call {tool}", ["tools:{tool}:call"]).build()?)
+    ///     .build()?;
+    /// let token = mint::hs256(&secret, &serde_json::json!({"sub": "a", "exp": 4_000_000_000u64, "scope": "tools:search:call"}))?;
+    /// let header = format!("Bearer {token}");
+    /// let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    /// let req = SimpleRequest::new("POST", "/mcp").header("Authorization", &header).body(RequestBody::Bytes(body));
+    /// let ctx = auth.authenticate(&req).await?.into_context().unwrap();
+    /// assert!(ctx.may_call_tool("search"));
+    /// assert!(!ctx.may_call_tool("delete_everything"));
+    /// assert!(ctx.may_call(&McpOperation::new("ping", None)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    pub fn may_call(&self, op: &McpOperation) -> bool {
+        let Some((mapper, authorizes)) = &self.inner.mapper else {
+            return false;
+        };
+        if !authorizes {
+            return true;
+        }
+        let found = mapper.resolve_mcp(op);
+        match &*found.access {
+            Access::Excluded | Access::Optional | Access::Authenticated => true,
+            Access::Scopes(templates) => {
+                templates.iter().all(|t| self.can(&t.render(&found.params)))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether this caller may call the tool `name` (`tools/call`): [`Self::may_call`].
+    pub fn may_call_tool(&self, name: &str) -> bool {
+        self.may_call(&McpOperation::new("tools/call", Some(name)))
+    }
+
+    /// Whether this caller may get the prompt `name` (`prompts/get`): [`Self::may_call`].
+    pub fn may_get_prompt(&self, name: &str) -> bool {
+        self.may_call(&McpOperation::new("prompts/get", Some(name)))
+    }
+
+    /// Whether this caller may read the resource `uri` (`resources/read`): [`Self::may_call`].
+    pub fn may_read_resource(&self, uri: &str) -> bool {
+        self.may_call(&McpOperation::new("resources/read", Some(uri)))
+    }
+
+    /// Keeps the tools this caller may call, for a `tools/list` answer that shows only those
+    /// (`name` reads a tool's name: `|t| &t.name` for rmcp's `Tool`).
+    ///
+    /// ```
+    /// # use jwt_core::AuthContext;
+    /// fn visible(ctx: &AuthContext, mut tools: Vec<(String, &'static str)>) -> Vec<(String, &'static str)> {
+    ///     ctx.retain_callable_tools(&mut tools, |t| &t.0);
+    ///     tools
+    /// }
+    /// ```
+    pub fn retain_callable_tools<T>(&self, tools: &mut Vec<T>, name: impl Fn(&T) -> &str) {
+        tools.retain(|t| self.may_call_tool(name(t)));
     }
 
     /// Revokes the token of this request (logout): its `jti` until its `exp` (or, without one,
@@ -213,8 +295,7 @@ impl AuthContext {
             None,
             None,
             None,
-            None,
-            None,
+            Links::default(),
         )
     }
 

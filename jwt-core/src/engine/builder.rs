@@ -21,6 +21,9 @@ use crate::render::RenderWith;
 use crate::token::claims::{ClaimsConfig, StandardClaims};
 use crate::token::source::{AnyOf, BearerHeader, CookieToken, TokenSource};
 
+/// The default bound on an MCP request body: 1 MiB.
+const DEFAULT_MCP_BODY_LIMIT: usize = 1 << 20;
+
 impl JwtAuth {
     /// A builder with secure defaults: header token, `exp` required, 10 s leeway, no audience
     /// accepted unless configured, CORS preflights bypassed, every route needing a valid token.
@@ -55,6 +58,7 @@ pub struct JwtAuthBuilder {
     dpop: Option<Dpop>,
     any_issuer: bool,
     revoker: Option<Arc<dyn Revoker>>,
+    mcp_body_limit: Option<usize>,
     error: Option<ConfigError>,
 }
 
@@ -305,6 +309,13 @@ impl JwtAuthBuilder {
         self
     }
 
+    /// The largest body of a request to an MCP endpoint that the adapter reads (default 1 MiB):
+    /// a longer one is refused with 400 and a JSON-RPC error before any handler runs.
+    pub fn mcp_body_limit(mut self, bytes: usize) -> Self {
+        self.mcp_body_limit = Some(bytes);
+        self
+    }
+
     /// Keeps the raw token in the [`crate::AuthContext`] (off by default).
     pub fn keep_token(mut self, keep: bool) -> Self {
         self.keep_token = keep;
@@ -377,9 +388,12 @@ impl JwtAuthBuilder {
         };
         let metadata = self.served_metadata(mapper.as_ref(), dpop.as_ref())?;
         let style = self.error_style(&realm, metadata.as_ref(), dpop.as_ref());
+        let mapper: Arc<dyn ScopeMapper> = Arc::from(mapper);
         Ok(JwtAuth {
             inner: Arc::new(Inner {
                 reuse_contexts: mapper.is_fixed() && dpop.is_none(),
+                has_mcp: mapper.has_mcp_endpoints(),
+                mcp_body_limit: self.mcp_body_limit.unwrap_or(DEFAULT_MCP_BODY_LIMIT),
                 cache,
                 verifier,
                 source: self

@@ -6,11 +6,12 @@
 
 use std::sync::Arc;
 
-use crate::authz::context::{AuthContext, Principal};
+use crate::authz::context::{AuthContext, Links, Principal};
 use crate::authz::routes::{Access, Listing, RouteMatch, ScopeTemplate};
 use crate::authz::scope::{AccessibleIds, ScopeSet};
 use crate::clock::now_secs;
 use crate::engine::cache::CachedToken;
+use crate::engine::mcp::{Level, McpDemand};
 use crate::engine::trace::{record_header, record_mismatch};
 use crate::engine::validation::TimeClaims;
 use crate::engine::{JwtAuth, OptionsPolicy, Outcome};
@@ -37,15 +38,33 @@ impl JwtAuth {
         }
         let path = RequestPath::parse(req.path()).map_err(invalid_path)?;
         let route = self.route(req.method(), &path, span)?;
-        if *route.access == Access::Excluded {
+        let demand = match *route.access {
+            Access::Mcp => Demand::Mcp(self.mcp_demand(req)?),
+            _ => Demand::Route(route),
+        };
+        if let Demand::Mcp(d) = &demand
+            && !span.is_disabled()
+        {
+            span.record("route", d.route.as_str());
+        }
+        // An MCP client asks for every scope the operation needs at once (401 and 403 alike).
+        let hint = |e: AuthError| match &demand {
+            Demand::Mcp(d) => e.with_scope_hint(&d.required),
+            Demand::Route(_) => e,
+        };
+        if demand.is_excluded() {
             return Ok(Outcome::Anonymous);
         }
-        let Some(located) = self.locate(req, &route, early.located)? else {
+        let Some(located) = self
+            .locate(req, demand.is_optional(), early.located)
+            .map_err(hint)?
+        else {
             return Ok(Outcome::Anonymous);
         };
         let dpop_scheme = located.dpop_scheme;
-        self.authorize(req, span, &route, located, early.hit)
+        self.authorize(req, span, &demand, located, early.hit)
             .await
+            .map_err(hint)
             // A refusal of a `DPoP` request is answered with a `DPoP` challenge.
             .map_err(|e| if dpop_scheme { e.in_dpop_scheme() } else { e })
     }
@@ -141,7 +160,7 @@ impl JwtAuth {
     fn locate<'r, R: RequestParts>(
         &self,
         req: &'r R,
-        route: &RouteMatch<'_>,
+        optional: bool,
         already: Option<Option<(&'r [u8], PendingCheck)>>,
     ) -> Result<Option<Located<'r>>, AuthError> {
         let i = &*self.inner;
@@ -163,7 +182,7 @@ impl JwtAuth {
                 pending,
                 dpop_scheme,
             })),
-            None if *route.access == Access::Optional => Ok(None),
+            None if optional => Ok(None),
             None => Err(AuthErrorKind::MissingToken(i.source.missing_detail()).into()),
         }
     }
@@ -175,7 +194,7 @@ impl JwtAuth {
         &self,
         req: &R,
         span: &tracing::Span,
-        route: &RouteMatch<'_>,
+        demand: &Demand<'_>,
         located: Located<'_>,
         hit: Option<Arc<CachedToken>>,
     ) -> Result<Outcome, AuthError> {
@@ -198,46 +217,69 @@ impl JwtAuth {
             }
         }
         trace_principal(span, &principal);
-        let ctx = self.context(principal, route, token, method)?;
+        let ctx = self.context(principal, demand, token, method)?;
         trace_required(span, &ctx);
         self.run_checks(&ctx, method, req.path()).await?;
+        // An MCP request's demand is its body's: never reused for the next with the same path.
         if let Some(entry) = &cached
             && i.reuse_contexts
+            && matches!(demand, Demand::Route(_))
         {
             entry.keep_context(method, req.path(), &ctx);
         }
         Ok(Outcome::Authenticated(ctx))
     }
 
-    /// The route's scopes (rendered with its parameters) against the principal's, agno's
-    /// resource checks, and the context that results.
+    /// The route's scopes (rendered with its parameters) or the MCP messages' against the
+    /// principal's, agno's resource checks, and the context that results.
     fn context(
         &self,
         principal: Arc<Principal>,
-        route: &RouteMatch<'_>,
+        demand: &Demand<'_>,
         token: &[u8],
         method: &str,
     ) -> Result<AuthContext, AuthError> {
         let i = &*self.inner;
-        let templates: &[ScopeTemplate] = match &*route.access {
-            Access::Denied if i.authorization => return Err(AuthErrorKind::RouteDenied.into()),
-            Access::Scopes(templates) if i.authorization => templates,
-            _ => &[],
+        let (required, listing, route) = match demand {
+            Demand::Route(route) => {
+                let templates: &[ScopeTemplate] = match &*route.access {
+                    Access::Denied if i.authorization => {
+                        return Err(AuthErrorKind::RouteDenied.into());
+                    }
+                    Access::Scopes(templates) if i.authorization => templates,
+                    _ => &[],
+                };
+                let (required, listing) =
+                    required_scopes(&principal.scopes, route, templates, method)?;
+                if i.authorization {
+                    resource_checks(&principal.scopes, route)?;
+                }
+                (required, listing, route.route.map(str::to_owned))
+            }
+            Demand::Mcp(d) if i.authorization => {
+                if d.denied {
+                    return Err(AuthErrorKind::RouteDenied.into());
+                }
+                if !d.required.iter().all(|r| principal.scopes.can(r)) {
+                    return Err(insufficient(d.required.clone()));
+                }
+                (d.required.clone(), None, Some(d.route.clone()))
+            }
+            Demand::Mcp(d) => (Vec::new(), None, Some(d.route.clone())),
         };
-        let (required, listing) = required_scopes(&principal.scopes, route, templates, method)?;
-        if i.authorization {
-            resource_checks(&principal.scopes, route)?;
-        }
         Ok(AuthContext::new(
             principal,
             required,
-            route.route.map(str::to_owned),
+            route,
             listing,
             // UTF-8 already: a cached token, or one `pending` checked.
             i.keep_token
                 .then(|| String::from_utf8_lossy(token).into_owned()),
-            Some(i.style.clone()),
-            i.revoker.clone(),
+            Links {
+                style: Some(i.style.clone()),
+                revoker: i.revoker.clone(),
+                mapper: i.has_mcp.then(|| (i.mapper.clone(), i.authorization)),
+            },
         ))
     }
 
@@ -252,6 +294,28 @@ impl JwtAuth {
             check.check(ctx, method, path).await?;
         }
         Ok(())
+    }
+}
+
+/// What the request demands: its route's, or on an MCP endpoint its messages'.
+pub(super) enum Demand<'a> {
+    Route(RouteMatch<'a>),
+    Mcp(McpDemand),
+}
+
+impl Demand<'_> {
+    fn is_excluded(&self) -> bool {
+        match self {
+            Demand::Route(r) => *r.access == Access::Excluded,
+            Demand::Mcp(d) => d.level == Level::Excluded && !d.denied,
+        }
+    }
+
+    fn is_optional(&self) -> bool {
+        match self {
+            Demand::Route(r) => *r.access == Access::Optional,
+            Demand::Mcp(d) => d.level == Level::Optional && !d.denied,
+        }
     }
 }
 

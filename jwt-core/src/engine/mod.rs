@@ -14,6 +14,7 @@ pub(crate) mod checks;
 pub(crate) mod decided;
 pub(crate) mod decision;
 pub(crate) mod dpop;
+pub(crate) mod mcp;
 pub(crate) mod metadata;
 pub(crate) mod stores;
 pub(crate) mod trace;
@@ -133,7 +134,7 @@ struct Inner {
     verifier: Arc<dyn Verifier>,
     source: Box<dyn TokenSource>,
     claims: Box<dyn ClaimsConfig>,
-    mapper: Box<dyn ScopeMapper>,
+    mapper: Arc<dyn ScopeMapper>,
     validation: Validation,
     options: OptionsPolicy,
     authorization: bool,
@@ -152,6 +153,10 @@ struct Inner {
     /// checked on the full path of every request): a token's context for a request can be kept
     /// and reused for the same request.
     reuse_contexts: bool,
+    /// The mapper declares MCP endpoints: a `POST` may need its body read.
+    has_mcp: bool,
+    /// The largest MCP request body read (bytes).
+    mcp_body_limit: usize,
 }
 
 impl fmt::Debug for JwtAuth {
@@ -193,6 +198,33 @@ impl JwtAuth {
     /// ```
     pub fn same_engine(&self, other: &JwtAuth) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// How many bytes of this request's body the adapter must read and hand over
+    /// ([`crate::RequestParts::body`]) before deciding, or `None` when the decision does not
+    /// read the body: only a `POST` to an MCP endpoint ([`crate::RouteTableBuilder::mcp`]) has
+    /// one (1 MiB unless [`crate::JwtAuthBuilder::mcp_body_limit`] says otherwise). A body
+    /// longer than that is [`crate::RequestBody::TooLarge`], refused without reading further.
+    ///
+    /// ```
+    /// use jwt_core::{JwtAuth, RouteTable, SimpleRequest, StaticKeys};
+    /// let auth = JwtAuth::builder().dangerous_any_issuer()
+    ///     .verifier(StaticKeys::hs256([7u8; 32])?)
+    ///     .scopes(RouteTable::builder().mcp("/mcp").build()?)
+    ///     .build()?;
+    /// assert_eq!(auth.body_limit(&SimpleRequest::new("POST", "/mcp")), Some(1 << 20));
+    /// assert_eq!(auth.body_limit(&SimpleRequest::new("GET", "/mcp")), None);
+    /// assert_eq!(auth.body_limit(&SimpleRequest::new("POST", "/other")), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn body_limit<R: RequestParts>(&self, req: &R) -> Option<usize> {
+        let i = &*self.inner;
+        if !i.has_mcp || req.method() != "POST" {
+            return None;
+        }
+        let path = crate::token::path::RequestPath::parse(req.path()).ok()?;
+        let found = i.mapper.resolve(req.method(), &path).ok()?;
+        (*found.access == crate::Access::Mcp).then_some(i.mcp_body_limit)
     }
 
     /// The realm in `WWW-Authenticate`.

@@ -201,7 +201,8 @@ impl OpenApiSecurity {
                 alternatives.extend(self.requirement(&[]));
                 alternatives
             }
-            Access::Authenticated => self.requirement(&scopes),
+            // An MCP endpoint: each operation's scopes are in the body, not the route.
+            Access::Authenticated | Access::Mcp => self.requirement(&scopes),
             Access::Scopes(templates) => {
                 let mut all: Vec<String> = templates
                     .iter()

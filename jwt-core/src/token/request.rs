@@ -18,6 +18,65 @@ pub trait RequestParts {
     fn path(&self) -> &str;
     /// Calls `f` with every value of the header `name` (matched case-insensitively), in order.
     fn for_each_header<'a>(&'a self, name: &str, f: &mut dyn FnMut(&'a [u8]));
+
+    /// The body, when the adapter read it: only on an MCP endpoint, where the engine asks for
+    /// it ([`crate::JwtAuth::body_limit`]). [`RequestBody::Unread`] by default.
+    fn body(&self) -> RequestBody<'_> {
+        RequestBody::Unread
+    }
+}
+
+/// The body of a request as the adapter hands it to the engine ([`RequestParts::body`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RequestBody<'a> {
+    /// Not read: the engine did not ask for it.
+    #[default]
+    Unread,
+    /// The whole body.
+    Bytes(&'a [u8]),
+    /// Longer than [`crate::JwtAuth::body_limit`]: refused.
+    TooLarge,
+    /// The connection failed while the body was read: refused.
+    Unreadable,
+}
+
+/// A request body as an adapter read it for the engine: the bytes (`B`: `Bytes`, `Vec<u8>`),
+/// or why there are none. [`ReadBody::view`] is what the engine reads.
+///
+/// ```
+/// use jwt_core::{ReadBody, RequestBody};
+/// let read = ReadBody::Bytes(b"{}".to_vec());
+/// assert_eq!(read.view(), RequestBody::Bytes(b"{}"));
+/// assert_eq!(ReadBody::<Vec<u8>>::TooLarge.view(), RequestBody::TooLarge);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadBody<B> {
+    /// The whole body.
+    Bytes(B),
+    /// Longer than the limit: reading stopped there.
+    TooLarge,
+    /// The body failed while it was read (the client went away, a framing error).
+    Unreadable,
+}
+
+impl<B: AsRef<[u8]>> ReadBody<B> {
+    /// What the engine reads ([`RequestParts::body`]).
+    pub fn view(&self) -> RequestBody<'_> {
+        match self {
+            ReadBody::Bytes(b) => RequestBody::Bytes(b.as_ref()),
+            ReadBody::TooLarge => RequestBody::TooLarge,
+            ReadBody::Unreadable => RequestBody::Unreadable,
+        }
+    }
+
+    /// The bytes, when the body was read whole.
+    pub fn into_bytes(self) -> Option<B> {
+        match self {
+            ReadBody::Bytes(b) => Some(b),
+            ReadBody::TooLarge | ReadBody::Unreadable => None,
+        }
+    }
 }
 
 /// How many values a header has, and the first one.
@@ -57,6 +116,7 @@ pub struct SimpleRequest<'a> {
     method: &'a str,
     path: &'a str,
     headers: Vec<(&'a str, &'a [u8])>,
+    body: RequestBody<'a>,
 }
 
 impl<'a> SimpleRequest<'a> {
@@ -66,7 +126,14 @@ impl<'a> SimpleRequest<'a> {
             method,
             path,
             headers: Vec::new(),
+            body: RequestBody::Unread,
         }
+    }
+
+    /// Sets the body (as an adapter does on an MCP endpoint).
+    pub fn body(mut self, body: RequestBody<'a>) -> Self {
+        self.body = body;
+        self
     }
 
     /// Adds a header (repeat the call for repeated headers).
@@ -97,6 +164,10 @@ impl RequestParts for SimpleRequest<'_> {
                 f(v);
             }
         }
+    }
+
+    fn body(&self) -> RequestBody<'_> {
+        self.body
     }
 }
 

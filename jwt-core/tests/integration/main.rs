@@ -10,6 +10,7 @@ mod attack_catalogue;
 mod dpop;
 mod engine;
 mod limits;
+mod mcp;
 mod oidc;
 mod openapi;
 #[path = "../support/paused_clock.rs"]

@@ -6,11 +6,11 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{App, HttpResponse as ActixResponse, test, web};
 use conformance::{
-    EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, echo_body, user_id_body,
+    EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, echo_with_body, user_id_body,
 };
 use jwt_actix::{Auth, JwtAuthExt as _, UserId};
 
-async fn echo(req: actix_web::HttpRequest, auth: Option<Auth>) -> ActixResponse {
+async fn echo(req: actix_web::HttpRequest, auth: Option<Auth>, body: web::Bytes) -> ActixResponse {
     // The required `UserId` extractor when the case asks for it: its refusal is actix's
     // `ResponseError` rendering.
     if req.headers().contains_key(EXTRACT_HEADER) {
@@ -23,7 +23,7 @@ async fn echo(req: actix_web::HttpRequest, auth: Option<Auth>) -> ActixResponse 
     }
     ActixResponse::Ok()
         .content_type("application/json")
-        .body(echo_body(auth.as_ref().map(|a| &a.0)))
+        .body(echo_with_body(auth.as_ref().map(|a| &a.0), &body))
 }
 
 /// The test request for `request`.
@@ -36,7 +36,7 @@ fn test_request(request: &HttpRequest) -> test::TestRequest {
     for (name, value) in &request.headers {
         req = req.append_header((name.as_str(), value.as_str()));
     }
-    req
+    req.set_payload(request.body.clone())
 }
 
 /// Sends `req` to the initialised test service `app` and collects the response.

@@ -4,15 +4,18 @@
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
-use axum::http::request::Parts;
 use axum::response::{IntoResponse as _, Response};
 use conformance::{
-    EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, echo_body, user_id_body,
+    EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, echo_with_body, user_id_body,
 };
 use jwt_axum::{Auth, JwtAuthExt as _, UserId};
 use tower::ServiceExt as _;
 
-async fn echo(mut parts: Parts) -> Response {
+async fn echo(req: axum::extract::Request) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
     // The required `UserId` extractor when the case asks for it: its refusal is axum's
     // rejection response.
     if parts.headers.contains_key(EXTRACT_HEADER) {
@@ -24,7 +27,7 @@ async fn echo(mut parts: Parts) -> Response {
     let auth = <Auth as OptionalFromRequestParts<()>>::from_request_parts(&mut parts, &())
         .await
         .unwrap_or_else(|never| match never {});
-    json(echo_body(auth.as_ref().map(|a| &a.0)))
+    json(echo_with_body(auth.as_ref().map(|a| &a.0), &body))
 }
 
 fn json(body: String) -> Response {
@@ -48,7 +51,7 @@ impl Harness for Axum {
             Some(prefix) => Router::new().nest(prefix, echo_app),
             None => echo_app,
         };
-        let req = super::http_request(&request).map(|()| Body::empty());
+        let req = super::http_request(&request).map(|()| Body::from(request.body.clone()));
         let res = app.oneshot(req).await.expect("infallible");
         let (head, body) = res.into_parts();
         let body = axum::body::to_bytes(body, usize::MAX)

@@ -2,7 +2,7 @@
 //! builds them; a mounted app is a `Route` with the middleware, nested with `Route::nest`.
 
 use conformance::{
-    EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, echo_body, user_id_body,
+    EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, echo_with_body, user_id_body,
 };
 use jwt_poem::{Auth, JwtAuthExt as _, UserId};
 use poem::FromRequest as _;
@@ -11,7 +11,8 @@ use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Body, Endpoint, EndpointExt, Request, RequestParts, Response, Route, handler};
 
 #[handler]
-async fn echo(req: &Request, auth: Option<Auth>) -> Response {
+async fn echo(req: &Request, auth: Option<Auth>, body: Body) -> Response {
+    let body = body.into_vec().await.unwrap_or_default();
     // The required `UserId` extractor when the case asks for it: its refusal is poem's error
     // response.
     if req.headers().contains_key(EXTRACT_HEADER) {
@@ -24,7 +25,7 @@ async fn echo(req: &Request, auth: Option<Auth>) -> Response {
     }
     Response::builder()
         .content_type("application/json")
-        .body(echo_body(auth.as_ref().map(|a| &a.0)))
+        .body(echo_with_body(auth.as_ref().map(|a| &a.0), &body))
 }
 
 /// `request` as poem's server hands it to the app: with the original URI set (what
@@ -37,7 +38,7 @@ fn server_request(request: &HttpRequest) -> Request {
         RemoteAddr::default(),
         Scheme::HTTP,
     ));
-    Request::from_parts(parts, Body::empty())
+    Request::from_parts(parts, Body::from(request.body.clone()))
 }
 
 /// The poem harness.

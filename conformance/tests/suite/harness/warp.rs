@@ -10,7 +10,7 @@
 //! decide once per `.or()` branch.
 
 use conformance::{
-    EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, echo_body, user_id_body,
+    EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, echo_with_body, user_id_body,
 };
 use http_body_util::BodyExt as _;
 use jwt_core::AuthContext;
@@ -77,9 +77,10 @@ impl Harness for Warp {
             .clone()
             .and(not_extract)
             .and(jwt_warp::with_auth(profile.auth()))
-            .map(|ctx: Option<AuthContext>| {
+            .and(warp::body::bytes())
+            .map(|ctx: Option<AuthContext>, body: bytes::Bytes| {
                 warp::reply::with_header(
-                    echo_body(ctx.as_ref()),
+                    echo_with_body(ctx.as_ref(), &body),
                     "content-type",
                     "application/json",
                 )
@@ -106,7 +107,8 @@ impl Harness for Warp {
                 .recover(jwt_warp::recover)
                 .boxed()
         };
-        let req = super::http_request(&request).map(|()| String::new());
+        let req = super::http_request(&request)
+            .map(|()| http_body_util::Full::new(bytes::Bytes::from(request.body.clone())));
         let service = warp::service(app);
         let res = if self.behind_service || !profile.auth().decisions_are_repeatable() {
             if request.layers == 2 {

@@ -20,12 +20,15 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::authz::scope::ScopeRules;
+use crate::mcp::message::McpOperation;
 use crate::token::path::{PathRejection, RequestPath};
 
+pub(crate) mod mcp;
 mod pattern;
 mod table;
 mod template;
 
+pub use mcp::MCP_PROTOCOL_METHODS;
 pub use table::{RouteTable, RouteTableBuilder};
 pub use template::ScopeTemplate;
 
@@ -45,6 +48,10 @@ pub enum Access {
     /// `insufficient_scope`. What an unlisted route gets under [`Unmapped::Deny`] (the default),
     /// and what [`RouteTableBuilder::deny`] sets.
     Denied,
+    /// An MCP endpoint's `POST`: the JSON-RPC body decides, message by message, through
+    /// [`ScopeMapper::resolve_mcp`] (see [`RouteTableBuilder::mcp`]). The adapter reads the
+    /// body for it ([`crate::JwtAuth::body_limit`]).
+    Mcp,
 }
 
 /// agno's route-level resource check: after the scope check, the caller
@@ -167,6 +174,26 @@ pub trait ScopeMapper: Send + Sync + fmt::Debug {
     /// cache). The default, `false`, suits a mapper whose answers can change (reloaded rules):
     /// every request is resolved.
     fn is_fixed(&self) -> bool {
+        false
+    }
+
+    /// What one MCP operation (a JSON-RPC message on an endpoint that [`Self::resolve`]
+    /// answered [`Access::Mcp`]) demands; `params` bind the target for scope templates. The
+    /// default denies every operation: a mapper that declares MCP endpoints implements it.
+    fn resolve_mcp<'a>(&'a self, op: &'a McpOperation) -> RouteMatch<'a> {
+        let _ = op;
+        RouteMatch {
+            route: None,
+            access: Cow::Owned(Access::Denied),
+            checks: &[],
+            listing: None,
+            params: Vec::new(),
+        }
+    }
+
+    /// Whether [`Self::resolve`] may answer [`Access::Mcp`]: the engine then asks, for each
+    /// `POST`, whether the adapter must read the body. `false` by default.
+    fn has_mcp_endpoints(&self) -> bool {
         false
     }
 }

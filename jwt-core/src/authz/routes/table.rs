@@ -5,11 +5,13 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::mcp::McpRows;
 use super::pattern::{Bindings, Pattern, Segment};
 use super::{Access, Listing, ResourceCheck, RouteMatch, ScopeMapper, ScopeTemplate, Unmapped};
 use crate::authz::scope::ScopeRules;
 use crate::error::ConfigError;
 use crate::fast_hash::FastBuild;
+use crate::mcp::message::McpOperation;
 use crate::token::path::{PathRejection, RequestPath, join_tail};
 
 #[derive(Debug, Clone)]
@@ -51,6 +53,9 @@ pub struct RouteTable {
     any_method: Bucket,
     unmapped: Access,
     rules_grammar: Arc<ScopeRules>,
+    /// The `MCP` rows, for the endpoints [`RouteTableBuilder::mcp`] declared.
+    mcp: McpRows,
+    has_mcp: bool,
 }
 
 /// Rule indices of one method, indexed by their first path segment when it is a literal.
@@ -88,6 +93,7 @@ pub struct RouteTableBuilder {
     entries: Vec<(String, Access, Vec<ResourceCheck>, Option<Listing>)>,
     unmapped: Unmapped,
     rules: ScopeRules,
+    mcp_endpoints: Vec<String>,
 }
 
 impl RouteTable {
@@ -304,6 +310,42 @@ impl RouteTableBuilder {
         self
     }
 
+    /// Declares an MCP endpoint (Streamable HTTP, e.g. `"/mcp"`): its `POST` is decided by the
+    /// JSON-RPC body, message by message, against the table's `MCP` rows (see
+    /// [`crate::McpOperation`] and the rows' grammar in [`crate::manual`]); its `GET` (the
+    /// server's event stream) and `DELETE` (the end of a session) need a valid token unless an
+    /// entry says otherwise. A batch passes only if every message does.
+    ///
+    /// ```
+    /// use jwt_core::{Access, McpOperation, RouteTable, ScopeMapper};
+    /// let table = RouteTable::builder()
+    ///     .mcp("/mcp")
+    ///     .route("MCP tools/call {tool}", ["tools:{tool}:call"])
+    ///     .route("MCP tools/call search_*", ["search"])
+    ///     .exclude("MCP ping")
+    ///     .build()?;
+    /// assert_eq!(*table.lookup("POST", "/mcp")?.access, Access::Mcp);
+    /// assert_eq!(*table.lookup("GET", "/mcp")?.access, Access::Authenticated);
+    /// let op = McpOperation::new("tools/call", Some("run_agent"));
+    /// let m = table.resolve_mcp(&op);
+    /// assert_eq!(m.route, Some("MCP tools/call {tool}"));
+    /// assert_eq!(m.params[0].1, "run_agent");
+    /// // Not listed: denied.
+    /// let op = McpOperation::new("tasks/cancel", None);
+    /// assert_eq!(*table.resolve_mcp(&op).access, Access::Denied);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn mcp(mut self, endpoint: &str) -> Self {
+        let endpoint = normalise_entry(&format!("POST {endpoint}"))
+            .split_once(' ')
+            .map(|(_, p)| p.to_owned())
+            .unwrap_or_default();
+        if !self.mcp_endpoints.contains(&endpoint) {
+            self.mcp_endpoints.push(endpoint);
+        }
+        self
+    }
+
     /// Checks every entry and builds the table.
     ///
     /// A required scope must be one a token could hold: an RFC 6749 scope-token (no whitespace,
@@ -322,9 +364,11 @@ impl RouteTableBuilder {
     /// [`ConfigError::InvalidRoute`] for a bad entry, [`ConfigError::InvalidScopeTemplate`] for a
     /// required scope no token could hold or a template naming a parameter the route does not
     /// bind, and the admin scope's errors ([`ScopeRules::validate`]).
-    pub fn build(self) -> Result<RouteTable, ConfigError> {
+    pub fn build(mut self) -> Result<RouteTable, ConfigError> {
         self.rules.validate()?;
         let hierarchical = self.rules.is_hierarchical();
+        let mcp = self.mcp_rows()?;
+        let has_mcp = !self.mcp_endpoints.is_empty();
         let rules = self
             .entries
             .into_iter()
@@ -359,7 +403,52 @@ impl RouteTableBuilder {
             any_method,
             unmapped,
             rules_grammar: Arc::new(self.rules),
+            mcp,
+            has_mcp,
         })
+    }
+
+    /// Takes the `MCP` rows out of the entries and adds each endpoint's entries.
+    fn mcp_rows(&mut self) -> Result<McpRows, ConfigError> {
+        let (rows, routes): (Vec<_>, Vec<_>) = std::mem::take(&mut self.entries)
+            .into_iter()
+            .partition(|(e, ..)| e.split_once(' ').is_some_and(|(m, _)| m == "MCP") || e == "MCP");
+        self.entries = routes;
+        let mut plain = Vec::with_capacity(rows.len());
+        for (entry, access, checks, listing) in rows {
+            if !checks.is_empty() || listing.is_some() {
+                return Err(ConfigError::InvalidRoute {
+                    route: entry,
+                    reason: "an MCP row has no listing or resource check",
+                });
+            }
+            plain.push((entry, access));
+        }
+        if !plain.is_empty() && self.mcp_endpoints.is_empty() {
+            return Err(ConfigError::InvalidRoute {
+                route: plain.swap_remove(0).0,
+                reason: "MCP rows need an endpoint: declare it with .mcp(\"/mcp\")",
+            });
+        }
+        for endpoint in std::mem::take(&mut self.mcp_endpoints) {
+            let post = format!("POST {endpoint}");
+            if self.entries.iter().any(|(e, ..)| *e == post) {
+                return Err(ConfigError::InvalidRoute {
+                    route: post,
+                    reason: "this is an MCP endpoint: its operations are MCP rows (\"MCP tools/call ...\")",
+                });
+            }
+            self.entries.push((post, Access::Mcp, Vec::new(), None));
+            for method in ["GET", "DELETE"] {
+                let entry = format!("{method} {endpoint}");
+                if !self.entries.iter().any(|(e, ..)| *e == entry) {
+                    self.entries
+                        .push((entry, Access::Authenticated, Vec::new(), None));
+                }
+            }
+            self.mcp_endpoints.push(endpoint);
+        }
+        McpRows::build(plain)
     }
 }
 
@@ -479,6 +568,8 @@ fn suggest_method(method: &str) -> Option<&'static str> {
 fn normalise_entry(entry: &str) -> String {
     let entry = entry.trim();
     match entry.split_once(char::is_whitespace) {
+        // An MCP row's target is a name or URI, kept as written.
+        Some((m, p)) if m.eq_ignore_ascii_case("MCP") => format!("MCP {}", p.trim()),
         Some((m, p)) => {
             let p = p.trim();
             let p = if p.len() > 1 {
@@ -541,6 +632,14 @@ impl ScopeMapper for RouteTable {
     /// A built table never changes.
     fn is_fixed(&self) -> bool {
         true
+    }
+
+    fn resolve_mcp<'a>(&'a self, op: &'a McpOperation) -> RouteMatch<'a> {
+        self.mcp.resolve(op)
+    }
+
+    fn has_mcp_endpoints(&self) -> bool {
+        self.has_mcp
     }
 
     fn resolve<'a>(
@@ -613,26 +712,27 @@ impl ScopeMapper for RouteTable {
     /// every id; other templates are left out.
     fn scopes_supported(&self) -> Vec<String> {
         let mut out = std::collections::BTreeSet::new();
-        for rule in &self.rules {
+        let routes = self.rules.iter().flat_map(|rule| {
             let templates = match &rule.access {
                 Access::Scopes(t) => t.as_slice(),
                 _ => &[],
             };
-            for t in templates.iter().chain(rule.checks.iter().map(|c| &c.scope)) {
-                let text = t.as_str();
-                if t.params().next().is_none() {
-                    out.insert(text.to_owned());
-                    continue;
-                }
-                let parts: Vec<&str> = text.split(':').collect();
-                if let [res, id, action] = parts.as_slice()
-                    && id.starts_with('{')
-                    && id.ends_with('}')
-                    && !res.contains('{')
-                    && !action.contains('{')
-                {
-                    out.insert(format!("{res}:*:{action}"));
-                }
+            templates.iter().chain(rule.checks.iter().map(|c| &c.scope))
+        });
+        for t in routes.chain(self.mcp.templates()) {
+            let text = t.as_str();
+            if t.params().next().is_none() {
+                out.insert(text.to_owned());
+                continue;
+            }
+            let parts: Vec<&str> = text.split(':').collect();
+            if let [res, id, action] = parts.as_slice()
+                && id.starts_with('{')
+                && id.ends_with('}')
+                && !res.contains('{')
+                && !action.contains('{')
+            {
+                out.insert(format!("{res}:*:{action}"));
             }
         }
         out.into_iter().collect()
