@@ -136,8 +136,9 @@ pub(crate) fn target_dir() -> PathBuf {
 }
 
 /// `cargo xtask conformance`: runs the conformance crate's `adapters` test (every case on all
-/// four adapters in one binary, compared case by case) and its `router_differential` test (four
-/// real servers, generated path spellings × tokens), prints their failure lines and summary
+/// four adapters in one binary, compared case by case), its `router_differential` test (four
+/// real servers, generated path spellings × tokens) and its `mcp_differential` test (four real
+/// servers, generated JSON-RPC bodies × tokens × headers), prints their failure lines and summary
 /// lines, and fails when either test fails or a summary line is missing.
 fn conformance() -> Result<(), String> {
     // What went wrong, case by case (no such line when all is well).
@@ -162,13 +163,14 @@ fn conformance() -> Result<(), String> {
             "--",
             "adapters::",
             "router_differential::",
+            "mcp_differential::",
             "--nocapture",
         ])
         .output()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let mut adapters: BTreeMap<&str, String> = BTreeMap::new();
-    let (mut differences, mut rows, mut differential) = (None, None, None);
+    let (mut differences, mut rows, mut differential, mut mcp) = (None, None, None, None);
     for line in stdout.lines() {
         if DETAIL.iter().any(|p| line.starts_with(p)) {
             println!("{line}");
@@ -183,6 +185,8 @@ fn conformance() -> Result<(), String> {
             rows.get_or_insert_with(|| line.to_owned());
         } else if line.starts_with("router differential: ") && line.ends_with(" disagreements") {
             differential = Some(line.to_owned());
+        } else if line.starts_with("mcp differential: ") && line.ends_with(" disagreements") {
+            mcp = Some(line.to_owned());
         }
     }
     let mut missing = Vec::new();
@@ -196,6 +200,7 @@ fn conformance() -> Result<(), String> {
         (differences, "adapter differences"),
         (rows, "catalogue rows covered"),
         (differential, "router differential"),
+        (mcp, "mcp differential"),
     ] {
         match line {
             Some(line) => println!("{line}"),

@@ -32,21 +32,43 @@ pub(crate) async fn send(
     target: &str,
     authorization: Option<&str>,
 ) -> Result<WireResponse, String> {
+    let headers: Vec<(&str, &str)> = authorization
+        .map(|v| ("Authorization", v))
+        .into_iter()
+        .collect();
+    send_with(addr, method, target, &headers, b"").await
+}
+
+/// [`send`] with any headers and a body (`Content-Length` is set to its length).
+///
+/// # Errors
+/// A message for connection, timeout and parse failures.
+pub(crate) async fn send_with(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<WireResponse, String> {
     let mut request = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n"
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
     );
-    if let Some(value) = authorization {
-        request.push_str("Authorization: ");
+    for (name, value) in headers {
+        request.push_str(name);
+        request.push_str(": ");
         request.push_str(value);
         request.push_str("\r\n");
     }
     request.push_str("\r\n");
+    let mut request = request.into_bytes();
+    request.extend_from_slice(body);
     let exchange = async {
         let mut stream = TcpStream::connect(addr)
             .await
             .map_err(|e| format!("connect: {e}"))?;
         stream
-            .write_all(request.as_bytes())
+            .write_all(&request)
             .await
             .map_err(|e| format!("write: {e}"))?;
         let mut raw = Vec::new();
