@@ -77,7 +77,7 @@ mod servers {
                 .expect("axum server");
         });
         Running {
-            name: "axum",
+            name,
             addr,
             stop: Stop::Task(signal, task),
         }
