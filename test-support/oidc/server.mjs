@@ -44,7 +44,7 @@ const DPOP_REQUIRE_NONCE = process.env.DPOP_REQUIRE_NONCE === '1';
 const ISSUER = `http://127.0.0.1:${PORT}`;
 const AUDIENCE = 'https://api.agentos.test';
 // AgentOS-style hierarchical scopes, and plain OAuth scopes as most APIs name them.
-const SCOPES = 'agents:read agents:write orders.read orders.write';
+const SCOPES = process.env.SCOPES || 'agents:read agents:write orders.read orders.write';
 
 if (!['RS256', 'ES256', 'EdDSA'].includes(ALG)) {
   console.error(`unsupported ALG ${ALG}`);

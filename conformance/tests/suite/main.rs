@@ -14,6 +14,7 @@ mod adapters;
 mod dpop_clients;
 mod errors_and_checks;
 mod idp;
+mod mcp_clients;
 mod mcp_differential;
 #[path = "../../../jwt-core/tests/support/oidc_provider.rs"]
 mod oidc_provider;
