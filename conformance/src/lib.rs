@@ -122,7 +122,7 @@ pub fn mcp_routes() -> Result<RouteTable, String> {
     RouteTable::builder()
         .mcp("/mcp")
         .route("MCP tools/call {tool}", ["tools:{tool}:call"])
-        .route("MCP tools/call run_agent", ["agents:run"])
+        .route("MCP tools/call run_agent", ["agents:{agent_id}:run"])
         .route("MCP tools/call search_*", ["search"])
         .deny("MCP tools/call shutdown")
         .route("MCP prompts/get {prompt}", ["prompts:{prompt}:get"])

@@ -33,7 +33,11 @@ fn ran(body: &[u8]) -> String {
         let target = params
             .and_then(|p| p.get("name").or_else(|| p.get("uri")))
             .and_then(Value::as_str);
-        json!([method, target])
+        let agent = params
+            .and_then(|p| p.get("arguments"))
+            .and_then(|a| a.get("agent_id"))
+            .and_then(Value::as_str);
+        json!([method, target, agent])
     };
     let ops: Vec<Value> = match &v {
         Value::Array(items) => items.iter().map(one).collect(),
@@ -221,6 +225,7 @@ fn tokens() -> Vec<Token> {
         ("lookup", vec!["tools:lookup:call"]),
         ("delete", vec!["tools:delete:call"]),
         ("agents-run", vec!["agents:run"]),
+        ("agent-a1", vec!["agents:a1:run"]),
         ("search", vec!["search"]),
         ("prompt", vec!["prompts:p:get"]),
         ("docs", vec!["docs:read"]),
@@ -252,7 +257,7 @@ enum Need {
     Never,
 }
 
-fn need(method: &str, target: Option<&str>) -> Need {
+fn need(method: &str, target: Option<&str>, agent: Option<&str>) -> Need {
     match (method, target) {
         ("ping", _) => Need::Nothing,
         (
@@ -267,7 +272,10 @@ fn need(method: &str, target: Option<&str>) -> Need {
             _,
         ) => Need::Token,
         (m, _) if m.starts_with("notifications/") => Need::Token,
-        ("tools/call", Some("run_agent")) => Need::Scopes(vec!["agents:run".into()]),
+        ("tools/call", Some("run_agent")) => match agent {
+            Some(a) => Need::Scopes(vec![format!("agents:{a}:run")]),
+            None => Need::Never,
+        },
         ("tools/call", Some("shutdown")) => Need::Never,
         ("tools/call", Some(t)) if t.starts_with("search_") => Need::Scopes(vec!["search".into()]),
         ("tools/call", Some(t)) => Need::Scopes(vec![format!("tools:{t}:call")]),
@@ -283,7 +291,8 @@ fn need(method: &str, target: Option<&str>) -> Need {
 fn forbidden(op: &Value, token: &Token) -> bool {
     let method = op.get(0).and_then(Value::as_str).unwrap_or("");
     let target = op.get(1).and_then(Value::as_str);
-    match need(method, target) {
+    let agent = op.get(2).and_then(Value::as_str);
+    match need(method, target, agent) {
         Need::Nothing => false,
         Need::Token => !token.valid,
         Need::Scopes(s) => !token.valid || !s.iter().all(|s| token.scopes.contains(&s.as_str())),
@@ -422,6 +431,28 @@ fn bodies() -> Vec<Body> {
         out.push(Body {
             text: format!(r#"{{"jsonrpc":"2.0","method":{}}}"#, lit(method, true)),
             mirror: mirror(method, None),
+        });
+    }
+    // A scope that names a call argument: `run_agent` needs `agents:{agent_id}:run`.
+    for args in [
+        r#"{"agent_id":"a1"}"#,
+        r#"{"agent_id":"a2"}"#,
+        r#"{"agent\u005fid":"a\u0031"}"#,
+        r#"{"agent_id":"a1","agent_id":"a2"}"#,
+        r#"{"agent_id":"a2","agent\u005fid":"a1"}"#,
+        r#"{"agent_id":1}"#,
+        r#"{"agent_id":["a1"]}"#,
+        r#"{"agent_id":"{agent_id}"}"#,
+        r#"{"agent_id":"a1:run agents:a2"}"#,
+        r#"{}"#,
+        r#"[]"#,
+        r#"{"nested":{"agent_id":"a1"}}"#,
+    ] {
+        out.push(Body {
+            text: format!(
+                r#"{{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{{"name":"run_agent","arguments":{args}}}}}"#
+            ),
+            mirror: mirror("tools/call", Some("run_agent")),
         });
     }
     for raw in [

@@ -23,7 +23,7 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use clap::{Parser, ValueEnum};
 use jwt_core::{
     Algorithm, AnyOf, AudiencePolicy, AuthContext, AuthError, BearerHeader, CookieToken, Dpop,
-    DpopNonces, FailurePolicy, HtuOrigin, JtiDenylist, Jwks, JwtAuth, KeyChain,
+    DpopNonces, FailurePolicy, HtuOrigin, JtiDenylist, Jwks, JwtAuth, KeyChain, McpOperation,
     ProtectedResourceMetadata, RedisStore, RequestParts, Revocation, RouteTable, StandardClaims,
     StaticKeys, TokenSource, Validation,
 };
@@ -252,6 +252,19 @@ impl RequestHeaders {
         Self { headers }
     }
 
+    /// The same headers with `Content-Type` replaced (an MCP tool call runs the REST
+    /// operation with a JSON body).
+    fn with_content_type(&self, content_type: &str) -> Self {
+        let mut headers: Vec<(String, String)> = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n != "content-type")
+            .cloned()
+            .collect();
+        headers.push(("content-type".into(), content_type.into()));
+        Self { headers }
+    }
+
     fn all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
         self.headers
             .iter()
@@ -334,6 +347,10 @@ fn url_origin(url: &str) -> Option<String> {
 
 /// The path of the cookie-login route (its token source is the bearer header only).
 const SET_COOKIE_PATH: &str = "/set-auth-cookie";
+/// The MCP endpoint (Streamable HTTP).
+pub const MCP_PATH: &str = "/mcp";
+/// The MCP protocol revision the demo answers with when the client names none it knows.
+const MCP_PROTOCOL_VERSION: &str = "2025-06-18";
 
 /// The demo's token source: the configured location (`--token-source`), except on
 /// `POST /set-auth-cookie`, which reads only the `Authorization: Bearer` header: the cookie is what
@@ -616,6 +633,11 @@ impl Demo {
         // logout needs none (an expired cookie can still be cleared). Neither mints anything.
         // Revocation (admin only): every token of a session, or of a user, issued up to now.
         let mut table = RouteTable::agent_os()
+            // The MCP endpoint: each tool needs the AgentOS scope its REST route needs.
+            .mcp(MCP_PATH)
+            .route("MCP tools/call list_agents", ["agents:read"])
+            .route("MCP tools/call get_agent", ["agents:{agent_id}:read"])
+            .route("MCP tools/call run_agent", ["agents:{agent_id}:run"])
             .authenticated(&format!("POST {SET_COOKIE_PATH}"))
             .exclude("POST /clear-auth-cookie")
             .route(REVOKE_SESSION_ROUTE, [ADMIN_SCOPE])
@@ -856,6 +878,127 @@ impl Demo {
     /// `GET /memories`: the demo stores none.
     pub fn memories(&self) -> Reply {
         Reply::ok(json!([]))
+    }
+
+    // ---- MCP -------------------------------------------------------------------------------
+
+    /// `POST /mcp`: the demo's MCP server, the same agents as the REST routes (Streamable HTTP
+    /// with JSON answers and no session; the demo serves the JSON-RPC itself on all four
+    /// frameworks, where an MCP SDK could serve it only under some). The middleware already
+    /// decided on the body: each tool needs the AgentOS scope of its REST route
+    /// (`run_agent` → `agents:{agent_id}:run`). `tools/list` shows only what this token may
+    /// call. A notification (no `id`) is answered 202.
+    pub async fn mcp(&self, ctx: &AuthContext, req: &RequestHeaders, body: &[u8]) -> Reply {
+        let Ok(message) = serde_json::from_slice::<Value>(body) else {
+            return Reply::error(400, "not JSON");
+        };
+        let Some(id) = message.get("id").cloned() else {
+            return Reply {
+                status: 202,
+                body: Value::Null,
+                set_cookie: None,
+            };
+        };
+        let params = message.get("params").cloned().unwrap_or(Value::Null);
+        let answer = |result: Result<Value, (i64, String)>| {
+            Reply::ok(match result {
+                Ok(result) => json!({ "jsonrpc": "2.0", "id": id, "result": result }),
+                Err((code, msg)) => json!({
+                    "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": msg },
+                }),
+            })
+        };
+        let result = match message.get("method").and_then(Value::as_str).unwrap_or("") {
+            "initialize" => Ok(json!({
+                "protocolVersion": params.get("protocolVersion").cloned()
+                    .unwrap_or_else(|| json!(MCP_PROTOCOL_VERSION)),
+                "capabilities": { "tools": { "listChanged": false } },
+                "serverInfo": { "name": "agentos-demo", "version": env!("CARGO_PKG_VERSION") },
+            })),
+            "ping" => Ok(json!({})),
+            "tools/list" => Ok(json!({ "tools": Self::mcp_tools(ctx) })),
+            "tools/call" => return answer(self.mcp_call(ctx, req, &params).await),
+            other => Err((-32601, format!("Method not found: {other}"))),
+        };
+        answer(result)
+    }
+
+    /// The tools this caller may call: `run_agent` and `get_agent` when it may use at least
+    /// one agent (their scopes name the `agent_id` argument).
+    fn mcp_tools(ctx: &AuthContext) -> Vec<Value> {
+        let agent_tool = |tool: &str| {
+            Kind::Agents.registry().iter().any(|(id, _)| {
+                ctx.may_call(
+                    &McpOperation::new("tools/call", Some(tool)).with_argument("agent_id", *id),
+                )
+            })
+        };
+        let id_schema = json!({
+            "type": "object",
+            "properties": {
+                "agent_id": { "type": "string" },
+                "message": { "type": "string" },
+            },
+            "required": ["agent_id"],
+        });
+        [
+            ("list_agents", "The agents this caller may see", json!({ "type": "object" })),
+            ("get_agent", "One agent", id_schema.clone()),
+            ("run_agent", "Runs an agent with a message", id_schema),
+        ]
+        .into_iter()
+        .filter(|(name, ..)| ctx.may_call_tool(name) || agent_tool(name))
+        .map(|(name, description, schema)| {
+            json!({ "name": name, "description": description, "inputSchema": schema })
+        })
+        .collect()
+    }
+
+    /// A `tools/call`: the REST handler of the same operation, its answer as the tool result
+    /// (an error status is a tool error the model can read, not a protocol error).
+    async fn mcp_call(
+        &self,
+        ctx: &AuthContext,
+        req: &RequestHeaders,
+        params: &Value,
+    ) -> Result<Value, (i64, String)> {
+        let arg = |name: &str| {
+            params
+                .get("arguments")
+                .and_then(|a| a.get(name))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let reply = match params.get("name").and_then(Value::as_str).unwrap_or("") {
+            "list_agents" => {
+                let items: Vec<Value> = Kind::Agents
+                    .registry()
+                    .iter()
+                    .filter(|(id, _)| ctx.can(&format!("agents:{id}:read")))
+                    .map(|(id, name)| json!({ "id": id, "name": name }))
+                    .collect();
+                Reply::ok(Value::Array(items))
+            }
+            "get_agent" => self.get(Kind::Agents, &arg("agent_id")),
+            "run_agent" => {
+                let input = json!({ "message": arg("message") }).to_string();
+                let json_request = req.with_content_type("application/json");
+                self.run(
+                    Kind::Agents,
+                    &arg("agent_id"),
+                    ctx,
+                    &json_request,
+                    input.as_bytes(),
+                )
+                .await
+            }
+            other => return Err((-32602, format!("Unknown tool: {other}"))),
+        };
+        Ok(json!({
+            "content": [{ "type": "text", "text": reply.body.to_string() }],
+            "isError": reply.status >= 400,
+        }))
     }
 
     // ---- agents, teams, workflows ------------------------------------------------------------

@@ -1649,3 +1649,116 @@ fn redis_demo_dpop_replay_cache_is_shared_across_instances() {
     drop((a, b, redis));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The demo's MCP endpoint on every framework: each tool needs the AgentOS scope of its REST
+/// route (`run_agent` → `agents:{agent_id}:run`, read from the call's `agent_id` argument),
+/// `tools/list` shows only what the token may call, and a refusal names every scope it needs.
+#[test]
+fn mcp_demo_tools_need_the_agent_os_scopes_on_all_four_frameworks() {
+    let rpc = |id: u32, method: &str, params: Value| {
+        json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string()
+    };
+    let run = |agent: &str| {
+        rpc(
+            3,
+            "tools/call",
+            json!({"name": "run_agent", "arguments": {"agent_id": agent, "message": "hi"}}),
+        )
+    };
+    let mut transcripts = Vec::new();
+    for (name, bin) in FRAMEWORKS {
+        let dir = temp_dir(&format!("mcp-{name}"));
+        let server = Server::start(bin, &dir);
+        let alice = format!(
+            "Bearer {}",
+            token(
+                &dir,
+                "alice",
+                &["agents:agent-1:run", "agents:agent-1:read"],
+                None
+            )
+        );
+        let auth = [
+            ("Authorization", alice.as_str()),
+            ("Content-Type", "application/json"),
+        ];
+        let mut log = Vec::new();
+        let init = rpc(
+            1,
+            "initialize",
+            json!({"protocolVersion": "2025-06-18", "capabilities": {},
+                   "clientInfo": {"name": "t", "version": "0"}}),
+        );
+        let r = server.call("POST", "/mcp", &auth, &init);
+        assert_eq!(r.status, 200, "{name}: {:?}", r.body);
+        record(&mut log, "initialize", &r);
+        let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string();
+        log_status(
+            &mut log,
+            "initialized",
+            &server.call("POST", "/mcp", &auth, &note),
+        );
+        let r = server.call("POST", "/mcp", &auth, &rpc(2, "tools/list", json!({})));
+        let names: Vec<&str> = r.body["result"]["tools"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: {:?}", r.body))
+            .iter()
+            .filter_map(|t| t["name"].as_str())
+            .collect();
+        // No `agents:read`: `list_agents` is not offered.
+        assert_eq!(names, ["get_agent", "run_agent"], "{name}");
+        record(&mut log, "tools/list", &r);
+        let r = server.call("POST", "/mcp", &auth, &run("agent-1"));
+        assert_eq!(r.status, 200, "{name}: {:?}", r.body);
+        let text = r.body["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(text.contains("Echo Agent One echoes: hi"), "{name}: {text}");
+        log_status(&mut log, "run agent-1", &r);
+        let r = server.call("POST", "/mcp", &auth, &run("agent-2"));
+        assert_eq!(r.status, 403, "{name}");
+        assert!(
+            r.header("www-authenticate")
+                .unwrap_or_default()
+                .contains(r#"error="insufficient_scope", scope="agents:agent-2:run""#),
+            "{name}: {:?}",
+            r.header("www-authenticate")
+        );
+        record(&mut log, "run agent-2", &r);
+        let r = server.call(
+            "POST",
+            "/mcp",
+            &[("Content-Type", "application/json")],
+            &run("agent-1"),
+        );
+        assert_eq!(r.status, 401, "{name}");
+        assert!(
+            r.header("www-authenticate")
+                .unwrap_or_default()
+                .contains(r#"scope="agents:agent-1:run""#),
+            "{name}"
+        );
+        record(&mut log, "run without a token", &r);
+        let list = rpc(
+            4,
+            "tools/call",
+            json!({"name": "list_agents", "arguments": {}}),
+        );
+        record(
+            &mut log,
+            "list_agents",
+            &server.call("POST", "/mcp", &auth, &list),
+        );
+        let r = server.call("POST", "/mcp", &auth, "{not json");
+        assert_eq!(r.status, 400, "{name}");
+        assert_eq!(r.body["error"]["code"], -32700, "{name}");
+        record(&mut log, "not json", &r);
+        transcripts.push((name, log));
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let (first, reference) = &transcripts[0];
+    for (name, transcript) in &transcripts[1..] {
+        assert_eq!(reference, transcript, "{first} and {name} differ");
+    }
+}

@@ -23,6 +23,9 @@ pub struct McpOperation {
     method: String,
     target: Option<String>,
     kind: McpMessageKind,
+    /// The string members of `params.arguments` (a tool call's), which scope templates of an
+    /// `MCP` row may name (`agents:{agent_id}:run`).
+    arguments: Vec<(String, String)>,
 }
 
 /// The three kinds of JSON-RPC message a client posts.
@@ -60,7 +63,30 @@ impl McpOperation {
             method: method.into(),
             target: target.map(str::to_owned),
             kind: McpMessageKind::Request,
+            arguments: Vec::new(),
         }
+    }
+
+    /// The operation with a string argument (`params.arguments.<name>`), as a call would carry
+    /// it.
+    ///
+    /// ```
+    /// use jwt_core::McpOperation;
+    /// let op = McpOperation::new("tools/call", Some("run_agent")).with_argument("agent_id", "a1");
+    /// assert_eq!(op.argument("agent_id"), Some("a1"));
+    /// ```
+    pub fn with_argument(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.arguments.push((name.into(), value.into()));
+        self
+    }
+
+    /// The string member `name` of `params.arguments`, if the call has one. Other values
+    /// (numbers, objects) are not read: a scope naming them is never granted.
+    pub fn argument(&self, name: &str) -> Option<&str> {
+        self.arguments
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The JSON-RPC method (`tools/call`); empty for a response.
@@ -145,6 +171,7 @@ struct Message {
 struct Params {
     name: Option<Member>,
     uri: Option<Member>,
+    arguments: Vec<(String, String)>,
 }
 
 /// A `name` or `uri` member: a string, or something else (which names nothing).
@@ -165,6 +192,7 @@ impl Message {
                     method: String::new(),
                     target: None,
                     kind: McpMessageKind::Response,
+                    arguments: Vec::new(),
                 })
             } else {
                 Err(McpRejection::NotJsonRpc)
@@ -196,6 +224,7 @@ impl Message {
             method,
             target,
             kind,
+            arguments: self.params.arguments,
         })
     }
 }
@@ -369,6 +398,10 @@ impl<'de> Visitor<'de> for ParamsSeed<'_> {
             let slot = match key.as_str() {
                 "name" => &mut params.name,
                 "uri" => &mut params.uri,
+                "arguments" => {
+                    params.arguments = map.next_value_seed(ArgumentsSeed(self.0))?;
+                    continue;
+                }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                     continue;
@@ -412,6 +445,113 @@ impl<'de> Visitor<'de> for ParamsSeed<'_> {
     }
 }
 
+/// A call's `arguments`: its string members (a scope template may name them), each member
+/// once; any other value is skipped unread.
+#[derive(Clone, Copy)]
+struct ArgumentsSeed<'p>(Body<'p>);
+
+impl<'de> DeserializeSeed<'de> for ArgumentsSeed<'_> {
+    type Value = Vec<(String, String)>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ArgumentsSeed<'_> {
+    type Value = Vec<(String, String)>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("tool arguments")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = Vec::new();
+        let mut seen = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            once(self.0, &mut seen, &key)?;
+            if let Some(text) = map.next_value::<StringOrSkip>()?.0 {
+                found.push((key, text));
+            }
+        }
+        Ok(found)
+    }
+
+    // Arguments that are not an object name nothing (the tool refuses them itself).
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Vec::new())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+}
+
+/// A string value, or any other value skipped without being read into memory.
+struct StringOrSkip(Option<String>);
+
+impl<'de> serde::Deserialize<'de> for StringOrSkip {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StringOrSkip;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<StringOrSkip, E> {
+                Ok(StringOrSkip(Some(s.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<StringOrSkip, E> {
+                Ok(StringOrSkip(Some(s)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StringOrSkip, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(StringOrSkip(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StringOrSkip, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(StringOrSkip(None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<StringOrSkip, E> {
+                Ok(StringOrSkip(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<StringOrSkip, E> {
+                Ok(StringOrSkip(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<StringOrSkip, E> {
+                Ok(StringOrSkip(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<StringOrSkip, E> {
+                Ok(StringOrSkip(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<StringOrSkip, E> {
+                Ok(StringOrSkip(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,8 +562,10 @@ mod tests {
 
     #[test]
     fn messages() {
-        let call = one(r#"{"jsonrpc":"2.0","id":"x","method":"tools/call","params":{"name":"run_agent","arguments":{"name":"dup","name":"ok"}}}"#).unwrap();
+        let call = one(r#"{"jsonrpc":"2.0","id":"x","method":"tools/call","params":{"name":"run_agent","arguments":{"agent_id":"a\u0031","n":5,"deep":{"agent_id":"x"}}}}"#).unwrap();
         assert_eq!(call.target(), Some("run_agent"));
+        assert_eq!(call.argument("agent_id"), Some("a1"));
+        assert_eq!(call.argument("n"), None);
         assert_eq!(call.kind(), McpMessageKind::Request);
         let note = one(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).unwrap();
         assert_eq!(note.kind(), McpMessageKind::Notification);
@@ -494,6 +636,10 @@ mod tests {
             (
                 r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}}"#,
                 MissingTarget,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{"agent_id":"a1","agent\u005fid":"a2"}}}"#,
+                DuplicateMember,
             ),
             (
                 r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":5}}"#,

@@ -92,6 +92,14 @@ fn configure(cfg: &mut web::ServiceConfig) {
             }),
         )
         .route(
+            "/mcp",
+            web::post().to(
+                |d: D, Auth(ctx): Auth, req: HttpRequest, body: web::Bytes| async move {
+                    reply(d.mcp(&ctx, &request_headers(&req), &body).await)
+                },
+            ),
+        )
+        .route(
             "/clear-auth-cookie",
             web::post().to(|d: D, req: HttpRequest| async move {
                 reply(d.clear_auth_cookie(&request_headers(&req)))

@@ -121,6 +121,14 @@ fn routes(demo: &Demo) -> Router<Demo> {
                 post(|State(d): State<Demo>, headers: HeaderMap| async move {
                     reply(d.clear_auth_cookie(&request_headers(&headers)))
                 }),
+            )
+            .route(
+                "/mcp",
+                post(
+                    |State(d): State<Demo>, Auth(ctx): Auth, headers: HeaderMap, body: Bytes| async move {
+                        reply(d.mcp(&ctx, &request_headers(&headers), &body).await)
+                    },
+                ),
             );
     for kind in Kind::ALL {
         let p = kind.plural();

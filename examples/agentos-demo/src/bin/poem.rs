@@ -105,6 +105,11 @@ fn set_cookie(Data(d): Data<&Demo>, Auth(ctx): Auth, req: &Request) -> Response 
 }
 
 #[handler]
+async fn mcp(Data(d): Data<&Demo>, Auth(ctx): Auth, req: &Request, body: Vec<u8>) -> Response {
+    reply(d.mcp(&ctx, &request_headers(req), &body).await)
+}
+
+#[handler]
 fn clear_cookie(Data(d): Data<&Demo>, req: &Request) -> Response {
     reply(d.clear_auth_cookie(&request_headers(req)))
 }
@@ -191,7 +196,8 @@ async fn main() -> ExitCode {
         .at("/sessions/:id/revoke", post(revoke_session))
         .at("/users/:id/revoke", post(revoke_user))
         .at("/set-auth-cookie", post(set_cookie))
-        .at("/clear-auth-cookie", post(clear_cookie));
+        .at("/clear-auth-cookie", post(clear_cookie))
+        .at("/mcp", post(mcp));
     for kind in Kind::ALL {
         let p = kind.plural();
         app = app

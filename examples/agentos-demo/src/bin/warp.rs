@@ -91,6 +91,19 @@ fn routes(demo: &Demo) -> Route {
         .map(|demo: Demo, _: Option<AuthContext>, h: HeaderMap| {
             reply(demo.clear_auth_cookie(&request_headers(&h)))
         });
+    // The MCP endpoint: `jwt_warp::serve_with` read the body and decided on it before the
+    // filters; they take its decision and the same bytes.
+    let mcp = warp::path!("mcp")
+        .and(warp::post())
+        .and(d.clone())
+        .and(ctx())
+        .and(headers())
+        .and(warp::body::bytes())
+        .then(
+            |demo: Demo, c: AuthContext, h: HeaderMap, body: Bytes| async move {
+                reply(demo.mcp(&c, &request_headers(&h), &body).await)
+            },
+        );
     // Routes the middleware protects: the path first, then the auth decision.
     let config = warp::path!("config")
         .and(get())
@@ -150,6 +163,8 @@ fn routes(demo: &Demo) -> Route {
     };
     app = app
         .or(set_cookie)
+        .unify()
+        .or(mcp)
         .unify()
         .or(clear_cookie)
         .unify()

@@ -7,6 +7,8 @@
 //!   `{param}`, which matches any target and binds it for scope templates
 //!   (`MCP tools/call {tool}` → `tools:{tool}:call`). Without a target the row matches every
 //!   target of the method;
+//! - a scope may also name a string argument of the call (`MCP tools/call run_agent` →
+//!   `agents:{agent_id}:run` reads `params.arguments.agent_id`); a call without it is denied;
 //! - the most specific row wins: a literal method beats a glob, then a literal target beats a
 //!   glob (the one with more literal characters first), which beats `{param}`, which beats no
 //!   target. Rows equally specific that all match are all applied (every scope each requires,
@@ -99,13 +101,29 @@ impl McpRows {
         let Some(matched) = best else {
             return found(None, Cow::Owned(Access::Denied), Vec::new());
         };
-        let params = matched
+        let mut params: Vec<(&str, Cow<'a, str>)> = matched
             .iter()
             .filter_map(|r| match (&r.target, op.target()) {
                 (Target::Param(name), Some(t)) => Some((name.as_str(), Cow::Borrowed(t))),
                 _ => None,
             })
             .collect();
+        // Any other parameter a scope names is a string argument of the call; a call without
+        // it is denied (never granted by a scope written with the braces).
+        for row in &matched {
+            let Access::Scopes(templates) = &row.access else {
+                continue;
+            };
+            for name in templates.iter().flat_map(ScopeTemplate::params) {
+                if params.iter().any(|(n, _)| *n == name) {
+                    continue;
+                }
+                match op.argument(name) {
+                    Some(value) => params.push((name, Cow::Borrowed(value))),
+                    None => return found(Some(&row.entry), Cow::Owned(Access::Denied), Vec::new()),
+                }
+            }
+        }
         let [one] = matched.as_slice() else {
             return found(Some("MCP (overlapping rows)"), combine(&matched), params);
         };
@@ -264,14 +282,8 @@ fn check_scopes(entry: &str, access: &Access, target: &Target) -> Result<(), Con
             reason,
         };
         t.check().map_err(invalid)?;
-        let bound = match target {
-            Target::Param(name) => Some(name.as_str()),
-            _ => None,
-        };
-        if t.params().any(|p| Some(p) != bound) {
-            return Err(invalid("names a parameter the row does not bind"));
-        }
     }
+    let _ = target;
     Ok(())
 }
 
@@ -374,13 +386,27 @@ mod tests {
                 "{entry}"
             );
         }
-        let unbound = McpRows::build(vec![(
+        let bad_scope = McpRows::build(vec![(
             "MCP tools/call search".to_owned(),
-            Access::Scopes(vec![ScopeTemplate::new("tools:{tool}:call")]),
+            Access::Scopes(vec![ScopeTemplate::new("tools search")]),
         )]);
         assert!(matches!(
-            unbound,
+            bad_scope,
             Err(ConfigError::InvalidScopeTemplate { .. })
         ));
+    }
+
+    #[test]
+    fn scopes_may_name_the_call_arguments() {
+        let r = rows(&[("MCP tools/call run_agent", &["agents:{agent_id}:run"])]);
+        let op = McpOperation::new("tools/call", Some("run_agent")).with_argument("agent_id", "a1");
+        let m = r.resolve(&op);
+        let Access::Scopes(t) = &*m.access else {
+            panic!("{:?}", m.access)
+        };
+        assert_eq!(t[0].render(&m.params), "agents:a1:run");
+        // Without the argument: denied, never `agents:{agent_id}:run` as written.
+        let op = McpOperation::new("tools/call", Some("run_agent"));
+        assert_eq!(*r.resolve(&op).access, Access::Denied);
     }
 }
