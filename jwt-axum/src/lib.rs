@@ -28,6 +28,10 @@ use tower_service::Service;
 pub use jwt_core;
 pub use jwt_core::{CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS};
 
+#[cfg(feature = "rmcp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rmcp")))]
+pub mod rmcp;
+
 /// The core's view of the request head, on the path the outermost axum `Router` routed on:
 /// `Router::nest` strips its prefix from the URI before an inner layer runs, but keeps the
 /// original in the [`OriginalUri`] extension, so a layer on a nested router still decides on

@@ -282,9 +282,15 @@ impl ServerHandler for ConformanceServer {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(catalog::tools()))
+        // Only the tools this caller may call, from the table the layer decided with.
+        let mut tools = catalog::tools();
+        match jwt_axum::rmcp::auth_context(&context) {
+            Some(ctx) => jwt_axum::rmcp::retain_callable(ctx, &mut tools),
+            None => tools.clear(),
+        }
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     async fn call_tool(

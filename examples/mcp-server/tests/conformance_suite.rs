@@ -365,3 +365,55 @@ fn mcp_conformance_suite_passes_behind_jwt_axum() {
         started.elapsed().as_secs_f64()
     ));
 }
+
+/// `tools/list` through the official TypeScript SDK: a token with the tools' scope sees them
+/// all; a valid token without it sees none (the server filters its list with
+/// `jwt_axum::rmcp::retain_callable`), and its call is refused by the layer (403, naming the
+/// scope it lacks).
+#[test]
+fn mcp_rmcp_tools_list_shows_only_what_the_token_may_call() {
+    if !runner_ready() {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let auth = mcp_server::auth(SECRET).unwrap();
+    let server = runtime.block_on(mcp_server::spawn(&auth, 0)).unwrap();
+    let url = format!("http://{}/mcp", server.addr());
+    let exp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    let list = |scope: &str| -> Value {
+        let token = jwt_core::mint::hs256(
+            SECRET,
+            &json!({ "sub": "lister", "scope": scope, "exp": exp }),
+        )
+        .unwrap();
+        let out = Command::new("node")
+            .arg(support_dir().join("list-tools.mjs"))
+            .args([url.as_str(), token.as_str(), "test_simple_text"])
+            .output()
+            .expect("run list-tools.mjs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "list-tools.mjs: {stdout}");
+        serde_json::from_str(stdout.trim()).expect("list-tools.mjs prints JSON")
+    };
+    let all = list(mcp_server::SCOPE);
+    let names = all["tools"].as_array().expect("tools");
+    assert!(names.contains(&json!("test_simple_text")), "{all}");
+    assert_eq!(all["call"], "ok", "{all}");
+    let none = list("other:scope");
+    assert_eq!(none["tools"], json!([]), "{none}");
+    // The SDK reports the refusal with the layer's body, which names the missing scope.
+    let refused = none["call"].as_str().unwrap_or_default();
+    assert!(
+        refused.contains(&format!("Required scope(s): {}", mcp_server::SCOPE)),
+        "{none}"
+    );
+    drop(server);
+}
