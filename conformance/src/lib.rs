@@ -705,7 +705,9 @@ pub struct Expect {
     pub identity: Option<Map<String, Value>>,
     /// The `Content-Type` of an error (its start), for a profile with its own error renderer;
     /// the body must then be a JSON object with a string `detail`. Default: the built-in
-    /// rendering, `application/json` with `{"detail": ...}` only.
+    /// rendering, `application/json` with `{"detail": ...}` only. With a status below 400 (a
+    /// gRPC call's refusal: HTTP 200, `application/grpc`), the response's content type, and
+    /// its body must be empty.
     #[serde(default)]
     pub content_type: Option<String>,
     /// The error is a JSON-RPC error with this code (an MCP endpoint's 400): the body must be
@@ -1120,6 +1122,23 @@ impl Case {
                 ));
             }
         }
+        // A refusal answered 200 (a gRPC call's trailers-only status): its content type, and
+        // no body.
+        if let Some(wanted) = e.content_type.as_deref()
+            && res.status < 400
+        {
+            let ok = res
+                .content_type
+                .as_deref()
+                .is_some_and(|t| t.starts_with(wanted));
+            if !ok || !res.body.is_empty() {
+                return Err(format!(
+                    "content-type {:?} and a {}-byte body (expected {wanted}, empty)",
+                    res.content_type,
+                    res.body.len()
+                ));
+            }
+        }
         if let Some(expected) = &e.www_authenticate
             && res.www_authenticate.as_deref() != Some(expected.as_str())
         {
@@ -1191,9 +1210,13 @@ pub fn load_cases() -> Result<Vec<Case>, String> {
             }
             // A 2xx with a token must also say who the handler saw: a status alone would pass
             // for a handler that ran with the wrong identity (or none).
+            // A refusal answered 200 (a gRPC call's status) says what refused it instead.
+            let refusal_in_200 =
+                case.expect.content_type.is_some() && case.expect.www_authenticate.is_some();
             if (200..300).contains(&case.expect.status)
                 && case.request.token.is_some()
                 && case.expect.identity.is_none()
+                && !refusal_in_200
             {
                 return Err(format!(
                     "{}: a 2xx case with a token must check the identity the handler saw",

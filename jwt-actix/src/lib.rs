@@ -19,8 +19,8 @@ use actix_web::{Error, FromRequest, HttpMessage as _, HttpRequest, HttpResponse,
 use jwt_core::extract::{self, RequiredScopes};
 use jwt_core::serde_json::{Map, Value};
 use jwt_core::{
-    AuthContext, AuthError, Decided, ErrorResponse, JwtAuth, Outcome, ReadBody, RequestBody,
-    RequestParts, extractor_refusal,
+    AuthContext, AuthError, Decided, ErrorResponse, JwtAuth, Pass, ReadBody, Reply, RequestBody,
+    RequestParts, Verdict, extractor_refusal,
 };
 use serde::de::DeserializeOwned;
 
@@ -185,101 +185,88 @@ where
                 .has_decided(ext.get::<AuthContext>(), ext.get::<Decided>())
         };
         if decided {
-            return JwtFuture {
-                state: State::Inner {
-                    fut: self.service.call(req),
-                },
-            };
+            return JwtFuture::inner(self.service.call(req));
         }
-        // The common case decides without waiting (a cache hit, static keys): answer, or call
-        // the inner service in place, with no boxed future.
         // An MCP endpoint's `POST` is decided on its body: read it first (the waiting path).
+        // The common case decides without waiting (a cache hit, static keys): answer, or call
+        // the inner service in place, with no boxed future. A decision that waits continues in
+        // a boxed future from where it stopped.
         let body_limit = self.auth.body_limit(&View::new(req.head()));
         let now = match body_limit {
-            Some(_) => None,
-            None => self.auth.authenticate_now(&View::new(req.head())),
+            Some(_) => Err(None),
+            None => self.auth.verdict_now(&View::new(req.head())).map_err(Some),
         };
         match now {
-            Some(Ok(Outcome::ResourceMetadata(doc))) => JwtFuture {
-                state: State::Refused {
-                    response: Some(
-                        req.into_response(metadata_response(&doc))
-                            .map_into_right_body(),
-                    ),
-                },
-            },
-            Some(Ok(outcome)) => {
-                match outcome.into_context() {
-                    Some(ctx) => {
-                        req.extensions_mut().insert(ctx);
-                    }
-                    None => {
-                        req.extensions_mut().insert(self.auth.decided_mark());
-                    }
-                }
-                JwtFuture {
-                    state: State::Inner {
-                        fut: self.service.call(req),
-                    },
-                }
-            }
-            Some(Err(err)) => JwtFuture {
-                state: State::Refused {
-                    response: Some(
-                        req.into_response(error_response(&err))
-                            .map_into_right_body(),
-                    ),
-                },
-            },
-            None => {
+            Ok(verdict) => proceed(&self.service, verdict, req),
+            Err(unfinished) => {
                 let service = self.service.clone();
                 let auth = self.auth.clone();
                 let mut req = req;
-                let waiting = Box::pin(async move {
-                    let read = match body_limit {
-                        Some(limit) => Some(read_payload(&mut req, limit).await),
-                        None => None,
-                    };
-                    let body = read.as_ref().map_or(RequestBody::Unread, ReadBody::view);
-                    let verdict = auth.authenticate(&View(req.head(), body)).await;
-                    if let Some(bytes) = read.and_then(ReadBody::into_bytes) {
-                        // The handler reads the same bytes the decision read.
-                        req.set_payload(bytes.into());
-                    }
-                    match verdict {
-                        Ok(Outcome::ResourceMetadata(doc)) => Ok(req
-                            .into_response(metadata_response(&doc))
-                            .map_into_right_body()),
-                        Ok(outcome) => {
-                            match outcome.into_context() {
-                                Some(ctx) => {
-                                    req.extensions_mut().insert(ctx);
-                                }
-                                None => {
-                                    req.extensions_mut().insert(auth.decided_mark());
-                                }
+                JwtFuture::waiting(Box::pin(async move {
+                    let verdict = match (body_limit, unfinished) {
+                        (Some(limit), _) => {
+                            let read = read_payload(&mut req, limit).await;
+                            let verdict = auth.verdict(&View(req.head(), read.view())).await;
+                            if let Some(bytes) = read.into_bytes() {
+                                // The handler reads the same bytes the decision read.
+                                req.set_payload(bytes.into());
                             }
-                            Ok(service.call(req).await?.map_into_left_body())
+                            verdict
                         }
-                        Err(err) => Ok(req
-                            .into_response(error_response(&err))
-                            .map_into_right_body()),
-                    }
-                });
-                JwtFuture {
-                    state: State::Waiting { fut: waiting },
-                }
+                        (None, Some(unfinished)) => {
+                            auth.verdict_after(&View::new(req.head()), unfinished).await
+                        }
+                        (None, None) => auth.verdict(&View::new(req.head())).await,
+                    };
+                    proceed(&*service, verdict, req).await
+                }))
             }
         }
     }
 }
 
+/// The adapter contract's one match: the request goes on to `service` with what the decision
+/// hands over, or the core's answer is sent.
+fn proceed<S, B>(service: &S, verdict: Verdict, req: ServiceRequest) -> JwtFuture<S::Future, B>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+{
+    match verdict {
+        Verdict::Continue(pass) => {
+            // The context, or the engine's mark (actix-web's own extensions, on `http` 0.2).
+            match pass {
+                Pass::Authenticated(ctx) => {
+                    req.extensions_mut().insert(ctx);
+                }
+                Pass::Anonymous(mark) => {
+                    req.extensions_mut().insert(mark);
+                }
+            }
+            JwtFuture::inner(service.call(req))
+        }
+        Verdict::Respond(reply) => JwtFuture::answered(req.into_response(reply_response(reply))),
+    }
+}
+
+/// The core's answer ([`jwt_core::Reply`]) as an actix response.
+fn reply_response(reply: Reply) -> HttpResponse {
+    let mut res = HttpResponse::build(status(reply.status()));
+    for (name, value) in reply.headers() {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            res.insert_header((name, value));
+        }
+    }
+    res.body(reply.into_body())
+}
+
 pin_project_lite::pin_project! {
-    /// The response future of [`JwtMiddlewareService`]: the inner service's response, or the
-    /// refusal.
+    /// The response future of [`JwtMiddlewareService`] and [`RequireScopeService`]: the inner
+    /// service's response, or the core's answer. Like every future, it must not be polled
+    /// after it completed: it panics then, as the other adapters' futures do.
     pub struct JwtFuture<F, B> {
         #[pin]
         state: State<F, B>,
+        done: bool,
     }
 }
 
@@ -288,10 +275,30 @@ pin_project_lite::pin_project! {
     enum State<F, B> {
         // Decided at once, allowed: the inner service's future.
         Inner { #[pin] fut: F },
-        // Decided at once, refused.
-        Refused { response: Option<ServiceResponse<EitherBody<B>>> },
-        // The decision waits (a key fetch, an asynchronous check).
+        // Decided at once, answered here (a refusal, the metadata document).
+        Answered { response: Option<ServiceResponse<EitherBody<B>>> },
+        // The decision waits (a key fetch, an asynchronous check, the body).
         Waiting { fut: LocalFuture<Result<ServiceResponse<EitherBody<B>>, Error>> },
+    }
+}
+
+impl<F, B> JwtFuture<F, B> {
+    fn inner(fut: F) -> Self {
+        Self::with(State::Inner { fut })
+    }
+
+    fn answered(response: ServiceResponse) -> Self {
+        Self::with(State::Answered {
+            response: Some(response.map_into_right_body()),
+        })
+    }
+
+    fn waiting(fut: LocalFuture<Result<ServiceResponse<EitherBody<B>>, Error>>) -> Self {
+        Self::with(State::Waiting { fut })
+    }
+
+    fn with(state: State<F, B>) -> Self {
+        JwtFuture { state, done: false }
     }
 }
 
@@ -303,16 +310,17 @@ where
     type Output = Result<ServiceResponse<EitherBody<B>>, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
+        let this = self.project();
+        assert!(!*this.done, "{}", jwt_core::POLLED_AFTER_COMPLETION);
+        let polled = match this.state.project() {
             StateProj::Inner { fut } => fut.poll(cx).map_ok(ServiceResponse::map_into_left_body),
-            StateProj::Refused { response } => match response.take() {
-                Some(res) => Poll::Ready(Ok(res)),
-                None => Poll::Ready(Err(actix_web::error::ErrorInternalServerError(
-                    "response future polled after completion",
-                ))),
-            },
+            StateProj::Answered { response } => {
+                Poll::Ready(Ok(response.take().expect("answered once")))
+            }
             StateProj::Waiting { fut } => fut.as_mut().poll(cx),
-        }
+        };
+        *this.done = polled.is_ready();
+        polled
     }
 }
 
@@ -320,14 +328,6 @@ impl<F, B> std::fmt::Debug for JwtFuture<F, B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwtFuture").finish_non_exhaustive()
     }
-}
-
-/// The RFC 9728 metadata document: 200, JSON, cacheable.
-fn metadata_response(doc: &str) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(Outcome::METADATA_CONTENT_TYPE)
-        .insert_header(("cache-control", Outcome::METADATA_CACHE_CONTROL))
-        .body(doc.to_owned())
 }
 
 fn ctx(req: &HttpRequest) -> Option<AuthContext> {
@@ -535,19 +535,8 @@ where
                 .map_err(|err| extractor_refusal(err, ctx, ext.get::<Decided>()))
         };
         match verdict {
-            Ok(()) => JwtFuture {
-                state: State::Inner {
-                    fut: self.service.call(req),
-                },
-            },
-            Err(err) => JwtFuture {
-                state: State::Refused {
-                    response: Some(
-                        req.into_response(error_response(&err))
-                            .map_into_right_body(),
-                    ),
-                },
-            },
+            Ok(()) => JwtFuture::inner(self.service.call(req)),
+            Err(err) => JwtFuture::answered(req.into_response(error_response(&err))),
         }
     }
 }
@@ -648,5 +637,40 @@ mod tests {
         let res =
             test::call_service(&app, test::TestRequest::post().uri("/admin").to_request()).await;
         assert_eq!(res.status(), 401);
+    }
+
+    #[actix_web::test]
+    async fn a_response_future_polled_after_completion_panics() {
+        use std::panic::AssertUnwindSafe;
+        use std::task::Waker;
+        let auth = JwtAuth::builder()
+            .dangerous_any_issuer()
+            .verifier(StaticKeys::hs256(SECRET).unwrap())
+            .build()
+            .unwrap();
+        let inner = actix_web::dev::fn_service(|req: ServiceRequest| async {
+            Ok::<_, Error>(req.into_response(HttpResponse::Ok().finish()))
+        });
+        let svc = JwtMiddleware::new(auth).new_transform(inner).await.unwrap();
+        let mut cx = Context::from_waker(Waker::noop());
+        // Allowed (the inner service's future), then refused (the core's answer).
+        let allowed = test::TestRequest::get()
+            .uri("/x")
+            .insert_header(("authorization", format!("Bearer {}", token(&[]))))
+            .to_srv_request();
+        let refused = test::TestRequest::get().uri("/x").to_srv_request();
+        for (req, status) in [(allowed, 200), (refused, 401)] {
+            let mut fut = Box::pin(svc.call(req));
+            match fut.as_mut().poll(&mut cx) {
+                Poll::Ready(Ok(res)) => assert_eq!(res.status(), status),
+                _ => panic!("not answered at once"),
+            }
+            let again = std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)));
+            let panic = again.expect_err("polled after completion");
+            assert_eq!(
+                panic.downcast_ref::<String>().map(String::as_str),
+                Some(jwt_core::POLLED_AFTER_COMPLETION)
+            );
+        }
     }
 }

@@ -20,7 +20,7 @@ use http::request::Parts;
 use jwt_core::extract::{self, RequiredScopes};
 use jwt_core::http::{RequestHead, render};
 use jwt_core::serde_json::{Map, Value};
-use jwt_core::{AuthContext, AuthError, Decided, JwtAuth, Outcome, extractor_refusal};
+use jwt_core::{AuthContext, AuthError, Decided, JwtAuth, Verdict, extractor_refusal};
 use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -66,11 +66,6 @@ fn head(parts: &Parts) -> RequestHead<'_> {
 /// `WWW-Authenticate`.
 pub fn error_response(err: &AuthError) -> Response {
     render(err).map(Body::from)
-}
-
-/// The RFC 9728 metadata document ([`jwt_core::http::render_metadata`]).
-fn metadata_response(doc: &str) -> Response {
-    jwt_core::http::render_metadata(doc).map(Body::from)
 }
 
 /// The refusal of the request whose headers are `headers`: for a gRPC call (tonic behind the
@@ -143,14 +138,11 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         // One request, one decision: a request this engine already decided (the same layer
         // applied twice, an outer and a nested router) passes on as it was decided.
         if jwt_core::http::decided(&self.auth, req.extensions()) {
-            let fut = self.inner.call(req);
-            return JwtFuture {
-                state: State::Inner { fut },
-            };
+            return JwtFuture::inner(self.inner.call(req));
         }
         // An MCP endpoint's `POST`: the decision reads the JSON-RPC body.
         if let Some(limit) = self.auth.body_limit(&request_head(&req)) {
@@ -158,51 +150,51 @@ where
         }
         // The common case decides without waiting (a cache hit, static keys): answer, or call
         // the ready inner service in place, with no boxed future, no clone of the inner
-        // service and the request left whole.
-        match self.auth.authenticate_now(&request_head(&req)) {
-            Some(Ok(Outcome::ResourceMetadata(doc))) => JwtFuture {
-                state: State::Refused {
-                    response: Some(metadata_response(&doc)),
-                },
-            },
-            Some(Ok(outcome)) => {
-                jwt_core::http::hand_over(&self.auth, outcome, req.extensions_mut());
-                let fut = self.inner.call(req);
-                JwtFuture {
-                    state: State::Inner { fut },
-                }
-            }
-            Some(Err(err)) => JwtFuture {
-                state: State::Refused {
-                    response: Some(refusal(req.headers(), &err)),
-                },
-            },
-            None => {
-                let (mut parts, body) = req.into_parts();
-                // The clone is not ready; take the ready service and leave the clone in its place.
-                let clone = self.inner.clone();
-                let mut inner = std::mem::replace(&mut self.inner, clone);
-                let auth = self.auth.clone();
-                let waiting = Box::pin(async move {
-                    match auth.authenticate(&head(&parts)).await {
-                        Ok(Outcome::ResourceMetadata(doc)) => Ok(metadata_response(&doc)),
-                        Ok(outcome) => {
-                            jwt_core::http::hand_over(&auth, outcome, &mut parts.extensions);
-                            let res = inner.call(Request::from_parts(parts, body)).await?;
-                            Ok(res.map(Body::new))
-                        }
-                        Err(err) => Ok(refusal(&parts.headers, &err)),
-                    }
-                });
-                JwtFuture {
-                    state: State::Waiting { fut: waiting },
-                }
+        // service and the request left whole. A decision that waits continues in a boxed
+        // future from where it stopped.
+        match self.auth.verdict_now(&request_head(&req)) {
+            Ok(verdict) => proceed(&mut self.inner, verdict, req),
+            Err(unfinished) => {
+                let (parts, body) = req.into_parts();
+                let (mut inner, auth) = self.take_ready();
+                JwtFuture::waiting(Box::pin(async move {
+                    let verdict = auth.verdict_after(&head(&parts), unfinished).await;
+                    proceed(&mut inner, verdict, Request::from_parts(parts, body)).await
+                }))
             }
         }
     }
 }
 
-impl<S> JwtService<S> {
+/// The adapter contract's one match: the request goes on to `inner` with what the decision
+/// hands over, or the core's answer is sent.
+fn proceed<S, ReqBody, ResBody>(
+    inner: &mut S,
+    verdict: Verdict,
+    mut req: Request<ReqBody>,
+) -> JwtFuture<S::Future, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = http::Response<ResBody>>,
+{
+    match verdict {
+        Verdict::Continue(pass) => {
+            jwt_core::http::hand_over(pass, req.extensions_mut());
+            JwtFuture::inner(inner.call(req))
+        }
+        Verdict::Respond(reply) => {
+            JwtFuture::answered(jwt_core::http::reply(reply).map(Body::from))
+        }
+    }
+}
+
+impl<S: Clone> JwtService<S> {
+    /// The ready inner service (a clone, not ready, takes its place) and the engine, for a
+    /// future that calls it later.
+    fn take_ready(&mut self) -> (S, JwtAuth) {
+        let clone = self.inner.clone();
+        (std::mem::replace(&mut self.inner, clone), self.auth.clone())
+    }
+
     /// Reads the body (bounded), decides on it, and hands the same bytes to the inner service.
     /// The body must be axum's [`Body`] (what every axum `Router` hands its layers); another
     /// body type behind an MCP endpoint is refused with 500 (misconfigured), never let through.
@@ -212,17 +204,15 @@ impl<S> JwtService<S> {
         limit: usize,
     ) -> JwtFuture<S::Future, S::Error>
     where
-        S: Service<Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
+        S: Service<Request<ReqBody>, Response = http::Response<ResBody>> + Send + 'static,
         S::Future: Send + 'static,
         ReqBody: Send + 'static,
         ResBody: http_body::Body<Data = Bytes> + Send + 'static,
         ResBody::Error: Into<axum::BoxError>,
     {
-        let (mut parts, body) = req.into_parts();
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let auth = self.auth.clone();
-        let waiting = Box::pin(async move {
+        let (parts, body) = req.into_parts();
+        let (mut inner, auth) = self.take_ready();
+        JwtFuture::waiting(Box::pin(async move {
             let Some(body) = cast::<ReqBody, Body>(body) else {
                 let err = AuthError::new(jwt_core::AuthErrorKind::Misconfigured(
                     "an MCP endpoint behind jwt-axum needs axum's request Body (serve it from an axum Router)",
@@ -230,25 +220,13 @@ impl<S> JwtService<S> {
                 return Ok(refusal(&parts.headers, &auth.style_error(err)));
             };
             let read = jwt_core::http::read_body(body, limit).await;
-            match auth
-                .authenticate(&head(&parts).with_body(read.view()))
-                .await
-            {
-                Ok(Outcome::ResourceMetadata(doc)) => Ok(metadata_response(&doc)),
-                Ok(outcome) => {
-                    jwt_core::http::hand_over(&auth, outcome, &mut parts.extensions);
-                    let bytes = read.into_bytes().unwrap_or_default();
-                    let body = cast::<Body, ReqBody>(Body::from(bytes))
-                        .expect("ReqBody is axum's Body: it was cast from it above");
-                    let res = inner.call(Request::from_parts(parts, body)).await?;
-                    Ok(res.map(Body::new))
-                }
-                Err(err) => Ok(refusal(&parts.headers, &err)),
-            }
-        });
-        JwtFuture {
-            state: State::Waiting { fut: waiting },
-        }
+            let verdict = auth.verdict(&head(&parts).with_body(read.view())).await;
+            // The handler reads the same bytes the decision read.
+            let bytes = read.into_bytes().unwrap_or_default();
+            let body = cast::<Body, ReqBody>(Body::from(bytes))
+                .expect("ReqBody is axum's Body: it was cast from it above");
+            proceed(&mut inner, verdict, Request::from_parts(parts, body)).await
+        }))
     }
 }
 
@@ -259,10 +237,13 @@ fn cast<V: 'static, T: 'static>(value: V) -> Option<T> {
 }
 
 pin_project_lite::pin_project! {
-    /// The response future of [`JwtService`]: the inner service's response, or the refusal.
+    /// The response future of [`JwtService`] and [`RequireScopeService`]: the inner service's
+    /// response, or the core's answer. Like every future, it must not be polled after it
+    /// completed: it panics then, as the other adapters' futures do.
     pub struct JwtFuture<F, E> {
         #[pin]
         state: State<F, E>,
+        done: bool,
     }
 }
 
@@ -272,9 +253,29 @@ pin_project_lite::pin_project! {
         // Decided at once, allowed: the inner service's future.
         Inner { #[pin] fut: F },
         // Decided at once, answered here (a refusal, the metadata document).
-        Refused { response: Option<Response> },
-        // The decision waits (a key fetch, an asynchronous check).
+        Answered { response: Option<Response> },
+        // The decision waits (a key fetch, an asynchronous check, the body).
         Waiting { fut: BoxFuture<Result<Response, E>> },
+    }
+}
+
+impl<F, E> JwtFuture<F, E> {
+    fn inner(fut: F) -> Self {
+        Self::with(State::Inner { fut })
+    }
+
+    fn answered(response: Response) -> Self {
+        Self::with(State::Answered {
+            response: Some(response),
+        })
+    }
+
+    fn waiting(fut: BoxFuture<Result<Response, E>>) -> Self {
+        Self::with(State::Waiting { fut })
+    }
+
+    fn with(state: State<F, E>) -> Self {
+        JwtFuture { state, done: false }
     }
 }
 
@@ -287,13 +288,17 @@ where
     type Output = Result<Response, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
+        let this = self.project();
+        assert!(!*this.done, "{}", jwt_core::POLLED_AFTER_COMPLETION);
+        let polled = match this.state.project() {
             StateProj::Inner { fut } => fut.poll(cx).map_ok(|res| res.map(Body::new)),
-            StateProj::Refused { response } => Poll::Ready(Ok(response
-                .take()
-                .unwrap_or_else(|| http::StatusCode::INTERNAL_SERVER_ERROR.into_response()))),
+            StateProj::Answered { response } => {
+                Poll::Ready(Ok(response.take().expect("answered once")))
+            }
             StateProj::Waiting { fut } => fut.as_mut().poll(cx),
-        }
+        };
+        *this.done = polled.is_ready();
+        polled
     }
 }
 
@@ -501,34 +506,28 @@ pub struct RequireScopeService<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequireScopeService<S>
 where
-    S: Service<Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    ReqBody: Send + 'static,
+    S: Service<Request<ReqBody>, Response = http::Response<ResBody>>,
     ResBody: http_body::Body<Data = Bytes> + Send + 'static,
     ResBody::Error: Into<axum::BoxError>,
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Response, S::Error>>;
+    type Future = JwtFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        // Decided in place: the inner service called now (it is ready), or the refusal.
         let scopes: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
         let ctx = req.extensions().get::<AuthContext>();
-        let verdict = extract::require(ctx, &scopes).map_err(|err| {
-            let err = extractor_refusal(err, ctx, req.extensions().get::<Decided>());
-            refusal(req.headers(), &err)
-        });
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
-            match verdict {
-                Ok(()) => Ok(inner.call(req).await?.map(Body::new)),
-                Err(refused) => Ok(refused),
+        match extract::require(ctx, &scopes) {
+            Ok(()) => JwtFuture::inner(self.inner.call(req)),
+            Err(err) => {
+                let err = extractor_refusal(err, ctx, req.extensions().get::<Decided>());
+                JwtFuture::answered(refusal(req.headers(), &err))
             }
-        })
+        }
     }
 }

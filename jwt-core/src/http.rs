@@ -25,7 +25,7 @@
 use ::http::request::Parts;
 use ::http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, header};
 
-use crate::error::AuthError;
+use crate::render::AuthError;
 use crate::render::{ErrorResponse, GrpcResponse, is_grpc_content_type};
 use crate::token::request::{ReadBody, RequestBody, RequestParts};
 
@@ -227,11 +227,11 @@ pub fn render_for(headers: &HeaderMap, err: &AuthError) -> Response<String> {
 /// adapter over `http` 1.x types then passes the request on without deciding again.
 ///
 /// ```
-/// use jwt_core::{JwtAuth, Outcome, StaticKeys};
+/// use jwt_core::{JwtAuth, Pass, StaticKeys};
 /// let auth = JwtAuth::builder().verifier(StaticKeys::hs256([7u8; 32])?).dangerous_any_issuer().build()?;
 /// let mut extensions = http::Extensions::new();
 /// assert!(!jwt_core::http::decided(&auth, &extensions));
-/// jwt_core::http::hand_over(&auth, Outcome::Anonymous, &mut extensions);
+/// jwt_core::http::hand_over(Pass::Anonymous(auth.decided_mark()), &mut extensions);
 /// assert!(jwt_core::http::decided(&auth, &extensions));
 /// # Ok::<(), jwt_core::ConfigError>(())
 /// ```
@@ -242,38 +242,36 @@ pub fn decided(auth: &crate::JwtAuth, extensions: &::http::Extensions) -> bool {
     )
 }
 
-/// Puts what an allowed request carries to the handler into its extensions: the
-/// [`crate::AuthContext`] when it has an identity, else `auth`'s [`crate::Decided`] mark (for a
-/// second layer on the same engine and for extractor refusals). Call it for an `Ok` outcome
-/// other than [`crate::Outcome::ResourceMetadata`], which is answered instead.
-pub fn hand_over(
-    auth: &crate::JwtAuth,
-    outcome: crate::Outcome,
-    extensions: &mut ::http::Extensions,
-) {
-    match outcome.into_context() {
-        Some(ctx) => {
+/// Puts what an allowed request carries to its handler ([`crate::Verdict::Continue`]) into its
+/// extensions: the [`crate::AuthContext`] when it has an identity, else the engine's
+/// [`crate::Decided`] mark (for a second layer on the same engine and for extractor refusals).
+pub fn hand_over(pass: crate::Pass, extensions: &mut ::http::Extensions) {
+    match pass {
+        crate::Pass::Authenticated(ctx) => {
             extensions.insert(ctx);
         }
-        None => {
-            extensions.insert(auth.decided_mark());
+        crate::Pass::Anonymous(mark) => {
+            extensions.insert(mark);
         }
     }
 }
 
-/// The answer to [`crate::Outcome::ResourceMetadata`]: 200, `content-type: application/json`,
-/// `cache-control`, the document.
+/// The answer of a [`crate::Verdict::Respond`] as an `http` response: its status, headers and
+/// body.
 ///
 /// ```
-/// let res = jwt_core::http::render_metadata(r#"{"resource":"https://a"}"#);
-/// assert_eq!(res.status(), 200);
-/// assert_eq!(res.headers()["content-type"], "application/json");
-/// assert_eq!(res.headers()["cache-control"], "public, max-age=3600");
+/// use jwt_core::{JwtAuth, SimpleRequest, StaticKeys, Verdict};
+/// let auth = JwtAuth::builder().dangerous_any_issuer().verifier(StaticKeys::hs256([7u8; 32])?).build()?;
+/// let Ok(Verdict::Respond(reply)) = auth.verdict_now(&SimpleRequest::new("GET", "/x")) else {
+///     panic!("a request without a token is answered");
+/// };
+/// let res = jwt_core::http::reply(reply);
+/// assert_eq!(res.status(), 401);
+/// assert_eq!(res.headers()["www-authenticate"], r#"Bearer realm="api""#);
+/// # Ok::<(), jwt_core::ConfigError>(())
 /// ```
-pub fn render_metadata(json: &str) -> Response<String> {
-    let headers = [
-        ("content-type", crate::Outcome::METADATA_CONTENT_TYPE),
-        ("cache-control", crate::Outcome::METADATA_CACHE_CONTROL),
-    ];
-    response(StatusCode::OK, headers.into_iter(), json.to_owned())
+pub fn reply(reply: crate::Reply) -> Response<String> {
+    let status = StatusCode::from_u16(reply.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let res = response(status, reply.headers(), String::new());
+    res.map(|_| reply.into_body())
 }

@@ -79,11 +79,12 @@ pub use engine::stores::revocation::{
 };
 pub use engine::stores::{FailurePolicy, StoreError};
 pub use engine::validation::{AudiencePolicy, Validation};
+pub use engine::verdict::{POLLED_AFTER_COMPLETION, Pass, Reply, Unfinished, Verdict};
 pub use engine::{JwtAuth, OptionsPolicy, Outcome, TokenLocation};
 pub use error::McpRejection;
-pub use error::{AuthError, AuthErrorKind, ConfigError, GrpcCode, InvalidToken};
+pub use error::{AuthErrorKind, ConfigError, InvalidToken};
 pub use error::{DpopConfigError, DpopRejection};
-pub use error::{ErrorRenderer, JwkRejection, RenderedBody, RevokeError};
+pub use error::{JwkRejection, RevokeError};
 /// Re-exported because they are part of our signatures: `Algorithm` names the algorithm of a
 /// [`VerificationKey`], `EncodingKey` signs in the [`mint`] helpers.
 pub use jsonwebtoken::{Algorithm, EncodingKey};
@@ -116,7 +117,8 @@ pub use presets::agent_os::{
 };
 pub use presets::idp::{CLIENT_ROLE_PREFIX, GROUP_PREFIX, ROLE_PREFIX};
 pub use render::{
-    DetailJson, ErrorResponse, GrpcResponse, ProblemJson, RenderWith, is_grpc_content_type,
+    AuthError, DetailJson, ErrorRenderer, ErrorResponse, GrpcCode, GrpcResponse, ProblemJson,
+    RenderWith, RenderedBody, is_grpc_content_type,
 };
 /// Re-exported because its `Value` and `Map` are part of our signatures (claims in
 /// [`AuthContext`], [`ClaimsConfig`], dependencies and session state), so callers use the same

@@ -10,7 +10,7 @@ use http::Uri;
 use jwt_core::extract::{self, RequiredScopes};
 use jwt_core::http::{RequestHead, render};
 use jwt_core::serde_json::{Map, Value};
-use jwt_core::{AuthContext, AuthError, Decided, JwtAuth, Outcome, ReadBody, extractor_refusal};
+use jwt_core::{AuthContext, AuthError, Decided, JwtAuth, ReadBody, Verdict, extractor_refusal};
 use poem::{Endpoint, FromRequest, IntoResponse, Middleware, Request, RequestBody, Response};
 use serde::de::DeserializeOwned;
 
@@ -112,12 +112,12 @@ impl<E: Endpoint> Endpoint for JwtEndpoint<E> {
         }
         // The common case (a cache hit, static keys) decides in place; only a decision that
         // waits (a key fetch, an asynchronous check) is boxed, which keeps this endpoint's
-        // future (that poem boxes per request) small.
-        let verdict = match self.auth.authenticate_now(&head) {
-            Some(decided) => decided,
-            None => Box::pin(self.auth.authenticate(&head)).await,
+        // future (that poem boxes per request) small. It continues from where it stopped.
+        let verdict = match self.auth.verdict_now(&head) {
+            Ok(verdict) => verdict,
+            Err(unfinished) => Box::pin(self.auth.verdict_after(&head, unfinished)).await,
         };
-        self.answer(req, verdict).await
+        self.proceed(req, verdict).await
     }
 }
 
@@ -130,30 +130,24 @@ impl<E: Endpoint> JwtEndpoint<E> {
             Err(_) => ReadBody::Unreadable,
         };
         let head = RequestHead::new(req.method(), routed_uri(&req).path(), req.headers());
-        let verdict = self.auth.authenticate(&head.with_body(read.view())).await;
+        let verdict = self.auth.verdict(&head.with_body(read.view())).await;
         if let Some(bytes) = read.into_bytes() {
             req.set_body(bytes);
         }
-        self.answer(req, verdict).await
+        self.proceed(req, verdict).await
     }
 
-    /// Answers the decision: the metadata document, the endpoint's response, or the refusal.
-    async fn answer(
-        &self,
-        mut req: Request,
-        verdict: Result<Outcome, AuthError>,
-    ) -> poem::Result<Response> {
+    /// The adapter contract's one match: the request goes on to the endpoint with what the
+    /// decision hands over (the context, or the engine's mark: another middleware on the same
+    /// engine, the poem-openapi scheme and the extractors then know the engine decided), or
+    /// the core's answer is sent.
+    async fn proceed(&self, mut req: Request, verdict: Verdict) -> poem::Result<Response> {
         match verdict {
-            Ok(Outcome::ResourceMetadata(doc)) => {
-                Ok(from_http(jwt_core::http::render_metadata(&doc)))
-            }
-            Ok(outcome) => {
-                // The context, or the engine's mark: another middleware on the same engine,
-                // the poem-openapi scheme and the extractors then know the engine decided.
-                jwt_core::http::hand_over(&self.auth, outcome, req.extensions_mut());
+            Verdict::Continue(pass) => {
+                jwt_core::http::hand_over(pass, req.extensions_mut());
                 self.inner.call(req).await.map(IntoResponse::into_response)
             }
-            Err(err) => Ok(error_response(&err)),
+            Verdict::Respond(reply) => Ok(from_http(jwt_core::http::reply(reply))),
         }
     }
 }
@@ -263,5 +257,47 @@ impl<'a, R: RequiredScopes> FromRequest<'a> for RequireScope<R> {
         extract::require(ctx(req), R::SCOPES)
             .map(|()| RequireScope(PhantomData))
             .map_err(|e| refused(req, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future as _;
+    use std::panic::AssertUnwindSafe;
+    use std::task::{Context, Poll, Waker};
+
+    /// The endpoint's future keeps the contract every adapter's future keeps: it completes once
+    /// and panics when polled again (here `async fn`'s own panic), whether it held the
+    /// endpoint's response or the core's answer.
+    #[test]
+    fn a_response_future_polled_after_completion_panics() {
+        let secret = [4u8; 32];
+        let auth = JwtAuth::builder()
+            .dangerous_any_issuer()
+            .verifier(jwt_core::StaticKeys::hs256(secret).unwrap())
+            .build()
+            .unwrap();
+        let token = jwt_core::mint::hs256(
+            &secret,
+            &serde_json::json!({"sub": "a", "exp": 4_000_000_000u64}),
+        )
+        .unwrap();
+        let endpoint = JwtMiddleware::new(auth).transform(poem::endpoint::make_sync(|_| "ok"));
+        let mut cx = Context::from_waker(Waker::noop());
+        let allowed = Request::builder()
+            .uri(Uri::from_static("/x"))
+            .header("authorization", format!("Bearer {token}"))
+            .finish();
+        let refused = Request::builder().uri(Uri::from_static("/x")).finish();
+        for (req, status) in [(allowed, 200), (refused, 401)] {
+            let mut fut = Box::pin(endpoint.call(req));
+            match fut.as_mut().poll(&mut cx) {
+                Poll::Ready(Ok(res)) => assert_eq!(res.status().as_u16(), status),
+                _ => panic!("not answered at once"),
+            }
+            let again = std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)));
+            assert!(again.is_err(), "polled after completion");
+        }
     }
 }

@@ -64,10 +64,10 @@
 //! written, so an API mounted under a prefix should say so with
 //! `OpenApiService::url_prefix`, as the table names the full path.
 
-use jwt_core::http::{RequestHead, render_metadata};
+use jwt_core::http::RequestHead;
 use jwt_core::openapi::OpenApiSecurity;
 use jwt_core::serde_json::{self, Value};
-use jwt_core::{AuthContext, JwtAuth, Outcome, RouteTable, extract};
+use jwt_core::{AuthContext, JwtAuth, RouteTable, Verdict, extract};
 use poem::http::StatusCode;
 use poem::{Endpoint, Request, RequestBody, Response};
 use poem_openapi::registry::{MetaSecurityScheme, Registry};
@@ -101,7 +101,7 @@ pub struct JwtBearer(pub AuthContext);
 pub struct OptionalJwtBearer(pub Option<AuthContext>);
 
 /// The engine's decision for `req`: the middleware's when it ran, else
-/// [`JwtAuth::authenticate`] with the [`JwtAuth`] of the request data.
+/// [`JwtAuth::verdict`] with the [`JwtAuth`] of the request data.
 async fn decide(req: &Request) -> poem::Result<Option<AuthContext>> {
     if let Some(ctx) = req.extensions().get::<AuthContext>() {
         return Ok(Some(ctx.clone()));
@@ -114,13 +114,13 @@ async fn decide(req: &Request) -> poem::Result<Option<AuthContext>> {
         .data::<JwtAuth>()
         .ok_or_else(|| poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))?;
     let head = RequestHead::new(req.method(), routed_uri(req).path(), req.headers());
-    match auth.authenticate(&head).await {
-        // A GET of the protected resource metadata: answered as the middleware answers it.
-        Ok(Outcome::ResourceMetadata(doc)) => {
-            Err(poem::Error::from_response(from_http(render_metadata(&doc))))
-        }
-        Ok(outcome) => Ok(outcome.into_context()),
-        Err(err) => Err(rejection(err)),
+    // The core's answer (a refusal, the protected resource metadata document) is sent as the
+    // middleware sends it.
+    match auth.verdict(&head).await {
+        Verdict::Continue(pass) => Ok(pass.into_context()),
+        Verdict::Respond(reply) => Err(poem::Error::from_response(from_http(
+            jwt_core::http::reply(reply),
+        ))),
     }
 }
 

@@ -12,7 +12,7 @@ use http::{HeaderMap, Method};
 use jwt_core::extract;
 use jwt_core::http::{RequestHead, render};
 use jwt_core::serde_json::{Map, Value};
-use jwt_core::{AuthContext, AuthError, AuthErrorKind, JwtAuth, Outcome};
+use jwt_core::{AuthContext, AuthError, AuthErrorKind, JwtAuth, Verdict};
 use serde::de::DeserializeOwned;
 use warp::filters::path::FullPath;
 use warp::reject::Reject;
@@ -45,25 +45,26 @@ pub fn error_response(err: &AuthError) -> warp::reply::Response {
     render(err).into_response()
 }
 
-/// The RFC 9728 metadata document, answered through [`recover`] (warp filters can only
-/// reject or extract): the request was a `GET` of the protected resource metadata, which
-/// [`deny_unmatched`] (the app's last branch) reaches.
+/// The core's answer to a request ([`jwt_core::Verdict::Respond`]: a refusal, the RFC 9728
+/// metadata document), carried to [`recover`] (warp filters can only reject or extract); the
+/// metadata document is answered where [`deny_unmatched`] (the app's last branch) reaches it.
 #[derive(Debug, Clone)]
-pub struct MetadataDocument(pub std::sync::Arc<str>);
+pub struct Answer(pub jwt_core::Reply);
 
-impl Reject for MetadataDocument {}
+impl Reject for Answer {}
 
-/// Renders an [`AuthRejection`] like every other adapter, and a [`MetadataDocument`]; other
-/// rejections pass through.
+/// Renders the core's [`Answer`] and an [`AuthRejection`] (a filter's or extractor's
+/// refusal) like every other adapter; other rejections pass through.
 ///
 /// # Errors
 /// The rejection itself when it is not ours.
 pub async fn recover(rejection: Rejection) -> Result<warp::reply::Response, Rejection> {
+    // The engine's decision first: one decision per request, whatever else a branch rejected.
+    if let Some(Answer(reply)) = rejection.find::<Answer>() {
+        return Ok(jwt_core::http::reply(reply.clone()).into_response());
+    }
     if let Some(AuthRejection(err)) = rejection.find::<AuthRejection>() {
         return Ok(error_response(err));
-    }
-    if let Some(MetadataDocument(doc)) = rejection.find::<MetadataDocument>() {
-        return Ok(jwt_core::http::render_metadata(doc).into_response());
     }
     Err(rejection)
 }
@@ -191,15 +192,13 @@ fn decide_here(
             }
             // The common case (a cache hit, static keys) decides in place: a ready future,
             // nothing boxed and no clone of the engine.
-            match auth.authenticate_now(&RequestHead::new(&method, path.as_str(), &headers)) {
-                Some(decided) => Decision::Ready(Some(verdict(decided))),
-                None => {
+            match auth.verdict_now(&RequestHead::new(&method, path.as_str(), &headers)) {
+                Ok(verdict) => Decision::Ready(Some(filtered(verdict))),
+                Err(unfinished) => {
                     let auth = auth.clone();
                     Decision::Waiting(Box::pin(async move {
-                        verdict(
-                            auth.authenticate(&RequestHead::new(&method, path.as_str(), &headers))
-                                .await,
-                        )
+                        let head = RequestHead::new(&method, path.as_str(), &headers);
+                        filtered(auth.verdict_after(&head, unfinished).await)
                     }))
                 }
             }
@@ -210,33 +209,33 @@ fn decide_here(
 const SERVICE_NEEDED: &str =
     "DPoP on warp needs jwt_warp::service (or jwt_warp::serve) in front of the filters";
 
-/// What the core decided, as a filter's result.
-fn verdict(decided: Result<Outcome, AuthError>) -> Result<Option<AuthContext>, Rejection> {
-    match decided {
-        Ok(Outcome::ResourceMetadata(doc)) => Err(warp::reject::custom(MetadataDocument(doc))),
-        Ok(outcome) => Ok(outcome.into_context()),
-        Err(err) => Err(reject(err)),
+/// The adapter contract's one match, as a filter's result: the context (or none) for the
+/// handler, or the core's answer carried to [`recover`] (filters can only extract or reject).
+fn filtered(verdict: Verdict) -> Filtered {
+    match verdict {
+        Verdict::Continue(pass) => Ok(pass.into_context()),
+        Verdict::Respond(reply) => Err(warp::reject::custom(Answer(reply))),
     }
 }
 
-type Verdict = Result<Option<AuthContext>, Rejection>;
+type Filtered = Result<Option<AuthContext>, Rejection>;
 
 /// The future of [`with_auth`]: decided in place, or waiting on the engine (a key fetch, an
 /// asynchronous check).
 enum Decision {
-    Ready(Option<Verdict>),
-    Waiting(Pin<Box<dyn Future<Output = Verdict> + Send>>),
+    Ready(Option<Filtered>),
+    Waiting(Pin<Box<dyn Future<Output = Filtered> + Send>>),
 }
 
 impl Future for Decision {
-    type Output = Verdict;
+    type Output = Filtered;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Verdict> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Filtered> {
         match self.get_mut() {
-            // Polled again after completing: a rejection rather than a panic.
-            Decision::Ready(decided) => Poll::Ready(decided.take().unwrap_or_else(|| {
-                Err(reject(AuthError::new(jwt_core::AuthErrorKind::Unavailable)))
-            })),
+            // Like every adapter's response future, it panics when polled after completing.
+            Decision::Ready(decided) => {
+                Poll::Ready(decided.take().expect(jwt_core::POLLED_AFTER_COMPLETION))
+            }
             Decision::Waiting(fut) => fut.as_mut().poll(cx),
         }
     }

@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use jwt_core::http::RequestHead;
-use jwt_core::{AuthContext, JwtAuth, Outcome};
+use jwt_core::{AuthContext, JwtAuth, Verdict};
 use tower_service::Service;
 use warp::Reply as _;
 
@@ -81,7 +81,7 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        let mut req = req.map(AuthBody::streaming);
+        let req = req.map(AuthBody::streaming);
         // One request, one decision: a request this engine already decided (the service
         // applied twice) goes on as it was decided.
         if req
@@ -89,66 +89,74 @@ where
             .get::<Decided>()
             .is_some_and(|d| d.by.same_engine(&self.auth))
         {
-            return AuthFuture {
-                state: State::Inner {
-                    fut: self.inner.call(req),
-                },
-            };
+            return AuthFuture::inner(self.inner.call(req));
         }
         let head = RequestHead::new(req.method(), req.uri().path(), req.headers());
         // An MCP endpoint's `POST` is decided on its JSON-RPC body: read it (bounded), decide,
         // and hand the app the same bytes.
         if let Some(limit) = self.auth.body_limit(&head) {
-            let clone = self.inner.clone();
-            let mut inner = std::mem::replace(&mut self.inner, clone);
-            let auth = self.auth.clone();
-            let waiting = Box::pin(async move {
+            let (mut inner, auth) = self.take_ready();
+            return AuthFuture::waiting(Box::pin(async move {
                 let (parts, body) = req.into_parts();
                 let read = jwt_core::http::read_body(body, limit).await;
                 let head = RequestHead::new(&parts.method, parts.uri.path(), &parts.headers);
-                let decided = auth.authenticate(&head.with_body(read.view())).await;
+                let verdict = auth.verdict(&head.with_body(read.view())).await;
                 let body = AuthBody::buffered(read.into_bytes().unwrap_or_default());
-                let mut req = http::Request::from_parts(parts, body);
-                match handoff(&auth, &mut req, decided) {
-                    None => inner.call(req).await,
-                    Some(response) => Ok(response),
-                }
-            });
-            return AuthFuture {
-                state: State::Waiting { fut: waiting },
-            };
+                proceed(
+                    &auth,
+                    &mut inner,
+                    verdict,
+                    http::Request::from_parts(parts, body),
+                )
+                .await
+            }));
         }
-        // The common case (a cache hit, static keys) decides in place: nothing boxed.
-        match self.auth.authenticate_now(&head) {
-            Some(decided) => match handoff(&self.auth, &mut req, decided) {
-                None => AuthFuture {
-                    state: State::Inner {
-                        fut: self.inner.call(req),
-                    },
-                },
-                Some(response) => AuthFuture {
-                    state: State::Answered {
-                        response: Some(response),
-                    },
-                },
-            },
-            None => {
-                // The clone is not ready; take the ready service and leave the clone in its place.
-                let clone = self.inner.clone();
-                let mut inner = std::mem::replace(&mut self.inner, clone);
-                let auth = self.auth.clone();
-                let waiting = Box::pin(async move {
+        // The common case (a cache hit, static keys) decides in place: nothing boxed. A
+        // decision that waits continues in a boxed future from where it stopped.
+        match self.auth.verdict_now(&head) {
+            Ok(verdict) => proceed(&self.auth, &mut self.inner, verdict, req),
+            Err(unfinished) => {
+                let (mut inner, auth) = self.take_ready();
+                AuthFuture::waiting(Box::pin(async move {
                     let head = RequestHead::new(req.method(), req.uri().path(), req.headers());
-                    let decided = auth.authenticate(&head).await;
-                    match handoff(&auth, &mut req, decided) {
-                        None => inner.call(req).await,
-                        Some(response) => Ok(response),
-                    }
-                });
-                AuthFuture {
-                    state: State::Waiting { fut: waiting },
-                }
+                    let verdict = auth.verdict_after(&head, unfinished).await;
+                    proceed(&auth, &mut inner, verdict, req).await
+                }))
             }
+        }
+    }
+}
+
+impl<S: Clone> AuthService<S> {
+    /// The ready app (a clone, not ready, takes its place) and the engine, for a future that
+    /// calls it later.
+    fn take_ready(&mut self) -> (S, JwtAuth) {
+        let clone = self.inner.clone();
+        (std::mem::replace(&mut self.inner, clone), self.auth.clone())
+    }
+}
+
+/// The adapter contract's one match: the request goes on to the app with the decision in its
+/// extensions (for the filters), or the core's answer is sent.
+fn proceed<S, B>(
+    auth: &JwtAuth,
+    inner: &mut S,
+    verdict: Verdict,
+    mut req: http::Request<AuthBody<B>>,
+) -> AuthFuture<S::Future, S::Error>
+where
+    S: Service<http::Request<AuthBody<B>>, Response = warp::reply::Response>,
+{
+    match verdict {
+        Verdict::Continue(pass) => {
+            req.extensions_mut().insert(Decided {
+                by: auth.clone(),
+                ctx: pass.into_context(),
+            });
+            AuthFuture::inner(inner.call(req))
+        }
+        Verdict::Respond(reply) => {
+            AuthFuture::answered(jwt_core::http::reply(reply).into_response())
         }
     }
 }
@@ -230,33 +238,14 @@ impl<B> std::fmt::Debug for AuthBody<B> {
     }
 }
 
-/// The answer to `req` when `decided` is one (a refusal, the metadata document); `None` when
-/// the request goes on, its decision put into its extensions for the filters.
-fn handoff<B>(
-    auth: &JwtAuth,
-    req: &mut http::Request<B>,
-    decided: Result<Outcome, jwt_core::AuthError>,
-) -> Option<warp::reply::Response> {
-    match decided {
-        Ok(Outcome::ResourceMetadata(doc)) => {
-            Some(jwt_core::http::render_metadata(&doc).into_response())
-        }
-        Ok(outcome) => {
-            req.extensions_mut().insert(Decided {
-                by: auth.clone(),
-                ctx: outcome.into_context(),
-            });
-            None
-        }
-        Err(err) => Some(crate::error_response(&err)),
-    }
-}
-
 pin_project_lite::pin_project! {
-    /// The response future of [`AuthService`]: the app's response, or the answer given at once.
+    /// The response future of [`AuthService`]: the app's response, or the core's answer. Like
+    /// every future, it must not be polled after it completed: it panics then, as the other
+    /// adapters' futures do.
     pub struct AuthFuture<F, E> {
         #[pin]
         state: State<F, E>,
+        done: bool,
     }
 }
 
@@ -267,8 +256,28 @@ pin_project_lite::pin_project! {
         Inner { #[pin] fut: F },
         // Decided at once, answered here (a refusal, the metadata document).
         Answered { response: Option<warp::reply::Response> },
-        // The decision waits (a key fetch, an asynchronous check).
+        // The decision waits (a key fetch, an asynchronous check, the body).
         Waiting { fut: BoxFuture<Result<warp::reply::Response, E>> },
+    }
+}
+
+impl<F, E> AuthFuture<F, E> {
+    fn inner(fut: F) -> Self {
+        Self::with(State::Inner { fut })
+    }
+
+    fn answered(response: warp::reply::Response) -> Self {
+        Self::with(State::Answered {
+            response: Some(response),
+        })
+    }
+
+    fn waiting(fut: BoxFuture<Result<warp::reply::Response, E>>) -> Self {
+        Self::with(State::Waiting { fut })
+    }
+
+    fn with(state: State<F, E>) -> Self {
+        AuthFuture { state, done: false }
     }
 }
 
@@ -279,18 +288,17 @@ where
     type Output = Result<warp::reply::Response, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
+        let this = self.project();
+        assert!(!*this.done, "{}", jwt_core::POLLED_AFTER_COMPLETION);
+        let polled = match this.state.project() {
             StateProj::Inner { fut } => fut.poll(cx),
-            // Polled again after completing: an error response rather than a panic.
             StateProj::Answered { response } => {
-                Poll::Ready(Ok(response.take().unwrap_or_else(|| {
-                    crate::error_response(&jwt_core::AuthError::new(
-                        jwt_core::AuthErrorKind::Unavailable,
-                    ))
-                })))
+                Poll::Ready(Ok(response.take().expect("answered once")))
             }
             StateProj::Waiting { fut } => fut.as_mut().poll(cx),
-        }
+        };
+        *this.done = polled.is_ready();
+        polled
     }
 }
 

@@ -9,13 +9,15 @@
 //!    [`AuthContext`] or [`jwt_core::Decided`] mark), so a request is decided once however the
 //!    adapter is composed;
 //! 2. hand the core the method, the path the router matched (here the whole request path) and
-//!    the headers ([`RequestHead`]), and ask for the decision ([`JwtAuth::authenticate_now`],
-//!    then [`JwtAuth::authenticate`] when it has to wait); when the core asks for the body
-//!    ([`JwtAuth::body_limit`]: an MCP endpoint's `POST`), read it bounded
-//!    ([`jwt_core::http::read_body`]), decide on it, and hand the handler the same bytes;
-//! 3. on `Ok`, put the context (or, anonymous, the engine's mark) into the request
-//!    ([`jwt_core::http::hand_over`]) and call the handler; answer the metadata document with [`render_metadata`]; render a refusal with
-//!    [`render`];
+//!    the headers ([`RequestHead`]), and ask for the [`Verdict`] ([`JwtAuth::verdict_now`];
+//!    when it has to wait, [`JwtAuth::verdict_after`] continues it); when the core asks for the
+//!    body ([`JwtAuth::body_limit`]: an MCP endpoint's `POST`), read it bounded
+//!    ([`jwt_core::http::read_body`]), decide on it ([`JwtAuth::verdict`]), and hand the
+//!    handler the same bytes;
+//! 3. match the verdict's two arms: [`Verdict::Continue`], put what it carries (the context,
+//!    or anonymous the engine's mark) into the request ([`jwt_core::http::hand_over`]) and call
+//!    the handler; [`Verdict::Respond`], send the core's answer ([`jwt_core::http::reply`]: a
+//!    refusal, the metadata document);
 //! 4. give handlers the context, and render an extractor's refusal like the engine's own
 //!    ([`jwt_core::extractor_refusal`]).
 //!
@@ -50,8 +52,8 @@ use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use jwt_core::http::{RequestHead, render, render_metadata};
-use jwt_core::{AuthContext, AuthError, Decided, JwtAuth, Outcome, extract, extractor_refusal};
+use jwt_core::http::{RequestHead, render};
+use jwt_core::{AuthContext, AuthError, Decided, JwtAuth, Verdict, extract, extractor_refusal};
 
 /// The body a handler reads: the connection's, or on an MCP endpoint the bytes the decision
 /// read.
@@ -110,31 +112,30 @@ where
         return Ok(req.map(Either::Left));
     }
     let head = RequestHead::new(req.method(), req.uri().path(), req.headers());
-    let (mut req, decided) = match auth.body_limit(&head) {
+    let (mut req, verdict) = match auth.body_limit(&head) {
         // An MCP endpoint's `POST`: the decision reads the body.
         Some(limit) => {
             let (parts, body) = req.into_parts();
             let read = jwt_core::http::read_body(body, limit).await;
             let head = RequestHead::new(&parts.method, parts.uri.path(), &parts.headers);
-            let decided = auth.authenticate(&head.with_body(read.view())).await;
+            let verdict = auth.verdict(&head.with_body(read.view())).await;
             let body = Full::new(read.into_bytes().unwrap_or_default());
-            (Request::from_parts(parts, Either::Right(body)), decided)
+            (Request::from_parts(parts, Either::Right(body)), verdict)
         }
         None => {
-            let decided = match auth.authenticate_now(&head) {
-                Some(decided) => decided,
-                None => auth.authenticate(&head).await,
+            let verdict = match auth.verdict_now(&head) {
+                Ok(verdict) => verdict,
+                Err(unfinished) => auth.verdict_after(&head, unfinished).await,
             };
-            (req.map(Either::Left), decided)
+            (req.map(Either::Left), verdict)
         }
     };
-    match decided {
-        Ok(Outcome::ResourceMetadata(doc)) => Err(Box::new(render_metadata(&doc))),
-        Ok(outcome) => {
-            jwt_core::http::hand_over(auth, outcome, req.extensions_mut());
+    match verdict {
+        Verdict::Continue(pass) => {
+            jwt_core::http::hand_over(pass, req.extensions_mut());
             Ok(req)
         }
-        Err(err) => Err(Box::new(render(&err))),
+        Verdict::Respond(reply) => Err(Box::new(jwt_core::http::reply(reply))),
     }
 }
 

@@ -8,8 +8,9 @@ use serde_json::{Map, Value};
 
 use crate::authz::routes::{Access, ScopeMapper};
 use crate::authz::scope::{AccessibleIds, ScopeSet};
-use crate::error::{ErrorStyle, RevokeError, StoreError};
+use crate::error::{RevokeError, StoreError};
 use crate::mcp::message::McpOperation;
+use crate::render::ErrorStyle;
 use crate::token::claims::Identity;
 use crate::token::jose::TokenHeader;
 

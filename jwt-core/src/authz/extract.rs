@@ -5,7 +5,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::authz::context::AuthContext;
-use crate::error::{AuthError, AuthErrorKind, InvalidToken};
+use crate::error::{AuthErrorKind, InvalidToken};
+use crate::render::AuthError;
 
 fn ctx(ctx: Option<&AuthContext>) -> Result<&AuthContext, AuthError> {
     ctx.ok_or_else(|| AuthError::new(AuthErrorKind::NotAuthenticated))

@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::clock::now_secs;
-use crate::error::AuthError;
+use crate::render::AuthError;
 
 /// At most one warning per reason in this many seconds.
 pub(crate) const WINDOW_SECS: u64 = 10;

@@ -13,11 +13,10 @@ use crate::engine::dpop::{Dpop, DpopMode};
 use crate::engine::metadata::{self, ProtectedResourceMetadata};
 use crate::engine::validation::{AudiencePolicy, Validation};
 use crate::engine::{Inner, JwtAuth, OptionsPolicy, TokenLocation};
-use crate::error::{
-    AuthError, ConfigError, DpopChallenge, ErrorRenderer, ErrorStyle, RenderedBody,
-};
+use crate::error::ConfigError;
 use crate::keys::verifier::Verifier;
 use crate::render::RenderWith;
+use crate::render::{AuthError, DpopChallenge, ErrorRenderer, ErrorStyle, RenderedBody};
 use crate::token::claims::{ClaimsConfig, StandardClaims};
 use crate::token::source::{AnyOf, BearerHeader, CookieToken, TokenSource};
 

@@ -8,7 +8,7 @@ use std::fmt;
 use async_trait::async_trait;
 
 use crate::authz::context::AuthContext;
-use crate::error::AuthError;
+use crate::render::AuthError;
 
 /// A check run on every authenticated request ([`crate::JwtAuthBuilder::check`]), in the order
 /// added, after the token and the route's scopes passed. Cache hits run it too, so a revocation

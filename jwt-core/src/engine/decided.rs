@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::authz::context::AuthContext;
 use crate::engine::JwtAuth;
-use crate::error::{AuthError, ErrorStyle};
+use crate::render::{AuthError, ErrorStyle};
 
 /// The mark an adapter leaves on a request its engine allowed without an identity, so that a
 /// second layer, middleware, filter or extractor built on the same engine takes that decision

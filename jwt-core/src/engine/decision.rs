@@ -6,34 +6,60 @@
 
 use std::sync::Arc;
 
+use tracing::Instrument as _;
+
 use crate::authz::context::{AuthContext, Links, Principal};
 use crate::authz::routes::{Access, Listing, RouteMatch, ScopeTemplate};
 use crate::authz::scope::{AccessibleIds, ScopeSet};
 use crate::clock::now_secs;
 use crate::engine::cache::CachedToken;
 use crate::engine::mcp::{Level, McpDemand};
-use crate::engine::trace::{record_header, record_mismatch};
+use crate::engine::trace::{Trace, record_header, record_mismatch};
 use crate::engine::validation::TimeClaims;
 use crate::engine::{JwtAuth, OptionsPolicy, Outcome};
-use crate::error::{AuthError, AuthErrorKind, InvalidToken};
+use crate::error::{AuthErrorKind, InvalidToken};
 use crate::keys::verifier::{TokenKind, Verified, VerifyError};
+use crate::render::AuthError;
 use crate::token::path::RequestPath;
 use crate::token::request::{RequestParts, has_header};
 use crate::token::source::{PendingCheck, locate};
 
 impl JwtAuth {
-    /// The decision, step by step. Each step either decides (an answer, a refusal) or hands
-    /// what it found to the next; nothing is looked up twice.
-    pub(super) async fn decide<R: RequestParts>(
+    /// The decision with its trace: bare when nobody listens, else in its span, timed, and
+    /// closed with the outcome and reason. Every refusal leaves through [`JwtAuth::refused`].
+    pub(super) async fn run<'r, R: RequestParts>(
         &self,
-        req: &R,
+        req: &'r R,
+        early: &mut Early<'r>,
+        trace: &Trace,
+    ) -> Result<Outcome, AuthError> {
+        let Some(started) = trace.started else {
+            return self
+                .decide(req, &trace.span, early)
+                .await
+                .map_err(|e| self.refused(e));
+        };
+        let result = self
+            .decide(req, &trace.span, early)
+            .instrument(trace.span.clone())
+            .await;
+        self.finish(trace, started, result)
+    }
+
+    /// The decision, step by step. Each step either decides (an answer, a refusal) or hands
+    /// what it found to the next; nothing is looked up twice. What the steps found is kept in
+    /// `early`, so a decision dropped at its first wait continues from there
+    /// ([`JwtAuth::verdict_after`]) instead of locating the token and reading the cache again.
+    pub(super) async fn decide<'r, R: RequestParts>(
+        &self,
+        req: &'r R,
         span: &tracing::Span,
+        early: &mut Early<'r>,
     ) -> Result<Outcome, AuthError> {
         if let Some(answer) = self.before_routing(req) {
             return Ok(answer);
         }
-        let mut early = Early::default();
-        if let Some(ctx) = self.reuse(req, span, &mut early).await? {
+        if let Some(ctx) = self.reuse(req, span, early).await? {
             return Ok(Outcome::Authenticated(ctx));
         }
         let path = RequestPath::parse(req.path()).map_err(invalid_path)?;
@@ -55,14 +81,21 @@ impl JwtAuth {
         if demand.is_excluded() {
             return Ok(Outcome::Anonymous);
         }
-        let Some(located) = self
-            .locate(req, demand.is_optional(), early.located)
-            .map_err(hint)?
-        else {
+        let located = match early.credential {
+            Some(found) => found,
+            None => {
+                let found = self
+                    .locate(req, demand.is_optional(), early.source)
+                    .map_err(hint)?;
+                early.credential = Some(found);
+                found
+            }
+        };
+        let Some(located) = located else {
             return Ok(Outcome::Anonymous);
         };
         let dpop_scheme = located.dpop_scheme;
-        self.authorize(req, span, &demand, located, early.hit)
+        self.authorize(req, span, &demand, located, &mut early.lookup)
             .await
             .map_err(hint)
             // A refusal of a `DPoP` request is answered with a `DPoP` challenge.
@@ -98,7 +131,7 @@ impl JwtAuth {
     /// A request this token already made (same method and path) is decided as it was then:
     /// its kept context, once the token's times and keys still hold and the per-request checks
     /// pass again. Anything else (no token, a miss, an expired token, another request) goes on
-    /// to the full decision, which reuses what was located and looked up here (`early`).
+    /// to the full decision, which uses what was located and read here (`early`).
     async fn reuse<'r, R: RequestParts>(
         &self,
         req: &'r R,
@@ -106,7 +139,8 @@ impl JwtAuth {
         early: &mut Early<'r>,
     ) -> Result<Option<AuthContext>, AuthError> {
         let i = &*self.inner;
-        if !i.reuse_contexts {
+        // Off, or done already by the decision this one continues.
+        if !i.reuse_contexts || early.source.is_some() {
             return Ok(None);
         }
         let (Some(cache), Ok(located)) = (
@@ -115,23 +149,24 @@ impl JwtAuth {
         ) else {
             return Ok(None);
         };
-        early.located = Some(located);
+        early.source = Some(located);
         let Some((token, _)) = located else {
             return Ok(None);
         };
-        let Some(hit) = cache.get(token).filter(|hit| {
-            hit.generation == i.verifier.key_generation()
-                && i.validation.check_times(&hit.times, now_secs()).is_ok()
-        }) else {
-            return Ok(None);
-        };
-        let method = req.method();
-        let Some(ctx) = hit.context_for(method, req.path()) else {
-            early.hit = Some(hit);
+        let hit = cache.get(token);
+        let ctx = hit
+            .as_ref()
+            .filter(|hit| {
+                hit.generation == i.verifier.key_generation()
+                    && i.validation.check_times(&hit.times, now_secs()).is_ok()
+            })
+            .and_then(|hit| hit.context_for(req.method(), req.path()));
+        early.lookup = Some(hit);
+        let Some(ctx) = ctx else {
             return Ok(None);
         };
         trace_reused(span, &ctx);
-        self.run_checks(&ctx, method, req.path()).await?;
+        self.run_checks(&ctx, req.method(), req.path()).await?;
         Ok(Some(ctx))
     }
 
@@ -196,14 +231,11 @@ impl JwtAuth {
         span: &tracing::Span,
         demand: &Demand<'_>,
         located: Located<'_>,
-        hit: Option<Arc<CachedToken>>,
+        lookup: &mut Lookup,
     ) -> Result<Outcome, AuthError> {
         let i = &*self.inner;
         let (method, token) = (req.method(), located.token);
-        let (principal, cached) = match hit {
-            Some(hit) => (hit.principal.clone(), Some(hit)),
-            None => self.principal(token, located.pending, span).await?,
-        };
+        let (principal, cached) = self.principal(token, located.pending, lookup, span).await?;
         if let Some(d) = &i.dpop {
             let proof = d.check(
                 req,
@@ -324,10 +356,11 @@ type Verifying = (Arc<Principal>, Option<Arc<CachedToken>>);
 
 /// A located credential: its bytes, the character check left for a cache miss, and whether it
 /// came with the `DPoP` scheme.
-struct Located<'r> {
-    token: &'r [u8],
-    pending: PendingCheck,
-    dpop_scheme: bool,
+#[derive(Clone, Copy)]
+pub(super) struct Located<'r> {
+    pub(super) token: &'r [u8],
+    pub(super) pending: PendingCheck,
+    pub(super) dpop_scheme: bool,
 }
 
 fn invalid_path(why: crate::token::path::PathRejection) -> AuthError {
@@ -376,14 +409,21 @@ fn trace_required(span: &tracing::Span, ctx: &AuthContext) {
     }
 }
 
-/// What the reuse check at the start of a decision already found: the located token and its
-/// cache entry (current keys, valid times), for the full decision to use rather than repeat.
+/// What a decision's first steps found, for the later steps to use rather than repeat, and for
+/// a decision dropped at its first wait to continue from ([`JwtAuth::verdict_after`]).
 #[derive(Default)]
-struct Early<'r> {
-    /// What the token source found (when it found no error).
-    located: Option<Option<(&'r [u8], PendingCheck)>>,
-    hit: Option<Arc<CachedToken>>,
+pub(super) struct Early<'r> {
+    /// What the token source found, when it found no error (the reuse step's).
+    pub(super) source: Option<Option<(&'r [u8], PendingCheck)>>,
+    /// The credential the decision goes on with: a `DPoP` token or the source's; `None` on an
+    /// optional route without one.
+    pub(super) credential: Option<Option<Located<'r>>>,
+    /// The token cache, read for this token.
+    pub(super) lookup: Lookup,
 }
+
+/// What the token cache held for the token, once read (`None`: not read yet).
+pub(super) type Lookup = Option<Option<Arc<CachedToken>>>;
 
 /// The listing fallback's resource type and the ids the caller may see.
 type ListingIds = (String, AccessibleIds);
@@ -443,7 +483,8 @@ fn resource_checks(scopes: &ScopeSet, route: &RouteMatch<'_>) -> Result<(), Auth
 
 impl JwtAuth {
     /// Verifies and validates `token` into a principal, through the cache when it is on; with
-    /// the cache entry that holds it.
+    /// the cache entry that holds it. The cache is read once per decision: what `lookup` holds
+    /// when an earlier step (or the decision this one continues) read it.
     ///
     /// A cache hit skips the source's pending character check and the length limit: the
     /// cached token passed both when it was first verified.
@@ -451,12 +492,21 @@ impl JwtAuth {
         &self,
         token: &[u8],
         pending: PendingCheck,
+        lookup: &mut Lookup,
         span: &tracing::Span,
     ) -> Result<Verifying, AuthError> {
         let i = &*self.inner;
         let now = now_secs();
         let generation = i.verifier.key_generation();
-        if let Some(found) = self.cached_principal(token, generation, now, span) {
+        let found = match lookup.take() {
+            Some(found) => found,
+            None => i.cache.as_ref().and_then(|cache| cache.get(token)),
+        };
+        // Read: a decision that continues after the verification's wait does not read again.
+        *lookup = Some(None);
+        if let Some(found) =
+            found.and_then(|hit| self.cached_principal(token, hit, generation, now, span))
+        {
             return found;
         }
         if !span.is_disabled() {
@@ -487,18 +537,19 @@ impl JwtAuth {
         Ok((principal, entry))
     }
 
-    /// The principal the cache holds for `token` under the current keys, with its entry; the
-    /// entry's time claims re-checked (an expired one is removed and refused). `None`: verify.
+    /// The principal of the cache entry `hit` for `token`, under the current keys, with its
+    /// entry; the entry's time claims re-checked (an expired one is removed and refused).
+    /// `None`: the entry is for older keys (removed): verify.
     fn cached_principal(
         &self,
         token: &[u8],
+        hit: Arc<CachedToken>,
         generation: u64,
         now: u64,
         span: &tracing::Span,
     ) -> Option<Result<Verifying, AuthError>> {
         let i = &*self.inner;
         let cache = i.cache.as_ref()?;
-        let hit = cache.get(token)?;
         if hit.generation != generation {
             cache.remove(token);
             return None;

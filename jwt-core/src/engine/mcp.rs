@@ -4,10 +4,11 @@
 
 use crate::authz::routes::Access;
 use crate::engine::JwtAuth;
+use crate::error::AuthErrorKind;
 use crate::error::McpRejection;
-use crate::error::{AuthError, AuthErrorKind};
 use crate::mcp::headers::agree;
 use crate::mcp::message::read;
+use crate::render::AuthError;
 use crate::token::request::{RequestBody, RequestParts};
 
 /// What an MCP request demands: the strictest of its messages' demands.

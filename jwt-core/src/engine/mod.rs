@@ -1,7 +1,7 @@
-//! The decision engine: [`JwtAuth`], what it answers ([`Outcome`]) and its entry points,
-//! [`JwtAuth::authenticate`] and [`JwtAuth::authenticate_now`]. Every adapter calls one and only
-//! renders what it returns. The builder is in `builder.rs`, the decision's steps in
-//! `decision.rs`, what it tells an operator in `trace.rs`.
+//! The decision engine: [`JwtAuth`] and what it decides ([`Outcome`]). The entry points and
+//! the adapter contract ([`JwtAuth::verdict_now`], [`crate::Verdict`]) are in `verdict.rs`: every
+//! adapter calls them and only translates what they return. The builder is in `builder.rs`, the
+//! decision's steps in `decision.rs`, what it tells an operator in `trace.rs`.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -19,6 +19,7 @@ pub(crate) mod metadata;
 pub(crate) mod stores;
 pub(crate) mod trace;
 pub(crate) mod validation;
+pub(crate) mod verdict;
 
 use crate::authz::context::{AuthContext, Revoker};
 use crate::authz::routes::ScopeMapper;
@@ -26,12 +27,11 @@ use crate::engine::cache::TokenCache;
 use crate::engine::checks::RequestCheck;
 use crate::engine::dpop::DpopCheck;
 use crate::engine::validation::Validation;
-use crate::error::{AuthError, ErrorStyle};
 use crate::keys::verifier::Verifier;
+use crate::render::{AuthError, ErrorStyle};
 use crate::token::claims::ClaimsConfig;
 use crate::token::request::RequestParts;
 use crate::token::source::TokenSource;
-use tracing::Level;
 
 /// How `OPTIONS` requests are treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -232,64 +232,9 @@ impl JwtAuth {
         &self.inner.realm
     }
 
-    /// The decision for one request: `Ok` to let it through (with or without identity),
-    /// `Err` to answer with the error's status, body and `WWW-Authenticate`.
-    ///
-    /// # Errors
-    /// An [`AuthError`] of status 400, 401, 403 or 503.
-    ///
-    /// Every decision runs in one `tracing` span `jwt_auth` (level DEBUG) whose fields say what
-    /// happened: `method`, `route`, `outcome` (`authenticated`, `anonymous`, `refused`),
-    /// `status`, `reason` ([`AuthError::reason`]), `sub`, `iss`, `kid`, `alg`, `required`,
-    /// `cache_hit`, `duration_us`, and on an audience or issuer mismatch `expected` and
-    /// `received`. Never the token or key material. With the `metrics` feature it also counts
-    /// `jwt_auth_decisions_total{outcome, reason}` and records
-    /// `jwt_auth_decision_seconds{outcome}`.
-    pub async fn authenticate<R: RequestParts>(&self, req: &R) -> Result<Outcome, AuthError> {
-        // Diagnostics cost nothing when nobody listens: with no subscriber interested in DEBUG
-        // (and without the `metrics` feature) the decision runs bare: no span is built, no
-        // clock is read, no field is looked up or formatted.
-        if !cfg!(feature = "metrics") && !tracing::level_enabled!(Level::DEBUG) {
-            return self
-                .decide(req, &tracing::Span::none())
-                .await
-                .map_err(|e| self.refused(e));
-        }
-        self.decide_traced(req).await
-    }
-
-    /// [`Self::authenticate`] when the decision needs no waiting, `None` when it does: a cache
-    /// hit, or keys that verify in place (static keys, a JWKS already fetched), decide at once;
-    /// a key fetch in flight or a [`RequestCheck`] (which may do I/O) needs the async path.
-    ///
-    /// An adapter calls this first and, on `Some`, answers or calls the inner service without
-    /// boxing a future; on `None` it runs [`Self::authenticate`]. The work done before `None`
-    /// is repeated there (the future is dropped at its first wait, which is safe: key fetches
-    /// run in their own task).
-    ///
-    /// ```
-    /// use jwt_core::{JwtAuth, SimpleRequest, StaticKeys};
-    /// let auth = JwtAuth::builder().dangerous_any_issuer().verifier(StaticKeys::hs256([7u8; 32])?).build()?;
-    /// let refused = auth.authenticate_now(&SimpleRequest::new("GET", "/x"));
-    /// assert_eq!(refused.unwrap().unwrap_err().status(), 401);
-    /// # Ok::<(), jwt_core::ConfigError>(())
-    /// ```
-    pub fn authenticate_now<R: RequestParts>(&self, req: &R) -> Option<Result<Outcome, AuthError>> {
-        // A check or a remote replay store may wait on I/O: their commands must not be sent
-        // by a decision that is dropped at its first wait and run again.
-        if !self.inner.checks.is_empty() || self.inner.dpop.as_ref().is_some_and(|d| !d.immediate) {
-            return None;
-        }
-        let decision = std::pin::pin!(self.authenticate(req));
-        match decision.poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
-            std::task::Poll::Ready(result) => Some(result),
-            std::task::Poll::Pending => None,
-        }
-    }
-
     /// Every refusal on its way out: rendered in this engine's style, and logged at `WARN`
     /// (rate-limited) when it signals an attack.
-    fn refused(&self, err: AuthError) -> AuthError {
+    pub(super) fn refused(&self, err: AuthError) -> AuthError {
         alerts::refused(&err);
         err.with_style(&self.inner.style)
     }

@@ -1,11 +1,12 @@
 //! What a decision tells an operator: the fields of its `jwt_auth` span, recorded only when a
 //! subscriber listens (the decision itself never depends on it). Never a token or key.
 
-use tracing::{Instrument as _, Level};
+use tracing::Level;
 
 use crate::engine::validation::Validation;
 use crate::engine::{JwtAuth, Outcome};
-use crate::error::{AuthError, AuthErrorKind, InvalidToken};
+use crate::error::{AuthErrorKind, InvalidToken};
+use crate::render::AuthError;
 use crate::token::jose::TokenHeader;
 use crate::token::request::RequestParts;
 
@@ -63,13 +64,27 @@ pub(crate) fn record_mismatch(
     span.record("received", bounded(received).as_str());
 }
 
-impl JwtAuth {
-    /// The decision in its `jwt_auth` span: built when a subscriber listens at DEBUG (or for
-    /// the `metrics` feature), timed, and closed with the outcome and reason.
-    pub(super) async fn decide_traced<R: RequestParts>(
-        &self,
-        req: &R,
-    ) -> Result<Outcome, AuthError> {
+/// A decision's `jwt_auth` span and clock: built when a subscriber listens at DEBUG (or for the
+/// `metrics` feature), nothing otherwise. A decision that continues after a wait
+/// ([`JwtAuth::verdict_after`]) keeps the span it started with.
+#[derive(Clone)]
+pub(crate) struct Trace {
+    pub(crate) span: tracing::Span,
+    /// When the decision started; `None` when nobody listens (then nothing is recorded).
+    pub(crate) started: Option<std::time::Instant>,
+}
+
+impl Trace {
+    /// Starts the trace of a decision on `req`. Diagnostics cost nothing when nobody listens:
+    /// with no subscriber interested in DEBUG (and without the `metrics` feature) no span is
+    /// built, no clock is read, no field is looked up or formatted.
+    pub(crate) fn start<R: RequestParts>(req: &R) -> Self {
+        if !cfg!(feature = "metrics") && !tracing::level_enabled!(Level::DEBUG) {
+            return Trace {
+                span: tracing::Span::none(),
+                started: None,
+            };
+        }
         let span = tracing::debug_span!(
             "jwt_auth",
             method = req.method(),
@@ -87,11 +102,25 @@ impl JwtAuth {
             received = tracing::field::Empty,
             duration_us = tracing::field::Empty,
         );
-        if span.is_disabled() && !cfg!(feature = "metrics") && !tracing::enabled!(Level::DEBUG) {
-            return self.decide(req, &span).await.map_err(|e| self.refused(e));
+        let listened =
+            !span.is_disabled() || cfg!(feature = "metrics") || tracing::enabled!(Level::DEBUG);
+        Trace {
+            span,
+            started: listened.then(std::time::Instant::now),
         }
-        let started = std::time::Instant::now();
-        let result = self.decide(req, &span).instrument(span.clone()).await;
+    }
+}
+
+impl JwtAuth {
+    /// The end of a traced decision: its duration, outcome and reason on the span, the metrics,
+    /// and a refusal on its way out.
+    pub(super) fn finish(
+        &self,
+        trace: &Trace,
+        started: std::time::Instant,
+        result: Result<Outcome, AuthError>,
+    ) -> Result<Outcome, AuthError> {
+        let span = &trace.span;
         let elapsed = started.elapsed();
         let (outcome, _) = outcome_of(&result);
         span.record("outcome", outcome);
@@ -104,7 +133,7 @@ impl JwtAuth {
             metrics::histogram!("jwt_auth_decision_seconds", "outcome" => outcome)
                 .record(elapsed.as_secs_f64());
         }
-        self.close(&span, result)
+        self.close(span, result)
     }
 
     /// The outcome on the span (and its log line), and a refusal on its way out.

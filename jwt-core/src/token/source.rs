@@ -5,7 +5,8 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::error::{AuthError, AuthErrorKind};
+use crate::error::AuthErrorKind;
+use crate::render::AuthError;
 use crate::token::charset;
 use crate::token::request::{HeaderLookup, RequestParts, lookup};
 

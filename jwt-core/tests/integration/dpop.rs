@@ -630,10 +630,13 @@ async fn dpop_a_remote_replay_store_is_never_written_by_a_dropped_in_place_decis
         .header("DPoP", &p);
     // In memory: decided in place.
     let local = auth(Dpop::allowed());
-    assert!(local.authenticate_now(&req).unwrap().is_ok());
+    assert!(matches!(
+        local.verdict_now(&req),
+        Ok(jwt_core::Verdict::Continue(_))
+    ));
     // A store that may wait: the adapter is sent to the async path before anything is recorded.
     let remote = auth(Dpop::allowed().replay_store(RemoteLike::default()));
-    assert!(remote.authenticate_now(&req).is_none());
+    assert!(remote.verdict_now(&req).is_err());
     assert!(remote.authenticate(&req).await.is_ok());
     let (why, _) = rejection(remote.authenticate(&req).await);
     assert_eq!(why, DpopRejection::Replayed);

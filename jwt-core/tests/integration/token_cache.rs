@@ -372,3 +372,92 @@ async fn a_mapper_that_is_not_fixed_is_asked_on_every_request() {
         "the reloaded rule applies to a cached token at once"
     );
 }
+
+/// A verifier whose first poll of each verification waits once (as a key fetch in flight
+/// would), counting verifications.
+#[derive(Debug)]
+struct WaitsOnce {
+    inner: StaticKeys,
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl Verifier for WaitsOnce {
+    async fn verify(&self, token: &str) -> Result<Verified, VerifyError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        tokio::task::yield_now().await;
+        self.inner.verify(token).await
+    }
+}
+
+/// The bearer token, counting how often the engine asked for it.
+#[derive(Debug, Default)]
+struct CountingSource {
+    calls: Arc<AtomicUsize>,
+}
+
+impl jwt_core::TokenSource for CountingSource {
+    fn extract<'r>(
+        &self,
+        req: &'r dyn jwt_core::RequestParts,
+    ) -> Result<Option<&'r str>, jwt_core::AuthError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let mut found = None;
+        req.for_each_header("authorization", &mut |v| found = Some(v));
+        Ok(found
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| v.strip_prefix("Bearer ")))
+    }
+
+    fn missing_detail(&self) -> std::borrow::Cow<'static, str> {
+        "Not authenticated".into()
+    }
+
+    fn describe(&self) -> String {
+        "counting bearer".to_owned()
+    }
+}
+
+#[tokio::test]
+async fn a_decision_that_waits_continues_where_it_stopped() {
+    let verifier = Arc::new(WaitsOnce {
+        inner: StaticKeys::hs256(SECRET).unwrap(),
+        calls: AtomicUsize::new(0),
+    });
+    let located = Arc::new(AtomicUsize::new(0));
+    let auth = JwtAuth::builder()
+        .dangerous_any_issuer()
+        .shared_verifier(verifier.clone())
+        .token_source(CountingSource {
+            calls: located.clone(),
+        })
+        .build()
+        .unwrap();
+    let token = mint::hs256(&SECRET, &json!({"sub": "a", "exp": now() + 60})).unwrap();
+    let bearer = format!("Bearer {token}");
+    let req = SimpleRequest::new("GET", "/x").header("Authorization", &bearer);
+
+    // The first poll stops at the verification's wait: the decision comes back unfinished.
+    let unfinished = match auth.verdict_now(&req) {
+        Err(unfinished) => unfinished,
+        Ok(verdict) => panic!("decided without waiting: {verdict:?}"),
+    };
+    assert_eq!(located.load(Ordering::SeqCst), 1);
+    // Continued: the token is not located again, and the decision ends as a fresh one would.
+    match auth.verdict_after(&req, unfinished).await {
+        jwt_core::Verdict::Continue(pass) => {
+            assert_eq!(pass.context().and_then(|c| c.user_id()), Some("a"));
+        }
+        jwt_core::Verdict::Respond(reply) => panic!("refused: {}", reply.status()),
+    }
+    assert_eq!(located.load(Ordering::SeqCst), 1);
+    // Cached now: the next request decides in place, verified once more in all (the
+    // continued decision verified after its wait; the dropped first poll's verification
+    // never finished).
+    assert!(matches!(
+        auth.verdict_now(&req),
+        Ok(jwt_core::Verdict::Continue(_))
+    ));
+    assert_eq!(verifier.calls.load(Ordering::SeqCst), 2);
+    assert_eq!(located.load(Ordering::SeqCst), 2);
+}

@@ -281,3 +281,35 @@ async fn filters_alone_refuse_an_engine_whose_decisions_record_something() {
         .unwrap();
     assert_eq!(res.status(), 200);
 }
+
+/// The service's response future keeps the contract every adapter's future keeps: it completes
+/// once, and panics with [`jwt_core::POLLED_AFTER_COMPLETION`] when polled again, whether it held
+/// the app's response or the core's answer.
+#[test]
+fn a_response_future_polled_after_completion_panics() {
+    use std::future::Future as _;
+    use std::panic::AssertUnwindSafe;
+    use std::task::{Context, Poll, Waker};
+    let auth = JwtAuth::builder()
+        .dangerous_any_issuer()
+        .verifier(StaticKeys::hs256(SECRET).unwrap())
+        .build()
+        .unwrap();
+    let mut svc = jwt_warp::service(&auth, warp::service(warp::any().map(|| "ok")));
+    let mut cx = Context::from_waker(Waker::noop());
+    let alice = token("alice");
+    // Allowed (the app's future), then refused (the core's answer).
+    for (req, status) in [(get("/x", Some(&alice)), 200), (get("/x", None), 401)] {
+        let mut fut = Box::pin(svc.call(req));
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(Ok(res)) => assert_eq!(res.status(), status),
+            _ => panic!("not answered at once"),
+        }
+        let again = std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)));
+        let panic = again.expect_err("polled after completion");
+        assert_eq!(
+            panic.downcast_ref::<String>().map(String::as_str),
+            Some(jwt_core::POLLED_AFTER_COMPLETION)
+        );
+    }
+}

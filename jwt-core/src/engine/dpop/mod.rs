@@ -16,9 +16,10 @@ pub(crate) mod replay;
 pub(crate) mod url;
 
 use crate::engine::stores::{FailurePolicy, StoreError};
-use crate::error::{AuthError, AuthErrorKind, DpopConfigError, DpopRejection, InvalidToken};
+use crate::error::{AuthErrorKind, DpopConfigError, DpopRejection, InvalidToken};
 use crate::keys::crypto::sha256;
 use crate::keys::material::{Family, family};
+use crate::render::AuthError;
 use crate::token::jose::alg_name;
 use crate::token::request::{HeaderLookup, RequestParts, lookup};
 use crate::token::source::{BearerHeader, PendingCheck};

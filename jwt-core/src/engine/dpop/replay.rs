@@ -74,7 +74,7 @@ pub trait ReplayStore: Send + Sync + fmt::Debug {
     async fn first_use(&self, key: &[u8; 32], expires_at: u64) -> Result<bool, StoreError>;
 
     /// Whether [`ReplayStore::first_use`] always answers without waiting (an in-process
-    /// store). The engine decides in place ([`crate::JwtAuth::authenticate_now`]) only with
+    /// store). The engine decides in place ([`crate::JwtAuth::verdict_now`]) only with
     /// such a store: a remote store's command must not be sent by a decision that is then
     /// dropped and run again. Default `false`.
     fn completes_immediately(&self) -> bool {

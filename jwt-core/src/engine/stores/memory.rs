@@ -15,7 +15,8 @@ use crate::engine::stores::StoreError;
 use crate::engine::stores::revocation::{
     RevocationAnswer, RevocationQuery, RevocationStore, claim_values,
 };
-use crate::error::{AuthError, InvalidToken};
+use crate::error::InvalidToken;
+use crate::render::AuthError;
 
 /// An in-memory revocation list: single tokens by `jti`, and every token of a subject issued
 /// before a time (`iat`). Clone it to keep a handle: clones share the list.

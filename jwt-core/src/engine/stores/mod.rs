@@ -5,7 +5,8 @@
 
 use std::fmt;
 
-use crate::error::{AuthError, AuthErrorKind};
+use crate::error::AuthErrorKind;
+use crate::render::AuthError;
 
 pub(crate) mod memory;
 pub(crate) mod revocation;

@@ -15,8 +15,9 @@ use crate::authz::context::{AuthContext, Revoker};
 use crate::clock::now_secs;
 use crate::engine::checks::RequestCheck;
 use crate::engine::stores::{FailurePolicy, StoreError};
-use crate::error::{AuthError, InvalidToken};
+use crate::error::InvalidToken;
 use crate::keys::crypto::sha256;
+use crate::render::AuthError;
 
 /// What to look up for one token: its `jti`, and the `(claim, value)` pairs whose cut-offs
 /// apply to it.

@@ -1,12 +1,37 @@
-//! How an [`AuthError`] goes on the wire, framework-free: the status, headers and body that every
-//! adapter sends. `jwt_core::http::render` (feature `http`: axum, poem, warp) and the actix-web
-//! adapter (on `http` 0.2) both build their response from [`ErrorResponse`], so the decisions
-//! (content type, which headers, a value that is not a valid header is left out) live once.
+//! The body of a refusal and the response that carries it, framework-free: `{"detail": ...}`
+//! ([`DetailJson`], agno's shape), RFC 9457 problem+json ([`ProblemJson`]), your own
+//! ([`RenderWith`], any [`ErrorRenderer`]), the JSON-RPC error an MCP client reads, and
+//! [`ErrorResponse`]: status, headers and body as every adapter sends them.
 
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::error::{AuthError, AuthErrorKind, ErrorRenderer, RenderedBody};
+use super::{AuthError, ErrorRenderer, RenderedBody, is_header_value};
+use crate::error::AuthErrorKind;
+
+impl AuthError {
+    /// The JSON body, `{"detail": "..."}`; for [`AuthErrorKind::InvalidMcpMessage`] the
+    /// JSON-RPC error the MCP client reads, `{"jsonrpc":"2.0","id":..,"error":{"code":..,
+    /// "message":..}}`.
+    ///
+    /// ```
+    /// use jwt_core::{AuthError, AuthErrorKind, McpRejection};
+    /// let err = AuthError::new(AuthErrorKind::InvalidMcpMessage { why: McpRejection::NotJson, id: None });
+    /// assert_eq!(err.body(), r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Invalid MCP message: the body is not JSON"}}"#);
+    /// ```
+    pub fn body(&self) -> String {
+        if let AuthErrorKind::InvalidMcpMessage { why, id } = &self.kind {
+            // Members in JSON-RPC's order; `id` is JSON text the parser produced.
+            let message = serde_json::Value::from(self.detail().into_owned());
+            return format!(
+                r#"{{"jsonrpc":"2.0","id":{},"error":{{"code":{},"message":{message}}}}}"#,
+                id.as_deref().unwrap_or("null"),
+                why.code(),
+            );
+        }
+        serde_json::json!({ "detail": self.detail() }).to_string()
+    }
+}
 
 /// An [`AuthError`] rendered for the wire: status code, headers in order, JSON body.
 ///
@@ -100,91 +125,6 @@ impl ErrorResponse {
     pub fn into_body(self) -> String {
         self.body
     }
-}
-
-/// An [`AuthError`] rendered for a gRPC client: a "trailers-only" response, whose status and
-/// message travel in headers (HTTP 200, no body), which every gRPC client reads as the call's
-/// status. The challenge stays in `www-authenticate` and a 503's `retry-after` is kept, as
-/// metadata.
-///
-/// ```
-/// use jwt_core::{AuthError, GrpcResponse, InvalidToken};
-/// let res = GrpcResponse::new(&AuthError::from(InvalidToken::Expired));
-/// assert_eq!(
-///     res.headers().collect::<Vec<_>>(),
-///     [
-///         ("content-type", "application/grpc"),
-///         ("grpc-status", "16"),
-///         ("grpc-message", "Token has expired"),
-///         (
-///             "www-authenticate",
-///             r#"Bearer realm="api", error="invalid_token", error_description="token expired""#
-///         ),
-///     ]
-/// );
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GrpcResponse {
-    status: String,
-    message: String,
-    www_authenticate: Option<String>,
-    retry_after: Option<String>,
-    dpop_nonce: Option<String>,
-}
-
-impl GrpcResponse {
-    /// Renders `err`: [`AuthError::grpc_code`], [`AuthError::detail`] as `grpc-message`
-    /// (percent-encoded as the gRPC specification asks), the challenge and `retry-after`.
-    pub fn new(err: &AuthError) -> Self {
-        /// Bytes a `grpc-message` percent-encodes: controls, `%`, and (always) non-ASCII.
-        const GRPC_MESSAGE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%');
-        Self {
-            status: err.grpc_code().code().to_string(),
-            message: percent_encoding::utf8_percent_encode(&err.detail(), GRPC_MESSAGE).to_string(),
-            www_authenticate: err.www_authenticate_value().filter(|v| is_header_value(v)),
-            retry_after: err.retry_after().map(|s| s.to_string()),
-            dpop_nonce: err
-                .dpop_nonce()
-                .filter(|v| is_header_value(v))
-                .map(str::to_owned),
-        }
-    }
-
-    /// The headers as `(lower-case name, value)`, in the order to insert them; the response's
-    /// HTTP status is 200 and its body empty.
-    pub fn headers(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        [
-            ("content-type", "application/grpc"),
-            ("grpc-status", self.status.as_str()),
-            ("grpc-message", self.message.as_str()),
-        ]
-        .into_iter()
-        .chain(
-            self.www_authenticate
-                .as_deref()
-                .map(|value| ("www-authenticate", value)),
-        )
-        .chain(self.retry_after.as_deref().map(|v| ("retry-after", v)))
-        .chain(self.dpop_nonce.as_deref().map(|v| ("dpop-nonce", v)))
-    }
-}
-
-/// Whether a request's `content-type` makes it a gRPC call (`application/grpc`, with an
-/// optional `+proto`/`+json` codec or parameters, and gRPC-Web's `application/grpc-web...`),
-/// whose refusals are rendered as [`GrpcResponse`].
-///
-/// ```
-/// assert!(jwt_core::is_grpc_content_type(b"application/grpc"));
-/// assert!(jwt_core::is_grpc_content_type(b"application/grpc+proto"));
-/// assert!(jwt_core::is_grpc_content_type(b"application/grpc-web-text"));
-/// assert!(!jwt_core::is_grpc_content_type(b"application/json"));
-/// assert!(!jwt_core::is_grpc_content_type(b"application/grpcx"));
-/// ```
-pub fn is_grpc_content_type(value: &[u8]) -> bool {
-    const GRPC: &[u8] = b"application/grpc";
-    value.len() >= GRPC.len()
-        && value[..GRPC.len()].eq_ignore_ascii_case(GRPC)
-        && matches!(value.get(GRPC.len()), None | Some(b'+' | b';' | b'-'))
 }
 
 impl From<&AuthError> for ErrorResponse {
@@ -293,16 +233,10 @@ where
     }
 }
 
-/// What `http`'s `HeaderValue::from_str` accepts: tab and `0x20..=0x7E`.
-fn is_header_value(value: &str) -> bool {
-    value
-        .bytes()
-        .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::is_header_value;
 
     #[test]
     fn header_values_are_checked() {
