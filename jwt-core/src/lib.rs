@@ -4,9 +4,10 @@
 #![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// The folder tree is the design (see ARCHITECTURE.md): `token` reads the request, `keys` holds
-// key material and verifiers, `authz` decides what a route demands and what a caller may do,
-// `engine` runs one decision, `presets` is data.
+// The folder tree is the design (see ARCHITECTURE.md): `error` names what can go wrong (each
+// kind's facts declared once), `render` writes a refusal on the wire, `token` reads the request,
+// `keys` holds key material and verifiers, `authz` decides what a route demands and what a
+// caller may do, `engine` runs one decision and answers adapters (`Verdict`), `presets` is data.
 mod authz;
 mod clock;
 mod engine;

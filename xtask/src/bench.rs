@@ -56,6 +56,8 @@ enum Unit {
     Percent,
     Bytes,
     KiB,
+    /// A count per operation, `2.0`.
+    Count,
 }
 
 impl Unit {
@@ -65,6 +67,7 @@ impl Unit {
             Self::Percent => format!("{:.1} %", v * 100.0),
             Self::Bytes => format!("{v:.0} B"),
             Self::KiB => format!("{v:.0} KiB"),
+            Self::Count => format!("{v:.1}"),
         }
     }
 }
@@ -103,6 +106,18 @@ const CORE_SCOPES_HIT_GROWTH: Target = Target {
     bound: Bound::AtMost(1.25),
     unit: Unit::Ratio,
 };
+const ALLOC_HIT: Target = Target {
+    id: "alloc-hit",
+    what: "heap allocations per decision on a token-cache hit (HS256, one scope; counted by a global allocator)",
+    bound: Bound::AtMost(0.0),
+    unit: Unit::Count,
+};
+const ALLOC_COLD: Target = Target {
+    id: "alloc-cold",
+    what: "heap allocations per decision with the cache off (the same token: verify, claims, authorize)",
+    bound: Bound::AtMost(8.0),
+    unit: Unit::Count,
+};
 const HTTP_CACHE_ON: Target = Target {
     id: "http-cache-on",
     what: "req/s behind the middleware with the cache on ÷ bare req/s (every framework, HS256 and RS256)",
@@ -128,11 +143,13 @@ const MEMORY_TOTAL: Target = Target {
 
 /// Every performance target the bench checks: the one place their values are written down (the
 /// printed report, BENCHMARKS.md and bench-server's memory bounds all come from here).
-const TARGETS: [&Target; 7] = [
+const TARGETS: [&Target; 9] = [
     &CORE_HS256_CACHE_OFF,
     &CORE_CACHE_HIT,
     &CORE_SCOPES_CACHE_OFF,
     &CORE_SCOPES_HIT_GROWTH,
+    &ALLOC_HIT,
+    &ALLOC_COLD,
     &HTTP_CACHE_ON,
     &MEMORY_PER_ENTRY,
     &MEMORY_TOTAL,
@@ -648,7 +665,49 @@ fn core() -> Result<BTreeMap<String, [f64; 3]>, String> {
         "--measurement-time",
         "3",
     ])?;
-    core_figures(&target_dir().join("criterion"), since)
+    let mut figures = core_figures(&target_dir().join("criterion"), since)?;
+    match allocations() {
+        Ok((hit, cold)) => {
+            figures.insert(ALLOCATIONS.to_owned(), [hit, cold, f64::NAN]);
+        }
+        Err(why) => println!("core: {why}"),
+    }
+    Ok(figures)
+}
+
+/// The key of the allocation counts in the core figures: `[hit, cold, -]`.
+const ALLOCATIONS: &str = "allocations";
+
+/// Runs `jwt-core/benches/allocations.rs` and reads its line `allocations per decision: hit H,
+/// cold C`.
+fn allocations() -> Result<(f64, f64), String> {
+    let mut command = Command::new(env!("CARGO"));
+    if std::env::var_os("CARGO_TARGET_DIR").is_some_and(|d| !d.is_empty()) {
+        command.env("CARGO_TARGET_DIR", target_dir());
+    }
+    let out = command
+        .current_dir(root())
+        .args(["bench", "-p", "jwt-core", "--bench", "allocations"])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    print!("{stdout}");
+    if !out.status.success() {
+        return Err("the allocations bench failed".into());
+    }
+    parse_allocations(&stdout).ok_or_else(|| "the allocations bench printed no counts".into())
+}
+
+/// `hit H, cold C` from the allocations bench's output.
+fn parse_allocations(stdout: &str) -> Option<(f64, f64)> {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("allocations per decision: "))?;
+    let (hit, cold) = line.split_once(", ")?;
+    let hit = hit.strip_prefix("hit ")?.trim().parse().ok()?;
+    let cold = cold.strip_prefix("cold ")?.trim().parse().ok()?;
+    Some((hit, cold))
 }
 
 /// Reads [`core()`]'s figures from criterion's output directory.
@@ -1181,6 +1240,29 @@ fn core_checks(core: &BTreeMap<String, [f64; 3]>) -> Vec<Check> {
     checks
 }
 
+/// The allocation targets, from the allocations bench's counts.
+fn allocation_checks(core: &BTreeMap<String, [f64; 3]>) -> Vec<Check> {
+    let counts = core.get(ALLOCATIONS);
+    [
+        (&ALLOC_HIT, "HS256, cache hit", 0),
+        (&ALLOC_COLD, "HS256, cache off", 1),
+    ]
+    .into_iter()
+    .map(|(target, subject, i)| match counts {
+        Some(c) => Check::new(
+            target,
+            subject,
+            Figure {
+                measured: c[i],
+                bound: target.bound.value(),
+                detail: format!("{:.1} allocations per decision", c[i]),
+            },
+        ),
+        None => Check::unmeasured(target, subject, "no allocation count".into()),
+    })
+    .collect()
+}
+
 /// The targets on the token's size, from the `scopes_{1,100}` groups: at 100 scopes, cache off
 /// against `jsonwebtoken::decode`, and the cache hit against the cache hit at 1 scope.
 fn scope_checks(core: &BTreeMap<String, [f64; 3]>) -> Vec<Check> {
@@ -1419,6 +1501,13 @@ pub(crate) fn run(what: Option<&str>, plan: &HttpPlan, check: bool) -> Result<()
         md.push_str(&scopes_markdown(core));
         checks.extend(core_checks(core));
         checks.extend(scope_checks(core));
+        checks.extend(allocation_checks(core));
+        if let Some([hit, cold, _]) = core.get(ALLOCATIONS) {
+            let _ = writeln!(
+                md,
+                "\n### Allocations per decision (HS256, one scope, counted by a global allocator)\n\nCache hit: {hit:.1}. Cache off: {cold:.1}.",
+            );
+        }
     }
     let mut http_min = f64::NAN;
     // Only a full run replaces BENCHMARKS.md; a partial one prints its HTTP section instead.
@@ -1619,6 +1708,32 @@ Transfer/sec:     14.74MB
     }
 
     #[test]
+    fn allocation_counts_are_read_and_checked() {
+        let out = "warming up\nallocations per decision: hit 0.0, cold 7.5\n";
+        assert_eq!(parse_allocations(out), Some((0.0, 7.5)));
+        assert_eq!(
+            parse_allocations("allocations per decision: hit x, cold 1"),
+            None
+        );
+        assert_eq!(parse_allocations("nothing"), None);
+        let mut core = BTreeMap::new();
+        core.insert(ALLOCATIONS.to_owned(), [0.0, 7.5, f64::NAN]);
+        assert_eq!(
+            verdicts(&allocation_checks(&core)),
+            [Verdict::Ok, Verdict::Ok]
+        );
+        core.insert(ALLOCATIONS.to_owned(), [0.5, 9.0, f64::NAN]);
+        assert_eq!(
+            verdicts(&allocation_checks(&core)),
+            [Verdict::Missed, Verdict::Missed]
+        );
+        assert_eq!(
+            verdicts(&allocation_checks(&BTreeMap::new())),
+            [Verdict::NotMeasured, Verdict::NotMeasured]
+        );
+    }
+
+    #[test]
     fn every_target_is_reported_by_id_once() {
         let mut ids: Vec<&str> = TARGETS.iter().map(|t| t.id).collect();
         ids.sort_unstable();
@@ -1632,6 +1747,8 @@ Transfer/sec:     14.74MB
             let b = t.bound.value();
             assert!(t.bound.holds(b, b), "{}", t.id);
             let worse = match t.bound {
+                // A bound of zero (no allocation at all): one is past it.
+                Bound::AtMost(_) if b == 0.0 => 1.0,
                 Bound::AtMost(_) => b * 1.01,
                 Bound::AtLeast(_) => b * 0.99,
             };
