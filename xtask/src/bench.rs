@@ -603,16 +603,20 @@ fn instances() -> Result<Vec<String>, String> {
     Ok(lines)
 }
 
-fn cargo(args: &[&str]) -> Result<(), String> {
+/// `cargo <args>` at the workspace root, on the target directory the bench reads results from.
+fn cargo_command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO"));
     // A relative CARGO_TARGET_DIR handed on as is would be read by criterion from the bench's
     // own directory (jwt-core/): hand on the absolute path `target_dir` reads results from.
     if std::env::var_os("CARGO_TARGET_DIR").is_some_and(|d| !d.is_empty()) {
         command.env("CARGO_TARGET_DIR", target_dir());
     }
-    let status = command
-        .current_dir(root())
-        .args(args)
+    command.current_dir(root()).args(args);
+    command
+}
+
+fn cargo(args: &[&str]) -> Result<(), String> {
+    let status = cargo_command(args)
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     status
@@ -681,13 +685,7 @@ const ALLOCATIONS: &str = "allocations";
 /// Runs `jwt-core/benches/allocations.rs` and reads its line `allocations per decision: hit H,
 /// cold C`.
 fn allocations() -> Result<(f64, f64), String> {
-    let mut command = Command::new(env!("CARGO"));
-    if std::env::var_os("CARGO_TARGET_DIR").is_some_and(|d| !d.is_empty()) {
-        command.env("CARGO_TARGET_DIR", target_dir());
-    }
-    let out = command
-        .current_dir(root())
-        .args(["bench", "-p", "jwt-core", "--bench", "allocations"])
+    let out = cargo_command(&["bench", "-p", "jwt-core", "--bench", "allocations"])
         .stderr(std::process::Stdio::inherit())
         .output()
         .map_err(|e| format!("cannot run cargo: {e}"))?;

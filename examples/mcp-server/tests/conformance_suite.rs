@@ -239,6 +239,29 @@ fn untokened_initialize(addr: std::net::SocketAddr) -> (String, String) {
     (head.to_owned(), body.to_owned())
 }
 
+/// A runtime and, on it, the MCP server behind jwt-axum on a free loopback port (stopped when
+/// both are dropped).
+fn serve() -> (tokio::runtime::Runtime, mcp_server::Running) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let auth = mcp_server::auth(SECRET).unwrap();
+    let server = runtime.block_on(mcp_server::spawn(&auth, 0)).unwrap();
+    (runtime, server)
+}
+
+/// A token for `sub` with `scope`, valid for ten minutes.
+fn token(sub: &str, scope: &str) -> String {
+    let exp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    jwt_core::mint::hs256(SECRET, &json!({ "sub": sub, "scope": scope, "exp": exp })).unwrap()
+}
+
 fn results_dir(label: &str) -> PathBuf {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -256,23 +279,8 @@ fn mcp_conformance_suite_passes_behind_jwt_axum() {
         return;
     }
     let started = Instant::now();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let auth = mcp_server::auth(SECRET).unwrap();
-    let server = runtime.block_on(mcp_server::spawn(&auth, 0)).unwrap();
-    let exp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 600;
-    let token = jwt_core::mint::hs256(
-        SECRET,
-        &json!({ "sub": "conformance-runner", "scope": mcp_server::SCOPE, "exp": exp }),
-    )
-    .unwrap();
+    let (_runtime, server) = serve();
+    let token = token("conformance-runner", mcp_server::SCOPE);
     let (_proxy, proxy_port) = start_proxy(&format!("http://{}", server.addr()), &token);
     let listed = listed_scenarios();
     assert!(listed.len() >= 30, "list --server: {listed:?}");
@@ -375,25 +383,10 @@ fn mcp_rmcp_tools_list_shows_only_what_the_token_may_call() {
     if !runner_ready() {
         return;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let auth = mcp_server::auth(SECRET).unwrap();
-    let server = runtime.block_on(mcp_server::spawn(&auth, 0)).unwrap();
+    let (_runtime, server) = serve();
     let url = format!("http://{}/mcp", server.addr());
-    let exp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 600;
     let list = |scope: &str| -> Value {
-        let token = jwt_core::mint::hs256(
-            SECRET,
-            &json!({ "sub": "lister", "scope": scope, "exp": exp }),
-        )
-        .unwrap();
+        let token = token("lister", scope);
         let out = Command::new("node")
             .arg(support_dir().join("list-tools.mjs"))
             .args([url.as_str(), token.as_str(), "test_simple_text"])

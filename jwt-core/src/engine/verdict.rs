@@ -17,7 +17,7 @@ use crate::engine::decision::{Early, Located, Lookup};
 use crate::engine::trace::Trace;
 use crate::engine::{JwtAuth, Outcome};
 use crate::render::{AuthError, ErrorResponse, GrpcResponse, is_grpc_content_type};
-use crate::token::request::{HeaderLookup, RequestParts, lookup};
+use crate::token::request::RequestParts;
 use crate::token::source::PendingCheck;
 
 /// What an adapter does with a request: go on to the handler, or answer.
@@ -330,18 +330,12 @@ impl JwtAuth {
             Ok(Outcome::Anonymous) => Verdict::Continue(Pass::Anonymous(self.decided_mark())),
             Ok(Outcome::ResourceMetadata(json)) => Verdict::Respond(Reply::metadata(&json)),
             Err(err) => {
-                let grpc = match lookup(req, "content-type") {
-                    HeaderLookup::One(value) => is_grpc_content_type(value),
-                    // The first of several, as `http`'s `HeaderMap::get` reads it.
-                    HeaderLookup::Several => {
-                        let mut first = None;
-                        req.for_each_header("content-type", &mut |v| {
-                            first.get_or_insert(v);
-                        });
-                        first.is_some_and(is_grpc_content_type)
-                    }
-                    HeaderLookup::Missing => false,
-                };
+                // The first `content-type`, as `http`'s `HeaderMap::get` reads it.
+                let mut first = None;
+                req.for_each_header("content-type", &mut |v| {
+                    first.get_or_insert(v);
+                });
+                let grpc = first.is_some_and(is_grpc_content_type);
                 Verdict::Respond(Reply::refusing(err, grpc))
             }
         }

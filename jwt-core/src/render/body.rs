@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use super::{AuthError, ErrorRenderer, RenderedBody, is_header_value};
+use super::{AuthError, ErrorRenderer, RefusalHeaders, RenderedBody, is_header_value};
 use crate::error::AuthErrorKind;
 
 impl AuthError {
@@ -62,9 +62,7 @@ impl AuthError {
 pub struct ErrorResponse {
     status: u16,
     content_type: Cow<'static, str>,
-    www_authenticate: Option<String>,
-    retry_after: Option<String>,
-    dpop_nonce: Option<String>,
+    refusal: RefusalHeaders,
     body: String,
 }
 
@@ -88,12 +86,7 @@ impl ErrorResponse {
         Self {
             status: err.status(),
             content_type: rendered.content_type,
-            www_authenticate: err.www_authenticate_value().filter(|v| is_header_value(v)),
-            retry_after: err.retry_after().map(|s| s.to_string()),
-            dpop_nonce: err
-                .dpop_nonce()
-                .filter(|v| is_header_value(v))
-                .map(str::to_owned),
+            refusal: RefusalHeaders::new(err),
             body: rendered.body,
         }
     }
@@ -106,14 +99,7 @@ impl ErrorResponse {
     /// The headers as `(lower-case name, value)`, in the order to insert them. Every value is
     /// visible ASCII, space or tab (what `HeaderValue::from_str` accepts in `http` 0.2 and 1).
     pub fn headers(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        std::iter::once(("content-type", &*self.content_type))
-            .chain(
-                self.www_authenticate
-                    .as_deref()
-                    .map(|value| ("www-authenticate", value)),
-            )
-            .chain(self.retry_after.as_deref().map(|v| ("retry-after", v)))
-            .chain(self.dpop_nonce.as_deref().map(|v| ("dpop-nonce", v)))
+        std::iter::once(("content-type", &*self.content_type)).chain(self.refusal.iter())
     }
 
     /// The body (by default the JSON `{"detail": "..."}`).

@@ -1,7 +1,7 @@
 //! A refusal to a gRPC call: the gRPC status its HTTP status maps to, and the trailers-only
 //! response ([`GrpcResponse`]) tonic clients read.
 
-use super::{AuthError, is_header_value};
+use super::{AuthError, RefusalHeaders};
 
 /// The gRPC status codes an [`AuthError`] maps to ([`AuthError::grpc_code`]), numbered as in
 /// the gRPC specification.
@@ -83,9 +83,7 @@ impl AuthError {
 pub struct GrpcResponse {
     status: String,
     message: String,
-    www_authenticate: Option<String>,
-    retry_after: Option<String>,
-    dpop_nonce: Option<String>,
+    refusal: RefusalHeaders,
 }
 
 impl GrpcResponse {
@@ -97,12 +95,7 @@ impl GrpcResponse {
         Self {
             status: err.grpc_code().code().to_string(),
             message: percent_encoding::utf8_percent_encode(&err.detail(), GRPC_MESSAGE).to_string(),
-            www_authenticate: err.www_authenticate_value().filter(|v| is_header_value(v)),
-            retry_after: err.retry_after().map(|s| s.to_string()),
-            dpop_nonce: err
-                .dpop_nonce()
-                .filter(|v| is_header_value(v))
-                .map(str::to_owned),
+            refusal: RefusalHeaders::new(err),
         }
     }
 
@@ -115,13 +108,7 @@ impl GrpcResponse {
             ("grpc-message", self.message.as_str()),
         ]
         .into_iter()
-        .chain(
-            self.www_authenticate
-                .as_deref()
-                .map(|value| ("www-authenticate", value)),
-        )
-        .chain(self.retry_after.as_deref().map(|v| ("retry-after", v)))
-        .chain(self.dpop_nonce.as_deref().map(|v| ("dpop-nonce", v)))
+        .chain(self.refusal.iter())
     }
 }
 

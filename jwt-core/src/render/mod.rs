@@ -248,6 +248,40 @@ impl From<AuthErrorKind> for AuthError {
     }
 }
 
+/// The headers every rendering of a refusal carries after its own (JSON body or gRPC status):
+/// the challenge, `retry-after` on a 503, `dpop-nonce` on a `use_dpop_nonce` refusal. A value
+/// that is not a valid header value is left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RefusalHeaders {
+    www_authenticate: Option<String>,
+    retry_after: Option<String>,
+    dpop_nonce: Option<String>,
+}
+
+impl RefusalHeaders {
+    fn new(err: &AuthError) -> Self {
+        Self {
+            www_authenticate: err.www_authenticate_value().filter(|v| is_header_value(v)),
+            retry_after: err.retry_after().map(|s| s.to_string()),
+            dpop_nonce: err
+                .dpop_nonce()
+                .filter(|v| is_header_value(v))
+                .map(str::to_owned),
+        }
+    }
+
+    /// `(lower-case name, value)`, in the order to insert them.
+    fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("www-authenticate", self.www_authenticate.as_deref()),
+            ("retry-after", self.retry_after.as_deref()),
+            ("dpop-nonce", self.dpop_nonce.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name, v)))
+    }
+}
+
 /// What `http`'s `HeaderValue::from_str` accepts: tab and `0x20..=0x7E`.
 fn is_header_value(value: &str) -> bool {
     value

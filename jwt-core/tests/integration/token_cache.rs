@@ -20,18 +20,23 @@ fn now() -> u64 {
         .as_secs()
 }
 
-/// Counts verifications and exposes a settable key generation.
+/// Counts verifications and exposes a settable key generation; with `waits`, each
+/// verification's first poll waits once (as a key fetch in flight would).
 #[derive(Debug)]
 struct Counting {
     inner: StaticKeys,
     calls: AtomicUsize,
     generation: AtomicU64,
+    waits: bool,
 }
 
 #[async_trait]
 impl Verifier for Counting {
     async fn verify(&self, token: &str) -> Result<Verified, VerifyError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.waits {
+            tokio::task::yield_now().await;
+        }
         self.inner.verify(token).await
     }
 
@@ -41,10 +46,15 @@ impl Verifier for Counting {
 }
 
 fn counting() -> Arc<Counting> {
+    counting_with(false)
+}
+
+fn counting_with(waits: bool) -> Arc<Counting> {
     Arc::new(Counting {
         inner: StaticKeys::hs256(SECRET).unwrap(),
         calls: AtomicUsize::new(0),
         generation: AtomicU64::new(0),
+        waits,
     })
 }
 
@@ -373,23 +383,6 @@ async fn a_mapper_that_is_not_fixed_is_asked_on_every_request() {
     );
 }
 
-/// A verifier whose first poll of each verification waits once (as a key fetch in flight
-/// would), counting verifications.
-#[derive(Debug)]
-struct WaitsOnce {
-    inner: StaticKeys,
-    calls: AtomicUsize,
-}
-
-#[async_trait]
-impl Verifier for WaitsOnce {
-    async fn verify(&self, token: &str) -> Result<Verified, VerifyError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        tokio::task::yield_now().await;
-        self.inner.verify(token).await
-    }
-}
-
 /// The bearer token, counting how often the engine asked for it.
 #[derive(Debug, Default)]
 struct CountingSource {
@@ -420,10 +413,7 @@ impl jwt_core::TokenSource for CountingSource {
 
 #[tokio::test]
 async fn a_decision_that_waits_continues_where_it_stopped() {
-    let verifier = Arc::new(WaitsOnce {
-        inner: StaticKeys::hs256(SECRET).unwrap(),
-        calls: AtomicUsize::new(0),
-    });
+    let verifier = counting_with(true);
     let located = Arc::new(AtomicUsize::new(0));
     let auth = JwtAuth::builder()
         .dangerous_any_issuer()
