@@ -470,6 +470,16 @@ impl Profile {
 /// cases prove extractor refusals render like the middleware's (`cases/67_extractors.json`).
 pub const EXTRACT_HEADER: &str = "x-extract";
 
+/// The [`EXTRACT_HEADER`] value that makes the handler take the RFC 8693 actor chain with the
+/// adapter's `Actors` extractor (`jwt_warp::actors` filter) instead; the body is
+/// [`actors_body`].
+pub const EXTRACT_ACTORS: &str = "actors";
+
+/// The echo body of a request served through the `Actors` extractor.
+pub fn actors_body(actors: &[jwt_core::Actor]) -> String {
+    json!({ "actors": actors }).to_string()
+}
+
 /// The echo body of a request served through the `UserId` extractor.
 pub fn user_id_body(user_id: &str) -> String {
     json!({ "user_id": user_id }).to_string()

@@ -55,6 +55,9 @@ pub const CORS_ALLOW_HEADERS: [&str; 2] = ["authorization", "dpop"];
 pub const CORS_EXPOSE_HEADERS: [&str; 2] = ["www-authenticate", "dpop-nonce"];
 pub use token::path;
 
+pub use authz::conditions::{
+    Actor, Actors, Conditions, DEFAULT_MAX_ACTOR_DEPTH, Delegation, StepUp,
+};
 pub use authz::context::AuthContext;
 pub use authz::routes::{
     Access, Listing, MCP_PROTOCOL_METHODS, ResourceCheck, RouteMatch, RouteTable,
@@ -93,6 +96,13 @@ pub use keys::crypto::MintError;
 #[cfg(feature = "mint")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mint")))]
 pub use keys::crypto::mint;
+#[cfg(feature = "introspection")]
+#[cfg_attr(docsrs, doc(cfg(feature = "introspection")))]
+pub use keys::introspection::{
+    ClientAuth, DEFAULT_INTROSPECTION_BODY_BYTES, DEFAULT_INTROSPECTION_ENTRIES,
+    DEFAULT_INTROSPECTION_PAUSE, DEFAULT_INTROSPECTION_TIMEOUT, DEFAULT_INTROSPECTION_TTL,
+    Introspection, IntrospectionBuilder, IntrospectionStore,
+};
 #[cfg(feature = "remote-jwks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "remote-jwks")))]
 pub use keys::issuers::Issuers;
@@ -105,6 +115,7 @@ pub use keys::remote::{
     DEFAULT_TIMEOUT, DEFAULT_UNKNOWN_KID_COOLDOWN, FetchError, MAX_CACHE_CONTROL_TTL,
     MIN_CACHE_CONTROL_TTL, RemoteConfigError, RemoteJwks, RemoteJwksBuilder, RemoteStatus,
 };
+pub use keys::shapes::ByShape;
 pub use keys::verifier::{
     ApiKeys, Jwks, KeyChain, StaticKeys, TokenKind, Verified, Verifier, VerifyError,
 };

@@ -213,9 +213,17 @@ pub struct Dependencies(pub Map<String, Value>);
 #[derive(Debug, Clone)]
 pub struct SessionState(pub Map<String, Value>);
 
+/// The RFC 8693 `act` chain, outermost (current) actor first; empty for a direct call. Route
+/// rules on actors are the table's ([`jwt_core::Actors`]).
+///
+/// As `Option<..>` it serves optional-auth routes.
+#[derive(Debug, Clone)]
+pub struct Actors(pub Vec<jwt_core::Actor>);
+
 from_context!(Auth, extract::context);
 from_context!(UserId, extract::user_id);
 from_context!(SessionId, extract::session_id);
+from_context!(Actors, extract::actors);
 from_context!(Scopes, extract::scopes);
 from_context!(Dependencies, extract::dependencies);
 from_context!(SessionState, extract::session_state);

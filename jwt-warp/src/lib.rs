@@ -288,6 +288,13 @@ pub fn user_id(
     with_context(auth, extract::user_id)
 }
 
+/// The RFC 8693 `act` chain, outermost (current) actor first; empty for a direct call.
+pub fn actors(
+    auth: &JwtAuth,
+) -> impl Filter<Extract = (Vec<jwt_core::Actor>,), Error = Rejection> + Clone + use<> {
+    with_context(auth, extract::actors)
+}
+
 /// The caller's session id (claim `session_id` by default).
 pub fn session_id(
     auth: &JwtAuth,

@@ -5,7 +5,9 @@
 // access tokens (`typ: at+jwt`, `scope` as a space-delimited string) for any of the scopes in
 // SCOPES: the AgentOS-style `agents:read agents:write` and the plain `orders.read orders.write`.
 // The audience is AUDIENCE unless the token request names another one with a `resource`
-// parameter (RFC 8707): `aud` is then that absolute URI.
+// parameter (RFC 8707): `aud` is then that absolute URI. A token for OPAQUE_AUDIENCE
+// (`resource=https://opaque.agentos.test`) is opaque: only introspection (RFC 7662, at
+// /token/introspection) can check it; revocation (RFC 7009) is at /token/revocation.
 //
 // Clients:
 //   agent-svc / agent-secret-0123456789   Bearer tokens; DPoP-bound (`token_type: DPoP`,
@@ -15,6 +17,11 @@
 //                                         DPoP-bound: `token_type: DPoP`, `cnf.jkt` = the
 //                                         RFC 7638 thumbprint of the proof's key.
 //                                         See dpop-client.mjs.
+//   api-rs / api-rs-secret-0123456789     a resource server that introspects tokens
+//                                         (client_secret_basic; no grant of its own)
+//   api-rs-post / api-rs-post-secret-0123456789  the same with client_secret_post
+//   api-rs-jwt                            the same with private_key_jwt, its public key from
+//                                         RS_CLIENT_KEY (a PEM file), kid `api-rs-jwt-1`
 // DPoP proofs at the token endpoint: ES256 / EdDSA (Ed25519), `iat` within 5 minutes, replayed
 // `jti` rejected.
 //
@@ -27,14 +34,19 @@
 //   DPOP_REQUIRE_NONCE  "1": the token endpoint requires a server nonce in DPoP proofs: a proof
 //               without one gets 400 `{"error":"use_dpop_nonce"}` with a `DPoP-Nonce` header
 //               (default: no nonces, a proof needs none)
+//   RS_CLIENT_KEY  optional path of api-rs-jwt's public key (SPKI PEM, ES256)
+//   INTROSPECTION_DELAY_MS  optional: every introspection answer waits this long
+//
+// Test endpoint: GET /test/introspections answers {"count": n}, the introspection requests
+// received so far.
 //
 // Prints `listening <issuer>` once it accepts connections; exits on SIGTERM / SIGINT.
 
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyObject, randomBytes } from 'node:crypto';
 import Provider from 'oidc-provider';
-import { generateKeyPair, exportJWK } from 'jose';
+import { generateKeyPair, exportJWK, importSPKI } from 'jose';
 
 const PORT = Number(process.env.PORT || 3999);
 const ALG = process.env.ALG || 'RS256';
@@ -43,6 +55,9 @@ const KEYS_OUT = process.env.KEYS_OUT || '';
 const DPOP_REQUIRE_NONCE = process.env.DPOP_REQUIRE_NONCE === '1';
 const ISSUER = `http://127.0.0.1:${PORT}`;
 const AUDIENCE = 'https://api.agentos.test';
+const OPAQUE_AUDIENCE = 'https://opaque.agentos.test';
+const RS_CLIENT_KEY = process.env.RS_CLIENT_KEY || '';
+const INTROSPECTION_DELAY_MS = Number(process.env.INTROSPECTION_DELAY_MS || 0);
 // AgentOS-style hierarchical scopes, and plain OAuth scopes as most APIs name them.
 const SCOPES = process.env.SCOPES || 'agents:read agents:write orders.read orders.write';
 
@@ -66,9 +81,31 @@ const keys = [
   await privateJwk('EdDSA', `${KID_PREFIX}ed-1`, { crv: 'Ed25519' }),
 ];
 
+// Resource servers: they only introspect.
+const resourceServer = (client_id, token_endpoint_auth_method, extra = {}) => ({
+  client_id,
+  grant_types: [],
+  redirect_uris: [],
+  response_types: [],
+  token_endpoint_auth_method,
+  ...extra,
+});
+const resourceServers = [
+  resourceServer('api-rs', 'client_secret_basic', { client_secret: 'api-rs-secret-0123456789' }),
+  resourceServer('api-rs-post', 'client_secret_post', {
+    client_secret: 'api-rs-post-secret-0123456789',
+  }),
+];
+if (RS_CLIENT_KEY) {
+  const publicKey = await importSPKI(readFileSync(RS_CLIENT_KEY, 'utf8'), 'ES256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'api-rs-jwt-1', alg: 'ES256', use: 'sig' };
+  resourceServers.push(resourceServer('api-rs-jwt', 'private_key_jwt', { jwks: { keys: [jwk] } }));
+}
+
 const provider = new Provider(ISSUER, {
   jwks: { keys },
   clients: [
+    ...resourceServers,
     {
       client_id: 'agent-svc',
       client_secret: 'agent-secret-0123456789',
@@ -93,6 +130,8 @@ const provider = new Provider(ISSUER, {
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
+    introspection: { enabled: true },
+    revocation: { enabled: true },
     // RFC 9449 (on by default in oidc-provider 9; spelled out since dpop-agent depends on it).
     // Nonces only with DPOP_REQUIRE_NONCE: they need a 32-byte secret.
     dPoP: DPOP_REQUIRE_NONCE
@@ -106,12 +145,25 @@ const provider = new Provider(ISSUER, {
         scope: SCOPES,
         audience: resourceIndicator,
         accessTokenTTL: 300,
-        accessTokenFormat: 'jwt',
+        accessTokenFormat: resourceIndicator === OPAQUE_AUDIENCE ? 'opaque' : 'jwt',
         jwt: { sign: { alg: ALG } },
       }),
     },
   },
   extraTokenClaims: () => ({ roles: ['agent'], name: 'svc', email: 'svc@agentos.test' }),
+});
+
+let introspections = 0;
+provider.use(async (ctx, next) => {
+  if (ctx.path === '/test/introspections') {
+    ctx.body = { count: introspections };
+    return;
+  }
+  if (ctx.path === '/token/introspection') {
+    introspections += 1;
+    if (INTROSPECTION_DELAY_MS) await new Promise((r) => setTimeout(r, INTROSPECTION_DELAY_MS));
+  }
+  await next();
 });
 
 const server = provider.listen(PORT, '127.0.0.1', () => console.log(`listening ${ISSUER}`));

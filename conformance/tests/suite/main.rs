@@ -14,8 +14,10 @@ mod adapters;
 mod dpop_clients;
 mod errors_and_checks;
 mod idp;
+mod introspection;
 mod mcp_clients;
 mod mcp_differential;
 #[path = "../../../jwt-core/tests/support/oidc_provider.rs"]
 mod oidc_provider;
 mod router_differential;
+mod stepup_actors;

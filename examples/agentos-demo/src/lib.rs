@@ -124,6 +124,11 @@ pub struct DemoArgs {
     /// Verify tokens of this OpenID / OAuth issuer (discovery; `iss` is pinned to it).
     #[arg(long)]
     pub issuer: Option<String>,
+    /// Also accept opaque tokens of --issuer, checked at its introspection endpoint (RFC 7662,
+    /// found through discovery) with these resource-server credentials
+    /// (`client_secret_basic`); JWTs are still verified locally with the issuer's keys.
+    #[arg(long, value_name = "CLIENT_ID:SECRET", requires = "issuer")]
+    pub introspection: Option<String>,
     /// Be an OAuth protected resource (RFC 9728) with this identifier, the URL agents and MCP
     /// clients call (e.g. `http://127.0.0.1:7777`): the metadata is served at
     /// `/.well-known/oauth-protected-resource`, every challenge points at it, and tokens must
@@ -613,7 +618,14 @@ impl Demo {
         };
         let (builder, keys) = if let Some(remote) = remote {
             let remote = remote.map_err(|e| DemoError::Config(e.to_string()))?;
-            (JwtAuth::builder().verifier(remote), None)
+            match (&args.introspection, &args.issuer) {
+                (Some(credentials), Some(issuer)) => {
+                    let opaque = introspection(issuer, credentials)?;
+                    let by_shape = jwt_core::ByShape::new(remote, opaque);
+                    (JwtAuth::builder().verifier(by_shape), None)
+                }
+                _ => (JwtAuth::builder().verifier(remote), None),
+            }
         } else if external {
             (
                 JwtAuth::builder().verifier(KeyChain::from_lookup(&env)?),
@@ -1414,6 +1426,17 @@ fn run_json(kind: Kind, run: &RunRecord) -> Value {
     obj.insert("content".into(), json!(run.content));
     obj.insert("status".into(), json!(run.status));
     Value::Object(obj)
+}
+
+/// The introspection verifier of `--introspection CLIENT_ID:SECRET` for `issuer`.
+fn introspection(issuer: &str, credentials: &str) -> Result<jwt_core::Introspection, DemoError> {
+    let Some((id, secret)) = credentials.split_once(':') else {
+        return Err(DemoError::Config(
+            "--introspection takes CLIENT_ID:SECRET".to_owned(),
+        ));
+    };
+    let auth = jwt_core::ClientAuth::client_secret_basic(id, secret);
+    jwt_core::Introspection::discover(issuer, auth).map_err(|e| DemoError::Config(e.to_string()))
 }
 
 #[cfg(test)]

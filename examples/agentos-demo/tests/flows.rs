@@ -1245,6 +1245,52 @@ fn oidc_demo_verifies_tokens_from_a_real_provider_via_issuer() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn introspect_demo_accepts_opaque_tokens_on_all_four_frameworks() {
+    let Some(provider) = oidc_provider::Provider::start("RS256") else {
+        return;
+    };
+    let (id, secret) = oidc_provider::RS_CLIENT;
+    let credentials = format!("{id}:{secret}");
+    let opaque = provider.opaque_token("agents:read");
+    let jwt = provider.token_with_scope("agents:read");
+    for (name, bin) in FRAMEWORKS {
+        let dir = temp_dir(&format!("introspect-{name}"));
+        let args = [
+            "--issuer",
+            &provider.issuer,
+            "--introspection",
+            &credentials,
+        ];
+        let server = Server::start_with(bin, &dir, &args, &[]);
+        let before = provider.introspections();
+        for token in [&opaque, &jwt, &opaque] {
+            let bearer = format!("Bearer {token}");
+            let r = request(
+                server.port,
+                "GET",
+                "/agents",
+                &[("Authorization", &bearer)],
+                "",
+            );
+            assert_eq!(r.status, 200, "{name}: {:?}", r.body);
+        }
+        // The opaque token asked once (then kept); the JWT verified with the issuer's keys.
+        assert_eq!(provider.introspections() - before, 1, "{name}");
+        let bearer = "Bearer not-a-token-of-this-provider";
+        let r = request(
+            server.port,
+            "GET",
+            "/agents",
+            &[("Authorization", bearer)],
+            "",
+        );
+        assert_eq!(r.status, 401, "{name}");
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 /// A DPoP proof (RFC 9449) signed with the P-256 fixture key of jwt-core's tests, and that
 /// key's thumbprint (what a bound token carries as `cnf.jkt`).
 fn dpop_proof(method: &str, url: &str, token: &str, jti: &str) -> (String, String) {

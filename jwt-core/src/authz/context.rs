@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::authz::conditions::{Actor, actor_chain};
 use crate::authz::routes::{Access, ScopeMapper};
 use crate::authz::scope::{AccessibleIds, ScopeSet};
 use crate::error::{RevokeError, StoreError};
@@ -275,6 +276,29 @@ impl AuthContext {
                 .sum::<usize>()
             + i.route.as_ref().map_or(0, String::len)
             + i.token.as_ref().map_or(0, String::len)
+    }
+
+    /// The RFC 8693 `act` chain (delegation), outermost (current) actor first: who acts for
+    /// the subject. Empty for a direct call.
+    ///
+    /// ```
+    /// use jwt_core::{JwtAuth, SimpleRequest, StaticKeys, mint};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let secret = [4u8; 32];
+    /// let auth = JwtAuth::builder().dangerous_any_issuer().verifier(StaticKeys::hs256(secret)?).build()?;
+    /// let claims = serde_json::json!({"sub": "alice", "exp": 4_000_000_000u64,
+    ///     "act": {"sub": "agent-7", "act": {"client_id": "planner"}}});
+    /// let bearer = format!("Bearer {}", mint::hs256(&secret, &claims)?);
+    /// let ctx = auth.authenticate(&SimpleRequest::new("GET", "/").header("authorization", &bearer)).await?
+    ///     .into_context().unwrap();
+    /// let chain = ctx.actors();
+    /// assert_eq!(chain[0].sub.as_deref(), Some("agent-7"));
+    /// assert_eq!(chain[1].client_id.as_deref(), Some("planner"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    pub fn actors(&self) -> Vec<Actor> {
+        // Checked when the token was verified (an object, within the depth bound).
+        actor_chain(&self.inner.principal.claims, usize::MAX).unwrap_or_default()
     }
 
     /// A context for an identity built elsewhere (tests, service principals).

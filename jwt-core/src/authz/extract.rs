@@ -4,6 +4,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::authz::conditions::Actor;
 use crate::authz::context::AuthContext;
 use crate::error::{AuthErrorKind, InvalidToken};
 use crate::render::AuthError;
@@ -77,6 +78,19 @@ pub fn dependencies(c: Option<&AuthContext>) -> Result<Map<String, Value>, AuthE
 /// 401 `Not authenticated`.
 pub fn session_state(c: Option<&AuthContext>) -> Result<Map<String, Value>, AuthError> {
     Ok(ctx(c)?.session_state().clone())
+}
+
+/// The RFC 8693 `act` chain, outermost (current) actor first; empty for a direct call.
+///
+/// ```
+/// let err = jwt_core::extract::actors(None).unwrap_err();
+/// assert_eq!(err.status(), 401);
+/// ```
+///
+/// # Errors
+/// 401 `Not authenticated`.
+pub fn actors(c: Option<&AuthContext>) -> Result<Vec<Actor>, AuthError> {
+    Ok(ctx(c)?.actors())
 }
 
 /// The claims as the caller's own type; 401 when they do not fit it.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use tracing::Instrument as _;
 
+use crate::authz::conditions::{Conditions, actor_chain};
 use crate::authz::context::{AuthContext, Links, Principal};
 use crate::authz::routes::{Access, Listing, RouteMatch, ScopeTemplate};
 use crate::authz::scope::{AccessibleIds, ScopeSet};
@@ -157,8 +158,10 @@ impl JwtAuth {
         let ctx = hit
             .as_ref()
             .filter(|hit| {
+                let now = now_secs();
                 hit.generation == i.verifier.key_generation()
-                    && i.validation.check_times(&hit.times, now_secs()).is_ok()
+                    && hit.times.is_fresh(now)
+                    && i.validation.check_times(&hit.times, now).is_ok()
             })
             .and_then(|hit| hit.context_for(req.method(), req.path()));
         early.lookup = Some(hit);
@@ -252,10 +255,11 @@ impl JwtAuth {
         let ctx = self.context(principal, demand, token, method)?;
         trace_required(span, &ctx);
         self.run_checks(&ctx, method, req.path()).await?;
-        // An MCP request's demand is its body's: never reused for the next with the same path.
+        // An MCP request's demand is its body's: never reused for the next with the same path;
+        // nor a decision that depends on the time (a step-up's `max_age`).
         if let Some(entry) = &cached
             && i.reuse_contexts
-            && matches!(demand, Demand::Route(_))
+            && matches!(demand, Demand::Route(r) if r.conditions.is_timeless())
         {
             entry.keep_context(method, req.path(), &ctx);
         }
@@ -285,6 +289,7 @@ impl JwtAuth {
                     required_scopes(&principal.scopes, route, templates, method)?;
                 if i.authorization {
                     resource_checks(&principal.scopes, route)?;
+                    self.route_conditions(&principal, route.conditions)?;
                 }
                 (required, listing, route.route.map(str::to_owned))
             }
@@ -313,6 +318,22 @@ impl JwtAuth {
                 mapper: i.has_mcp.then(|| (i.mapper.clone(), i.authorization)),
             },
         ))
+    }
+
+    /// The route's step-up and delegation rules, on the principal's claims.
+    fn route_conditions(
+        &self,
+        principal: &Principal,
+        conditions: &Conditions,
+    ) -> Result<(), AuthError> {
+        let v = &self.inner.validation;
+        if let Some(step_up) = &conditions.step_up {
+            step_up.check(&principal.claims, now_secs(), v.leeway_secs())?;
+        }
+        if let Some(actors) = &conditions.actors {
+            actors.check(&actor_chain(&principal.claims, v.actor_depth())?)?;
+        }
+        Ok(())
     }
 
     /// Every per-request check in order, on every authenticated request, cache hit or not.
@@ -550,7 +571,8 @@ impl JwtAuth {
     ) -> Option<Result<Verifying, AuthError>> {
         let i = &*self.inner;
         let cache = i.cache.as_ref()?;
-        if hit.generation != generation {
+        // Older keys, or an answer (introspection's) past its lifetime: verify again.
+        if hit.generation != generation || !hit.times.is_fresh(now) {
             cache.remove(token);
             return None;
         }
@@ -592,13 +614,21 @@ impl JwtAuth {
         })?;
         record_header(span, verified.header.as_ref());
         let times = match verified.kind {
-            TokenKind::Jwt => Some(
-                i.validation
-                    .validate_at(verified.header.as_ref(), &verified.claims, now)
+            TokenKind::Jwt | TokenKind::Introspected => {
+                let mut times = i
+                    .validation
+                    .validate_at(
+                        verified.kind,
+                        verified.header.as_ref(),
+                        &verified.claims,
+                        now,
+                    )
                     .inspect_err(|reason| {
                         record_mismatch(span, reason, &i.validation, &verified.claims);
-                    })?,
-            ),
+                    })?;
+                times.fresh_until = verified.fresh_until;
+                Some(times)
+            }
             _ => None,
         };
         Ok((verified, times))

@@ -3,7 +3,9 @@
 
 use serde_json::{Map, Value};
 
+use crate::authz::conditions::{DEFAULT_MAX_ACTOR_DEPTH, actor_chain};
 use crate::error::{ConfigError, InvalidToken};
+use crate::keys::verifier::TokenKind;
 use crate::limits::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY_SECS};
 use crate::token::jose::TokenHeader;
 
@@ -41,6 +43,7 @@ pub struct Validation {
     required: Vec<String>,
     rfc9068: bool,
     max_token_len: usize,
+    max_actor_depth: usize,
     /// DPoP is on: a `cnf` holding only `jkt` is the engine's to check, not refused here.
     pub(crate) dpop_binding: bool,
 }
@@ -57,6 +60,7 @@ impl Default for Validation {
             required: Vec::new(),
             rfc9068: false,
             max_token_len: DEFAULT_MAX_TOKEN_LEN,
+            max_actor_depth: DEFAULT_MAX_ACTOR_DEPTH,
             dpop_binding: false,
         }
     }
@@ -149,6 +153,25 @@ impl Validation {
         Ok(self)
     }
 
+    /// The deepest RFC 8693 `act` chain accepted (default [`DEFAULT_MAX_ACTOR_DEPTH`]); a
+    /// deeper one, or an `act` that is not an object, is refused (401). Zero refuses every
+    /// delegated token.
+    ///
+    /// ```
+    /// use jwt_core::Validation;
+    /// let v = Validation::default().max_actor_depth(2);
+    /// assert_eq!(v.actor_depth(), 2);
+    /// ```
+    pub fn max_actor_depth(mut self, depth: usize) -> Self {
+        self.max_actor_depth = depth;
+        self
+    }
+
+    /// The deepest `act` chain accepted.
+    pub fn actor_depth(&self) -> usize {
+        self.max_actor_depth
+    }
+
     /// The configured leeway in seconds.
     pub fn leeway_secs(&self) -> u64 {
         self.leeway
@@ -173,15 +196,20 @@ impl Validation {
     /// (a cached token is re-checked with [`Validation::check_times`] on every hit).
     pub(crate) fn validate_at(
         &self,
+        kind: TokenKind,
         header: Option<&TokenHeader>,
         claims: &Map<String, Value>,
         now: u64,
     ) -> Result<TimeClaims, InvalidToken> {
+        // RFC 9068's `typ` is a JWT header's; an introspected token has none to check (its
+        // required members still apply).
         if self.rfc9068 {
-            let typ = header.and_then(|h| h.typ.as_deref()).unwrap_or("");
-            let typ = strip_prefix_ignore_case(typ, "application/").unwrap_or(typ);
-            if !typ.eq_ignore_ascii_case("at+jwt") {
-                return Err(InvalidToken::WrongType);
+            if kind != TokenKind::Introspected {
+                let typ = header.and_then(|h| h.typ.as_deref()).unwrap_or("");
+                let typ = strip_prefix_ignore_case(typ, "application/").unwrap_or(typ);
+                if !typ.eq_ignore_ascii_case("at+jwt") {
+                    return Err(InvalidToken::WrongType);
+                }
             }
             for name in ["iss", "exp", "aud", "sub", "client_id", "iat", "jti"] {
                 require(claims, name)?;
@@ -210,6 +238,7 @@ impl Validation {
             } else {
                 None
             },
+            fresh_until: None,
         };
         self.check_times(&times, now)?;
         self.check_audience(claims)?;
@@ -223,6 +252,8 @@ impl Validation {
         if claims.get("sub").is_some_and(|sub| !sub.is_string()) {
             return Err(InvalidToken::InvalidClaim("sub".into()));
         }
+        // RFC 8693 §4.1: `act` is an object naming the actor, possibly nesting prior ones.
+        actor_chain(claims, self.max_actor_depth)?;
         Ok(times)
     }
 
@@ -310,12 +341,21 @@ fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<f64>, 
     }
 }
 
-/// The time claims of a validated token, kept for re-checks.
+/// The time claims of a validated token, kept for re-checks, and how long the verifier's
+/// answer may be reused ([`crate::Verified::fresh_until`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct TimeClaims {
     pub(crate) exp: Option<f64>,
     pub(crate) nbf: Option<f64>,
     pub(crate) iat: Option<f64>,
+    pub(crate) fresh_until: Option<u64>,
+}
+
+impl TimeClaims {
+    /// Whether the verifier's answer may still be reused at `now` (else: verify again).
+    pub(crate) fn is_fresh(&self, now: u64) -> bool {
+        self.fresh_until.is_none_or(|until| now < until)
+    }
 }
 
 #[cfg(test)]
@@ -327,7 +367,7 @@ mod tests {
 
     fn check(v: &Validation, claims: Value) -> Result<(), InvalidToken> {
         let Value::Object(map) = claims else { panic!() };
-        v.validate_at(None, &map, NOW).map(|_| ())
+        v.validate_at(TokenKind::Jwt, None, &map, NOW).map(|_| ())
     }
 
     #[test]
@@ -487,7 +527,8 @@ mod tests {
             "Application/AT+jwt",
         ] {
             assert!(
-                at.validate_at(Some(&header(Some(good))), &map, NOW).is_ok(),
+                at.validate_at(TokenKind::Jwt, Some(&header(Some(good))), &map, NOW)
+                    .is_ok(),
                 "{good}"
             );
         }
@@ -500,7 +541,8 @@ mod tests {
             Some("secevent+jwt"),
         ] {
             assert_eq!(
-                at.validate_at(Some(&header(bad)), &map, NOW).map(|_| ()),
+                at.validate_at(TokenKind::Jwt, Some(&header(bad)), &map, NOW)
+                    .map(|_| ()),
                 Err(InvalidToken::WrongType),
                 "{bad:?}"
             );
@@ -508,7 +550,7 @@ mod tests {
         let mut missing = map.clone();
         missing.remove("jti");
         assert_eq!(
-            at.validate_at(Some(&header(Some("at+jwt"))), &missing, NOW)
+            at.validate_at(TokenKind::Jwt, Some(&header(Some("at+jwt"))), &missing, NOW)
                 .map(|_| ()),
             Err(InvalidToken::MissingClaim("jti".into()))
         );

@@ -42,6 +42,21 @@ pub enum AuthErrorKind {
         /// The scope that would have granted access.
         required: String,
     },
+    /// The route demands a stronger or more recent authentication than the token's (401
+    /// `insufficient_user_authentication`, RFC 9470): the challenge names `acr_values` and
+    /// `max_age` for the client to obtain a new token with.
+    InsufficientUserAuthentication {
+        /// The `acr` values the route accepts (empty: any).
+        acr_values: Vec<String>,
+        /// The most seconds since `auth_time` the route accepts.
+        max_age: Option<u64>,
+    },
+    /// The route's delegation rules refuse the call (403 `insufficient_scope`, RFC 8693
+    /// actors); `reason` is `actor_required`, `actor_forbidden` or `actor_not_allowed`.
+    ActorDenied {
+        /// Why, as a reason code.
+        reason: &'static str,
+    },
     /// The route is not in the table (fail closed) or is denied outright (403
     /// `insufficient_scope`, fixed detail): [`crate::Access::Denied`].
     RouteDenied,
@@ -156,6 +171,21 @@ facts! {
         detail: format!("Access denied to {action} this {noun}"), description: None,
         scope: Some(Cow::Borrowed(required.as_str())),
     },
+    AuthErrorKind::InsufficientUserAuthentication { .. } => {
+        status: 401, code: Some("insufficient_user_authentication"),
+        reason: "insufficient_user_authentication",
+        detail: "A stronger or more recent authentication is required",
+        description: Some("a stronger or more recent authentication is required"), scope: None,
+    },
+    AuthErrorKind::ActorDenied { reason } => {
+        status: 403, code: Some("insufficient_scope"), reason: *reason,
+        detail: match *reason {
+            "actor_required" => "Access denied: this route only accepts a delegated call",
+            "actor_forbidden" => "Access denied: this route does not accept a delegated call",
+            _ => "Access denied: this actor may not call this route",
+        },
+        description: None, scope: None,
+    },
     AuthErrorKind::RouteDenied => {
         status: 403, code: Some("insufficient_scope"), reason: "route_denied",
         detail: "Access denied: route not permitted", description: None, scope: None,
@@ -191,4 +221,10 @@ facts! {
         detail: format!("Invalid MCP message: {why}"), description: Some("invalid MCP message"),
         scope: None,
     },
+}
+
+impl From<InvalidToken> for AuthErrorKind {
+    fn from(reason: InvalidToken) -> Self {
+        AuthErrorKind::InvalidToken(reason)
+    }
 }

@@ -74,6 +74,10 @@ pub enum InvalidToken {
     /// A static API key did not match.
     #[error("Invalid authentication token")]
     BadApiKey,
+    /// The authorization server says the token is not active (RFC 7662: revoked, expired,
+    /// unknown, or an answer whose `active` is not the boolean `true`).
+    #[error("Token is not active")]
+    Inactive,
     /// The token was revoked (a per-request check such as [`crate::JtiDenylist`]).
     #[error("Token has been revoked")]
     Revoked,
@@ -114,6 +118,7 @@ impl InvalidToken {
             Self::WrongType => ("wrong_type", "wrong token type"),
             Self::ReservedSubject => ("reserved_subject", "invalid subject"),
             Self::BadApiKey => ("bad_api_key", "invalid token"),
+            Self::Inactive => ("inactive", "token not active"),
             Self::Revoked => ("revoked", "token revoked"),
             Self::SenderConstrained => (
                 "sender_constrained",

@@ -49,6 +49,10 @@ pub mod mint {
     pub use super::minting::*;
 }
 
+/// Signs a JWT whatever the features (introspection's `private_key_jwt` client assertion).
+#[cfg(feature = "introspection")]
+pub(crate) use minting::sign;
+
 /// The signing helpers; public as [`mint`] with the `mint` feature.
 mod minting {
     #![cfg_attr(not(feature = "mint"), allow(unreachable_pub, dead_code))]

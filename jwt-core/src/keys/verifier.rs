@@ -22,10 +22,23 @@ pub enum TokenKind {
     Jwt,
     /// An opaque key (no time claims to validate).
     ApiKey,
+    /// A token the authorization server vouched for (RFC 7662 introspection): its answer's
+    /// members are the claims, and the engine applies the claim [`crate::Validation`] to them
+    /// as to a JWT's (`exp`, `nbf`, `iat`, `aud`, `iss`, `cnf`).
+    Introspected,
 }
 
-/// The result of a successful verification.
+/// The result of a successful verification: what was verified, its claims, and (for a JWT) its
+/// protected header.
+///
+/// ```
+/// use jwt_core::{TokenKind, Verified};
+/// let claims = serde_json::json!({"sub": "a"}).as_object().unwrap().clone();
+/// let v = Verified::new(TokenKind::Introspected, claims).fresh_until(1_800_000_000);
+/// assert_eq!((v.kind, v.fresh_until), (TokenKind::Introspected, Some(1_800_000_000)));
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Verified {
     /// The protected header (JWTs only).
     pub header: Option<TokenHeader>,
@@ -33,6 +46,37 @@ pub struct Verified {
     pub claims: Map<String, Value>,
     /// What was verified.
     pub kind: TokenKind,
+    /// The last second (Unix time, exclusive) the verifier's answer may be reused: the token
+    /// cache verifies the token again from then on, even if its `exp` is later. An introspected
+    /// token's answer is only good for the introspection cache's lifetime (a revocation at the
+    /// authorization server shows once it has passed). `None`: until `exp`.
+    pub fresh_until: Option<u64>,
+}
+
+impl Verified {
+    /// A verification of `kind` with `claims`, no header, reusable until `exp`.
+    pub fn new(kind: TokenKind, claims: Map<String, Value>) -> Self {
+        Self {
+            header: None,
+            claims,
+            kind,
+            fresh_until: None,
+        }
+    }
+
+    /// A verified JWT: its header and claims.
+    pub fn jwt(header: TokenHeader, claims: Map<String, Value>) -> Self {
+        Self {
+            header: Some(header),
+            ..Self::new(TokenKind::Jwt, claims)
+        }
+    }
+
+    /// The answer may be reused until `until` (Unix seconds, exclusive) at most.
+    pub fn fresh_until(mut self, until: u64) -> Self {
+        self.fresh_until = Some(until);
+        self
+    }
 }
 
 /// Why verification failed.
@@ -178,11 +222,7 @@ pub(crate) fn verify_with(set: &KeySet, token: &str) -> Result<Verified, Invalid
         return Err(InvalidToken::BadSignature);
     }
     let claims = jose::decode_claims(compact.payload_b64)?;
-    Ok(Verified {
-        header: Some(compact.header),
-        claims,
-        kind: TokenKind::Jwt,
-    })
+    Ok(Verified::jwt(compact.header, claims))
 }
 
 /// Static verification keys, tried by `kid` first, then in order (agno's `verification_keys`).
@@ -625,11 +665,7 @@ impl Verifier for ApiKeys {
             }
         }
         match found {
-            Some(claims) => Ok(Verified {
-                header: None,
-                claims: claims.clone(),
-                kind: TokenKind::ApiKey,
-            }),
+            Some(claims) => Ok(Verified::new(TokenKind::ApiKey, claims.clone())),
             None => Err(InvalidToken::BadApiKey.into()),
         }
     }
@@ -673,10 +709,6 @@ impl Verifier for InsecureNoSignature {
         let placeholder = format!("{header_and_payload}.AA");
         let compact = jose::split(&placeholder, usize::MAX)?;
         let claims = jose::decode_claims(compact.payload_b64)?;
-        Ok(Verified {
-            header: Some(compact.header),
-            claims,
-            kind: TokenKind::Jwt,
-        })
+        Ok(Verified::jwt(compact.header, claims))
     }
 }

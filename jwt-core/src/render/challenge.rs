@@ -84,6 +84,20 @@ impl AuthError {
                 }
             }
         }
+        // RFC 9470 §3: what the client must obtain.
+        if let AuthErrorKind::InsufficientUserAuthentication {
+            acr_values,
+            max_age,
+        } = &self.kind
+        {
+            if !acr_values.is_empty() {
+                let values = acr_values.join(" ");
+                params.push(format!("acr_values=\"{}\"", header_safe(&values)));
+            }
+            if let Some(max_age) = max_age {
+                params.push(format!("max_age=\"{max_age}\""));
+            }
+        }
         out.push_str(&params.join(", "));
     }
 }

@@ -9,12 +9,17 @@ mod agent_os_preset;
 mod attack_catalogue;
 mod dpop;
 mod engine;
+mod introspection;
 mod limits;
 mod mcp;
 mod oidc;
+#[path = "../support/oidc_provider.rs"]
+mod oidc_provider;
 mod openapi;
 #[path = "../support/paused_clock.rs"]
 mod paused_clock;
+#[path = "../support/redis_server.rs"]
+mod redis_server;
 mod remote_jwks;
 mod token_cache;
 mod vectors;

@@ -6,18 +6,15 @@
 
 #![cfg(feature = "remote-jwks")]
 
-#[path = "../support/oidc_provider.rs"]
-mod oidc_provider;
-
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::oidc_provider::{AUDIENCE, CLIENT_ID, Provider};
 use crate::paused_clock::{hold_clock, ready_now};
 use jwt_core::{
     Algorithm, AuthError, DEFAULT_UNKNOWN_KID_COOLDOWN, EncodingKey, InvalidToken, Issuers,
     JwtAuth, KeyChain, Outcome, RemoteJwks, RouteTable, SimpleRequest, StandardClaims, Validation,
     Verifier, VerifyError, mint,
 };
-use oidc_provider::{AUDIENCE, CLIENT_ID, Provider};
 use serde_json::json;
 
 fn auth(verifier: impl Verifier + 'static) -> JwtAuth {

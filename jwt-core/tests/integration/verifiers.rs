@@ -471,11 +471,10 @@ impl Verifier for Fixed {
         self.calls.fetch_add(1, Ordering::SeqCst);
         self.answer.clone()?;
         let claims = json!({"sub": "fixed", "exp": now() + 600});
-        Ok(Verified {
-            header: None,
-            claims: claims.as_object().unwrap().clone(),
-            kind: TokenKind::Jwt,
-        })
+        Ok(Verified::new(
+            TokenKind::Jwt,
+            claims.as_object().unwrap().clone(),
+        ))
     }
 }
 

@@ -16,8 +16,19 @@ use std::time::{Duration, Instant};
 
 /// The audience the provider puts in `aud`.
 pub const AUDIENCE: &str = "https://api.agentos.test";
+/// The audience of opaque tokens: a token requested for this resource is opaque, checked only
+/// by introspection.
+pub const OPAQUE_AUDIENCE: &str = "https://opaque.agentos.test";
 /// The client of the client_credentials grant.
 pub const CLIENT_ID: &str = "agent-svc";
+/// The resource server that introspects (`client_secret_basic`), and its secret.
+pub const RS_CLIENT: (&str, &str) = ("api-rs", "api-rs-secret-0123456789");
+/// The resource server that introspects with `client_secret_post`, and its secret.
+pub const RS_POST_CLIENT: (&str, &str) = ("api-rs-post", "api-rs-post-secret-0123456789");
+/// The resource server that introspects with `private_key_jwt` (ES256, kid `api-rs-jwt-1`):
+/// its private key is `jwt-core/tests/fixtures/p256.key` (start the provider with
+/// [`Provider::RS_KEY_ENV`]).
+pub const RS_JWT_CLIENT: &str = "api-rs-jwt";
 /// `Basic base64("agent-svc:agent-secret-0123456789")`.
 const BASIC_AUTH: &str = "Basic YWdlbnQtc3ZjOmFnZW50LXNlY3JldC0wMTIzNDU2Nzg5";
 
@@ -123,6 +134,16 @@ pub fn free_port() -> u16 {
 }
 
 impl Provider {
+    /// The environment that registers [`RS_JWT_CLIENT`]'s public key.
+    pub fn rs_key_env() -> (&'static str, String) {
+        let key = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .map(|dir| dir.join("jwt-core/tests/fixtures/p256.pub.pem"))
+            .find(|path| path.is_file())
+            .expect("jwt-core/tests/fixtures/p256.pub.pem");
+        ("RS_CLIENT_KEY", key.display().to_string())
+    }
+
     /// Starts a provider signing access tokens with `alg` (RS256, ES256, EdDSA) on a free port.
     /// `None` when Node.js is missing outside CI.
     pub fn start(alg: &str) -> Option<Self> {
@@ -236,6 +257,49 @@ impl Provider {
         .expect("token request");
         assert_eq!(status, 200, "token endpoint answered {status}: {text}");
         serde_json::from_str(&text).expect("token response is JSON")
+    }
+
+    /// An opaque access token with `scope`, for [`OPAQUE_AUDIENCE`].
+    pub fn opaque_token(&self, scope: &str) -> String {
+        let scope = scope.replace(':', "%3A").replace(' ', "%20");
+        let body = format!(
+            "grant_type=client_credentials&scope={scope}&resource=https%3A%2F%2Fopaque.agentos.test"
+        );
+        let (status, text) = self.post_form("/token", &body);
+        assert_eq!(status, 200, "token endpoint answered {status}: {text}");
+        let answer: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let token = answer["access_token"].as_str().expect("access_token");
+        assert_eq!(token.matches('.').count(), 0, "an opaque token: {token}");
+        token.to_owned()
+    }
+
+    /// Revokes `token` at the provider (RFC 7009, as its client).
+    pub fn revoke(&self, token: &str) {
+        let (status, text) = self.post_form("/token/revocation", &format!("token={token}"));
+        assert_eq!(status, 200, "revocation endpoint answered {status}: {text}");
+    }
+
+    /// The introspection requests the provider received so far.
+    pub fn introspections(&self) -> u64 {
+        let (status, text) = self.get("/test/introspections").expect("count");
+        assert_eq!(status, 200, "{text}");
+        let count: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        count["count"].as_u64().expect("count")
+    }
+
+    /// A form POST as the token client.
+    fn post_form(&self, path: &str, body: &str) -> (u16, String) {
+        http(
+            self.port,
+            "POST",
+            path,
+            &[
+                ("Authorization", BASIC_AUTH),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            body,
+        )
+        .expect("provider request")
     }
 
     /// An access token (a JWT, RFC 9068) with `agents:read agents:write`.

@@ -6,13 +6,26 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{App, HttpResponse as ActixResponse, test, web};
 use conformance::{
-    EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, echo_with_body, user_id_body,
+    EXTRACT_ACTORS, EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, actors_body,
+    echo_with_body, user_id_body,
 };
-use jwt_actix::{Auth, JwtAuthExt as _, UserId};
+use jwt_actix::{Actors, Auth, JwtAuthExt as _, UserId};
 
 async fn echo(req: actix_web::HttpRequest, auth: Option<Auth>, body: web::Bytes) -> ActixResponse {
     // The required `UserId` extractor when the case asks for it: its refusal is actix's
     // `ResponseError` rendering.
+    if req
+        .headers()
+        .get(EXTRACT_HEADER)
+        .is_some_and(|v| v == EXTRACT_ACTORS)
+    {
+        return match Actors::from_request(&req, &mut actix_web::dev::Payload::None).await {
+            Ok(Actors(chain)) => ActixResponse::Ok()
+                .content_type("application/json")
+                .body(actors_body(&chain)),
+            Err(rejection) => actix_web::ResponseError::error_response(&rejection),
+        };
+    }
     if req.headers().contains_key(EXTRACT_HEADER) {
         return match UserId::from_request(&req, &mut actix_web::dev::Payload::None).await {
             Ok(UserId(user)) => ActixResponse::Ok()

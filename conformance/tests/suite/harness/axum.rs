@@ -6,9 +6,10 @@ use axum::body::Body;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse as _, Response};
 use conformance::{
-    EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, echo_with_body, user_id_body,
+    EXTRACT_ACTORS, EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, actors_body,
+    echo_with_body, user_id_body,
 };
-use jwt_axum::{Auth, JwtAuthExt as _, UserId};
+use jwt_axum::{Actors, Auth, JwtAuthExt as _, UserId};
 use tower::ServiceExt as _;
 
 async fn echo(req: axum::extract::Request) -> Response {
@@ -18,6 +19,16 @@ async fn echo(req: axum::extract::Request) -> Response {
         .unwrap_or_default();
     // The required `UserId` extractor when the case asks for it: its refusal is axum's
     // rejection response.
+    if parts
+        .headers
+        .get(EXTRACT_HEADER)
+        .is_some_and(|v| v == EXTRACT_ACTORS)
+    {
+        return match <Actors as FromRequestParts<()>>::from_request_parts(&mut parts, &()).await {
+            Ok(Actors(chain)) => json(actors_body(&chain)),
+            Err(rejection) => rejection.into_response(),
+        };
+    }
     if parts.headers.contains_key(EXTRACT_HEADER) {
         return match <UserId as FromRequestParts<()>>::from_request_parts(&mut parts, &()).await {
             Ok(UserId(user)) => json(user_id_body(&user)),

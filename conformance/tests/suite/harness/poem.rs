@@ -2,9 +2,10 @@
 //! builds them; a mounted app is a `Route` with the middleware, nested with `Route::nest`.
 
 use conformance::{
-    EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, echo_with_body, user_id_body,
+    EXTRACT_ACTORS, EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, actors_body,
+    echo_with_body, user_id_body,
 };
-use jwt_poem::{Auth, JwtAuthExt as _, UserId};
+use jwt_poem::{Actors, Auth, JwtAuthExt as _, UserId};
 use poem::FromRequest as _;
 use poem::http::uri::Scheme;
 use poem::web::{LocalAddr, RemoteAddr};
@@ -15,6 +16,18 @@ async fn echo(req: &Request, auth: Option<Auth>, body: Body) -> Response {
     let body = body.into_vec().await.unwrap_or_default();
     // The required `UserId` extractor when the case asks for it: its refusal is poem's error
     // response.
+    if req
+        .headers()
+        .get(EXTRACT_HEADER)
+        .is_some_and(|v| v == EXTRACT_ACTORS)
+    {
+        return match Actors::from_request_without_body(req).await {
+            Ok(Actors(chain)) => Response::builder()
+                .content_type("application/json")
+                .body(actors_body(&chain)),
+            Err(err) => err.into_response(),
+        };
+    }
     if req.headers().contains_key(EXTRACT_HEADER) {
         return match UserId::from_request_without_body(req).await {
             Ok(UserId(user)) => Response::builder()

@@ -10,7 +10,8 @@
 //! decide once per `.or()` branch.
 
 use conformance::{
-    EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, echo_with_body, user_id_body,
+    EXTRACT_ACTORS, EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, actors_body,
+    echo_with_body, user_id_body,
 };
 use http_body_util::BodyExt as _;
 use jwt_core::AuthContext;
@@ -52,19 +53,33 @@ impl Harness for Warp {
             });
         // The required `user_id` filter when the case asks for it (its refusal is a rejection
         // that `jwt_warp::recover` renders); otherwise the optional context.
-        let extract = prefix
-            .clone()
-            .and(warp::header::optional::<String>(EXTRACT_HEADER))
-            .and_then(|asked: Option<String>| async move {
-                asked.map(|_| ()).ok_or_else(warp::reject::not_found)
-            })
-            .untuple_one();
-        let user_id = extract
+        // `x-extract: <value>`: a branch for one value (`actors`) or for any other.
+        let extract = |actors: bool| {
+            prefix
+                .clone()
+                .and(warp::header::optional::<String>(EXTRACT_HEADER))
+                .and_then(move |asked: Option<String>| async move {
+                    asked
+                        .filter(|v| (v == EXTRACT_ACTORS) == actors)
+                        .map(|_| ())
+                        .ok_or_else(warp::reject::not_found)
+                })
+                .untuple_one()
+        };
+        let actors = extract(true).and(jwt_warp::actors(profile.auth())).map(
+            |chain: Vec<jwt_core::Actor>| {
+                warp::reply::with_header(actors_body(&chain), "content-type", "application/json")
+                    .into_response()
+            },
+        );
+        let user_id = extract(false)
             .and(jwt_warp::user_id(profile.auth()))
             .map(|user: String| {
                 warp::reply::with_header(user_id_body(&user), "content-type", "application/json")
                     .into_response()
-            });
+            })
+            .or(actors)
+            .unify();
         let not_extract = warp::header::optional::<String>(EXTRACT_HEADER)
             .and_then(|asked: Option<String>| async move {
                 match asked {

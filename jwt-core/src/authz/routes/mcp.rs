@@ -142,6 +142,7 @@ fn found<'a>(
         checks: &[],
         listing: None,
         params,
+        conditions: crate::authz::conditions::Conditions::NONE,
     }
 }
 

@@ -19,6 +19,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::authz::conditions::Conditions;
 use crate::authz::scope::ScopeRules;
 use crate::mcp::message::McpOperation;
 use crate::token::path::{PathRejection, RequestPath};
@@ -78,7 +79,15 @@ pub struct Listing {
 }
 
 /// The entry that matched a request, with its bound path parameters.
+///
+/// ```
+/// use std::borrow::Cow;
+/// use jwt_core::{Access, RouteMatch};
+/// let m = RouteMatch::new(Cow::Owned(Access::Authenticated)).named("GET /me");
+/// assert_eq!((m.route, m.checks.len(), m.conditions.step_up.is_none()), (Some("GET /me"), 0, true));
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RouteMatch<'a> {
     /// The entry as written (`"GET /agents/{agent_id}"`), or `None` when no entry matched.
     pub route: Option<&'a str>,
@@ -90,6 +99,34 @@ pub struct RouteMatch<'a> {
     pub listing: Option<&'a Listing>,
     /// Bound path parameters, percent-decoded.
     pub params: Vec<(&'a str, Cow<'a, str>)>,
+    /// Step-up and delegation rules ([`crate::StepUp`], [`crate::Actors`]).
+    pub conditions: &'a Conditions,
+}
+
+impl<'a> RouteMatch<'a> {
+    /// A match demanding `access`, with no entry name, check, listing, parameter or condition.
+    pub fn new(access: Cow<'a, Access>) -> Self {
+        Self {
+            route: None,
+            access,
+            checks: &[],
+            listing: None,
+            params: Vec::new(),
+            conditions: Conditions::NONE,
+        }
+    }
+
+    /// The entry's name, for logs and the context.
+    pub fn named(mut self, route: &'a str) -> Self {
+        self.route = Some(route);
+        self
+    }
+
+    /// Bound path parameters.
+    pub fn with_params(mut self, params: Vec<(&'a str, Cow<'a, str>)>) -> Self {
+        self.params = params;
+        self
+    }
 }
 
 /// Maps a request's method and path to what it demands.
@@ -182,13 +219,7 @@ pub trait ScopeMapper: Send + Sync + fmt::Debug {
     /// default denies every operation: a mapper that declares MCP endpoints implements it.
     fn resolve_mcp<'a>(&'a self, op: &'a McpOperation) -> RouteMatch<'a> {
         let _ = op;
-        RouteMatch {
-            route: None,
-            access: Cow::Owned(Access::Denied),
-            checks: &[],
-            listing: None,
-            params: Vec::new(),
-        }
+        RouteMatch::new(Cow::Owned(Access::Denied))
     }
 
     /// Whether [`Self::resolve`] may answer [`Access::Mcp`]: the engine then asks, for each

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::mcp::McpRows;
 use super::pattern::{Bindings, Pattern, Segment};
 use super::{Access, Listing, ResourceCheck, RouteMatch, ScopeMapper, ScopeTemplate, Unmapped};
+use crate::authz::conditions::{Actors, Conditions, StepUp};
 use crate::authz::scope::ScopeRules;
 use crate::error::ConfigError;
 use crate::fast_hash::FastBuild;
@@ -23,6 +24,7 @@ struct Rule {
     access: Access,
     checks: Vec<ResourceCheck>,
     listing: Option<Listing>,
+    conditions: Conditions,
 }
 
 /// The built-in [`ScopeMapper`]: a table of `"METHOD /pattern"` entries.
@@ -94,6 +96,8 @@ pub struct RouteTableBuilder {
     unmapped: Unmapped,
     rules: ScopeRules,
     mcp_endpoints: Vec<String>,
+    /// Step-up and delegation rules, by entry, attached to their rules at build.
+    conditions: Vec<(String, Conditions)>,
 }
 
 impl RouteTable {
@@ -244,6 +248,32 @@ impl RouteTableBuilder {
         self
     }
 
+    /// RFC 9470 step-up on an existing entry (see [`StepUp`]); a second call replaces the
+    /// first. An entry that does not exist (or an MCP row) is a build error.
+    pub fn step_up(mut self, entry: &str, step_up: StepUp) -> Self {
+        self.condition(entry).step_up = Some(step_up);
+        self
+    }
+
+    /// RFC 8693 delegation rules on an existing entry (see [`Actors`]); a second call
+    /// replaces the first. An entry that does not exist (or an MCP row) is a build error.
+    pub fn actors(mut self, entry: &str, actors: Actors) -> Self {
+        self.condition(entry).actors = Some(actors);
+        self
+    }
+
+    fn condition(&mut self, entry: &str) -> &mut Conditions {
+        let key = normalise_entry(entry);
+        let at = match self.conditions.iter().position(|(e, _)| *e == key) {
+            Some(at) => at,
+            None => {
+                self.conditions.push((key, Conditions::default()));
+                self.conditions.len() - 1
+            }
+        };
+        &mut self.conditions[at].1
+    }
+
     /// Marks an entry as a collection listing with the agno fallback (see [`Listing`]).
     pub fn listing(mut self, entry: &str, resource: &str, action: &str) -> Self {
         let key = normalise_entry(entry);
@@ -369,13 +399,28 @@ impl RouteTableBuilder {
         let hierarchical = self.rules.is_hierarchical();
         let mcp = self.mcp_rows()?;
         let has_mcp = !self.mcp_endpoints.is_empty();
-        let rules = self
+        let mut rules = self
             .entries
             .into_iter()
             .map(|(entry, access, checks, listing)| {
                 rule(entry, access, checks, listing, hierarchical)
             })
             .collect::<Result<Vec<Rule>, ConfigError>>()?;
+        for (entry, conditions) in self.conditions {
+            let Some(rule) = rules.iter_mut().find(|r| r.entry == entry) else {
+                return Err(ConfigError::InvalidRoute {
+                    route: entry,
+                    reason: "a step-up or actor rule needs its entry: add the route first",
+                });
+            };
+            if conditions.step_up.as_ref().is_some_and(StepUp::is_empty) {
+                return Err(ConfigError::InvalidRoute {
+                    route: entry,
+                    reason: "an empty step-up: name acr values or a max_age",
+                });
+            }
+            rule.conditions = conditions;
+        }
         let mut by_method: Vec<(String, Bucket)> = Vec::new();
         let mut any_method = Bucket::default();
         for (i, rule) in rules.iter().enumerate() {
@@ -502,6 +547,7 @@ fn rule(
         access,
         checks,
         listing,
+        conditions: Conditions::default(),
     })
 }
 
@@ -663,13 +709,7 @@ impl ScopeMapper for RouteTable {
         };
         let mut scratch = Bindings::new();
         let Some(i) = self.best_rule(method, segs, &mut scratch) else {
-            return Ok(RouteMatch {
-                route: None,
-                access: Cow::Borrowed(&self.unmapped),
-                checks: &[],
-                listing: None,
-                params: Vec::new(),
-            });
+            return Ok(RouteMatch::new(Cow::Borrowed(&self.unmapped)));
         };
         let rule = &self.rules[i];
         // A literal sent percent-encoded: raw-matching routers (axum, poem, warp) and
@@ -700,6 +740,7 @@ impl ScopeMapper for RouteTable {
             checks: &rule.checks,
             listing: rule.listing.as_ref(),
             params,
+            conditions: &rule.conditions,
         })
     }
 

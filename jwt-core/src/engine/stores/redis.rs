@@ -274,3 +274,44 @@ impl ReplayStore for RedisStore {
         Ok(stored.is_some())
     }
 }
+
+/// Introspection answers (feature `introspection`) under `<prefix>:introspect:<digest>`, each
+/// expiring with its answer: the key is already a SHA-256 of the token.
+#[cfg(feature = "introspection")]
+#[async_trait]
+impl crate::keys::introspection::IntrospectionStore for RedisStore {
+    async fn load_answer(&self, key: &[u8; 32], _now: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        // Redis drops the entry when its expiry passes; the answer's own `until` is checked
+        // again by the verifier.
+        let key = format!("{}:introspect:{}", self.prefix, URL_SAFE_NO_PAD.encode(key));
+        self.run(move |mut c| {
+            Box::pin(async move { redis::cmd("GET").arg(key).query_async(&mut c).await })
+        })
+        .await
+    }
+
+    async fn save_answer(
+        &self,
+        key: &[u8; 32],
+        answer: &[u8],
+        until: u64,
+    ) -> Result<(), StoreError> {
+        if until <= now_secs() {
+            return Ok(());
+        }
+        let key = format!("{}:introspect:{}", self.prefix, URL_SAFE_NO_PAD.encode(key));
+        let answer = answer.to_vec();
+        self.run(move |mut c| {
+            Box::pin(async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(answer)
+                    .arg("EX")
+                    .arg(seconds_until(until))
+                    .query_async::<()>(&mut c)
+                    .await
+            })
+        })
+        .await
+    }
+}

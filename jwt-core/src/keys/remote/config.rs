@@ -112,7 +112,7 @@ impl Settings {
 }
 
 /// Parses `text` as the `what` URL (`JWKS`, `issuer`, `jwks_uri`) and applies the URL rule.
-pub(super) fn check_url(text: &str, what: &'static str) -> Result<Url, RemoteConfigError> {
+pub(in crate::keys) fn check_url(text: &str, what: &'static str) -> Result<Url, RemoteConfigError> {
     let invalid = |reason: String| RemoteConfigError::InvalidUrl {
         what,
         url: text.to_owned(),
@@ -139,7 +139,7 @@ pub(super) fn check_url(text: &str, what: &'static str) -> Result<Url, RemoteCon
 }
 
 /// Whether `url` names a loopback address (`127.0.0.0/8`, `::1`, `localhost`).
-pub(super) fn is_loopback(url: &Url) -> bool {
+pub(in crate::keys) fn is_loopback(url: &Url) -> bool {
     let Some(host) = url.host_str() else {
         return false;
     };

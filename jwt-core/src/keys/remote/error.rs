@@ -54,6 +54,22 @@ pub enum FetchError {
     /// The discovered `jwks_uri` is not an acceptable URL.
     #[error("discovered jwks_uri is unacceptable: {0}")]
     BadJwksUri(String),
+    /// The discovery document does not name the endpoint (`jwks_uri`,
+    /// `introspection_endpoint`).
+    #[error("discovery document has no {0}")]
+    MissingEndpoint(&'static str),
+    /// A discovered endpoint other than `jwks_uri` is not an acceptable URL.
+    #[error("discovered {member} is unacceptable: {reason}")]
+    BadEndpoint {
+        /// The document's member (`introspection_endpoint`).
+        member: &'static str,
+        /// Why the URL is refused.
+        reason: String,
+    },
+    /// The authorization server's answer is not what the protocol says (not a JSON object, a
+    /// member twice): it cannot be read, so nothing is decided from it.
+    #[error("unreadable answer: {0}")]
+    BadAnswer(&'static str),
     /// No tokio runtime is running, so nothing can be fetched.
     #[error("no tokio runtime")]
     NoRuntime,

@@ -160,7 +160,7 @@ impl Fetcher {
         url: &Url,
         limit: usize,
     ) -> Result<(Vec<u8>, Option<Duration>), FetchError> {
-        let mut response = self
+        let response = self
             .client
             .get(url.clone())
             .header(
@@ -177,33 +177,41 @@ impl Fetcher {
         if status != reqwest::StatusCode::OK {
             return Err(FetchError::Status(status.as_u16()));
         }
-        if response
-            .content_length()
-            .is_some_and(|len| len > limit as u64)
-        {
-            return Err(FetchError::TooLarge { limit });
-        }
         let max_age = response
             .headers()
             .get(CACHE_CONTROL)
             .and_then(|v| v.to_str().ok())
             .and_then(parse::cache_control_max_age);
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(classify)? {
-            if body.len() + chunk.len() > limit {
-                return Err(FetchError::TooLarge { limit });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok((body, max_age))
+        Ok((read_bounded(response, limit).await?, max_age))
     }
+}
+
+/// A response's body, at most `limit` bytes (a declared larger length is refused unread).
+pub(in crate::keys) async fn read_bounded(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, FetchError> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > limit as u64)
+    {
+        return Err(FetchError::TooLarge { limit });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(classify)? {
+        if body.len() + chunk.len() > limit {
+            return Err(FetchError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The discovery documents for an issuer, in the order tried: OpenID Connect's
 /// `{issuer}/.well-known/openid-configuration`, RFC 8414's path-inserted
 /// `{origin}/.well-known/oauth-authorization-server{path}`, then
 /// `{origin}/.well-known/openid-configuration{path}`.
-fn well_known_urls(issuer: &Url) -> Vec<Url> {
+pub(in crate::keys) fn well_known_urls(issuer: &Url) -> Vec<Url> {
     let path = issuer.path().trim_end_matches('/');
     let origin = issuer.origin().ascii_serialization();
     let mut out = Vec::with_capacity(3);
@@ -222,7 +230,7 @@ fn well_known_urls(issuer: &Url) -> Vec<Url> {
     out
 }
 
-fn classify(e: reqwest::Error) -> FetchError {
+pub(in crate::keys) fn classify(e: reqwest::Error) -> FetchError {
     if e.is_timeout() {
         FetchError::Timeout
     } else if e.is_redirect() {

@@ -55,6 +55,12 @@ pub use config::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_KEYS, DEFAULT_MAX_STALE, DEFAULT_REFRESH_AHEAD,
     DEFAULT_TIMEOUT, DEFAULT_UNKNOWN_KID_COOLDOWN, MAX_CACHE_CONTROL_TTL, MIN_CACHE_CONTROL_TTL,
 };
+#[cfg(feature = "introspection")]
+pub(in crate::keys) use config::{check_url, is_loopback};
 pub use error::{FetchError, RemoteConfigError};
+#[cfg(feature = "introspection")]
+pub(in crate::keys) use fetch::{classify, read_bounded, well_known_urls};
+#[cfg(feature = "introspection")]
+pub(in crate::keys) use parse::discovery_endpoint;
 pub use refresh::RemoteStatus;
 pub use verifier::RemoteJwks;

@@ -38,6 +38,16 @@ pub(super) fn jwks(body: &[u8], s: &Settings) -> Result<KeySet, FetchError> {
 
 /// The `jwks_uri` of a discovery document whose `issuer` must be exactly `issuer`.
 pub(super) fn discovery_jwks_uri(body: &[u8], issuer: &str) -> Result<Url, FetchError> {
+    discovery_endpoint(body, issuer, "jwks_uri")
+}
+
+/// The endpoint URL named `member` (`jwks_uri`, `introspection_endpoint`) in a discovery
+/// document whose `issuer` must be exactly `issuer`; the URL passes the URL rule.
+pub(in crate::keys) fn discovery_endpoint(
+    body: &[u8],
+    issuer: &str,
+    member: &'static str,
+) -> Result<Url, FetchError> {
     let doc = jose::parse_strict_json(body)
         .map_err(|_| FetchError::InvalidDocument("discovery document is not JSON"))?;
     let found = doc
@@ -52,13 +62,16 @@ pub(super) fn discovery_jwks_uri(body: &[u8], issuer: &str) -> Result<Url, Fetch
             found: found.chars().take(200).collect(),
         });
     }
-    let jwks_uri =
-        doc.get("jwks_uri")
-            .and_then(Value::as_str)
-            .ok_or(FetchError::InvalidDocument(
-                "discovery document has no jwks_uri",
-            ))?;
-    check_url(jwks_uri, "jwks_uri").map_err(|e| FetchError::BadJwksUri(e.to_string()))
+    let Some(url) = doc.get(member).and_then(Value::as_str) else {
+        return Err(FetchError::MissingEndpoint(member));
+    };
+    check_url(url, member).map_err(|e| match member {
+        "jwks_uri" => FetchError::BadJwksUri(e.to_string()),
+        _ => FetchError::BadEndpoint {
+            member,
+            reason: e.to_string(),
+        },
+    })
 }
 
 /// `max-age` from a `Cache-Control` value; `no-store` / `no-cache` count as zero (the caller
@@ -165,7 +178,7 @@ mod tests {
         ));
         assert_eq!(
             discovery_jwks_uri(br#"{"issuer":"https://idp.example.com"}"#, iss).unwrap_err(),
-            FetchError::InvalidDocument("discovery document has no jwks_uri")
+            FetchError::MissingEndpoint("jwks_uri")
         );
     }
 }
