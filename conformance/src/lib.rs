@@ -471,11 +471,11 @@ impl Profile {
 pub const EXTRACT_HEADER: &str = "x-extract";
 
 /// The [`EXTRACT_HEADER`] value that makes the handler take the RFC 8693 actor chain with the
-/// adapter's `Actors` extractor (`jwt_warp::actors` filter) instead; the body is
+/// adapter's `ActorChain` extractor (`jwt_warp::actors` filter) instead; the body is
 /// [`actors_body`].
 pub const EXTRACT_ACTORS: &str = "actors";
 
-/// The echo body of a request served through the `Actors` extractor.
+/// The echo body of a request served through the `ActorChain` extractor.
 pub fn actors_body(actors: &[jwt_core::Actor]) -> String {
     json!({ "actors": actors }).to_string()
 }

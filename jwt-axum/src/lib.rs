@@ -397,12 +397,12 @@ pub struct SessionState(pub Map<String, Value>);
 ///
 /// As `Option<..>` it serves optional-auth routes.
 #[derive(Debug, Clone)]
-pub struct Actors(pub Vec<jwt_core::Actor>);
+pub struct ActorChain(pub Vec<jwt_core::Actor>);
 
 from_context!(Auth, extract::context);
 from_context!(UserId, extract::user_id);
 from_context!(SessionId, extract::session_id);
-from_context!(Actors, extract::actors);
+from_context!(ActorChain, extract::actors);
 from_context!(Scopes, extract::scopes);
 from_context!(Dependencies, extract::dependencies);
 from_context!(SessionState, extract::session_state);

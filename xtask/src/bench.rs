@@ -118,6 +118,18 @@ const ALLOC_COLD: Target = Target {
     bound: Bound::AtMost(8.0),
     unit: Unit::Count,
 };
+const INTROSPECTION_HIT: Target = Target {
+    id: "introspection-hit",
+    what: "a decision on a token-cache hit for an introspected (opaque) token ÷ the same for an HS256 JWT with the same claims",
+    bound: Bound::AtMost(1.5),
+    unit: Unit::Ratio,
+};
+const INTROSPECTION_CALLS: Target = Target {
+    id: "introspection-calls",
+    what: "introspection calls the authorization server gets for 1,000 requests of one token (TTL 60 s)",
+    bound: Bound::AtMost(1.0),
+    unit: Unit::Count,
+};
 const HTTP_CACHE_ON: Target = Target {
     id: "http-cache-on",
     what: "req/s behind the middleware with the cache on ÷ bare req/s (every framework, HS256 and RS256)",
@@ -143,13 +155,15 @@ const MEMORY_TOTAL: Target = Target {
 
 /// Every performance target the bench checks: the one place their values are written down (the
 /// printed report, BENCHMARKS.md and bench-server's memory bounds all come from here).
-const TARGETS: [&Target; 9] = [
+const TARGETS: [&Target; 11] = [
     &CORE_HS256_CACHE_OFF,
     &CORE_CACHE_HIT,
     &CORE_SCOPES_CACHE_OFF,
     &CORE_SCOPES_HIT_GROWTH,
     &ALLOC_HIT,
     &ALLOC_COLD,
+    &INTROSPECTION_HIT,
+    &INTROSPECTION_CALLS,
     &HTTP_CACHE_ON,
     &MEMORY_PER_ENTRY,
     &MEMORY_TOTAL,
@@ -676,7 +690,83 @@ fn core() -> Result<BTreeMap<String, [f64; 3]>, String> {
         }
         Err(why) => println!("core: {why}"),
     }
+    match introspection() {
+        Ok((opaque, jwt, calls)) => {
+            figures.insert(INTROSPECTION.to_owned(), [opaque, jwt, calls]);
+        }
+        Err(why) => println!("core: {why}"),
+    }
     Ok(figures)
+}
+
+/// The key of the introspection figures in the core figures: `[opaque hit ns, JWT hit ns,
+/// calls per 1,000 requests]`.
+const INTROSPECTION: &str = "introspection";
+
+/// Runs `jwt-core/benches/introspection.rs` and reads its two lines.
+fn introspection() -> Result<(f64, f64, f64), String> {
+    let out = cargo_command(&[
+        "bench",
+        "-p",
+        "jwt-core",
+        "--features",
+        "introspection",
+        "--bench",
+        "introspection",
+    ])
+    .stderr(std::process::Stdio::inherit())
+    .output()
+    .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    print!("{stdout}");
+    if !out.status.success() {
+        return Err("the introspection bench failed".into());
+    }
+    parse_introspection(&stdout).ok_or_else(|| "the introspection bench printed no figures".into())
+}
+
+/// `opaque O ns, jwt J ns` and the calls from the introspection bench's output.
+fn parse_introspection(stdout: &str) -> Option<(f64, f64, f64)> {
+    let hit = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("introspection cache hit: opaque "))?;
+    let (opaque, rest) = hit.split_once(" ns, jwt ")?;
+    let (jwt, _) = rest.split_once(" ns")?;
+    let calls = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("introspection calls per 1000 requests of one token: "))?;
+    Some((
+        opaque.trim().parse().ok()?,
+        jwt.trim().parse().ok()?,
+        calls.trim().parse().ok()?,
+    ))
+}
+
+/// The introspection targets, from the introspection bench's figures.
+fn introspection_checks(core: &BTreeMap<String, [f64; 3]>) -> Vec<Check> {
+    let Some(&[opaque, jwt, calls]) = core.get(INTROSPECTION) else {
+        return [&INTROSPECTION_HIT, &INTROSPECTION_CALLS]
+            .into_iter()
+            .map(|t| Check::unmeasured(t, "opaque token", "no introspection figures".into()))
+            .collect();
+    };
+    vec![
+        ratio_check(
+            &INTROSPECTION_HIT,
+            "opaque token vs HS256 JWT",
+            Some((opaque, jwt)),
+            "no introspection figures",
+        ),
+        Check::new(
+            &INTROSPECTION_CALLS,
+            "one token, 1,000 requests",
+            Figure {
+                measured: calls,
+                bound: INTROSPECTION_CALLS.bound.value(),
+                detail: format!("{calls:.0} call(s)"),
+            },
+        ),
+    ]
 }
 
 /// The key of the allocation counts in the core figures: `[hit, cold, -]`.
@@ -1500,6 +1590,14 @@ pub(crate) fn run(what: Option<&str>, plan: &HttpPlan, check: bool) -> Result<()
         checks.extend(core_checks(core));
         checks.extend(scope_checks(core));
         checks.extend(allocation_checks(core));
+        checks.extend(introspection_checks(core));
+        if let Some([opaque, jwt, calls]) = core.get(INTROSPECTION) {
+            let _ = writeln!(
+                md,
+                "\n### Introspected tokens (RFC 7662)\n\nA token-cache hit: opaque {opaque:.0} ns, HS256 JWT {jwt:.0} ns ({:.2}×). Introspection calls for 1,000 requests of one token: {calls:.0}.",
+                opaque / jwt
+            );
+        }
         if let Some([hit, cold, _]) = core.get(ALLOCATIONS) {
             let _ = writeln!(
                 md,
@@ -1753,6 +1851,31 @@ Transfer/sec:     14.74MB
             assert!(!t.bound.holds(worse, b), "{}", t.id);
             assert!(!t.bound.holds(f64::NAN, b), "{}", t.id);
         }
+    }
+
+    #[test]
+    fn introspection_figures_are_parsed_and_checked() {
+        let out = "x\nintrospection cache hit: opaque 276.9 ns, jwt 280.7 ns, ratio 0.99\nintrospection calls per 1000 requests of one token: 1\n";
+        assert_eq!(parse_introspection(out), Some((276.9, 280.7, 1.0)));
+        assert_eq!(
+            parse_introspection("introspection calls per 1000 requests of one token: 1"),
+            None
+        );
+        let mut core = BTreeMap::new();
+        core.insert(INTROSPECTION.to_owned(), [300.0, 250.0, 1.0]);
+        assert_eq!(
+            verdicts(&introspection_checks(&core)),
+            [Verdict::Ok, Verdict::Ok]
+        );
+        core.insert(INTROSPECTION.to_owned(), [400.0, 250.0, 2.0]);
+        assert_eq!(
+            verdicts(&introspection_checks(&core)),
+            [Verdict::Missed, Verdict::Missed]
+        );
+        assert_eq!(
+            verdicts(&introspection_checks(&BTreeMap::new())),
+            [Verdict::NotMeasured, Verdict::NotMeasured]
+        );
     }
 
     #[test]

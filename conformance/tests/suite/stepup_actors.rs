@@ -1,7 +1,7 @@
 //! RFC 9470 step-up and RFC 8693 actors through all four adapters (in-process, the case suite's
 //! harnesses): the exact challenges of a refused step-up, a `max_age` that is checked again on
 //! every request (never answered from a kept context), the `act` chain reaching handlers through
-//! each adapter's `Actors` extractor, and the delegation rules of a route.
+//! each adapter's `ActorChain` extractor, and the delegation rules of a route.
 
 use std::time::Duration;
 
@@ -38,7 +38,12 @@ fn profile() -> Profile {
         .route("POST /payments", ["pay"])
         .step_up("POST /payments", StepUp::new().max_age(2))
         .route("POST /runs", ["runs:write"])
-        .actors("POST /runs", Actors::required().allow(["agent-svc"]))
+        .actors(
+            "POST /runs",
+            Actors::required()
+                .allow_subjects(["agent-svc"])
+                .allow_clients(["agents-app"]),
+        )
         .route("DELETE /account", Vec::<String>::new())
         .actors("DELETE /account", Actors::forbidden())
         .authenticated("GET /me")
@@ -290,8 +295,17 @@ async fn actor_required_and_allowed_outermost_actor_on_every_adapter() {
         Some(insufficient),
     )
     .await;
-    let by_client = token(json!({"act": {"client_id": "agent-svc"}}));
+    let by_client = token(json!({"act": {"client_id": "agents-app"}}));
     expect_everywhere(&p, &request("POST", "/runs", &by_client, None), 200, None).await;
+    // Each list reads its own claim: a client named like an allowed subject is not allowed.
+    let lookalike = token(json!({"act": {"client_id": "agent-svc"}}));
+    expect_everywhere(
+        &p,
+        &request("POST", "/runs", &lookalike, None),
+        403,
+        Some(insufficient),
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -122,19 +122,26 @@ pub enum Delegation {
 }
 
 /// RFC 8693 delegation rules of a route: whether a call may (or must) be delegated, and which
-/// outermost actors (the current actor, RFC 8693 §4.1) may make it, named by their `sub` or
-/// `client_id`. A refusal is 403 `insufficient_scope` with its own reason (`actor_required`,
-/// `actor_forbidden`, `actor_not_allowed`).
+/// outermost actors (the current actor, RFC 8693 §4.1) may make it, named by their `sub`
+/// ([`Actors::allow_subjects`]) or their `client_id` ([`Actors::allow_clients`]): each list is
+/// compared with its own claim only. A refusal is 403 `insufficient_scope` with its own reason
+/// (`actor_required`, `actor_forbidden`, `actor_not_allowed`).
 ///
 /// ```
 /// use jwt_core::{Actors, RouteTable};
 /// let table = RouteTable::builder()
 ///     .route("POST /agents/{id}/runs", ["agents:{id}:run"])
-///     .actors("POST /agents/{id}/runs", Actors::required().allow(["agent-svc", "planner"]))
+///     .actors("POST /agents/{id}/runs", Actors::required().allow_clients(["agent-svc", "planner"]))
 ///     .route("DELETE /account", ["account:delete"])
 ///     .actors("DELETE /account", Actors::forbidden())
 ///     .build()?;
 /// assert!(table.lookup("DELETE", "/account")?.conditions.actors.is_some());
+/// // Contradictory: forbidden, yet naming allowed actors.
+/// assert!(RouteTable::builder()
+///     .route("GET /x", ["x"])
+///     .actors("GET /x", Actors::forbidden().allow_subjects(["a"]))
+///     .build()
+///     .is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -142,8 +149,10 @@ pub enum Delegation {
 pub struct Actors {
     /// Whether the call may or must be delegated.
     pub delegation: Delegation,
-    /// The outermost actors allowed (`sub` or `client_id`); empty: any actor.
-    pub allowed: Vec<String>,
+    /// The outermost actors allowed by `sub`.
+    pub subjects: Vec<String>,
+    /// The outermost actors allowed by `client_id`.
+    pub clients: Vec<String>,
 }
 
 impl Actors {
@@ -151,7 +160,7 @@ impl Actors {
     pub fn required() -> Self {
         Self {
             delegation: Delegation::Required,
-            allowed: Vec::new(),
+            ..Self::default()
         }
     }
 
@@ -159,31 +168,51 @@ impl Actors {
     pub fn forbidden() -> Self {
         Self {
             delegation: Delegation::Forbidden,
-            allowed: Vec::new(),
+            ..Self::default()
         }
     }
 
-    /// Delegated calls only from these outermost actors (`sub` or `client_id`); direct calls
-    /// still pass unless [`Actors::required`].
-    pub fn allow<I, S>(mut self, actors: I) -> Self
+    /// A delegated call passes when its outermost actor's `sub` is one of `subjects` (or its
+    /// `client_id` one of [`Actors::allow_clients`]); direct calls still pass unless
+    /// [`Actors::required`].
+    pub fn allow_subjects<I, S>(mut self, subjects: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.allowed.extend(actors.into_iter().map(Into::into));
+        self.subjects.extend(subjects.into_iter().map(Into::into));
         self
+    }
+
+    /// A delegated call passes when its outermost actor's `client_id` is one of `clients` (or
+    /// its `sub` one of [`Actors::allow_subjects`]).
+    pub fn allow_clients<I, S>(mut self, clients: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.clients.extend(clients.into_iter().map(Into::into));
+        self
+    }
+
+    /// Forbids delegated calls yet names allowed actors.
+    pub(crate) fn is_contradictory(&self) -> bool {
+        self.delegation == Delegation::Forbidden
+            && !(self.subjects.is_empty() && self.clients.is_empty())
     }
 
     /// Checks a token's (already bounded) chain.
     pub(crate) fn check(&self, chain: &[Actor]) -> Result<(), AuthErrorKind> {
         let refused = |reason| AuthErrorKind::ActorDenied { reason };
+        let listed = !(self.subjects.is_empty() && self.clients.is_empty());
         match (self.delegation, chain.first()) {
             (Delegation::Forbidden, Some(_)) => Err(refused("actor_forbidden")),
             (Delegation::Required, None) => Err(refused("actor_required")),
-            (_, Some(current)) if !self.allowed.is_empty() => {
-                let named =
-                    |id: &Option<String>| id.as_ref().is_some_and(|id| self.allowed.contains(id));
-                if named(&current.sub) || named(&current.client_id) {
+            (_, Some(current)) if listed => {
+                let named = |id: &Option<String>, list: &[String]| {
+                    id.as_ref().is_some_and(|id| list.contains(id))
+                };
+                if named(&current.sub, &self.subjects) || named(&current.client_id, &self.clients) {
                     Ok(())
                 } else {
                     Err(refused("actor_not_allowed"))
@@ -318,23 +347,25 @@ mod tests {
         );
         assert_eq!(reason(Actors::forbidden().check(&[])), "ok");
         assert_eq!(reason(Actors::required().check(&[])), "actor_required");
+        let one = std::slice::from_ref(&agent);
+        let required = Actors::required;
         assert_eq!(
-            reason(
-                Actors::required()
-                    .allow(["agent-svc"])
-                    .check(std::slice::from_ref(&agent))
-            ),
+            reason(required().allow_subjects(["agent-svc"]).check(one)),
             "ok"
         );
         assert_eq!(
-            reason(
-                Actors::required()
-                    .allow(["other"])
-                    .check(std::slice::from_ref(&agent))
-            ),
+            reason(required().allow_subjects(["other"]).check(one)),
             "actor_not_allowed"
         );
-        assert_eq!(reason(Actors::default().allow(["other"]).check(&[])), "ok");
+        // Each list reads its own claim: a subject never stands for a client.
+        assert_eq!(
+            reason(required().allow_clients(["agent-svc"]).check(one)),
+            "actor_not_allowed"
+        );
+        assert_eq!(
+            reason(Actors::default().allow_subjects(["other"]).check(&[])),
+            "ok"
+        );
     }
 
     #[test]

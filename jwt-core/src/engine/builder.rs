@@ -126,7 +126,8 @@ impl JwtAuthBuilder {
     }
 
     /// Turns scope enforcement off: every route needs only a valid token (or none, where the
-    /// table says so), whatever scopes it lists. agno's `authorization=False`.
+    /// table says so), whatever scopes it lists. agno's `authorization=False`. A route's
+    /// step-up and actor rules ([`crate::StepUp`], [`crate::Actors`]) still apply.
     pub fn dangerous_authenticate_only(mut self) -> Self {
         self.authorization = Some(false);
         self

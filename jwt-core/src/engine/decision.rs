@@ -289,8 +289,10 @@ impl JwtAuth {
                     required_scopes(&principal.scopes, route, templates, method)?;
                 if i.authorization {
                     resource_checks(&principal.scopes, route)?;
-                    self.route_conditions(&principal, route.conditions)?;
                 }
+                // How the caller authenticated, and through whom: checked even when scopes
+                // are not (authentication only), since the table names them explicitly.
+                self.route_conditions(&principal, route.conditions)?;
                 (required, listing, route.route.map(str::to_owned))
             }
             Demand::Mcp(d) if i.authorization => {

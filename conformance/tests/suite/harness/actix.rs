@@ -9,7 +9,7 @@ use conformance::{
     EXTRACT_ACTORS, EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, actors_body,
     echo_with_body, user_id_body,
 };
-use jwt_actix::{Actors, Auth, JwtAuthExt as _, UserId};
+use jwt_actix::{ActorChain, Auth, JwtAuthExt as _, UserId};
 
 async fn echo(req: actix_web::HttpRequest, auth: Option<Auth>, body: web::Bytes) -> ActixResponse {
     // The required `UserId` extractor when the case asks for it: its refusal is actix's
@@ -19,8 +19,8 @@ async fn echo(req: actix_web::HttpRequest, auth: Option<Auth>, body: web::Bytes)
         .get(EXTRACT_HEADER)
         .is_some_and(|v| v == EXTRACT_ACTORS)
     {
-        return match Actors::from_request(&req, &mut actix_web::dev::Payload::None).await {
-            Ok(Actors(chain)) => ActixResponse::Ok()
+        return match ActorChain::from_request(&req, &mut actix_web::dev::Payload::None).await {
+            Ok(ActorChain(chain)) => ActixResponse::Ok()
                 .content_type("application/json")
                 .body(actors_body(&chain)),
             Err(rejection) => actix_web::ResponseError::error_response(&rejection),

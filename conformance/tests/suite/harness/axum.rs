@@ -9,7 +9,7 @@ use conformance::{
     EXTRACT_ACTORS, EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, actors_body,
     echo_with_body, user_id_body,
 };
-use jwt_axum::{Actors, Auth, JwtAuthExt as _, UserId};
+use jwt_axum::{ActorChain, Auth, JwtAuthExt as _, UserId};
 use tower::ServiceExt as _;
 
 async fn echo(req: axum::extract::Request) -> Response {
@@ -24,8 +24,9 @@ async fn echo(req: axum::extract::Request) -> Response {
         .get(EXTRACT_HEADER)
         .is_some_and(|v| v == EXTRACT_ACTORS)
     {
-        return match <Actors as FromRequestParts<()>>::from_request_parts(&mut parts, &()).await {
-            Ok(Actors(chain)) => json(actors_body(&chain)),
+        return match <ActorChain as FromRequestParts<()>>::from_request_parts(&mut parts, &()).await
+        {
+            Ok(ActorChain(chain)) => json(actors_body(&chain)),
             Err(rejection) => rejection.into_response(),
         };
     }

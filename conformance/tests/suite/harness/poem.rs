@@ -5,7 +5,7 @@ use conformance::{
     EXTRACT_ACTORS, EXTRACT_HEADER, Harness, HttpRequest, HttpResponse, Profile, actors_body,
     echo_with_body, user_id_body,
 };
-use jwt_poem::{Actors, Auth, JwtAuthExt as _, UserId};
+use jwt_poem::{ActorChain, Auth, JwtAuthExt as _, UserId};
 use poem::FromRequest as _;
 use poem::http::uri::Scheme;
 use poem::web::{LocalAddr, RemoteAddr};
@@ -21,8 +21,8 @@ async fn echo(req: &Request, auth: Option<Auth>, body: Body) -> Response {
         .get(EXTRACT_HEADER)
         .is_some_and(|v| v == EXTRACT_ACTORS)
     {
-        return match Actors::from_request_without_body(req).await {
-            Ok(Actors(chain)) => Response::builder()
+        return match ActorChain::from_request_without_body(req).await {
+            Ok(ActorChain(chain)) => Response::builder()
                 .content_type("application/json")
                 .body(actors_body(&chain)),
             Err(err) => err.into_response(),

@@ -249,14 +249,15 @@ impl RouteTableBuilder {
     }
 
     /// RFC 9470 step-up on an existing entry (see [`StepUp`]); a second call replaces the
-    /// first. An entry that does not exist (or an MCP row) is a build error.
+    /// first. An entry that does not exist, or one that needs no token (excluded, optional, an
+    /// MCP endpoint or row), is a build error: the rule could never be enforced there.
     pub fn step_up(mut self, entry: &str, step_up: StepUp) -> Self {
         self.condition(entry).step_up = Some(step_up);
         self
     }
 
     /// RFC 8693 delegation rules on an existing entry (see [`Actors`]); a second call
-    /// replaces the first. An entry that does not exist (or an MCP row) is a build error.
+    /// replaces the first. The same entries as [`Self::step_up`] are build errors.
     pub fn actors(mut self, entry: &str, actors: Actors) -> Self {
         self.condition(entry).actors = Some(actors);
         self
@@ -406,21 +407,7 @@ impl RouteTableBuilder {
                 rule(entry, access, checks, listing, hierarchical)
             })
             .collect::<Result<Vec<Rule>, ConfigError>>()?;
-        for (entry, conditions) in self.conditions {
-            let Some(rule) = rules.iter_mut().find(|r| r.entry == entry) else {
-                return Err(ConfigError::InvalidRoute {
-                    route: entry,
-                    reason: "a step-up or actor rule needs its entry: add the route first",
-                });
-            };
-            if conditions.step_up.as_ref().is_some_and(StepUp::is_empty) {
-                return Err(ConfigError::InvalidRoute {
-                    route: entry,
-                    reason: "an empty step-up: name acr values or a max_age",
-                });
-            }
-            rule.conditions = conditions;
-        }
+        attach_conditions(&mut rules, self.conditions)?;
         let mut by_method: Vec<(String, Bucket)> = Vec::new();
         let mut any_method = Bucket::default();
         for (i, rule) in rules.iter().enumerate() {
@@ -495,6 +482,50 @@ impl RouteTableBuilder {
         }
         McpRows::build(plain)
     }
+}
+
+/// Each entry's step-up and actor rules onto its rule: the entry must exist and require a
+/// token, and the rules must say something that can hold.
+fn attach_conditions(
+    rules: &mut [Rule],
+    conditions: Vec<(String, Conditions)>,
+) -> Result<(), ConfigError> {
+    for (entry, conditions) in conditions {
+        let Some(rule) = rules.iter_mut().find(|r| r.entry == entry) else {
+            return Err(ConfigError::InvalidRoute {
+                route: entry,
+                reason: "a step-up or actor rule needs its entry: add the route first",
+            });
+        };
+        let invalid = |reason| ConfigError::InvalidRoute {
+            route: entry.clone(),
+            reason,
+        };
+        // Where no token decides, no condition could be checked: refuse rather than let a
+        // rule that is never enforced look like it is.
+        if matches!(
+            rule.access,
+            Access::Excluded | Access::Optional | Access::Mcp
+        ) {
+            return Err(invalid(
+                "step-up and actor rules need a route that requires a token (not excluded, optional or an MCP endpoint)",
+            ));
+        }
+        if conditions.step_up.as_ref().is_some_and(StepUp::is_empty) {
+            return Err(invalid("an empty step-up: name acr values or a max_age"));
+        }
+        if conditions
+            .actors
+            .as_ref()
+            .is_some_and(Actors::is_contradictory)
+        {
+            return Err(invalid(
+                "a route that forbids delegated calls names allowed actors",
+            ));
+        }
+        rule.conditions = conditions;
+    }
+    Ok(())
 }
 
 /// One entry checked and turned into a rule: its method, pattern and every scope it names.
@@ -1209,5 +1240,45 @@ mod tests {
             (Some(a), Some(b)) if a == b => reference_glob(&p[1..], &s[1..]),
             _ => false,
         }
+    }
+
+    #[test]
+    fn conditions_need_an_entry_that_requires_a_token() {
+        use crate::authz::conditions::{Actors, StepUp};
+        let mfa = || StepUp::acr(["mfa"]);
+        let base = || {
+            RouteTable::builder()
+                .route("GET /a", ["a"])
+                .exclude("/public")
+                .optional("GET /maybe")
+                .mcp("/mcp")
+        };
+        assert!(base().step_up("GET /a", mfa()).build().is_ok());
+        for entry in ["GET /public", "GET /maybe", "POST /mcp", "GET /missing"] {
+            assert!(base().step_up(entry, mfa()).build().is_err(), "{entry}");
+            assert!(
+                base().actors(entry, Actors::required()).build().is_err(),
+                "{entry}"
+            );
+        }
+        assert!(
+            base().step_up("GET /a", StepUp::new()).build().is_err(),
+            "empty"
+        );
+        let table = base()
+            .step_up("GET /a", mfa())
+            .actors("GET /a", Actors::forbidden())
+            .build()
+            .unwrap();
+        let m = table.lookup("GET", "/a").unwrap();
+        assert!(m.conditions.step_up.is_some() && m.conditions.actors.is_some());
+        assert!(
+            table
+                .lookup("GET", "/maybe")
+                .unwrap()
+                .conditions
+                .step_up
+                .is_none()
+        );
     }
 }

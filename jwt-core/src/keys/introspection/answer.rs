@@ -12,8 +12,9 @@ use crate::token::jose;
 /// answer cannot be read at all (the server failed, nothing is decided from it).
 ///
 /// - `active` must be the JSON boolean `true` (a string `"true"`, a number, no member: inactive);
-/// - `token_type`, when present, must be `Bearer` or `DPoP` (any case), and `token_use`, when
-///   present, `access_token`: a refresh token is not an access token;
+/// - `token_type`, when present, must be `Bearer` or `DPoP` (any case), `token_use`, when
+///   present, `access_token`, and a `typ` must not name a refresh or offline token: a refresh
+///   token is not an access token (where a server labels neither, the audience is the guard);
 /// - `iss`, with `issuer` pinned: must equal it; an answer without `iss` gets it.
 ///
 /// `active` is removed; every other member is kept as a claim.
@@ -45,6 +46,13 @@ fn check(claims: &mut Map<String, Value>, issuer: Option<&str>) -> Result<(), In
         None => {}
         Some(Value::String(t)) if t == "access_token" => {}
         Some(_) => return Err(InvalidToken::WrongType),
+    }
+    // Keycloak names a refresh token's kind in `typ` (`Refresh`, `Offline`).
+    if let Some(Value::String(typ)) = claims.get("typ") {
+        let typ = typ.to_ascii_lowercase();
+        if typ.contains("refresh") || typ.contains("offline") {
+            return Err(InvalidToken::WrongType);
+        }
     }
     if let Some(pinned) = issuer {
         match claims.get("iss") {
@@ -130,6 +138,8 @@ mod tests {
             r#"{"active":true,"token_type":"refresh_token"}"#,
             r#"{"active":true,"token_type":5}"#,
             r#"{"active":true,"token_use":"refresh_token"}"#,
+            r#"{"active":true,"typ":"Refresh"}"#,
+            r#"{"active":true,"typ":"Offline"}"#,
         ] {
             assert_eq!(
                 read_str(bad, None).unwrap(),

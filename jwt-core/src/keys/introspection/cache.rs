@@ -111,16 +111,28 @@ impl Answers {
         map.entry(key).or_default().clone()
     }
 
-    /// The call `cell` for `key` has landed: later requests start their own (or find the kept
-    /// answer).
-    pub(super) fn landed(&self, key: &[u8; 32], cell: &Arc<OnceCell<Flight>>) {
+    /// A request is done with the call `cell` for `key` (it landed, or the request was
+    /// dropped): the entry goes once the call has landed, or when nobody else waits for it (the
+    /// map and this request hold the only handles), so that abandoned calls leave nothing.
+    pub(super) fn leave(&self, key: &[u8; 32], cell: &Arc<OnceCell<Flight>>) {
         let mut map = self
             .in_flight
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if map.get(key).is_some_and(|c| Arc::ptr_eq(c, cell)) {
+        if map.get(key).is_some_and(|c| Arc::ptr_eq(c, cell))
+            && (cell.initialized() || Arc::strong_count(cell) <= 2)
+        {
             map.remove(key);
         }
+    }
+
+    /// The calls in flight (waited for or abandoned).
+    #[cfg(test)]
+    pub(super) fn in_flight(&self) -> usize {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// The answers kept now.
@@ -178,7 +190,20 @@ mod tests {
         let a = answers.flight([2; 32]);
         let b = answers.flight([2; 32]);
         assert!(Arc::ptr_eq(&a, &b));
-        answers.landed(&[2; 32], &a);
-        assert!(!Arc::ptr_eq(&a, &answers.flight([2; 32])));
+        // `b` still waits: `a` leaving keeps the call.
+        answers.leave(&[2; 32], &a);
+        assert_eq!(answers.in_flight(), 1);
+        drop(a);
+        // The last one leaving an abandoned call removes it.
+        answers.leave(&[2; 32], &b);
+        assert_eq!(answers.in_flight(), 0);
+        let c = answers.flight([2; 32]);
+        assert!(!Arc::ptr_eq(&b, &c));
+        c.set(Err(VerifyError::Unavailable)).unwrap();
+        let d = answers.flight([2; 32]);
+        // A landed call goes as soon as one request leaves it.
+        answers.leave(&[2; 32], &c);
+        assert_eq!(answers.in_flight(), 0);
+        drop(d);
     }
 }

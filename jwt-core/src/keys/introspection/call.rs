@@ -7,7 +7,7 @@ use std::sync::{PoisonError, RwLock};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use reqwest::Url;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use url::form_urlencoded;
 
 use super::config::{ClientAuth, Location, Settings};
@@ -24,6 +24,8 @@ enum Endpoint {
         issuer: String,
         parsed: Url,
         resolved: RwLock<Option<Url>>,
+        /// One discovery at a time: requests arriving meanwhile wait for its result.
+        discovering: tokio::sync::Mutex<()>,
     },
 }
 
@@ -53,6 +55,7 @@ impl Caller {
                     issuer: issuer.clone(),
                     parsed,
                     resolved: RwLock::new(None),
+                    discovering: tokio::sync::Mutex::new(()),
                 }
             }
         };
@@ -100,7 +103,10 @@ impl Caller {
         if let ClientAuth::SecretBasic { client_id, secret } = &self.auth {
             // RFC 6749 §2.3.1: both form-encoded before Basic's base64.
             let pair = format!("{}:{}", form_encode(client_id), form_encode(secret));
-            request = request.header(AUTHORIZATION, format!("Basic {}", STANDARD.encode(pair)));
+            let mut basic = HeaderValue::try_from(format!("Basic {}", STANDARD.encode(pair)))
+                .map_err(|_| FetchError::Transport("unusable client credentials".into()))?;
+            basic.set_sensitive(true);
+            request = request.header(AUTHORIZATION, basic);
         }
         let body = self.form(token, &url)?;
         let response = request.body(body).send().await.map_err(classify)?;
@@ -148,19 +154,26 @@ impl Caller {
 
     /// The endpoint: configured, or discovered once (again after a 404 or 410 from it).
     async fn endpoint(&self) -> Result<Url, FetchError> {
-        let (issuer, parsed, resolved) = match &self.endpoint {
+        let (issuer, parsed, resolved, discovering) = match &self.endpoint {
             Endpoint::Fixed(url) => return Ok(url.clone()),
             Endpoint::Discovered {
                 issuer,
                 parsed,
                 resolved,
-            } => (issuer, parsed, resolved),
+                discovering,
+            } => (issuer, parsed, resolved, discovering),
         };
-        if let Some(url) = resolved
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-        {
+        let known = || {
+            resolved
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
+        };
+        if let Some(url) = known() {
+            return Ok(url);
+        }
+        let _one_at_a_time = discovering.lock().await;
+        if let Some(url) = known() {
             return Ok(url);
         }
         let mut last = FetchError::Status(404);

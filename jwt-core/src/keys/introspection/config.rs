@@ -206,6 +206,9 @@ impl Settings {
                 "at most 24 h, and the negative TTL at most the TTL",
             ));
         }
+        if self.pause > Duration::from_secs(60) {
+            return Err(invalid("pause_after_failure", "at most 60 s"));
+        }
         if self.max_entries == 0 {
             return Err(invalid("max_entries", "must be at least 1"));
         }
@@ -260,9 +263,10 @@ impl IntrospectionBuilder {
         self
     }
 
-    /// After a failed call (timeout, refused connection, 5xx, an unreadable answer), how long
-    /// requests are answered 503 at once without calling (default
-    /// [`DEFAULT_INTROSPECTION_PAUSE`]): an outage does not cost every request a timeout.
+    /// After the server failed (no connection, a timeout, a 5xx or 429, an unreadable answer),
+    /// how long requests whose answer is not kept are answered 503 at once without calling
+    /// (default [`DEFAULT_INTROSPECTION_PAUSE`], at most 60 s): an outage does not cost every
+    /// request a timeout.
     pub fn pause_after_failure(mut self, pause: Duration) -> Self {
         self.settings.pause = pause;
         self

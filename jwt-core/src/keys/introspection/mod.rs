@@ -10,7 +10,8 @@
 //! - **answers**: `active` must be the boolean `true`; a `token_type` other than `Bearer` /
 //!   `DPoP` or a `token_use` other than `access_token` is refused (a refresh token is not an
 //!   access token); an answer that is not a JSON object is the server's failure;
-//! - **cache**: answers are kept by a SHA-256 of the token until the earlier of the TTL (60 s by
+//! - **cache**: answers are kept by a SHA-256 of the token (with the endpoint and client id, so
+//!   that verifiers sharing a store never read each other's answers) until the earlier of the TTL (60 s by
 //!   default) and the token's `exp`; inactive answers only with a negative TTL (default: never);
 //!   bounded by entry count; the engine's token cache never keeps an introspected token longer
 //!   than its answer ([`crate::Verified::fresh_until`]);
@@ -55,10 +56,11 @@ pub use config::{
 use cache::{Answers, Flight, Kept};
 use call::Caller;
 use config::{Location, Settings};
+use tokio::sync::OnceCell;
 
 use crate::clock::now_secs;
 use crate::error::RemoteConfigError;
-use crate::keys::crypto::sha256;
+use crate::keys::crypto::sha256_parts;
 use crate::keys::remote::FetchError;
 use crate::keys::verifier::{TokenKind, Verified, Verifier, VerifyError};
 
@@ -87,6 +89,10 @@ pub struct Introspection {
 
 struct Inner {
     caller: Caller,
+    /// What the cache keys are computed under: the endpoint (or issuer) and the client, so that
+    /// verifiers sharing a store never read each other's answers (RFC 7662 §2.2 lets a server
+    /// tailor its answer to the resource server asking).
+    namespace: Vec<u8>,
     answers: Answers,
     settings: Settings,
     issuer: Option<String>,
@@ -161,6 +167,9 @@ impl Introspection {
 
     /// The answer for the token whose digest is `key`: kept, shared, or asked for.
     async fn answer(&self, token: &str, key: [u8; 32]) -> Flight {
+        // An adapter may poll a decision once and drop it if it waits (`JwtAuth::verdict_now`),
+        // then continue it: wait once before any I/O, so that the dropped poll started nothing.
+        tokio::task::yield_now().await;
         let i = &*self.inner;
         let now = now_secs();
         if let Some(kept) = i.answers.get(&key, now) {
@@ -173,10 +182,6 @@ impl Introspection {
         if self.paused() {
             return Err(VerifyError::Unavailable);
         }
-        // An adapter may poll a decision once and drop it if it waits (`JwtAuth::verdict_now`),
-        // then continue it: wait once before any I/O, so that the dropped poll opened no
-        // connection for nothing.
-        tokio::task::yield_now().await;
         let answer = i.caller.introspect(token).await;
         i.calls.fetch_add(1, Ordering::Relaxed);
         let body = match answer {
@@ -196,11 +201,15 @@ impl Introspection {
                 }
                 if let Some(store) = &i.store
                     && now < until
-                    && let Err(error) = store
-                        .save_answer(&key, &cache::encode(until, &body), until)
-                        .await
                 {
-                    tracing::warn!(%error, "introspection: the shared cache did not keep an answer");
+                    // Off the request's path: a slow store never delays it.
+                    let store = store.clone();
+                    let entry = cache::encode(until, &body);
+                    tokio::spawn(async move {
+                        if let Err(error) = store.save_answer(&key, &entry, until).await {
+                            tracing::warn!(%error, "introspection: the shared cache did not keep an answer");
+                        }
+                    });
                 }
                 Kept {
                     answer: Ok(Arc::new(claims)),
@@ -228,6 +237,8 @@ impl Introspection {
         };
         let (until, body) = cache::decode(&stored)?;
         let claims = answer::read(body, i.issuer.as_deref()).ok()?.ok()?;
+        // Never longer than this verifier would keep its own answer.
+        let until = until.min(now.saturating_add(i.settings.ttl.as_secs()));
         (now < until).then(|| Kept {
             answer: Ok(Arc::new(claims)),
             until,
@@ -242,17 +253,30 @@ impl Introspection {
         self.now_ms() < self.inner.paused_until_ms.load(Ordering::Relaxed)
     }
 
-    /// A failed call: logged, calls paused, 503.
+    /// A failed call: logged, 503; calls paused when the server itself is failing (no
+    /// connection, a timeout, a 5xx, 429, an unreadable answer), not for an answer about one
+    /// request (another 4xx).
     fn failed(&self, error: &FetchError) -> VerifyError {
         let i = &*self.inner;
         if matches!(error, FetchError::Status(404 | 410)) {
             i.caller.forget_endpoint();
         }
         tracing::warn!(%error, endpoint = %i.caller.describe(), "introspection failed: refusing (503)");
-        let pause = u64::try_from(i.settings.pause.as_millis()).unwrap_or(u64::MAX);
-        i.paused_until_ms
-            .store(self.now_ms().saturating_add(pause), Ordering::Relaxed);
+        let server_down = match error {
+            FetchError::Status(status) => *status == 429 || *status >= 500,
+            _ => true,
+        };
+        if server_down {
+            let pause = u64::try_from(i.settings.pause.as_millis()).unwrap_or(u64::MAX);
+            i.paused_until_ms
+                .store(self.now_ms().saturating_add(pause), Ordering::Relaxed);
+        }
         VerifyError::Unavailable
+    }
+
+    /// The cache key of `token`: SHA-256 over this verifier's namespace and the token.
+    fn key(&self, token: &str) -> [u8; 32] {
+        sha256_parts(&[&self.inner.namespace, token.as_bytes()])
     }
 }
 
@@ -273,6 +297,14 @@ impl IntrospectionBuilder {
                 }
             })?;
         }
+        let namespace = format!(
+            "jwt-core introspection\n{}\n{}\n",
+            match &self.location {
+                Location::Endpoint(url) | Location::Discover(url) => url,
+            },
+            self.auth.client_id()
+        )
+        .into_bytes();
         let caller = Caller::new(
             &self.location,
             self.auth,
@@ -282,6 +314,7 @@ impl IntrospectionBuilder {
         Ok(Introspection {
             inner: Arc::new(Inner {
                 caller,
+                namespace,
                 answers: Answers::new(self.settings.max_entries),
                 settings: self.settings,
                 issuer: self.issuer,
@@ -297,15 +330,21 @@ impl IntrospectionBuilder {
 #[async_trait]
 impl Verifier for Introspection {
     async fn verify(&self, token: &str) -> Result<Verified, VerifyError> {
-        let key = sha256(token.as_bytes());
+        let key = self.key(token);
         let i = &*self.inner;
         let kept = match i.answers.get(&key, now_secs()) {
             Some(kept) => kept,
             None => {
-                // One call per token, however many requests wait for it.
+                // One call per token, however many requests wait for it; a request dropped
+                // while waiting leaves the call to the others (or, the last one, removes it).
                 let cell = i.answers.flight(key);
+                let leave = Leave {
+                    answers: &i.answers,
+                    key,
+                    cell: &cell,
+                };
                 let flight = cell.get_or_init(|| self.answer(token, key)).await.clone();
-                i.answers.landed(&key, &cell);
+                drop(leave);
                 flight?
             }
         };
@@ -317,5 +356,18 @@ impl Verifier for Introspection {
     /// With an issuer pinned (always through discovery).
     fn pins_issuer(&self) -> bool {
         self.inner.issuer.is_some()
+    }
+}
+
+/// Leaves a call in flight when the request is done with it, landed or dropped.
+struct Leave<'a> {
+    answers: &'a Answers,
+    key: [u8; 32],
+    cell: &'a Arc<OnceCell<Flight>>,
+}
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        self.answers.leave(&self.key, self.cell);
     }
 }
