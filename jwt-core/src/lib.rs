@@ -74,6 +74,7 @@ pub use engine::dpop::replay::{MemoryReplayStore, ReplayStore};
 pub use engine::dpop::url::HtuOrigin;
 pub use engine::dpop::{Dpop, DpopMode, MAX_DPOP_CLOCK_SKEW, MAX_DPOP_PROOF_LIFETIME};
 pub use engine::metadata::ProtectedResourceMetadata;
+pub use engine::mtls::{CertHeader, Mtls, MtlsMode, certificate_thumbprint};
 pub use engine::stores::memory::JtiDenylist;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

@@ -11,6 +11,7 @@ use crate::engine::cache::{TokenCache, TokenCacheConfig};
 use crate::engine::checks::RequestCheck;
 use crate::engine::dpop::{Dpop, DpopMode};
 use crate::engine::metadata::{self, ProtectedResourceMetadata};
+use crate::engine::mtls::Mtls;
 use crate::engine::validation::{AudiencePolicy, Validation};
 use crate::engine::{Inner, JwtAuth, OptionsPolicy, TokenLocation};
 use crate::error::ConfigError;
@@ -58,6 +59,7 @@ pub struct JwtAuthBuilder {
     any_issuer: bool,
     revoker: Option<Arc<dyn Revoker>>,
     mcp_body_limit: Option<usize>,
+    mtls: Option<Mtls>,
     error: Option<ConfigError>,
 }
 
@@ -204,6 +206,36 @@ impl JwtAuthBuilder {
     /// ```
     pub fn dpop(mut self, dpop: Dpop) -> Self {
         self.dpop = Some(dpop);
+        self
+    }
+
+    /// Certificate-bound tokens (RFC 8705, mutual TLS): a token whose `cnf.x5t#S256` names a
+    /// client certificate passes only with that certificate, from the TLS connection
+    /// ([`crate::RequestParts::client_certificate`]) or a trusted proxy's header
+    /// ([`Mtls::trusted_proxy`]); [`Mtls::required`] refuses unbound tokens. A token bound both
+    /// to a DPoP key and to a certificate needs both proofs (both configured, both presented).
+    /// The protected resource metadata advertises `tls_client_certificate_bound_access_tokens`.
+    ///
+    /// ```
+    /// use jwt_core::{JwtAuth, Mtls, SimpleRequest, StaticKeys, mint};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let secret = [8u8; 32];
+    /// let auth = JwtAuth::builder().dangerous_any_issuer()
+    ///     .verifier(StaticKeys::hs256(secret)?)
+    ///     .mtls(Mtls::if_bound())
+    ///     .build()?;
+    /// let der = b"the client certificate's DER";
+    /// let x5t = jwt_core::certificate_thumbprint(der);
+    /// let claims = serde_json::json!({"sub": "a", "exp": 4_000_000_000u64, "cnf": {"x5t#S256": x5t}});
+    /// let bearer = format!("Bearer {}", mint::hs256(&secret, &claims)?);
+    /// let with_cert = SimpleRequest::new("GET", "/").header("authorization", &bearer).client_certificate(der);
+    /// assert!(auth.authenticate(&with_cert).await.is_ok());
+    /// let without = SimpleRequest::new("GET", "/").header("authorization", &bearer);
+    /// assert_eq!(auth.authenticate(&without).await.unwrap_err().reason(), "certificate_required");
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    pub fn mtls(mut self, mtls: Mtls) -> Self {
+        self.mtls = Some(mtls);
         self
     }
 
@@ -379,6 +411,8 @@ impl JwtAuthBuilder {
             true => None,
             false => Some(TokenCache::new(self.cache.take().unwrap_or_default())?),
         };
+        let mtls = self.mtls.take();
+        validation.mtls_binding = mtls.is_some();
         let dpop = match self.dpop.take() {
             Some(d) => {
                 validation.dpop_binding = true;
@@ -386,12 +420,13 @@ impl JwtAuthBuilder {
             }
             None => None,
         };
-        let metadata = self.served_metadata(mapper.as_ref(), dpop.as_ref())?;
+        let metadata = self.served_metadata(mapper.as_ref(), dpop.as_ref(), mtls.is_some())?;
         let style = self.error_style(&realm, metadata.as_ref(), dpop.as_ref());
         let mapper: Arc<dyn ScopeMapper> = Arc::from(mapper);
         Ok(JwtAuth {
             inner: Arc::new(Inner {
-                reuse_contexts: mapper.is_fixed() && dpop.is_none(),
+                // Never when the connection decides too (a DPoP proof, a client certificate).
+                reuse_contexts: mapper.is_fixed() && dpop.is_none() && mtls.is_none(),
                 has_mcp: mapper.has_mcp_endpoints(),
                 mcp_body_limit: self.mcp_body_limit.unwrap_or(DEFAULT_MCP_BODY_LIMIT),
                 cache,
@@ -414,6 +449,7 @@ impl JwtAuthBuilder {
                 keep_token: self.keep_token,
                 metadata,
                 dpop,
+                mtls,
                 revoker: self.revoker.take(),
             }),
         })
@@ -490,6 +526,7 @@ impl JwtAuthBuilder {
         &mut self,
         mapper: &dyn ScopeMapper,
         dpop: Option<&crate::engine::dpop::DpopCheck>,
+        mtls: bool,
     ) -> Result<Option<metadata::ServedMetadata>, ConfigError> {
         let Some(m) = self.metadata.take() else {
             return Ok(None);
@@ -498,6 +535,9 @@ impl JwtAuthBuilder {
         let mut m = m.with_default_scopes(mapper.scopes_supported());
         if let Some(d) = dpop {
             m = m.with_dpop(d.alg_names.clone(), d.mode == DpopMode::Required);
+        }
+        if mtls {
+            m = m.with_mtls();
         }
         Ok(Some(metadata::ServedMetadata::new(&m)))
     }

@@ -13,6 +13,7 @@ use crate::authz::context::{AuthContext, Links, Principal};
 use crate::authz::routes::{Access, Listing, RouteMatch, ScopeTemplate};
 use crate::authz::scope::{AccessibleIds, ScopeSet};
 use crate::clock::now_secs;
+use crate::engine::binding::Binding;
 use crate::engine::cache::CachedToken;
 use crate::engine::mcp::{Level, McpDemand};
 use crate::engine::trace::{Trace, record_header, record_mismatch};
@@ -239,14 +240,14 @@ impl JwtAuth {
         let i = &*self.inner;
         let (method, token) = (req.method(), located.token);
         let (principal, cached) = self.principal(token, located.pending, lookup, span).await?;
+        // Whatever produced the claims (a JWT, an introspection answer, an API key's claims), a
+        // `cnf` no configured proof can verify is refused.
+        let binding = Binding::of(&principal.claims, i.dpop.is_some(), i.mtls.is_some())?;
+        if let Some(m) = &i.mtls {
+            m.check(req, binding.x5t)?;
+        }
         if let Some(d) = &i.dpop {
-            let proof = d.check(
-                req,
-                token,
-                &principal.claims,
-                located.dpop_scheme,
-                now_secs(),
-            )?;
+            let proof = d.check(req, token, binding.jkt, located.dpop_scheme, now_secs())?;
             if let Some(entry) = proof {
                 d.record(entry).await?;
             }

@@ -45,6 +45,10 @@ pub struct ProtectedResourceMetadata {
     /// Filled from the DPoP settings: `true` when only DPoP-bound tokens are accepted.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     dpop_bound_access_tokens_required: bool,
+    /// Filled from the mutual TLS settings (RFC 9728 §2, RFC 8705): certificate-bound tokens
+    /// are supported.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    tls_client_certificate_bound_access_tokens: bool,
 }
 
 fn no_scopes(scopes: &Option<Vec<String>>) -> bool {
@@ -65,6 +69,7 @@ impl ProtectedResourceMetadata {
             resource_documentation: None,
             dpop_signing_alg_values_supported: None,
             dpop_bound_access_tokens_required: false,
+            tls_client_certificate_bound_access_tokens: false,
         }
     }
 
@@ -167,6 +172,12 @@ impl ProtectedResourceMetadata {
     pub(crate) fn with_dpop(mut self, algs: Vec<&'static str>, required: bool) -> Self {
         self.dpop_signing_alg_values_supported = Some(algs);
         self.dpop_bound_access_tokens_required = required;
+        self
+    }
+
+    /// Advertises certificate-bound tokens (RFC 8705).
+    pub(crate) fn with_mtls(mut self) -> Self {
+        self.tls_client_certificate_bound_access_tokens = true;
         self
     }
 

@@ -8,6 +8,7 @@ use std::fmt;
 use std::sync::Arc;
 
 pub(crate) mod alerts;
+pub(crate) mod binding;
 pub(crate) mod builder;
 pub(crate) mod cache;
 pub(crate) mod checks;
@@ -16,6 +17,7 @@ pub(crate) mod decision;
 pub(crate) mod dpop;
 pub(crate) mod mcp;
 pub(crate) mod metadata;
+pub(crate) mod mtls;
 pub(crate) mod stores;
 pub(crate) mod trace;
 pub(crate) mod validation;
@@ -147,6 +149,7 @@ struct Inner {
     checks: Vec<Arc<dyn RequestCheck>>,
     metadata: Option<metadata::ServedMetadata>,
     dpop: Option<DpopCheck>,
+    mtls: Option<crate::engine::mtls::Mtls>,
     /// The first revocation check, for [`AuthContext::revoke`].
     revoker: Option<Arc<dyn Revoker>>,
     /// The mapper is fixed ([`ScopeMapper::is_fixed`]) and there is no DPoP (whose proof is

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::authz::conditions::{DEFAULT_MAX_ACTOR_DEPTH, actor_chain};
+use crate::engine::binding::Binding;
 use crate::error::{ConfigError, InvalidToken};
 use crate::keys::verifier::TokenKind;
 use crate::limits::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY_SECS};
@@ -44,8 +45,10 @@ pub struct Validation {
     rfc9068: bool,
     max_token_len: usize,
     max_actor_depth: usize,
-    /// DPoP is on: a `cnf` holding only `jkt` is the engine's to check, not refused here.
+    /// DPoP is on: a `cnf` with `jkt` is the engine's to check, not refused here.
     pub(crate) dpop_binding: bool,
+    /// Mutual TLS is on: a `cnf` with `x5t#S256` is the engine's to check.
+    pub(crate) mtls_binding: bool,
 }
 
 impl Default for Validation {
@@ -62,6 +65,7 @@ impl Default for Validation {
             max_token_len: DEFAULT_MAX_TOKEN_LEN,
             max_actor_depth: DEFAULT_MAX_ACTOR_DEPTH,
             dpop_binding: false,
+            mtls_binding: false,
         }
     }
 }
@@ -219,13 +223,10 @@ impl Validation {
             require(claims, name)?;
         }
         // A key-bound token (RFC 7800 `cnf`) needs its proof of possession: refused here
-        // unless DPoP is on and the binding is a DPoP one, which the engine then checks
-        // against the request's proof (a bound token never passes as a plain bearer token).
-        if let Some(cnf) = claims.get("cnf")
-            && !(self.dpop_binding && crate::engine::dpop::DpopCheck::is_dpop_binding(cnf))
-        {
-            return Err(InvalidToken::SenderConstrained);
-        }
+        // unless each binding's proof is configured (DPoP's `jkt`, mutual TLS's `x5t#S256`),
+        // which the engine then checks against the request (a bound token never passes as a
+        // plain bearer token).
+        Binding::of(claims, self.dpop_binding, self.mtls_binding)?;
         let times = TimeClaims {
             exp: numeric_date(claims, "exp")?,
             nbf: if self.validate_nbf {

@@ -163,6 +163,14 @@ pub enum ConfigError {
     /// A configured claim name, audience or issuer is empty.
     #[error("{0} must not be empty")]
     Empty(&'static str),
+    /// A setting that cannot work (an unparsable address, an empty list).
+    #[error("{setting}: {reason}")]
+    InvalidSetting {
+        /// The builder method.
+        setting: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// A claim path or scope prefix (see [`ClaimPathError`]).
     #[error(transparent)]
     ClaimPath(#[from] ClaimPathError),

@@ -86,6 +86,17 @@ pub enum InvalidToken {
     /// refused, as a stolen one would be.
     #[error("Invalid token: the token is bound to a key and was sent without proof")]
     SenderConstrained,
+    /// The token is bound to a client certificate (`cnf.x5t#S256`, RFC 8705) and the connection
+    /// presented none.
+    #[error("Invalid token: the token is bound to a client certificate and none was presented")]
+    CertificateRequired,
+    /// The connection's client certificate is not the one the token is bound to.
+    #[error("Invalid token: the client certificate does not match the token's binding")]
+    CertificateMismatch,
+    /// Mutual TLS is required ([`crate::MtlsMode::Required`]) and the token is not bound to a
+    /// certificate.
+    #[error("Invalid token: a certificate-bound token is required")]
+    CertificateBindingRequired,
     /// Sent with the `DPoP` scheme, but the token carries no DPoP key binding (`cnf.jkt`).
     #[error("Invalid token: the token is not bound to a DPoP key")]
     NotDpopBound,
@@ -123,6 +134,12 @@ impl InvalidToken {
             Self::SenderConstrained => (
                 "sender_constrained",
                 "sender-constrained token sent as bearer",
+            ),
+            Self::CertificateRequired => ("certificate_required", "client certificate required"),
+            Self::CertificateMismatch => ("certificate_mismatch", "client certificate mismatch"),
+            Self::CertificateBindingRequired => (
+                "certificate_binding_required",
+                "certificate-bound token required",
             ),
             Self::NotDpopBound => ("not_dpop_bound", "token not DPoP-bound"),
             Self::DpopRequired => ("dpop_required", "DPoP required"),

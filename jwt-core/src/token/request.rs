@@ -24,6 +24,19 @@ pub trait RequestParts {
     fn body(&self) -> RequestBody<'_> {
         RequestBody::Unread
     }
+
+    /// The DER of the client certificate the TLS connection presented (mutual TLS), for
+    /// certificate-bound tokens ([`crate::Mtls`]). `None` by default: no TLS client certificate
+    /// (or the adapter does not see the connection).
+    fn client_certificate(&self) -> Option<&[u8]> {
+        None
+    }
+
+    /// The address of the direct peer (a client, or a proxy in front of the service), for
+    /// [`crate::Mtls::trusted_proxy`]. `None` by default.
+    fn peer_addr(&self) -> Option<std::net::IpAddr> {
+        None
+    }
 }
 
 /// The body of a request as the adapter hands it to the engine ([`RequestParts::body`]).
@@ -117,6 +130,8 @@ pub struct SimpleRequest<'a> {
     path: &'a str,
     headers: Vec<(&'a str, &'a [u8])>,
     body: RequestBody<'a>,
+    certificate: Option<&'a [u8]>,
+    peer: Option<std::net::IpAddr>,
 }
 
 impl<'a> SimpleRequest<'a> {
@@ -127,7 +142,21 @@ impl<'a> SimpleRequest<'a> {
             path,
             headers: Vec::new(),
             body: RequestBody::Unread,
+            certificate: None,
+            peer: None,
         }
+    }
+
+    /// Sets the TLS client certificate (DER) the connection presented.
+    pub fn client_certificate(mut self, der: &'a [u8]) -> Self {
+        self.certificate = Some(der);
+        self
+    }
+
+    /// Sets the direct peer's address.
+    pub fn peer_addr(mut self, ip: std::net::IpAddr) -> Self {
+        self.peer = Some(ip);
+        self
     }
 
     /// Sets the body (as an adapter does on an MCP endpoint).
@@ -168,6 +197,14 @@ impl RequestParts for SimpleRequest<'_> {
 
     fn body(&self) -> RequestBody<'_> {
         self.body
+    }
+
+    fn client_certificate(&self) -> Option<&[u8]> {
+        self.certificate
+    }
+
+    fn peer_addr(&self) -> Option<std::net::IpAddr> {
+        self.peer
     }
 }
 

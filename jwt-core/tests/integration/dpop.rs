@@ -25,10 +25,10 @@ fn now() -> i64 {
 }
 
 /// A client's proof key: the fixture P-256 key and its public JWK.
-struct ProofKey {
+pub(crate) struct ProofKey {
     key: EncodingKey,
     alg: Algorithm,
-    jwk: Value,
+    pub(crate) jwk: Value,
 }
 
 fn pem_der(pem: &str) -> Vec<u8> {
@@ -36,7 +36,7 @@ fn pem_der(pem: &str) -> Vec<u8> {
     STANDARD.decode(body).unwrap()
 }
 
-fn p256() -> ProofKey {
+pub(crate) fn p256() -> ProofKey {
     let public = pem_der(include_str!("../fixtures/p256.pub.pem"));
     // The SubjectPublicKeyInfo ends with the uncompressed point 04 || x || y.
     let point = &public[public.len() - 64..];
@@ -51,7 +51,7 @@ fn p256() -> ProofKey {
     }
 }
 
-fn ed25519() -> ProofKey {
+pub(crate) fn ed25519() -> ProofKey {
     let public = pem_der(include_str!("../fixtures/ed25519.pub.pem"));
     ProofKey {
         key: EncodingKey::from_ed_pem(include_bytes!("../fixtures/ed25519.key")).unwrap(),
@@ -71,7 +71,7 @@ fn ath(token: &str) -> String {
 static JTI: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// A proof for `method url` over `token`; `edit` changes its claims.
-fn proof(
+pub(crate) fn proof(
     key: &ProofKey,
     method: &str,
     url: &str,

@@ -580,3 +580,66 @@ async fn stepup_and_actors_read_an_introspection_answer_like_jwt_claims() {
         .unwrap();
     assert!(ctx.actors().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn introspect_dpop_bound_answer_needs_its_proof() {
+    let key = crate::dpop::p256();
+    let jkt = jwt_core::jwk_thumbprint(&key.jwk).unwrap();
+    let exp = now() + 300;
+    let bound = format!(
+        r#"{{"active":true,"client_id":"c","exp":{exp},"token_type":"DPoP","cnf":{{"jkt":"{jkt}"}}}}"#
+    );
+    let server = scripted(HashMap::from([("bound-opaque", (200, bound))])).await;
+    let auth = JwtAuth::builder()
+        .verifier(
+            Introspection::builder(&server.url, basic())
+                .issuer("https://as.test")
+                .build()
+                .unwrap(),
+        )
+        .dpop(
+            jwt_core::Dpop::allowed()
+                .origin(jwt_core::HtuOrigin::Fixed("https://api.example.com".into())),
+        )
+        .build()
+        .unwrap();
+    let send = |scheme: &'static str, proof: Option<String>| {
+        let auth = auth.clone();
+        async move {
+            let header = format!("{scheme} bound-opaque");
+            let mut req = SimpleRequest::new("GET", "/me").header("Authorization", &header);
+            if let Some(p) = &proof {
+                req = req.header("DPoP", p);
+            }
+            auth.authenticate(&req).await.map(|_| ())
+        }
+    };
+    let proof = |key: &crate::dpop::ProofKey| {
+        crate::dpop::proof(
+            key,
+            "GET",
+            "https://api.example.com/me",
+            "bound-opaque",
+            |_| {},
+        )
+    };
+    // The answer's `cnf.jkt` binds the opaque token like a JWT's: its proof is needed.
+    send("DPoP", Some(proof(&key))).await.unwrap();
+    let err = send("Bearer", None).await.unwrap_err();
+    assert_eq!((err.status(), err.reason()), (401, "sender_constrained"));
+    let err = send("DPoP", Some(proof(&crate::dpop::ed25519())))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 401);
+    assert!(
+        err.www_authenticate()
+            .starts_with(r#"DPoP error="invalid_dpop_proof""#),
+        "{}",
+        err.www_authenticate()
+    );
+    assert_eq!(
+        server.calls.load(Ordering::SeqCst),
+        1,
+        "one answer served every request"
+    );
+}

@@ -12,6 +12,7 @@ mod engine;
 mod introspection;
 mod limits;
 mod mcp;
+mod mtls;
 mod oidc;
 #[path = "../support/oidc_provider.rs"]
 mod oidc_provider;

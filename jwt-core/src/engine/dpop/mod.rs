@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
-use serde_json::{Map, Value};
 
 pub(crate) mod nonce;
 pub(crate) mod proof;
@@ -264,25 +263,19 @@ impl DpopCheck {
         self.scheme.locate(req)
     }
 
-    /// The proof-of-possession decision for an authenticated token (`claims`), after its
-    /// signature and claims passed: `dpop_scheme` says whether it came as `DPoP`. A proof
+    /// The proof-of-possession decision for an authenticated token bound to `bound` (its
+    /// `cnf.jkt`, read by [`crate::engine::binding::Binding`]), after its signature and claims
+    /// passed: `dpop_scheme` says whether it came as `DPoP`. A proof
     /// that passed every check is returned as the replay-cache entry to [`Self::record`]
     /// (synchronous up to there, so no request reference is held across the store's wait).
     pub(crate) fn check(
         &self,
         req: &dyn RequestParts,
         token: &[u8],
-        claims: &Map<String, Value>,
+        bound: Option<&str>,
         dpop_scheme: bool,
         now: u64,
     ) -> Result<Option<ReplayEntry>, AuthError> {
-        // Whatever produced the claims (a JWT, an API key's claims), a `cnf` this check cannot
-        // verify is refused, as the token validation does.
-        let bound = match claims.get("cnf") {
-            None => None,
-            Some(cnf) if Self::is_dpop_binding(cnf) => cnf.get("jkt").and_then(Value::as_str),
-            Some(_) => return Err(InvalidToken::SenderConstrained.into()),
-        };
         let proofs = lookup(req, "dpop");
         if !dpop_scheme {
             if bound.is_some() {
@@ -398,15 +391,5 @@ impl DpopCheck {
             }
             Err(e) => self.replay_failure.on_error("DPoP replay", &e),
         }
-    }
-
-    /// Whether a token's `cnf` is a DPoP binding this check can verify: exactly `{"jkt": "..."}`.
-    pub(crate) fn is_dpop_binding(cnf: &Value) -> bool {
-        cnf.as_object().is_some_and(|o| {
-            o.len() == 1
-                && o.get("jkt")
-                    .and_then(Value::as_str)
-                    .is_some_and(|s| !s.is_empty())
-        })
     }
 }
