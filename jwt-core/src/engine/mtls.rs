@@ -81,11 +81,19 @@ impl Mtls {
     }
 
     /// Reads the certificate from `header` when the direct peer is one of `peers` (addresses
-    /// or CIDR blocks: `10.0.0.0/8`, `::1`); from any other peer the header is ignored. The
-    /// peer's own TLS certificate, if any, is then not the client's and is not read.
+    /// or CIDR blocks: `10.0.0.5`, `fd00::/64`; an IPv4 peer seen as `::ffff:a.b.c.d` matches
+    /// its IPv4 entry); from any other peer the header is ignored. The peer's own TLS
+    /// certificate, if any, is then not the client's and is not read; with no peer address (an
+    /// adapter that does not give it) no certificate is read at all.
+    ///
+    /// The header is only as good as the proxy that writes it: the proxy must replace whatever
+    /// a client sent (Envoy: `forward_client_cert_details: SANITIZE_SET`; nginx:
+    /// `proxy_set_header ssl-client-cert $ssl_client_escaped_cert;`), and only the proxies may
+    /// reach the service (list them narrowly: anyone else in the list could write the header).
     ///
     /// # Errors
-    /// [`ConfigError::InvalidSetting`] for an address that does not parse, or no address.
+    /// [`ConfigError::InvalidSetting`] for an address that does not parse, no address, or a
+    /// block that holds every address (`0.0.0.0/0`, `::/0`).
     pub fn trusted_proxy<I, S>(mut self, header: CertHeader, peers: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = S>,
@@ -101,7 +109,13 @@ impl Mtls {
                     setting: "Mtls::trusted_proxy",
                     reason: "a peer is not an IP address or CIDR block",
                 })?;
-            nets.push(net);
+            if net.prefix_len() == 0 {
+                return Err(ConfigError::InvalidSetting {
+                    setting: "Mtls::trusted_proxy",
+                    reason: "every address is not a trusted proxy: name the proxies",
+                });
+            }
+            nets.push(canonical_net(net));
         }
         if nets.is_empty() {
             return Err(ConfigError::InvalidSetting {
@@ -147,11 +161,17 @@ impl Mtls {
     /// The SHA-256 thumbprint of the client's certificate: the trusted proxy's header when the
     /// peer is one, else the TLS connection's certificate.
     fn presented(&self, req: &dyn RequestParts) -> Result<Option<[u8; 32]>, AuthError> {
-        if let Some((header, peers)) = &self.proxy
-            && req
-                .peer_addr()
-                .is_some_and(|ip| peers.iter().any(|net| net.contains(&ip)))
-        {
+        if let Some((header, peers)) = &self.proxy {
+            // Behind a proxy, an unknown peer is not trusted, and its connection's certificate
+            // (the proxy's own, or nobody's) is never the client's.
+            let Some(peer) = req.peer_addr() else {
+                return Ok(None);
+            };
+            // `::ffff:10.1.2.3` (an IPv4 proxy seen by a server on `[::]`) is 10.1.2.3.
+            let peer = peer.to_canonical();
+            if !peers.iter().any(|net| net.contains(&peer)) {
+                return Ok(req.client_certificate().map(sha256));
+            }
             let ambiguous = || {
                 AuthError::new(AuthErrorKind::InvalidRequest(
                     "Ambiguous client certificate",
@@ -171,6 +191,19 @@ impl Mtls {
             };
         }
         Ok(req.client_certificate().map(sha256))
+    }
+}
+
+/// `net` with an IPv4-mapped IPv6 network (`::ffff:10.0.0.0/104`) written as the IPv4 one.
+fn canonical_net(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(v6) => match v6.addr().to_ipv4_mapped() {
+            Some(v4) if v6.prefix_len() >= 96 => {
+                ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).map_or(net, IpNet::V4)
+            }
+            _ => net,
+        },
+        IpNet::V4(_) => net,
     }
 }
 

@@ -294,6 +294,67 @@ async fn mtls_proxy_header_only_from_a_trusted_peer_and_only_one_value() {
 }
 
 #[tokio::test]
+async fn mtls_proxy_peers_mapped_unknown_and_too_broad() {
+    let envoy = auth(
+        Mtls::if_bound()
+            .trusted_proxy(CertHeader::EnvoyXfcc, ["10.0.0.0/8"])
+            .unwrap(),
+    );
+    let header = || {
+        (
+            "x-forwarded-client-cert",
+            format!("Hash=\"{}\"", hex_sha256(CERT)),
+        )
+    };
+    // An IPv4 proxy seen by a server listening on `[::]`.
+    via_proxy(&envoy, "::ffff:10.1.2.3", &[header()])
+        .await
+        .unwrap();
+    assert_eq!(
+        refused(via_proxy(&envoy, "::ffff:192.0.2.7", &[header()]).await).1,
+        "certificate_required"
+    );
+    // No peer address: nothing is read, not even the connection's certificate.
+    let bearer = format!("Bearer {}", bound());
+    let (name, value) = header();
+    let req = SimpleRequest::new("GET", "/orders")
+        .header("Authorization", &bearer)
+        .header(name, &value)
+        .client_certificate(CERT);
+    assert_eq!(
+        refused(envoy.authenticate(&req).await).1,
+        "certificate_required"
+    );
+    for everyone in ["0.0.0.0/0", "::/0"] {
+        assert!(
+            Mtls::if_bound()
+                .trusted_proxy(CertHeader::EnvoyXfcc, [everyone])
+                .is_err()
+        );
+    }
+    // An API key's configured claims are held to the same rule as a token's.
+    let keys = jwt_core::ApiKeys::new()
+        .key(
+            "an-api-key-0123456789abcdef",
+            json!({"sub": "svc", "cnf": {"x5t#S256": certificate_thumbprint(CERT)}}),
+        )
+        .unwrap();
+    let api = JwtAuth::builder()
+        .verifier(keys)
+        .mtls(Mtls::if_bound())
+        .build()
+        .unwrap();
+    let req = SimpleRequest::new("GET", "/")
+        .header("Authorization", "Bearer an-api-key-0123456789abcdef");
+    assert_eq!(
+        refused(api.authenticate(&req).await).1,
+        "certificate_required"
+    );
+    let req = req.client_certificate(CERT);
+    api.authenticate(&req).await.unwrap();
+}
+
+#[tokio::test]
 async fn mtls_metadata_advertises_certificate_bound_tokens() {
     let auth = JwtAuth::builder()
         .dangerous_any_issuer()
