@@ -12,49 +12,9 @@ use jwt_core::{
     ClientAuth, Introspection, JwtAuth, RouteTable, SimpleRequest, StaticKeys, Verdict, mint,
 };
 use serde_json::json;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpListener;
 
-/// Answers every introspection request with `answer` (HTTP/1.1, one request per connection).
-async fn serve(listener: TcpListener, answer: String) {
-    loop {
-        let Ok((mut stream, _)) = listener.accept().await else {
-            return;
-        };
-        let answer = answer.clone();
-        tokio::spawn(async move {
-            let mut raw = Vec::new();
-            let mut buf = [0u8; 4096];
-            loop {
-                let n = stream.read(&mut buf).await.unwrap_or(0);
-                if n == 0 {
-                    return;
-                }
-                raw.extend_from_slice(&buf[..n]);
-                let text = String::from_utf8_lossy(&raw);
-                if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                    let len = head
-                        .lines()
-                        .filter_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                        })
-                        .next()
-                        .unwrap_or(0);
-                    if body.len() >= len {
-                        break;
-                    }
-                }
-            }
-            let response = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
-            let _ = stream.write_all(response.as_bytes()).await;
-        });
-    }
-}
+#[path = "../tests/support/scripted_server.rs"]
+mod scripted_server;
 
 fn decide(auth: &JwtAuth, req: &SimpleRequest<'_>) -> Verdict {
     match auth.verdict_now(req) {
@@ -93,14 +53,9 @@ fn main() {
     });
     let mut answer = claims.clone();
     answer["active"] = json!(true);
-    let listener = runtime
-        .block_on(TcpListener::bind("127.0.0.1:0"))
-        .expect("a loopback port");
-    let endpoint = format!(
-        "http://{}/introspect",
-        listener.local_addr().expect("address")
-    );
-    runtime.spawn(serve(listener, answer.to_string()));
+    let answer = answer.to_string();
+    let server = runtime.block_on(scripted_server::start(move |_| (200, answer.clone())));
+    let endpoint = server.url;
 
     let table = || RouteTable::agent_os().build().expect("table");
     let opaque_verifier = |ttl: Duration| {

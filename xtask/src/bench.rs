@@ -705,24 +705,26 @@ const INTROSPECTION: &str = "introspection";
 
 /// Runs `jwt-core/benches/introspection.rs` and reads its two lines.
 fn introspection() -> Result<(f64, f64, f64), String> {
-    let out = cargo_command(&[
-        "bench",
-        "-p",
-        "jwt-core",
-        "--features",
-        "introspection",
-        "--bench",
-        "introspection",
-    ])
-    .stderr(std::process::Stdio::inherit())
-    .output()
-    .map_err(|e| format!("cannot run cargo: {e}"))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = plain_bench("introspection", &["--features", "introspection"])?;
+    parse_introspection(&stdout).ok_or_else(|| "the introspection bench printed no figures".into())
+}
+
+/// Runs one of jwt-core's plain (`harness = false`) benches with `extra` cargo arguments,
+/// shows what it printed, and returns it.
+fn plain_bench(name: &str, extra: &[&str]) -> Result<String, String> {
+    let mut args = vec!["bench", "-p", "jwt-core"];
+    args.extend_from_slice(extra);
+    args.extend(["--bench", name]);
+    let out = cargo_command(&args)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     print!("{stdout}");
     if !out.status.success() {
-        return Err("the introspection bench failed".into());
+        return Err(format!("the {name} bench failed"));
     }
-    parse_introspection(&stdout).ok_or_else(|| "the introspection bench printed no figures".into())
+    Ok(stdout)
 }
 
 /// `opaque O ns, jwt J ns` and the calls from the introspection bench's output.
@@ -775,15 +777,7 @@ const ALLOCATIONS: &str = "allocations";
 /// Runs `jwt-core/benches/allocations.rs` and reads its line `allocations per decision: hit H,
 /// cold C`.
 fn allocations() -> Result<(f64, f64), String> {
-    let out = cargo_command(&["bench", "-p", "jwt-core", "--bench", "allocations"])
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    print!("{stdout}");
-    if !out.status.success() {
-        return Err("the allocations bench failed".into());
-    }
+    let stdout = plain_bench("allocations", &[])?;
     parse_allocations(&stdout).ok_or_else(|| "the allocations bench printed no counts".into())
 }
 

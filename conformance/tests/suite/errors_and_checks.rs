@@ -3,8 +3,8 @@
 //! the status or the challenge, and a revoked token is refused on the very next request even
 //! though the first one put it in the validated-token cache.
 
-use crate::harness::{actix::Actix, axum::Axum, poem::Poem, warp::Warp};
-use conformance::{HS_SECRET, Harness, HttpRequest, HttpResponse, Profile};
+use crate::harness::on_every_adapter;
+use conformance::{HS_SECRET, HttpRequest, Profile};
 use jwt_core::{
     AuthErrorKind, JtiDenylist, JwtAuth, ProblemJson, RenderedBody, RouteTable, StaticKeys, mint,
 };
@@ -45,19 +45,6 @@ fn builder() -> jwt_core::JwtAuthBuilder {
                 .build()
                 .expect("table"),
         )
-}
-
-async fn on_every_adapter(
-    profile: &Profile,
-    req: impl Fn() -> HttpRequest,
-) -> Vec<(&'static str, HttpResponse)> {
-    vec![
-        ("axum", Axum.send(profile, req()).await),
-        ("actix", Actix.send(profile, req()).await),
-        ("poem", Poem.send(profile, req()).await),
-        ("warp", Warp::FILTERS.send(profile, req()).await),
-        ("warp-service", Warp::SERVICE.send(profile, req()).await),
-    ]
 }
 
 #[tokio::test]

@@ -5,9 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{actix::Actix, axum::Axum, poem::Poem, warp::Warp};
+use crate::harness::on_every_adapter;
 use crate::oidc_provider::{OPAQUE_AUDIENCE, Provider, RS_CLIENT};
-use conformance::{Harness, HttpRequest, HttpResponse, Profile};
+use conformance::{HttpRequest, HttpResponse, Profile};
 use jwt_core::{ClientAuth, Introspection, JwtAuth, RouteTable, StandardClaims};
 use serde_json::Value;
 
@@ -20,19 +20,6 @@ fn request(method: &str, path: &str, token: &str) -> HttpRequest {
         layers: 1,
         body: Vec::new(),
     }
-}
-
-async fn everywhere(profile: &Profile, req: &HttpRequest) -> Vec<(&'static str, HttpResponse)> {
-    vec![
-        ("axum", Axum.send(profile, req.clone()).await),
-        ("actix", Actix.send(profile, req.clone()).await),
-        ("poem", Poem.send(profile, req.clone()).await),
-        ("warp", Warp::FILTERS.send(profile, req.clone()).await),
-        (
-            "warp-service",
-            Warp::SERVICE.send(profile, req.clone()).await,
-        ),
-    ]
 }
 
 fn expect(answers: &[(&str, HttpResponse)], status: u16, challenge: Option<&str>) {
@@ -68,13 +55,13 @@ async fn introspect_opaque_tokens_through_every_adapter() {
     let before = idp.introspections();
     let started = Instant::now();
 
-    let allowed = everywhere(&profile, &request("GET", "/agents", &token)).await;
+    let allowed = on_every_adapter(&profile, || request("GET", "/agents", &token)).await;
     expect(&allowed, 200, None);
     for (adapter, res) in &allowed {
         let body: Value = serde_json::from_slice(&res.body).expect("JSON");
         assert_eq!(body["user_id"], "agent-svc", "{adapter}");
     }
-    let denied = everywhere(&profile, &request("POST", "/agents/a1/runs", &token)).await;
+    let denied = on_every_adapter(&profile, || request("POST", "/agents/a1/runs", &token)).await;
     let challenge = denied[0].1.www_authenticate.clone();
     assert!(
         challenge
@@ -96,7 +83,7 @@ async fn introspect_opaque_tokens_through_every_adapter() {
     let inactive =
         r#"Bearer realm="api", error="invalid_token", error_description="token not active""#;
     loop {
-        let answers = everywhere(&profile, &request("GET", "/agents", &token)).await;
+        let answers = on_every_adapter(&profile, || request("GET", "/agents", &token)).await;
         if answers.iter().all(|(_, r)| r.status == 401) {
             expect(&answers, 401, Some(inactive));
             break;

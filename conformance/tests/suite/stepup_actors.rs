@@ -5,10 +5,8 @@
 
 use std::time::Duration;
 
-use crate::harness::{actix::Actix, axum::Axum, poem::Poem, warp::Warp};
-use conformance::{
-    EXTRACT_ACTORS, EXTRACT_HEADER, HS_SECRET, Harness, HttpRequest, HttpResponse, Profile,
-};
+use crate::harness::on_every_adapter;
+use conformance::{EXTRACT_ACTORS, EXTRACT_HEADER, HS_SECRET, HttpRequest, HttpResponse, Profile};
 use jwt_core::{Actors, JwtAuth, RouteTable, StaticKeys, StepUp, mint};
 use serde_json::{Value, json};
 
@@ -81,16 +79,7 @@ async fn expect_everywhere(
     status: u16,
     challenge: Option<&str>,
 ) -> Vec<(&'static str, HttpResponse)> {
-    let answers = vec![
-        ("axum", Axum.send(profile, req.clone()).await),
-        ("actix", Actix.send(profile, req.clone()).await),
-        ("poem", Poem.send(profile, req.clone()).await),
-        ("warp", Warp::FILTERS.send(profile, req.clone()).await),
-        (
-            "warp-service",
-            Warp::SERVICE.send(profile, req.clone()).await,
-        ),
-    ];
+    let answers = on_every_adapter(profile, || req.clone()).await;
     for (adapter, res) in &answers {
         let body = String::from_utf8_lossy(&res.body);
         assert_eq!(

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::{AuthErrorKind, InvalidToken};
+use crate::token::claims::numeric_date;
 
 /// The deepest `act` chain accepted by default (8 actors).
 pub const DEFAULT_MAX_ACTOR_DEPTH: usize = 8;
@@ -85,18 +86,10 @@ impl StepUp {
             }
         }
         if let Some(max_age) = self.max_age {
-            let auth_time = match claims.get("auth_time") {
-                None | Some(Value::Null) => return Err(refused()),
-                Some(Value::Number(n)) => n.as_u64().or_else(|| {
-                    n.as_f64()
-                        .filter(|f| f.is_finite() && *f >= 0.0)
-                        .map(|f| f as u64)
-                }),
-                Some(_) => None,
-            };
-            let Some(auth_time) = auth_time else {
-                return Err(InvalidToken::InvalidClaim("auth_time".into()).into());
-            };
+            if matches!(claims.get("auth_time"), None | Some(Value::Null)) {
+                return Err(refused());
+            }
+            let auth_time = numeric_date(claims, "auth_time")?.map_or(0, |f| f as u64);
             if auth_time > now.saturating_add(leeway) {
                 return Err(InvalidToken::InvalidClaim("auth_time".into()).into());
             }

@@ -240,9 +240,14 @@ impl JwtAuth {
         let i = &*self.inner;
         let (method, token) = (req.method(), located.token);
         let (principal, cached) = self.principal(token, located.pending, lookup, span).await?;
-        // Whatever produced the claims (a JWT, an introspection answer, an API key's claims), a
-        // `cnf` no configured proof can verify is refused.
-        let binding = Binding::of(&principal.claims, i.dpop.is_some(), i.mtls.is_some())?;
+        // What `cnf` binds the token to, for the proofs configured. Verification refused every
+        // `cnf` no configured proof can verify, so without DPoP or mutual TLS there is nothing
+        // to read (and no lookup on the hot path).
+        let binding = if i.dpop.is_some() || i.mtls.is_some() {
+            Binding::of(&principal.claims, i.dpop.is_some(), i.mtls.is_some())?
+        } else {
+            Binding::default()
+        };
         if let Some(m) = &i.mtls {
             m.check(req, binding.x5t)?;
         }
@@ -632,7 +637,13 @@ impl JwtAuth {
                 times.fresh_until = verified.fresh_until;
                 Some(times)
             }
-            _ => None,
+            // No claim rules for this kind (an API key's configured claims), but a `cnf` no
+            // configured proof can verify is refused all the same, once, here.
+            _ => {
+                let v = &i.validation;
+                Binding::of(&verified.claims, v.dpop_binding, v.mtls_binding)?;
+                None
+            }
         };
         Ok((verified, times))
     }

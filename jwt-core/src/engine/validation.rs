@@ -8,6 +8,7 @@ use crate::engine::binding::Binding;
 use crate::error::{ConfigError, InvalidToken};
 use crate::keys::verifier::TokenKind;
 use crate::limits::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY_SECS};
+use crate::token::claims::numeric_date;
 use crate::token::jose::TokenHeader;
 
 /// What to do with the `aud` claim.
@@ -321,24 +322,6 @@ fn require(claims: &Map<String, Value>, name: &str) -> Result<(), InvalidToken> 
     match claims.get(name) {
         None | Some(Value::Null) => Err(InvalidToken::MissingClaim(name.to_owned())),
         Some(_) => Ok(()),
-    }
-}
-
-/// A NumericDate (RFC 7519 §2): a non-negative JSON number that fits in `u64` seconds.
-fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<f64>, InvalidToken> {
-    const U64_LIMIT: f64 = 18_446_744_073_709_551_616.0;
-    match claims.get(name) {
-        None => Ok(None),
-        Some(Value::Number(n)) => {
-            if let Some(u) = n.as_u64() {
-                return Ok(Some(u as f64));
-            }
-            match n.as_f64() {
-                Some(f) if (0.0..U64_LIMIT).contains(&f) => Ok(Some(f)),
-                _ => Err(InvalidToken::InvalidClaim(name.to_owned())),
-            }
-        }
-        Some(_) => Err(InvalidToken::InvalidClaim(name.to_owned())),
     }
 }
 

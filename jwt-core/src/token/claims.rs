@@ -16,6 +16,28 @@ pub(crate) const fn is_scope_char(b: u8) -> bool {
     matches!(b, 0x21 | 0x23..=0x5b | 0x5d..=0x7e)
 }
 
+/// A NumericDate (RFC 7519 §2): a non-negative JSON number that fits in `u64` seconds; the
+/// time claims (`exp`, `nbf`, `iat`), an introspection answer's `exp` and `auth_time` alike.
+pub(crate) fn numeric_date(
+    claims: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<f64>, InvalidToken> {
+    const U64_LIMIT: f64 = 18_446_744_073_709_551_616.0;
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => {
+            if let Some(u) = n.as_u64() {
+                return Ok(Some(u as f64));
+            }
+            match n.as_f64() {
+                Some(f) if (0.0..U64_LIMIT).contains(&f) => Ok(Some(f)),
+                _ => Err(InvalidToken::InvalidClaim(name.to_owned())),
+            }
+        }
+        Some(_) => Err(InvalidToken::InvalidClaim(name.to_owned())),
+    }
+}
+
 /// The identity taken from a token's claims.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Identity {

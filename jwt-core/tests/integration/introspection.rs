@@ -10,18 +10,17 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use jwt_core::{
     Algorithm, AuthError, ByShape, ClientAuth, EncodingKey, Introspection, JwtAuth, Outcome,
     RedisStore, RemoteJwks, RouteTable, SimpleRequest, StandardClaims, Verifier,
 };
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpListener;
 
 use crate::oidc_provider::{OPAQUE_AUDIENCE, Provider, RS_CLIENT, RS_JWT_CLIENT, RS_POST_CLIENT};
 use crate::redis_server::{RedisServer, redis_ready};
+use crate::scripted_server::{self, Scripted};
 
 fn basic() -> ClientAuth {
     ClientAuth::client_secret_basic(RS_CLIENT.0, RS_CLIENT.1)
@@ -323,69 +322,15 @@ async fn introspect_jwt_and_opaque_tokens_side_by_side() {
     );
 }
 
-/// A scripted authorization server: the answer for each token, counted.
-struct Scripted {
-    url: String,
-    calls: Arc<AtomicU64>,
-}
-
+/// The scripted server answering each token from `answers` (`{"active":false}` otherwise).
 async fn scripted(answers: HashMap<&'static str, (u16, String)>) -> Scripted {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/introspect", listener.local_addr().unwrap());
-    let calls = Arc::new(AtomicU64::new(0));
-    let answers = Arc::new(answers);
-    let counted = calls.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                return;
-            };
-            let (answers, counted) = (answers.clone(), counted.clone());
-            tokio::spawn(async move {
-                let mut raw = Vec::new();
-                let mut buf = [0u8; 4096];
-                // The head, then the body its Content-Length announces.
-                loop {
-                    let n = stream.read(&mut buf).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    raw.extend_from_slice(&buf[..n]);
-                    let text = String::from_utf8_lossy(&raw).to_string();
-                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                        let len = head
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                            })
-                            .unwrap_or(0);
-                        if body.len() >= len {
-                            break;
-                        }
-                    }
-                }
-                counted.fetch_add(1, Ordering::SeqCst);
-                let text = String::from_utf8_lossy(&raw).to_string();
-                let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-                let token = url::form_urlencoded::parse(body.as_bytes())
-                    .find(|(k, _)| k == "token")
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_default();
-                let (status, answer) = answers
-                    .get(token.as_str())
-                    .cloned()
-                    .unwrap_or((200, r#"{"active":false}"#.to_owned()));
-                let response = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                    answer.len()
-                );
-                let _ = stream.write_all(response.as_bytes()).await;
-            });
-        }
-    });
-    Scripted { url, calls }
+    scripted_server::start(move |token| {
+        answers
+            .get(token)
+            .cloned()
+            .unwrap_or((200, r#"{"active":false}"#.to_owned()))
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,6 +22,8 @@ mod paused_clock;
 #[path = "../support/redis_server.rs"]
 mod redis_server;
 mod remote_jwks;
+#[path = "../support/scripted_server.rs"]
+mod scripted_server;
 mod token_cache;
 mod vectors;
 mod verifiers;

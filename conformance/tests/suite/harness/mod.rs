@@ -7,7 +7,7 @@ pub(crate) mod axum;
 pub(crate) mod poem;
 pub(crate) mod warp;
 
-use conformance::{HttpRequest, HttpResponse};
+use conformance::{Harness as _, HttpRequest, HttpResponse, Profile};
 
 /// `request` as an `http` 1.x request head (axum, poem and warp build theirs from it).
 pub(crate) fn http_request(request: &HttpRequest) -> http::Request<()> {
@@ -39,4 +39,22 @@ pub(crate) fn response(
         content_type: header(http::header::CONTENT_TYPE),
         body,
     }
+}
+
+/// The request `req` builds, sent through every adapter (warp as filters and as a service), with
+/// each adapter's name: for tests of one feature across adapters.
+pub(crate) async fn on_every_adapter(
+    profile: &Profile,
+    req: impl Fn() -> HttpRequest,
+) -> Vec<(&'static str, HttpResponse)> {
+    vec![
+        ("axum", axum::Axum.send(profile, req()).await),
+        ("actix", actix::Actix.send(profile, req()).await),
+        ("poem", poem::Poem.send(profile, req()).await),
+        ("warp", warp::Warp::FILTERS.send(profile, req()).await),
+        (
+            "warp-service",
+            warp::Warp::SERVICE.send(profile, req()).await,
+        ),
+    ]
 }

@@ -164,6 +164,12 @@ impl RedisStore {
         )
     }
 
+    /// The key of a value already named by a SHA-256 digest (a DPoP proof, an introspection
+    /// answer): not hashed again.
+    fn digest_key(&self, kind: &str, digest: &[u8; 32]) -> String {
+        format!("{}:{kind}:{}", self.prefix, URL_SAFE_NO_PAD.encode(digest))
+    }
+
     async fn run<T: redis::FromRedisValue>(
         &self,
         cmd: impl FnOnce(ConnectionManager) -> redis::RedisFuture<'static, T>,
@@ -256,7 +262,7 @@ impl RevocationStore for RedisStore {
 #[async_trait]
 impl ReplayStore for RedisStore {
     async fn first_use(&self, key: &[u8; 32], expires_at: u64) -> Result<bool, StoreError> {
-        let key = format!("{}:dpop:{}", self.prefix, URL_SAFE_NO_PAD.encode(key));
+        let key = self.digest_key("dpop", key);
         let stored: Option<String> = self
             .run(move |mut c| {
                 Box::pin(async move {
@@ -283,7 +289,7 @@ impl crate::keys::introspection::IntrospectionStore for RedisStore {
     async fn load_answer(&self, key: &[u8; 32], _now: u64) -> Result<Option<Vec<u8>>, StoreError> {
         // Redis drops the entry when its expiry passes; the answer's own `until` is checked
         // again by the verifier.
-        let key = format!("{}:introspect:{}", self.prefix, URL_SAFE_NO_PAD.encode(key));
+        let key = self.digest_key("introspect", key);
         self.run(move |mut c| {
             Box::pin(async move { redis::cmd("GET").arg(key).query_async(&mut c).await })
         })
@@ -299,7 +305,7 @@ impl crate::keys::introspection::IntrospectionStore for RedisStore {
         if until <= now_secs() {
             return Ok(());
         }
-        let key = format!("{}:introspect:{}", self.prefix, URL_SAFE_NO_PAD.encode(key));
+        let key = self.digest_key("introspect", key);
         let answer = answer.to_vec();
         self.run(move |mut c| {
             Box::pin(async move {

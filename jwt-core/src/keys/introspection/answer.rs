@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::error::InvalidToken;
 use crate::keys::remote::FetchError;
+use crate::token::claims::numeric_date;
 use crate::token::jose;
 
 /// The answer's claims, or why the token is refused; an [`FetchError::BadAnswer`] when the
@@ -66,15 +67,10 @@ fn check(claims: &mut Map<String, Value>, issuer: Option<&str>) -> Result<(), In
     Ok(())
 }
 
-/// The answer's `exp` as whole seconds, when it is a usable number (the engine refuses any
-/// other `exp` later).
+/// The answer's `exp` as whole seconds, when it is a NumericDate (the engine refuses any other
+/// `exp` later).
 pub(super) fn exp_secs(claims: &Map<String, Value>) -> Option<u64> {
-    let exp = claims.get("exp")?;
-    exp.as_u64().or_else(|| {
-        exp.as_f64()
-            .filter(|f| f.is_finite() && *f >= 0.0)
-            .map(|f| f as u64)
-    })
+    numeric_date(claims, "exp").ok().flatten().map(|f| f as u64)
 }
 
 #[cfg(test)]
