@@ -19,42 +19,69 @@ use actix_web::{Error, FromRequest, HttpMessage as _, HttpRequest, HttpResponse,
 use jwt_core::extract::{self, RequiredScopes};
 use jwt_core::serde_json::{Map, Value};
 use jwt_core::{
-    AuthContext, AuthError, Decided, ErrorResponse, JwtAuth, Pass, ReadBody, Reply, RequestBody,
-    RequestParts, Verdict, extractor_refusal,
+    AuthContext, AuthError, ClientConnection, Decided, ErrorResponse, JwtAuth, Pass, ReadBody,
+    Reply, RequestBody, RequestParts, Verdict, extractor_refusal,
 };
 use serde::de::DeserializeOwned;
 
 pub use jwt_core;
+
+mod connection;
+pub use connection::on_connect;
 pub use jwt_core::{CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS};
 
 /// Borrowed view of an actix request head for the core. The path is the raw request path:
 /// actix-web never strips a `web::scope` prefix from it, and the core applies its own path model
 /// (actix routes on a path with escapes other than `%2F %25 %2B` decoded; a literal segment sent
-/// encoded is refused by the core, so the two never pick different routes).
-struct View<'a>(&'a actix_web::dev::RequestHead, RequestBody<'a>);
+/// encoded is refused by the core, so the two never pick different routes). The connection is
+/// the [`ClientConnection`] in the connection data ([`on_connect`]), else the head's peer.
+struct View<'a> {
+    head: &'a actix_web::dev::RequestHead,
+    body: RequestBody<'a>,
+    conn: Option<&'a ClientConnection>,
+}
 
 impl<'a> View<'a> {
-    fn new(head: &'a actix_web::dev::RequestHead) -> Self {
-        Self(head, RequestBody::Unread)
+    fn new(req: &'a ServiceRequest) -> Self {
+        Self {
+            head: req.head(),
+            body: RequestBody::Unread,
+            conn: req.conn_data(),
+        }
+    }
+
+    fn with_body(self, body: RequestBody<'a>) -> Self {
+        Self { body, ..self }
     }
 }
 
 impl RequestParts for View<'_> {
     fn body(&self) -> RequestBody<'_> {
-        self.1
+        self.body
     }
 
     fn method(&self) -> &str {
-        self.0.method.as_str()
+        self.head.method.as_str()
     }
 
     fn path(&self) -> &str {
-        self.0.uri.path()
+        self.head.uri.path()
     }
 
     fn for_each_header<'a>(&'a self, name: &str, f: &mut dyn FnMut(&'a [u8])) {
-        for value in self.0.headers().get_all(name) {
+        for value in self.head.headers().get_all(name) {
             f(value.as_bytes());
+        }
+    }
+
+    fn client_certificate(&self) -> Option<&[u8]> {
+        self.conn.and_then(ClientConnection::certificate)
+    }
+
+    fn peer_addr(&self) -> Option<std::net::IpAddr> {
+        match self.conn {
+            Some(conn) => Some(conn.peer_addr().ip()),
+            None => self.head.peer_addr.map(|addr| addr.ip()),
         }
     }
 }
@@ -191,10 +218,10 @@ where
         // The common case decides without waiting (a cache hit, static keys): answer, or call
         // the inner service in place, with no boxed future. A decision that waits continues in
         // a boxed future from where it stopped.
-        let body_limit = self.auth.body_limit(&View::new(req.head()));
+        let body_limit = self.auth.body_limit(&View::new(&req));
         let now = match body_limit {
             Some(_) => Err(None),
-            None => self.auth.verdict_now(&View::new(req.head())).map_err(Some),
+            None => self.auth.verdict_now(&View::new(&req)).map_err(Some),
         };
         match now {
             Ok(verdict) => proceed(&self.service, verdict, req),
@@ -206,7 +233,8 @@ where
                     let verdict = match (body_limit, unfinished) {
                         (Some(limit), _) => {
                             let read = read_payload(&mut req, limit).await;
-                            let verdict = auth.verdict(&View(req.head(), read.view())).await;
+                            let verdict =
+                                auth.verdict(&View::new(&req).with_body(read.view())).await;
                             if let Some(bytes) = read.into_bytes() {
                                 // The handler reads the same bytes the decision read.
                                 req.set_payload(bytes.into());
@@ -214,9 +242,9 @@ where
                             verdict
                         }
                         (None, Some(unfinished)) => {
-                            auth.verdict_after(&View::new(req.head()), unfinished).await
+                            auth.verdict_after(&View::new(&req), unfinished).await
                         }
-                        (None, None) => auth.verdict(&View::new(req.head())).await,
+                        (None, None) => auth.verdict(&View::new(&req)).await,
                     };
                     proceed(&*service, verdict, req).await
                 }))

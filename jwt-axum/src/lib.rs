@@ -44,22 +44,38 @@ fn decided_path<'a>(extensions: &'a http::Extensions, uri: &'a http::Uri) -> &'a
     }
 }
 
-/// The core's view of a whole request (see [`decided_path`]).
+/// The core's view of a whole request (see [`decided_path`] and [`with_connection`]).
 fn request_head<B>(req: &Request<B>) -> RequestHead<'_> {
-    RequestHead::new(
+    let head = RequestHead::new(
         req.method(),
         decided_path(req.extensions(), req.uri()),
         req.headers(),
-    )
+    );
+    with_connection(head, req.extensions())
 }
 
-/// The core's view of a request's parts (see [`decided_path`]).
+/// The core's view of a request's parts (see [`decided_path`] and [`with_connection`]).
 fn head(parts: &Parts) -> RequestHead<'_> {
-    RequestHead::new(
+    let head = RequestHead::new(
         &parts.method,
         decided_path(&parts.extensions, &parts.uri),
         &parts.headers,
-    )
+    );
+    with_connection(head, &parts.extensions)
+}
+
+/// The connection the request arrived on, for certificate-bound tokens: the
+/// [`jwt_core::ClientConnection`] a server put in the extensions ([`jwt_core::server`]), else
+/// the peer of axum's `ConnectInfo<SocketAddr>` (`into_make_service_with_connect_info`).
+fn with_connection<'a>(head: RequestHead<'a>, extensions: &'a http::Extensions) -> RequestHead<'a> {
+    match extensions.get::<jwt_core::ClientConnection>() {
+        Some(conn) => head.with_connection(Some(conn)),
+        None => head.with_peer_addr(
+            extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ),
+    }
 }
 
 /// Renders a core error ([`jwt_core::http::render`]): status, `application/json` body,

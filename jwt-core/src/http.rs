@@ -25,6 +25,7 @@
 use ::http::request::Parts;
 use ::http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, header};
 
+use crate::ClientConnection;
 use crate::render::AuthError;
 use crate::render::{ErrorResponse, GrpcResponse, is_grpc_content_type};
 use crate::token::request::{ReadBody, RequestBody, RequestParts};
@@ -59,6 +60,8 @@ pub struct RequestHead<'a> {
     path: &'a str,
     headers: &'a HeaderMap,
     body: RequestBody<'a>,
+    peer: Option<std::net::IpAddr>,
+    certificate: Option<&'a [u8]>,
 }
 
 impl<'a> RequestHead<'a> {
@@ -69,7 +72,29 @@ impl<'a> RequestHead<'a> {
             path,
             headers,
             body: RequestBody::Unread,
+            peer: None,
+            certificate: None,
         }
+    }
+
+    /// The same head with the connection it arrived on (the direct peer, the TLS client
+    /// certificate): what certificate-bound tokens are checked against ([`crate::Mtls`]).
+    /// `None` leaves the head as it is.
+    pub fn with_connection(self, connection: Option<&'a ClientConnection>) -> Self {
+        match connection {
+            Some(conn) => Self {
+                peer: Some(conn.peer_addr().ip()),
+                certificate: conn.certificate(),
+                ..self
+            },
+            None => self,
+        }
+    }
+
+    /// The same head with the direct peer's address, for a server that knows the peer but puts
+    /// no [`ClientConnection`] in the request (axum's `ConnectInfo`, poem's remote address).
+    pub fn with_peer_addr(self, peer: Option<std::net::IpAddr>) -> Self {
+        Self { peer, ..self }
     }
 
     /// The same head with the body the adapter read ([`read_body`], [`ReadBody::view`]), for a request whose
@@ -78,9 +103,11 @@ impl<'a> RequestHead<'a> {
         Self { body, ..self }
     }
 
-    /// The head of `parts`, with the path of its URI.
+    /// The head of `parts`, with the path of its URI and the [`ClientConnection`] in its
+    /// extensions, if any.
     pub fn from_parts(parts: &'a Parts) -> Self {
         Self::new(&parts.method, parts.uri.path(), &parts.headers)
+            .with_connection(parts.extensions.get())
     }
 
     /// The same head with another path (e.g. the one before a nested router stripped its prefix).
@@ -115,6 +142,14 @@ impl RequestParts for RequestHead<'_> {
 
     fn body(&self) -> RequestBody<'_> {
         self.body
+    }
+
+    fn client_certificate(&self) -> Option<&[u8]> {
+        self.certificate
+    }
+
+    fn peer_addr(&self) -> Option<std::net::IpAddr> {
+        self.peer
     }
 }
 

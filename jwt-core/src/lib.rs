@@ -23,6 +23,9 @@ mod mcp;
 pub mod openapi;
 mod presets;
 mod render;
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub mod server;
 mod token;
 
 pub use authz::extract;
@@ -140,6 +143,7 @@ pub use serde_json;
 pub use token::claim_path::{ClaimPath, ClaimPathError};
 pub use token::claims::{ClaimSource, DEFAULT_SCOPE_CLAIMS};
 pub use token::claims::{ClaimsConfig, Identity, ReservedSubjects, StandardClaims};
+pub use token::connection::ClientConnection;
 pub use token::jose::TokenHeader;
 pub use token::path::{PathRejection, PathSegment, RequestPath};
 pub use token::request::{ReadBody, RequestBody, RequestParts, SimpleRequest};

@@ -21,6 +21,12 @@ pub use jwt_core::{CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS};
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub mod openapi;
 
+#[cfg(feature = "server")]
+mod server;
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub use server::{PoemService, service};
+
 /// Renders a core error ([`jwt_core::http::render`]): status, `application/json` body,
 /// `WWW-Authenticate`.
 pub fn error_response(err: &AuthError) -> Response {
@@ -89,6 +95,17 @@ fn routed_uri(req: &Request) -> &Uri {
     }
 }
 
+/// The core's view of a request: the path it was routed on ([`routed_uri`]) and the connection
+/// it arrived on, for certificate-bound tokens: the [`jwt_core::ClientConnection`] a server put
+/// in the extensions ([`service`] under [`jwt_core::server`]), else poem's remote address.
+fn request_head(req: &Request) -> RequestHead<'_> {
+    let head = RequestHead::new(req.method(), routed_uri(req).path(), req.headers());
+    match req.extensions().get::<jwt_core::ClientConnection>() {
+        Some(conn) => head.with_connection(Some(conn)),
+        None => head.with_peer_addr(req.remote_addr().as_socket_addr().map(|addr| addr.ip())),
+    }
+}
+
 /// The endpoint produced by [`JwtMiddleware`].
 #[derive(Debug)]
 pub struct JwtEndpoint<E> {
@@ -105,7 +122,7 @@ impl<E: Endpoint> Endpoint for JwtEndpoint<E> {
         if jwt_core::http::decided(&self.auth, req.extensions()) {
             return self.inner.call(req).await.map(IntoResponse::into_response);
         }
-        let head = RequestHead::new(req.method(), routed_uri(&req).path(), req.headers());
+        let head = request_head(&req);
         // An MCP endpoint's `POST` is decided on its JSON-RPC body.
         if let Some(limit) = self.auth.body_limit(&head) {
             return Box::pin(self.call_on_body(req, limit)).await;
@@ -129,7 +146,7 @@ impl<E: Endpoint> JwtEndpoint<E> {
             Err(poem::error::ReadBodyError::PayloadTooLarge) => ReadBody::TooLarge,
             Err(_) => ReadBody::Unreadable,
         };
-        let head = RequestHead::new(req.method(), routed_uri(&req).path(), req.headers());
+        let head = request_head(&req);
         let verdict = self.auth.verdict(&head.with_body(read.view())).await;
         if let Some(bytes) = read.into_bytes() {
             req.set_body(bytes);

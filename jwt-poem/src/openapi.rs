@@ -64,7 +64,6 @@
 //! written, so an API mounted under a prefix should say so with
 //! `OpenApiService::url_prefix`, as the table names the full path.
 
-use jwt_core::http::RequestHead;
 use jwt_core::openapi::OpenApiSecurity;
 use jwt_core::serde_json::{self, Value};
 use jwt_core::{AuthContext, JwtAuth, RouteTable, Verdict, extract};
@@ -73,7 +72,7 @@ use poem::{Endpoint, Request, RequestBody, Response};
 use poem_openapi::registry::{MetaSecurityScheme, Registry};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions, OpenApiService};
 
-use crate::{from_http, rejection, routed_uri};
+use crate::{from_http, rejection};
 
 /// The name of the security scheme [`JwtBearer`] and [`OptionalJwtBearer`] register, the same
 /// as [`OpenApiSecurity::bearer`]'s.
@@ -113,7 +112,7 @@ async fn decide(req: &Request) -> poem::Result<Option<AuthContext>> {
     let auth = req
         .data::<JwtAuth>()
         .ok_or_else(|| poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))?;
-    let head = RequestHead::new(req.method(), routed_uri(req).path(), req.headers());
+    let head = crate::request_head(req);
     // The core's answer (a refusal, the protected resource metadata document) is sent as the
     // middleware sends it.
     match auth.verdict(&head).await {

@@ -12,7 +12,7 @@ use http::{HeaderMap, Method};
 use jwt_core::extract;
 use jwt_core::http::{RequestHead, render};
 use jwt_core::serde_json::{Map, Value};
-use jwt_core::{AuthContext, AuthError, AuthErrorKind, JwtAuth, Verdict};
+use jwt_core::{AuthContext, AuthError, AuthErrorKind, ClientConnection, JwtAuth, Verdict};
 use serde::de::DeserializeOwned;
 use warp::filters::path::FullPath;
 use warp::reject::Reject;
@@ -181,28 +181,57 @@ fn decide_here(
     auth: &JwtAuth,
 ) -> impl Filter<Extract = (Option<AuthContext>,), Error = Rejection> + Clone + use<> {
     let auth = auth.clone();
-    warp::method()
+    let request = warp::method()
         .and(warp::path::full())
         .and(warp::header::headers_cloned())
-        .and_then(move |method: Method, path: FullPath, headers: HeaderMap| {
-            if !auth.decisions_are_repeatable() {
-                return Decision::Ready(Some(Err(reject(AuthError::new(
-                    AuthErrorKind::Misconfigured(SERVICE_NEEDED),
-                )))));
+        .and(warp::ext::optional::<ClientConnection>())
+        .and(warp::addr::remote())
+        .map(|method, path, headers, conn, remote| Seen {
+            method,
+            path,
+            headers,
+            conn,
+            remote,
+        });
+    request.and_then(move |seen: Seen| {
+        if !auth.decisions_are_repeatable() {
+            return Decision::Ready(Some(Err(reject(AuthError::new(
+                AuthErrorKind::Misconfigured(SERVICE_NEEDED),
+            )))));
+        }
+        // The common case (a cache hit, static keys) decides in place: a ready future,
+        // nothing boxed and no clone of the engine.
+        match auth.verdict_now(&seen.head()) {
+            Ok(verdict) => Decision::Ready(Some(filtered(verdict))),
+            Err(unfinished) => {
+                let auth = auth.clone();
+                Decision::Waiting(Box::pin(async move {
+                    filtered(auth.verdict_after(&seen.head(), unfinished).await)
+                }))
             }
-            // The common case (a cache hit, static keys) decides in place: a ready future,
-            // nothing boxed and no clone of the engine.
-            match auth.verdict_now(&RequestHead::new(&method, path.as_str(), &headers)) {
-                Ok(verdict) => Decision::Ready(Some(filtered(verdict))),
-                Err(unfinished) => {
-                    let auth = auth.clone();
-                    Decision::Waiting(Box::pin(async move {
-                        let head = RequestHead::new(&method, path.as_str(), &headers);
-                        filtered(auth.verdict_after(&head, unfinished).await)
-                    }))
-                }
-            }
-        })
+        }
+    })
+}
+
+/// What a filter deciding alone sees of a request.
+struct Seen {
+    method: Method,
+    path: FullPath,
+    headers: HeaderMap,
+    conn: Option<ClientConnection>,
+    remote: Option<std::net::SocketAddr>,
+}
+
+impl Seen {
+    /// The core's view: the connection is the [`ClientConnection`] a server put in the
+    /// extensions ([`serve`], [`jwt_core::server`]), else the peer warp's own server records.
+    fn head(&self) -> RequestHead<'_> {
+        let head = RequestHead::new(&self.method, self.path.as_str(), &self.headers);
+        match &self.conn {
+            Some(conn) => head.with_connection(Some(conn)),
+            None => head.with_peer_addr(self.remote.map(|addr| addr.ip())),
+        }
+    }
 }
 
 /// Why a filter alone may not decide for an engine whose decisions are not repeatable.

@@ -3,12 +3,8 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
 use jwt_core::JwtAuth;
 use tokio::net::TcpListener;
 use tower_service::Service;
@@ -85,49 +81,14 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(err) => {
-                accept_failed(err).await;
-                continue;
-            }
-        };
-        let svc = WithPeer {
-            inner: app.clone(),
-            peer: PeerAddr(peer),
-        };
-        tokio::spawn(async move {
-            let conn = auto::Builder::new(TokioExecutor::new());
-            if let Err(err) = conn
-                .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(svc))
-                .await
-            {
-                tracing::debug!(error = %err, "connection ended with an error");
-            }
-        });
-    }
+    jwt_core::server::serve(listener, WithPeer { inner: app }).await;
 }
 
-/// An accept error: the peer's own failure is skipped; anything else (such as running out of
-/// file descriptors) is logged and retried after a second, as `warp::serve` does.
-async fn accept_failed(err: std::io::Error) {
-    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
-    if matches!(
-        err.kind(),
-        ConnectionAborted | ConnectionRefused | ConnectionReset
-    ) {
-        return;
-    }
-    tracing::error!(error = %err, "accept failed; retrying in a second");
-    tokio::time::sleep(Duration::from_secs(1)).await;
-}
-
-/// Adds [`PeerAddr`] to each request of one connection.
+/// Adds [`PeerAddr`] to each request, from the [`jwt_core::ClientConnection`] the server put
+/// there.
 #[derive(Clone)]
 struct WithPeer<S> {
     inner: S,
-    peer: PeerAddr,
 }
 
 impl<S, B> Service<http::Request<B>> for WithPeer<S>
@@ -146,7 +107,10 @@ where
     }
 
     fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
-        req.extensions_mut().insert(self.peer);
+        if let Some(conn) = req.extensions().get::<jwt_core::ClientConnection>() {
+            let peer = PeerAddr(conn.peer_addr());
+            req.extensions_mut().insert(peer);
+        }
         self.inner.call(req)
     }
 }

@@ -91,7 +91,7 @@ where
         {
             return AuthFuture::inner(self.inner.call(req));
         }
-        let head = RequestHead::new(req.method(), req.uri().path(), req.headers());
+        let head = view(&req);
         // An MCP endpoint's `POST` is decided on its JSON-RPC body: read it (bounded), decide,
         // and hand the app the same bytes.
         if let Some(limit) = self.auth.body_limit(&head) {
@@ -99,7 +99,7 @@ where
             return AuthFuture::waiting(Box::pin(async move {
                 let (parts, body) = req.into_parts();
                 let read = jwt_core::http::read_body(body, limit).await;
-                let head = RequestHead::new(&parts.method, parts.uri.path(), &parts.headers);
+                let head = RequestHead::from_parts(&parts);
                 let verdict = auth.verdict(&head.with_body(read.view())).await;
                 let body = AuthBody::buffered(read.into_bytes().unwrap_or_default());
                 proceed(
@@ -118,7 +118,7 @@ where
             Err(unfinished) => {
                 let (mut inner, auth) = self.take_ready();
                 AuthFuture::waiting(Box::pin(async move {
-                    let head = RequestHead::new(req.method(), req.uri().path(), req.headers());
+                    let head = view(&req);
                     let verdict = auth.verdict_after(&head, unfinished).await;
                     proceed(&auth, &mut inner, verdict, req).await
                 }))
@@ -306,4 +306,11 @@ impl<F, E> std::fmt::Debug for AuthFuture<F, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthFuture").finish_non_exhaustive()
     }
+}
+
+/// The core's view of `req`, with the [`jwt_core::ClientConnection`] a server put in its
+/// extensions ([`crate::serve`], [`jwt_core::server::serve_tls`]).
+fn view<B>(req: &http::Request<B>) -> RequestHead<'_> {
+    RequestHead::new(req.method(), req.uri().path(), req.headers())
+        .with_connection(req.extensions().get())
 }

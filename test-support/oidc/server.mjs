@@ -22,6 +22,10 @@
 //   api-rs-post / api-rs-post-secret-0123456789  the same with client_secret_post
 //   api-rs-jwt                            the same with private_key_jwt, its public key from
 //                                         RS_CLIENT_KEY (a PEM file), kid `api-rs-jwt-1`
+//   mtls-agent                            only with MTLS_PORT: authenticates with its TLS client
+//                                         certificate (`tls_client_auth`, subject `CN=mtls-agent`)
+//                                         on the mutual TLS listener; every token is bound to that
+//                                         certificate (RFC 8705: `cnf.x5t#S256`)
 // DPoP proofs at the token endpoint: ES256 / EdDSA (Ed25519), `iat` within 5 minutes, replayed
 // `jti` rejected.
 //
@@ -36,6 +40,10 @@
 //               (default: no nonces, a proof needs none)
 //   RS_CLIENT_KEY  optional path of api-rs-jwt's public key (SPKI PEM, ES256)
 //   INTROSPECTION_DELAY_MS  optional: every introspection answer waits this long
+//   MTLS_PORT, MTLS_CERT, MTLS_KEY, MTLS_CA  optional: a second listener, HTTPS on
+//               127.0.0.1:MTLS_PORT with the server certificate and key (PEM files), requiring
+//               a client certificate that chains to MTLS_CA (the RFC 8705 endpoints of
+//               mtls-agent: `https://127.0.0.1:MTLS_PORT/token`)
 //
 // Test endpoint: GET /test/introspections answers {"count": n}, the introspection requests
 // received so far.
@@ -44,7 +52,8 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeyObject, randomBytes } from 'node:crypto';
+import { KeyObject, X509Certificate, randomBytes } from 'node:crypto';
+import { createServer as createHttpsServer } from 'node:https';
 import Provider from 'oidc-provider';
 import { generateKeyPair, exportJWK, importSPKI } from 'jose';
 
@@ -58,6 +67,7 @@ const AUDIENCE = 'https://api.agentos.test';
 const OPAQUE_AUDIENCE = 'https://opaque.agentos.test';
 const RS_CLIENT_KEY = process.env.RS_CLIENT_KEY || '';
 const INTROSPECTION_DELAY_MS = Number(process.env.INTROSPECTION_DELAY_MS || 0);
+const MTLS_PORT = Number(process.env.MTLS_PORT || 0);
 // AgentOS-style hierarchical scopes, and plain OAuth scopes as most APIs name them.
 const SCOPES = process.env.SCOPES || 'agents:read agents:write orders.read orders.write';
 
@@ -102,10 +112,31 @@ if (RS_CLIENT_KEY) {
   resourceServers.push(resourceServer('api-rs-jwt', 'private_key_jwt', { jwks: { keys: [jwk] } }));
 }
 
+// The client certificate of a request on the mutual TLS listener (node verified its chain).
+const peerCertificate = (ctx) => {
+  const raw = ctx.req.socket.getPeerCertificate?.()?.raw;
+  return raw ? new X509Certificate(raw) : undefined;
+};
+const mtlsClients = MTLS_PORT
+  ? [
+    {
+      client_id: 'mtls-agent',
+      grant_types: ['client_credentials'],
+      redirect_uris: [],
+      response_types: [],
+      token_endpoint_auth_method: 'tls_client_auth',
+      tls_client_auth_subject_dn: 'CN=mtls-agent',
+      tls_client_certificate_bound_access_tokens: true,
+      scope: SCOPES,
+    },
+  ]
+  : [];
+
 const provider = new Provider(ISSUER, {
   jwks: { keys },
   clients: [
     ...resourceServers,
+    ...mtlsClients,
     {
       client_id: 'agent-svc',
       client_secret: 'agent-secret-0123456789',
@@ -131,6 +162,16 @@ const provider = new Provider(ISSUER, {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
     introspection: { enabled: true },
+    // RFC 8705: client authentication by certificate and certificate-bound tokens.
+    mTLS: {
+      enabled: true,
+      certificateBoundAccessTokens: true,
+      tlsClientAuth: true,
+      getCertificate: peerCertificate,
+      certificateAuthorized: (ctx) => ctx.req.socket.authorized === true,
+      certificateSubjectMatches: (ctx, property, expected) => property === 'tls_client_auth_subject_dn'
+        && peerCertificate(ctx)?.subject === expected,
+    },
     revocation: { enabled: true },
     // RFC 9449 (on by default in oidc-provider 9; spelled out since dpop-agent depends on it).
     // Nonces only with DPOP_REQUIRE_NONCE: they need a 32-byte secret.
@@ -171,6 +212,20 @@ server.on('error', (err) => {
   console.error(`cannot listen on 127.0.0.1:${PORT}: ${err.message}`);
   process.exit(3);
 });
+if (MTLS_PORT) {
+  const tls = createHttpsServer({
+    cert: readFileSync(process.env.MTLS_CERT),
+    key: readFileSync(process.env.MTLS_KEY),
+    ca: readFileSync(process.env.MTLS_CA),
+    requestCert: true,
+    rejectUnauthorized: true,
+  }, provider.callback());
+  tls.listen(MTLS_PORT, '127.0.0.1', () => console.log(`mutual TLS on ${MTLS_PORT}`));
+  tls.on('error', (err) => {
+    console.error(`cannot listen on 127.0.0.1:${MTLS_PORT}: ${err.message}`);
+    process.exit(3);
+  });
+}
 const stop = () => {
   server.close(() => process.exit(0));
   // Keep-alive connections would hold close() open: don't wait for them.

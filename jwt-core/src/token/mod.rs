@@ -5,6 +5,7 @@
 pub(crate) mod charset;
 pub(crate) mod claim_path;
 pub(crate) mod claims;
+pub(crate) mod connection;
 pub(crate) mod jose;
 pub mod path;
 pub(crate) mod request;

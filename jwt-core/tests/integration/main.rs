@@ -19,11 +19,16 @@ mod oidc_provider;
 mod openapi;
 #[path = "../support/paused_clock.rs"]
 mod paused_clock;
+#[cfg(feature = "tls")]
+#[path = "../support/pki.rs"]
+mod pki;
 #[path = "../support/redis_server.rs"]
 mod redis_server;
 mod remote_jwks;
 #[path = "../support/scripted_server.rs"]
 mod scripted_server;
+#[cfg(feature = "tls")]
+mod tls_server;
 mod token_cache;
 mod vectors;
 mod verifiers;
