@@ -18,9 +18,10 @@ use jwt_core::ClientConnection;
 /// use actix_web::{App, HttpServer, web};
 /// use jwt_actix::JwtAuthExt as _;
 /// # fn tls_config() -> rustls::ServerConfig { unimplemented!() }
+/// # #[cfg(feature = "rustls")]
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let auth = jwt_core::JwtAuth::builder()
-///     .verifier(jwt_core::StaticKeys::es256_pem(&std::fs::read("idp.pub.pem")?)?)
+///     .verifier(jwt_core::StaticKeys::pem_file(jwt_core::Algorithm::ES256, "idp.pub.pem")?)
 ///     .issuer("https://idp.example.com")
 ///     .mtls(jwt_core::Mtls::if_bound())
 ///     .build()?;

@@ -33,7 +33,7 @@ use poem::{Addr, Endpoint, Request};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let auth = jwt_core::JwtAuth::builder()
-///     .verifier(jwt_core::StaticKeys::es256_pem(&std::fs::read("idp.pub.pem")?)?)
+///     .verifier(jwt_core::StaticKeys::pem_file(jwt_core::Algorithm::ES256, "idp.pub.pem")?)
 ///     .issuer("https://idp.example.com")
 ///     .mtls(jwt_core::Mtls::if_bound())
 ///     .build()?;

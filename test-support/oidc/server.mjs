@@ -158,6 +158,10 @@ const provider = new Provider(ISSUER, {
     },
   ],
   scopes: SCOPES.split(' '),
+  clientAuthMethods: [
+    'client_secret_basic', 'client_secret_jwt', 'client_secret_post', 'private_key_jwt', 'none',
+    'tls_client_auth',
+  ],
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },

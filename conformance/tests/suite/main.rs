@@ -17,7 +17,10 @@ mod idp;
 mod introspection;
 mod mcp_clients;
 mod mcp_differential;
+mod mtls;
 #[path = "../../../jwt-core/tests/support/oidc_provider.rs"]
 mod oidc_provider;
+#[path = "../../../jwt-core/tests/support/pki.rs"]
+mod pki;
 mod router_differential;
 mod stepup_actors;
