@@ -21,6 +21,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use clap::{Parser, ValueEnum};
+use jwt_core::server::{ClientCertificates, TlsConfig};
 use jwt_core::{
     Algorithm, AnyOf, AudiencePolicy, AuthContext, AuthError, BearerHeader, CookieToken, Dpop,
     DpopNonces, FailurePolicy, HtuOrigin, JtiDenylist, Jwks, JwtAuth, KeyChain, McpOperation,
@@ -70,6 +71,15 @@ pub enum DpopArg {
     /// Bearer tokens and DPoP-bound tokens with their proofs.
     Allowed,
     /// DPoP-bound tokens with their proofs only.
+    Required,
+}
+
+/// Whether certificate-bound tokens (RFC 8705) are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MtlsArg {
+    /// A token bound to a certificate needs it on the connection; unbound tokens pass.
+    IfBound,
+    /// Every token must be bound to the connection's client certificate.
     Required,
 }
 
@@ -155,6 +165,21 @@ pub struct DemoArgs {
     /// fails closed: when the store cannot answer, requests get a 503.
     #[arg(long, value_name = "URL")]
     pub redis: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM, the server's certificate first).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// With --tls-cert: ask clients for a certificate chaining to these roots (PEM), i.e.
+    /// mutual TLS. A client without one still connects unless --mtls is `required`.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
+    /// Accept certificate-bound tokens (RFC 8705: `cnf.x5t#S256` must name the client
+    /// certificate of the connection). `if-bound`: unbound tokens pass too; `required`: every
+    /// token must be bound, and the TLS handshake requires a client certificate.
+    #[arg(long, value_enum, requires = "client_ca")]
+    pub mtls: Option<MtlsArg>,
     /// The port on 127.0.0.1 (0 = any free port).
     #[arg(long, default_value_t = 7777)]
     pub port: u16,
@@ -169,6 +194,17 @@ pub struct DemoArgs {
     /// Print only the `listening on` line (no tokens or curl examples).
     #[arg(long)]
     pub quiet: bool,
+}
+
+impl DemoArgs {
+    /// `https` with --tls-cert, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
 }
 
 /// The methods the CORS layer of every framework allows for the configured origins.
@@ -715,9 +751,14 @@ impl Demo {
                 };
                 builder.dpop(match &args.resource {
                     Some(_) => dpop,
-                    None => dpop.origin(HtuOrigin::Host("http".into())),
+                    None => dpop.origin(HtuOrigin::Host(args.scheme().into())),
                 })
             }
+            None => builder,
+        };
+        let builder = match args.mtls {
+            Some(MtlsArg::IfBound) => builder.mtls(jwt_core::Mtls::if_bound()),
+            Some(MtlsArg::Required) => builder.mtls(jwt_core::Mtls::required()),
             None => builder,
         };
         let auth = builder
@@ -768,10 +809,41 @@ impl Demo {
     /// origins, `http://127.0.0.1:{port}` and `http://localhost:{port}`, join
     /// [`Demo::allowed_origins`].
     pub fn listening_on(&self, port: u16) {
+        let scheme = self.inner.args.scheme();
         let _ = self.inner.own_origins.set([
-            format!("http://127.0.0.1:{port}"),
-            format!("http://localhost:{port}"),
+            format!("{scheme}://127.0.0.1:{port}"),
+            format!("{scheme}://localhost:{port}"),
         ]);
+    }
+
+    /// The rustls configuration of `--tls-cert/--tls-key` (with `--client-ca`: client
+    /// certificates asked for, and required with `--mtls required`), or `None` for plain HTTP.
+    ///
+    /// # Errors
+    /// [`DemoError::Io`] when a file cannot be read, [`DemoError::Config`] when it holds no
+    /// usable certificate or key.
+    pub fn tls(&self) -> Result<Option<Arc<rustls::ServerConfig>>, DemoError> {
+        let args = &self.inner.args;
+        let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else {
+            return Ok(None);
+        };
+        let read = |path: &PathBuf| {
+            std::fs::read(path).map_err(|e| DemoError::Io(format!("{}: {e}", path.display())))
+        };
+        let (cert, key) = (read(cert)?, read(key)?);
+        let roots = args.client_ca.as_ref().map(read).transpose()?;
+        let mut config = TlsConfig::new(&cert, &key);
+        if let Some(roots) = &roots {
+            let mode = match args.mtls {
+                Some(MtlsArg::Required) => ClientCertificates::Required,
+                _ => ClientCertificates::Optional,
+            };
+            config = config.client_certificates(mode, roots);
+        }
+        config
+            .build()
+            .map(Some)
+            .map_err(|e| DemoError::Config(e.to_string()))
     }
 
     /// The origins a browser request may come from: the `--cors-origin`s, then the demo's own
@@ -815,7 +887,8 @@ impl Demo {
 
     /// What the binary prints once listening: the ready line, then tokens and `curl` lines.
     pub fn banner(&self, port: u16) -> String {
-        let mut out = format!("listening on http://127.0.0.1:{port}\n");
+        let scheme = self.inner.args.scheme();
+        let mut out = format!("listening on {scheme}://127.0.0.1:{port}\n");
         if self.inner.args.quiet {
             return out;
         }
@@ -830,7 +903,7 @@ impl Demo {
             .flatten();
         match (admin, limited) {
             (Some(admin), Some(limited)) => {
-                let base = format!("http://127.0.0.1:{port}");
+                let base = format!("{scheme}://127.0.0.1:{port}");
                 out.push_str(&format!(
                     "\nadmin token (agent_os:admin):\n  {admin}\n\
                      limited token (alice: agents:read agents:agent-1:run sessions:read):\n  {limited}\n\n\

@@ -17,6 +17,9 @@ use agentos_demo::{COOKIE_NEEDS_ORIGIN, CROSS_SITE, REVOCATION_STORE_UNAVAILABLE
 use jwt_core::Algorithm;
 use serde_json::{Value, json};
 
+#[path = "../../../jwt-core/tests/support/pki.rs"]
+mod pki;
+
 const FRAMEWORKS: [(&str, &str); 4] = [
     ("axum", env!("CARGO_BIN_EXE_demo-axum")),
     ("actix", env!("CARGO_BIN_EXE_demo-actix")),
@@ -60,6 +63,7 @@ impl Server {
         let port = line
             .trim()
             .strip_prefix("listening on http://127.0.0.1:")
+            .or_else(|| line.trim().strip_prefix("listening on https://127.0.0.1:"))
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
         Server { child, port }
@@ -1806,5 +1810,83 @@ fn mcp_demo_tools_need_the_agent_os_scopes_on_all_four_frameworks() {
     let (first, reference) = &transcripts[0];
     for (name, transcript) in &transcripts[1..] {
         assert_eq!(reference, transcript, "{first} and {name} differ");
+    }
+}
+
+/// `--tls-cert/--tls-key/--client-ca --mtls if-bound` on every framework: the demo serves
+/// HTTPS, and a token bound to a client certificate passes only over a connection presenting it.
+#[test]
+fn mtls_demo_serves_https_and_checks_certificate_bound_tokens_on_all_four_frameworks() {
+    let pki = pki::Pki::new(&["agent-a", "agent-b"]);
+    let (a, b) = (&pki.clients[0], &pki.clients[1]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for (name, bin) in FRAMEWORKS {
+        let dir = temp_dir(&format!("mtls-{name}"));
+        let file = |file: &str, text: &str| {
+            let path = dir.join(file);
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        };
+        let (cert, key, ca) = (
+            file("server.pem", &pki.server.cert_pem),
+            file("server.key", &pki.server.key_pem),
+            file("clients-ca.pem", &pki.ca_pem),
+        );
+        let args = [
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+            "--client-ca",
+            &ca,
+            "--mtls",
+            "if-bound",
+        ];
+        let server = Server::start_with(bin, &dir, &args, &[]);
+        let thumbprint = jwt_core::certificate_thumbprint(&a.der);
+        let bound = mint(
+            &dir,
+            json!({"sub": "u1", "scopes": ["agents:read"], "cnf": {"x5t#S256": thumbprint}}),
+        );
+        let unbound = token(&dir, "u1", &["agents:read"], None);
+        let url = format!("https://localhost:{}/agents", server.port);
+        let get = |client: reqwest::Client, token: String| {
+            let url = url.clone();
+            async move {
+                let res = client.get(url).bearer_auth(token).send().await.unwrap();
+                let challenge = res
+                    .headers()
+                    .get("www-authenticate")
+                    .map(|v| v.to_str().unwrap().to_owned());
+                (res.status().as_u16(), challenge)
+            }
+        };
+        runtime.block_on(async {
+            let (status, _) = get(pki.client(Some(a)), bound.clone()).await;
+            assert_eq!(status, 200, "{name}");
+            let (status, challenge) = get(pki.client(Some(b)), bound.clone()).await;
+            assert_eq!(status, 401, "{name}");
+            assert!(
+                challenge
+                    .as_deref()
+                    .is_some_and(|c| c.contains("client certificate mismatch")),
+                "{name}: {challenge:?}"
+            );
+            let (status, challenge) = get(pki.client(None), bound.clone()).await;
+            assert_eq!(status, 401, "{name}");
+            assert!(
+                challenge
+                    .as_deref()
+                    .is_some_and(|c| c.contains("client certificate required")),
+                "{name}: {challenge:?}"
+            );
+            let (status, _) = get(pki.client(None), unbound.clone()).await;
+            assert_eq!(status, 200, "{name}: if-bound lets unbound tokens through");
+        });
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

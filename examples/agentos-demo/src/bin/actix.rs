@@ -155,8 +155,8 @@ fn configure(cfg: &mut web::ServiceConfig) {
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    let demo = match Demo::start(DemoArgs::parse()) {
-        Ok(d) => d,
+    let (demo, tls) = match Demo::start(DemoArgs::parse()).and_then(|d| Ok((d.tls()?, d))) {
+        Ok((tls, d)) => (d, tls),
         Err(e) => {
             eprintln!("demo-actix: {e}");
             return ExitCode::FAILURE;
@@ -195,7 +195,12 @@ async fn main() -> ExitCode {
             .configure(configure)
     })
     .workers(2)
-    .listen(listener);
+    // The connection (its client certificate, over mutual TLS) for certificate-bound tokens.
+    .on_connect(jwt_actix::on_connect);
+    let server = match tls {
+        Some(tls) => server.listen_rustls_0_23(listener, rustls::ServerConfig::clone(&tls)),
+        None => server.listen(listener),
+    };
     let server = match server {
         Ok(s) => s,
         Err(e) => {

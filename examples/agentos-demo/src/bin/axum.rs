@@ -199,8 +199,8 @@ fn routes(demo: &Demo) -> Router<Demo> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let demo = match Demo::start(DemoArgs::parse()) {
-        Ok(d) => d,
+    let (demo, tls) = match Demo::start(DemoArgs::parse()).and_then(|d| Ok((d.tls()?, d))) {
+        Ok((tls, d)) => (d, tls),
         Err(e) => {
             eprintln!("demo-axum: {e}");
             return ExitCode::FAILURE;
@@ -218,6 +218,11 @@ async fn main() -> ExitCode {
     let app = routes(&demo).with_state(demo.clone());
     print!("{}", demo.banner(port));
     let _ = std::io::stdout().flush();
+    // Over TLS, each request carries its connection (the client certificate, with --mtls).
+    if let Some(tls) = tls {
+        jwt_core::server::serve_tls(listener, tls, app).await;
+        return ExitCode::SUCCESS;
+    }
     match axum::serve(listener, app).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -11,7 +11,7 @@ use agentos_demo::{
 use clap::Parser as _;
 use jwt_poem::{Auth, JwtAuthExt as _};
 use poem::http::{StatusCode, header};
-use poem::listener::{Acceptor as _, TcpAcceptor};
+use poem::listener::TcpAcceptor;
 use poem::middleware::Cors;
 use poem::web::{Data, Path};
 use poem::{EndpointExt, Request, Response, Route, Server, get, handler, post};
@@ -162,28 +162,23 @@ async fn cancel(
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let demo = match Demo::start(DemoArgs::parse()) {
-        Ok(d) => d,
+    let (demo, tls) = match Demo::start(DemoArgs::parse()).and_then(|d| Ok((d.tls()?, d))) {
+        Ok((tls, d)) => (d, tls),
         Err(e) => {
             eprintln!("demo-poem: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let acceptor = match std::net::TcpListener::bind(("127.0.0.1", demo.args().port))
+    let listener = match std::net::TcpListener::bind(("127.0.0.1", demo.args().port))
         .and_then(|l| l.set_nonblocking(true).map(|()| l))
-        .and_then(TcpAcceptor::from_std)
     {
-        Ok(a) => a,
+        Ok(l) => l,
         Err(e) => {
             eprintln!("demo-poem: cannot listen on port {}: {e}", demo.args().port);
             return ExitCode::FAILURE;
         }
     };
-    let port = acceptor
-        .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr().map(|s| s.port()))
-        .unwrap_or_default();
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
     demo.listening_on(port);
     let mut app = Route::new()
         .at("/", get(root))
@@ -226,7 +221,22 @@ async fn main() -> ExitCode {
         .data(demo.clone());
     print!("{}", demo.banner(port));
     let _ = std::io::stdout().flush();
-    match Server::new_with_acceptor(acceptor).run(app).await {
+    // Over TLS, poem's own listeners have no place for the client certificate: serve the
+    // endpoint through `jwt_poem::service`, each request carrying its connection.
+    let served = match tls {
+        Some(tls) => match tokio::net::TcpListener::from_std(listener) {
+            Ok(listener) => {
+                jwt_core::server::serve_tls(listener, tls, jwt_poem::service(app)).await;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
+        None => match TcpAcceptor::from_std(listener) {
+            Ok(acceptor) => Server::new_with_acceptor(acceptor).run(app).await,
+            Err(e) => Err(e),
+        },
+    };
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("demo-poem: {e}");

@@ -278,8 +278,8 @@ async fn recover(rejection: Rejection) -> Result<warp::reply::Response, Infallib
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let demo = match Demo::start(DemoArgs::parse()) {
-        Ok(d) => d,
+    let (demo, tls) = match Demo::start(DemoArgs::parse()).and_then(|d| Ok((d.tls()?, d))) {
+        Ok((tls, d)) => (d, tls),
         Err(e) => {
             eprintln!("demo-warp: {e}");
             return ExitCode::FAILURE;
@@ -312,6 +312,10 @@ async fn main() -> ExitCode {
     let app = jwt_warp::service(demo.auth(), warp::service(routes(&demo).recover(recover)));
     print!("{}", demo.banner(port));
     let _ = std::io::stdout().flush();
-    jwt_warp::serve_with(cors.layer(app), listener).await;
+    // Over TLS, each request carries its connection (the client certificate, with --mtls).
+    match tls {
+        Some(tls) => jwt_core::server::serve_tls(listener, tls, cors.layer(app)).await,
+        None => jwt_warp::serve_with(cors.layer(app), listener).await,
+    }
     ExitCode::SUCCESS
 }
