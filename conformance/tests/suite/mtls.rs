@@ -237,23 +237,18 @@ async fn mtls_bound_tokens_over_real_tls_on_every_adapter() {
     })));
     let double = everywhere(&servers, &with_a, &both, &[]).await;
     assert_eq!(double.status, 401);
-    assert!(
-        double
-            .challenge
-            .as_deref()
-            .is_some_and(|c| c.contains(r#"error="invalid_token""#)),
-        "{double:?}"
+    assert_eq!(
+        double.challenge,
+        refused("sender-constrained token sent as bearer")
     );
-    for binding in ["not-a-thumbprint", ""] {
+    for (binding, description) in [
+        ("not-a-thumbprint", "invalid claim"),
+        ("", "sender-constrained token sent as bearer"),
+    ] {
         let malformed = token(Some(json!({"x5t#S256": binding})));
         let seen = everywhere(&servers, &with_a, &malformed, &[]).await;
         assert_eq!(seen.status, 401, "{binding:?}: {seen:?}");
-        assert!(
-            seen.challenge
-                .as_deref()
-                .is_some_and(|c| c.contains(r#"error="invalid_token""#)),
-            "{binding:?}: {seen:?}"
-        );
+        assert_eq!(seen.challenge, refused(description), "{binding:?}");
     }
     stop(servers).await;
 }
@@ -309,6 +304,12 @@ async fn mtls_proxy_header_only_from_a_listed_peer_on_every_adapter() {
     let twice = [header[0], header[0]];
     let seen = everywhere(&servers, &proxy, &bound, &twice).await;
     assert_eq!(seen.status, 400, "{seen:?}");
+    assert!(
+        seen.challenge
+            .as_deref()
+            .is_some_and(|c| c.contains(r#"error="invalid_request""#)),
+        "{seen:?}"
+    );
     stop(servers).await;
 
     let elsewhere = Mtls::if_bound()
