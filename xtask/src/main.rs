@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 mod api;
 mod bench;
 mod features;
+mod harnessless;
 mod structure;
 
 #[derive(Parser)]
@@ -551,7 +552,9 @@ fn main() -> ExitCode {
     let result = match cli.task {
         Task::Conformance => conformance(),
         Task::Api { bless } => api::run(&root(), bless),
-        Task::Structure { krate } => structure::run(&root().join(krate)),
+        Task::Structure { krate } => {
+            structure::run(&root().join(krate)).and_then(|()| harnessless::run(&root()))
+        }
         Task::Features => features::run(&root()),
         Task::Demo {
             framework,
