@@ -2,6 +2,7 @@
 //! base64url without padding, strict JSON (no duplicate member names, objects only), and the
 //! header rules `jsonwebtoken` leaves to us (`crit`, `b64`, nested `cty`).
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
 
@@ -10,6 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
 
 use crate::error::InvalidToken;
 use crate::token::charset;
@@ -38,7 +40,8 @@ pub(crate) struct Compact<'t> {
     /// `base64(header) . base64(payload)`, the signing input.
     pub(crate) signing_input: &'t [u8],
     pub(crate) payload_b64: &'t str,
-    pub(crate) signature: Vec<u8>,
+    /// The decoded signature; on the stack up to 512 bytes (RSA-4096).
+    pub(crate) signature: SmallVec<[u8; 512]>,
 }
 
 /// Splits and checks a compact token; the signature is not verified here.
@@ -50,9 +53,7 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, InvalidT
     if h.is_empty() || p.is_empty() {
         return Err(InvalidToken::Malformed);
     }
-    let header_bytes = URL_SAFE_NO_PAD
-        .decode(h)
-        .map_err(|_| InvalidToken::Malformed);
+    let header_bytes = decode_b64::<256>(h).ok_or(InvalidToken::Malformed);
     if s.is_empty() {
         // An unsecured JWS (`alg: none`, RFC 7515 §A.5) is an attack signal of its own; any
         // other empty signature is a bad one. Nothing else of the header is read.
@@ -64,9 +65,7 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, InvalidT
         });
     }
     let header = parse_header(&header_bytes?)?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(s)
-        .map_err(|_| InvalidToken::Malformed)?;
+    let signature = decode_b64::<512>(s).ok_or(InvalidToken::Malformed)?;
     Ok(Compact {
         header,
         signing_input: &token.as_bytes()[..h.len() + 1 + p.len()],
@@ -105,31 +104,36 @@ fn names_alg_none(bytes: &[u8]) -> bool {
     )
 }
 
+/// Decodes base64url without padding, on the stack when the result fits in `N` bytes (the
+/// common case: a decision allocates nothing for it); `None` when it is not base64url.
+fn decode_b64<const N: usize>(text: &str) -> Option<SmallVec<[u8; N]>> {
+    let mut out = SmallVec::<[u8; N]>::new();
+    let estimate = base64::decoded_len_estimate(text.len());
+    if estimate > N {
+        return URL_SAFE_NO_PAD.decode(text).ok().map(SmallVec::from_vec);
+    }
+    out.resize(estimate, 0);
+    let len = URL_SAFE_NO_PAD.decode_slice(text, &mut out).ok()?;
+    out.truncate(len);
+    Some(out)
+}
+
 fn parse_header(bytes: &[u8]) -> Result<TokenHeader, InvalidToken> {
-    let Value::Object(map) = parse_strict_json(bytes)? else {
-        return Err(InvalidToken::Malformed);
-    };
+    let fields = read_header(bytes)?;
     // We understand no JWS extension, so any `crit` is fatal (RFC 7515 §4.1.11), and `b64`
     // (RFC 7797) cannot be used with JWTs.
-    if map.contains_key("crit") || map.contains_key("b64") {
+    if fields.extension {
         return Err(InvalidToken::UnsupportedHeader);
     }
-    let alg = match map.get("alg") {
-        Some(Value::String(name)) if name.eq_ignore_ascii_case("none") => {
-            return Err(InvalidToken::AlgNone);
-        }
-        Some(Value::String(name)) => parse_alg(name).ok_or(InvalidToken::AlgorithmNotAllowed)?,
-        _ => return Err(InvalidToken::AlgorithmNotAllowed),
+    let alg = match fields.alg {
+        AlgSeen::None => return Err(InvalidToken::AlgNone),
+        AlgSeen::Known(alg) => alg,
+        AlgSeen::Missing | AlgSeen::Unknown => return Err(InvalidToken::AlgorithmNotAllowed),
     };
-    let opt_string = |name: &str| match map.get(name) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(InvalidToken::Malformed),
-    };
-    let kid = opt_string("kid")?;
-    let typ = opt_string("typ")?;
+    let [kid, typ, cty] = fields.strings;
+    let (kid, typ, cty) = (kid?, typ?, cty?);
     // Nested JWTs are refused (RFC 8725 §3.3 leaves it to the application; we accept none).
-    if let Some(cty) = opt_string("cty")?
+    if let Some(cty) = cty
         && (cty.eq_ignore_ascii_case("jwt") || cty.eq_ignore_ascii_case("application/jwt"))
     {
         return Err(InvalidToken::UnsupportedHeader);
@@ -137,11 +141,217 @@ fn parse_header(bytes: &[u8]) -> Result<TokenHeader, InvalidToken> {
     Ok(TokenHeader { alg, kid, typ })
 }
 
+/// What the header's `alg` member is.
+#[derive(Clone, Copy)]
+enum AlgSeen {
+    Missing,
+    /// `none`, in any case.
+    None,
+    /// A string naming no algorithm we know, or not a string.
+    Unknown,
+    Known(Algorithm),
+}
+
+/// The members of a protected header the rules read, gathered in one pass over its JSON
+/// without building a tree: only `kid`, `typ` and `cty` are kept (as strings), any other member
+/// is checked for strictness (no duplicate names at any depth) and dropped.
+struct HeaderFields {
+    alg: AlgSeen,
+    /// `kid`, `typ`, `cty`: absent, a string, or another type (malformed).
+    strings: [Result<Option<String>, InvalidToken>; 3],
+    /// `crit` or `b64` is present.
+    extension: bool,
+}
+
+/// The names of [`HeaderFields::strings`], in order.
+const HEADER_STRINGS: [&str; 3] = ["kid", "typ", "cty"];
+
+/// Reads a decoded header: strict JSON (as [`parse_strict_json`]) and an object.
+fn read_header(bytes: &[u8]) -> Result<HeaderFields, InvalidToken> {
+    let duplicate = Cell::new(false);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let fields =
+        de::Deserializer::deserialize_any(&mut de, HeaderVisitor(&duplicate)).and_then(|fields| {
+            de.end()?;
+            Ok(fields)
+        });
+    match fields {
+        Ok(Some(fields)) => Ok(fields),
+        Ok(None) => Err(InvalidToken::Malformed),
+        Err(_) if duplicate.get() => Err(InvalidToken::DuplicateMember),
+        Err(_) => Err(InvalidToken::Malformed),
+    }
+}
+
+/// Visits the header: `Some` for an object, `None` for any other JSON value.
+struct HeaderVisitor<'a>(&'a Cell<bool>);
+
+impl<'de> Visitor<'de> for HeaderVisitor<'_> {
+    type Value = Option<HeaderFields>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        StrictSeed(self.0).visit_seq(seq).map(|_| None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+        let mut fields = HeaderFields {
+            alg: AlgSeen::Missing,
+            strings: [Ok(None), Ok(None), Ok(None)],
+            extension: false,
+        };
+        let mut seen: SmallVec<[Cow<'de, str>; 8]> = SmallVec::new();
+        while let Some(key) = access.next_key_seed(KeySeed)? {
+            if seen.contains(&key) {
+                self.0.set(true);
+                return Err(de::Error::custom("duplicate member"));
+            }
+            let value = access.next_value_seed(MemberSeed(self.0))?;
+            match &*key {
+                "alg" => {
+                    fields.alg = match value {
+                        Some(name) if name.eq_ignore_ascii_case("none") => AlgSeen::None,
+                        Some(name) => parse_alg(&name).map_or(AlgSeen::Unknown, AlgSeen::Known),
+                        None => AlgSeen::Unknown,
+                    }
+                }
+                "crit" | "b64" => fields.extension = true,
+                name => {
+                    if let Some(i) = HEADER_STRINGS.iter().position(|n| *n == name) {
+                        fields.strings[i] = value
+                            .map(|v| Some(v.into_owned()))
+                            .ok_or(InvalidToken::Malformed);
+                    }
+                }
+            }
+            seen.push(key);
+        }
+        Ok(Some(fields))
+    }
+}
+
+/// A member name, borrowed from the input unless it holds escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+/// A header member's value: the string, borrowed when it holds no escapes, or `None` for any
+/// other JSON value (checked for strictness, then dropped).
+#[derive(Clone, Copy)]
+struct MemberSeed<'a>(&'a Cell<bool>);
+
+impl<'de> DeserializeSeed<'de> for MemberSeed<'_> {
+    type Value = Option<Cow<'de, str>>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MemberSeed<'_> {
+    type Value = Option<Cow<'de, str>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        StrictSeed(self.0).visit_seq(seq).map(|_| None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Self::Value, A::Error> {
+        StrictSeed(self.0).visit_map(access).map(|_| None)
+    }
+}
+
 /// Decodes the claims of a token whose signature has been verified.
 pub(crate) fn decode_claims(payload_b64: &str) -> Result<Map<String, Value>, InvalidToken> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(payload_b64)
-        .map_err(|_| InvalidToken::Malformed)?;
+    let bytes = decode_b64::<1024>(payload_b64).ok_or(InvalidToken::Malformed)?;
     match parse_strict_json(&bytes)? {
         Value::Object(map) => Ok(map),
         _ => Err(InvalidToken::ClaimsNotObject),
@@ -412,6 +622,71 @@ mod tests {
         assert_eq!(
             check(r#"{"alg":"none","alg":"HS256"}"#).unwrap_err(),
             InvalidToken::DuplicateMember
+        );
+    }
+
+    /// The header is read in one pass without a JSON tree: the same answers as the tree.
+    #[test]
+    fn header_read_in_one_pass_answers_as_the_tree() {
+        let check = |h: &str| split(&token(h, "{}"), 8192).map(|c| c.header);
+        // Escaped names and values are decoded before they are compared.
+        for h in [
+            r#"{"alg":"HS256","\u0061lg":"RS256"}"#,
+            r#"{"alg":"HS256","kid":"a","k\u0069d":"b"}"#,
+            r#"{"alg":"HS256","x":1,"x":2}"#,
+            r#"{"alg":"HS256","x":{"a":1,"a":2}}"#,
+            r#"{"alg":"HS256","x":[{"a":1,"a":2}]}"#,
+            r#"{"alg":"HS256","kid":"k","crit":[],"crit":[]}"#,
+            r#"[{"a":1,"a":2}]"#,
+        ] {
+            assert_eq!(check(h).unwrap_err(), InvalidToken::DuplicateMember, "{h}");
+        }
+        let header =
+            check(r#"{"\u0061lg":"HS256","kid":"k\u0031","typ":"at+jwt","x":[1,{"y":null}]}"#)
+                .unwrap();
+        assert_eq!(header.alg, Algorithm::HS256);
+        assert_eq!(header.kid.as_deref(), Some("k1"));
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        assert_eq!(
+            check(r#"{"alg":"\u006eone"}"#).unwrap_err(),
+            InvalidToken::AlgNone
+        );
+        // `crit` outranks a bad `alg`; a malformed `kid` outranks a nested `cty`.
+        assert_eq!(
+            check(r#"{"alg":"nope","crit":["x"]}"#).unwrap_err(),
+            InvalidToken::UnsupportedHeader
+        );
+        assert_eq!(
+            check(r#"{"alg":"HS256","cty":"jwt","kid":7}"#).unwrap_err(),
+            InvalidToken::Malformed
+        );
+        for h in [
+            r#"{"alg":"HS256"} x"#,
+            r#"{"alg":"HS256""#,
+            "1",
+            "null",
+            "true",
+        ] {
+            assert_eq!(check(h).unwrap_err(), InvalidToken::Malformed, "{h}");
+        }
+        // Long headers and signatures are decoded on the heap, the same way.
+        let long_kid = "k".repeat(400);
+        let h = format!(r#"{{"alg":"HS256","kid":"{long_kid}"}}"#);
+        assert_eq!(check(&h).unwrap().kid.as_deref(), Some(long_kid.as_str()));
+        let long_sig = format!(
+            "{}.{}.{}",
+            b64(r#"{"alg":"HS256"}"#),
+            b64("{}"),
+            b64(&"s".repeat(700))
+        );
+        assert_eq!(split(&long_sig, 8192).unwrap().signature.len(), 700);
+        let claims = format!(r#"{{"x":"{}"}}"#, "v".repeat(2000));
+        assert_eq!(
+            decode_claims(&b64(&claims)).unwrap()["x"]
+                .as_str()
+                .unwrap()
+                .len(),
+            2000
         );
     }
 
