@@ -10,17 +10,18 @@
 //! end. actix-web runs its own server: its adapter reads the connection from `on_connect`.
 
 use std::convert::Infallible;
-use std::future::Future;
-use std::net::SocketAddr;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
 use std::time::Duration;
 
 use http::{Request, Response};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tower_service::Service;
 
 use crate::ClientConnection;
@@ -29,11 +30,12 @@ use crate::ClientConnection;
 mod tls;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
-pub use tls::{ClientCertificates, TlsConfig, TlsConfigError, serve_tls};
+pub use tls::{ClientCertificates, TlsConfig, TlsConfigError};
 
 /// Serves `app` on `listener` over plain TCP; each request carries a [`ClientConnection`] with
 /// the peer's address (no certificate), which [`crate::Mtls::trusted_proxy`] reads to decide
-/// whether a proxy's certificate header counts.
+/// whether a proxy's certificate header counts. Await the returned [`Serve`]; it runs until it
+/// is dropped, or until its [`Serve::with_graceful_shutdown`] signal.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -45,28 +47,106 @@ pub use tls::{ClientCertificates, TlsConfig, TlsConfigError, serve_tls};
 /// jwt_core::server::serve(listener, app).await;
 /// # Ok(()) }
 /// ```
-pub async fn serve<S, B>(listener: TcpListener, app: S)
-where
-    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    accept_loop(listener, app, |stream, peer| async move {
-        Some((stream, ClientConnection::new(peer)))
-    })
-    .await;
+pub fn serve<S>(listener: TcpListener, app: S) -> Serve<S> {
+    Serve {
+        listener,
+        app,
+        transport: Transport::Plain,
+        shutdown: None,
+    }
 }
 
-/// Accepts connections on `listener` forever; `open` turns each accepted stream into the stream
-/// to serve HTTP on (a TLS handshake, or the stream itself) and its [`ClientConnection`], or
-/// `None` to drop it. Runs on a task of its own per connection.
-pub(crate) async fn accept_loop<S, B, F, Fut, Io>(listener: TcpListener, app: S, open: F)
+/// Serves `app` on `listener` over TLS (rustls, `config`; HTTP/2 when the client offers it
+/// through ALPN); each request carries a [`ClientConnection`] with the peer's address and the
+/// client certificate the handshake verified, if any, which the adapters hand to the engine for
+/// certificate-bound tokens ([`crate::Mtls`]). A handshake that fails or takes longer than ten
+/// seconds drops the connection. Await the returned [`Serve`]; it runs until it is dropped, or
+/// until its [`Serve::with_graceful_shutdown`] signal.
+///
+/// ```no_run
+/// use jwt_core::server::{ClientCertificates, TlsConfig};
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = TlsConfig::new(
+///     &std::fs::read("server.pem")?,
+///     &std::fs::read("server.key")?,
+/// )
+/// .client_certificates(ClientCertificates::Optional, &std::fs::read("clients-ca.pem")?)
+/// .build()?;
+/// let app = tower::service_fn(|req: http::Request<hyper::body::Incoming>| async move {
+///     let conn = req.extensions().get::<jwt_core::ClientConnection>();
+///     let has_cert = conn.and_then(|c| c.certificate()).is_some();
+///     Ok::<_, std::convert::Infallible>(http::Response::new(format!("certificate: {has_cert}")))
+/// });
+/// let listener = tokio::net::TcpListener::bind(("127.0.0.1", 8443)).await?;
+/// jwt_core::server::serve_tls(listener, config, app).await;
+/// # Ok(()) }
+/// ```
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub fn serve_tls<S>(
+    listener: TcpListener,
+    config: std::sync::Arc<rustls::ServerConfig>,
+    app: S,
+) -> Serve<S> {
+    Serve {
+        listener,
+        app,
+        transport: Transport::Tls(tokio_rustls::TlsAcceptor::from(config)),
+        shutdown: None,
+    }
+}
+
+/// A server of [`serve`] or [`serve_tls`]: await it (it is an [`IntoFuture`]).
+#[must_use = "a server does nothing until it is awaited"]
+pub struct Serve<S> {
+    listener: TcpListener,
+    app: S,
+    transport: Transport,
+    shutdown: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+impl<S> std::fmt::Debug for Serve<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Serve")
+            .field("listener", &self.listener)
+            .field("graceful_shutdown", &self.shutdown.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How accepted connections are opened.
+enum Transport {
+    Plain,
+    #[cfg(feature = "tls")]
+    Tls(tokio_rustls::TlsAcceptor),
+}
+
+impl<S> Serve<S> {
+    /// Stops when `signal` completes: no connection is accepted after it, every open one is
+    /// asked to close once its requests in flight are answered (HTTP/1.1: after the current
+    /// response; HTTP/2: `GOAWAY`), and the server's future completes when they all have.
+    ///
+    /// ```no_run
+    /// # async fn run(app: axum::Router) -> Result<(), Box<dyn std::error::Error>> {
+    /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    /// let listener = tokio::net::TcpListener::bind(("127.0.0.1", 8000)).await?;
+    /// let server = jwt_core::server::serve(listener, app)
+    ///     .with_graceful_shutdown(async { let _ = stopped.await; });
+    /// let running = tokio::spawn(std::future::IntoFuture::into_future(server));
+    /// // ... later (e.g. on SIGTERM): stop accepting, finish the requests in flight.
+    /// let _ = stop.send(());
+    /// running.await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_graceful_shutdown(self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
+        Self {
+            shutdown: Some(Box::pin(signal)),
+            ..self
+        }
+    }
+}
+
+impl<S, B> IntoFuture for Serve<S>
 where
     S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
         + Clone
@@ -77,36 +157,103 @@ where
     B: http_body::Body + Send + 'static,
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    F: Fn(TcpStream, SocketAddr) -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = Option<(Io, ClientConnection)>> + Send,
-    Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    type Output = ();
+    type IntoFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(run(self))
+    }
+}
+
+/// Accepts connections until the shutdown signal (forever without one), each served on a task
+/// of its own; then waits for the open connections to close gracefully.
+async fn run<S, B>(serve: Serve<S>)
+where
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let Serve {
+        listener,
+        app,
+        transport,
+        shutdown,
+    } = serve;
+    let mut shutdown = shutdown.unwrap_or_else(|| Box::pin(std::future::pending()));
+    let graceful = GracefulShutdown::new();
     loop {
-        let (stream, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(err) => {
                 accept_failed(err).await;
                 continue;
             }
         };
+        let watcher = graceful.watcher();
         let app = app.clone();
-        let open = open.clone();
-        tokio::spawn(async move {
-            let Some((io, connection)) = open(stream, peer).await else {
-                return;
-            };
-            let svc = WithConnection {
-                inner: app,
-                connection,
-            };
-            let conn = auto::Builder::new(TokioExecutor::new());
-            if let Err(err) = conn
-                .serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(svc))
-                .await
-            {
-                tracing::debug!(error = %err, "connection ended with an error");
+        match &transport {
+            Transport::Plain => {
+                let connection = ClientConnection::new(peer);
+                tokio::spawn(serve_connection(stream, connection, app, watcher));
             }
-        });
+            #[cfg(feature = "tls")]
+            Transport::Tls(acceptor) => {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    if let Some((tls, connection)) = tls::handshake(&acceptor, stream, peer).await {
+                        serve_connection(tls, connection, app, watcher).await;
+                    }
+                });
+            }
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// Serves HTTP on one connection, each request carrying `connection`; closes gracefully when
+/// `watcher` is told to.
+async fn serve_connection<Io, S, B>(
+    io: Io,
+    connection: ClientConnection,
+    app: S,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let svc = WithConnection {
+        inner: app,
+        connection,
+    };
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // A timer, so that hyper's HTTP/1 header read timeout (30 s) applies: a client trickling
+    // its request head does not hold the connection forever.
+    builder.http1().timer(TokioTimer::new());
+    builder.http2().timer(TokioTimer::new());
+    let conn =
+        builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(svc));
+    if let Err(err) = watcher.watch(conn).await {
+        tracing::debug!(error = %err, "connection ended with an error");
     }
 }
 

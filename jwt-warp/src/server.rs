@@ -18,7 +18,9 @@ pub struct PeerAddr(pub SocketAddr);
 /// Serves `app` (typically `warp::service(filter)`) on `listener` over HTTP/1.1 and HTTP/2 (with
 /// upgrades, e.g. WebSocket) like `warp::serve`, with `auth` deciding every request before the
 /// filters run ([`crate::service`]). Runs until the future is dropped; a connection already
-/// accepted runs to its end. For graceful shutdown or TLS, serve [`crate::service`] with hyper.
+/// accepted runs to its end. For graceful shutdown or TLS, serve [`crate::service`] with
+/// `jwt_core::server::serve` / `serve_tls` (features `server` / `tls` of jwt-core) and their
+/// `with_graceful_shutdown`.
 ///
 /// ```no_run
 /// use warp::Filter;

@@ -14,7 +14,14 @@ const MEMBERS: [&str; 4] = [
 ];
 
 /// What marks a test in Rust source.
-const TEST_MARKS: [&str; 3] = ["#[test]", "#[tokio::test", "#[cfg(test)]"];
+const TEST_MARKS: [&str; 6] = [
+    "#[test]",
+    "#[tokio::test",
+    "#[cfg(test)]",
+    "#[actix_web::test]",
+    "#[actix_rt::test]",
+    "#[rstest",
+];
 
 /// The source files of `member`'s harness-less targets: a `[[bin]]` with `test = false` is its
 /// `path`; a `[lib]` with `test = false` is every file under `src/` but the bins' and `main.rs`.
@@ -32,7 +39,15 @@ fn harnessless_sources(dir: &Path, manifest: &str) -> Result<Vec<PathBuf>, Strin
         let off = value("test").as_deref() == Some("false");
         match head.trim() {
             "[bin]]" => {
-                let path = value("path").unwrap_or_else(|| "src/main.rs".into());
+                // Without a `path`, cargo takes `src/bin/<name>.rs` (or `src/main.rs`).
+                let path = value("path").unwrap_or_else(|| {
+                    let named = format!("src/bin/{}.rs", value("name").unwrap_or_default());
+                    if dir.join(&named).is_file() {
+                        named
+                    } else {
+                        "src/main.rs".into()
+                    }
+                });
                 bins.push(dir.join(&path));
                 if off {
                     out.push(dir.join(path));

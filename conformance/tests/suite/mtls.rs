@@ -6,6 +6,7 @@
 //! `jwt_actix::on_connect`. Every answer (status, challenge, body) must be the same on all four.
 //! The last test takes its tokens from the real OpenID provider's mutual TLS endpoint.
 
+use std::future::IntoFuture as _;
 use std::sync::Arc;
 
 use actix_web::{App, HttpServer, web};
@@ -66,23 +67,32 @@ fn tls(pki: &Pki) -> Arc<rustls::ServerConfig> {
     .expect("TLS configuration")
 }
 
-/// A server task on this runtime, stopped through its signal.
-async fn task(
-    name: &'static str,
-    serve: impl FnOnce(tokio::net::TcpListener) -> tokio::task::JoinHandle<()>,
-) -> Running {
+/// A server on this runtime, shut down gracefully through its signal.
+async fn task<S, B>(name: &'static str, config: &Arc<rustls::ServerConfig>, app: S) -> Running
+where
+    S: tower_service::Service<
+            http::Request<hyper::body::Incoming>,
+            Response = http::Response<B>,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = serve(listener);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let waiter = tokio::spawn(async move {
+    let server = serve_tls(listener, config.clone(), app).with_graceful_shutdown(async {
         let _ = stopped.await;
-        server.abort();
     });
     Running {
         name,
         addr,
-        stop: Stop::Task(stop, waiter),
+        stop: Stop::Task(stop, tokio::spawn(server.into_future())),
     }
 }
 
@@ -107,15 +117,9 @@ async fn start_all(auth: &JwtAuth, config: &Arc<rustls::ServerConfig>) -> Vec<Ru
         .map(|user: String| user);
     let warp_app = jwt_warp::service(auth, warp::service(warp_me.recover(jwt_warp::recover)));
 
-    let c = config.clone();
-    let axum = task("axum", move |l| tokio::spawn(serve_tls(l, c, axum_app))).await;
-    let c = config.clone();
-    let poem = task("poem", move |l| {
-        tokio::spawn(serve_tls(l, c, jwt_poem::service(poem_app)))
-    })
-    .await;
-    let c = config.clone();
-    let warp = task("warp", move |l| tokio::spawn(serve_tls(l, c, warp_app))).await;
+    let axum = task("axum", config, axum_app).await;
+    let poem = task("poem", config, jwt_poem::service(poem_app)).await;
+    let warp = task("warp", config, warp_app).await;
     vec![axum, start_actix(auth, config), poem, warp]
 }
 

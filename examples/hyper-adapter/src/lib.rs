@@ -111,13 +111,16 @@ where
     if jwt_core::http::decided(auth, req.extensions()) {
         return Ok(req.map(Either::Left));
     }
-    let head = RequestHead::new(req.method(), req.uri().path(), req.headers());
+    // The connection (peer, TLS client certificate) a server such as
+    // `jwt_core::server::serve_tls` put in the extensions, for certificate-bound tokens.
+    let head = RequestHead::new(req.method(), req.uri().path(), req.headers())
+        .with_connection(req.extensions().get());
     let (mut req, verdict) = match auth.body_limit(&head) {
         // An MCP endpoint's `POST`: the decision reads the body.
         Some(limit) => {
             let (parts, body) = req.into_parts();
             let read = jwt_core::http::read_body(body, limit).await;
-            let head = RequestHead::new(&parts.method, parts.uri.path(), &parts.headers);
+            let head = RequestHead::from_parts(&parts);
             let verdict = auth.verdict(&head.with_body(read.view())).await;
             let body = Full::new(read.into_bytes().unwrap_or_default());
             (Request::from_parts(parts, Either::Right(body)), verdict)

@@ -1,85 +1,47 @@
-//! TLS for [`super::accept_loop`]: the rustls configuration from PEM, the handshake, and the
-//! client certificate into the [`ClientConnection`].
+//! TLS for [`super::serve`]'s accept loop: the rustls configuration from PEM, the handshake,
+//! and the client certificate into the [`ClientConnection`].
 
-use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{Request, Response};
-use hyper::body::Incoming;
 use rustls::RootCertStore;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
-use tokio::net::TcpListener;
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
-use tower_service::Service;
+use tokio_rustls::server::TlsStream;
 
 use crate::ClientConnection;
 
 /// How long a client has to finish the TLS handshake before its connection is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `app` on `listener` over TLS (rustls, `config`; HTTP/2 when the client offers it
-/// through ALPN); each request carries a [`ClientConnection`] with the peer's address and the
-/// client certificate the handshake verified, if any, which the adapters hand to the engine for
-/// certificate-bound tokens ([`crate::Mtls`]). A handshake that fails or takes longer than ten
-/// seconds drops the connection.
-///
-/// ```no_run
-/// use jwt_core::server::{ClientCertificates, TlsConfig};
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let config = TlsConfig::new(
-///     &std::fs::read("server.pem")?,
-///     &std::fs::read("server.key")?,
-/// )
-/// .client_certificates(ClientCertificates::Optional, &std::fs::read("clients-ca.pem")?)
-/// .build()?;
-/// let app = tower::service_fn(|req: http::Request<hyper::body::Incoming>| async move {
-///     let conn = req.extensions().get::<jwt_core::ClientConnection>();
-///     let has_cert = conn.and_then(|c| c.certificate()).is_some();
-///     Ok::<_, std::convert::Infallible>(http::Response::new(format!("certificate: {has_cert}")))
-/// });
-/// let listener = tokio::net::TcpListener::bind(("127.0.0.1", 8443)).await?;
-/// jwt_core::server::serve_tls(listener, config, app).await;
-/// # Ok(()) }
-/// ```
-pub async fn serve_tls<S, B>(listener: TcpListener, config: Arc<rustls::ServerConfig>, app: S)
-where
-    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let acceptor = TlsAcceptor::from(config);
-    super::accept_loop(listener, app, move |stream, peer| {
-        let acceptor = acceptor.clone();
-        async move {
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(err)) => {
-                    tracing::debug!(error = %err, %peer, "TLS handshake failed");
-                    return None;
-                }
-                Err(_) => {
-                    tracing::debug!(%peer, "TLS handshake timed out");
-                    return None;
-                }
-            };
-            let mut connection = ClientConnection::new(peer).tls();
-            if let Some(cert) = tls.get_ref().1.peer_certificates().and_then(<[_]>::first) {
-                connection = connection.with_certificate(cert.as_ref());
-            }
-            Some((tls, connection))
+/// The TLS handshake of an accepted connection, bounded by [`HANDSHAKE_TIMEOUT`], and the
+/// [`ClientConnection`] it yields; `None` (the connection dropped) when it fails.
+pub(super) async fn handshake(
+    acceptor: &TlsAcceptor,
+    stream: TcpStream,
+    peer: SocketAddr,
+) -> Option<(TlsStream<TcpStream>, ClientConnection)> {
+    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(err)) => {
+            tracing::debug!(error = %err, %peer, "TLS handshake failed");
+            return None;
         }
-    })
-    .await;
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake timed out");
+            return None;
+        }
+    };
+    let mut connection = ClientConnection::new(peer).tls();
+    if let Some(cert) = tls.get_ref().1.peer_certificates().and_then(<[_]>::first) {
+        connection = connection.with_certificate(cert.as_ref());
+    }
+    Some((tls, connection))
 }
 
 /// Whether the server asks TLS clients for a certificate ([`TlsConfig::client_certificates`]).
@@ -150,7 +112,7 @@ impl<'a> TlsConfig<'a> {
         }
     }
 
-    /// The rustls configuration, for [`serve_tls`] (or any rustls acceptor).
+    /// The rustls configuration, for [`super::serve_tls`] (or any rustls acceptor).
     pub fn build(self) -> Result<Arc<rustls::ServerConfig>, TlsConfigError> {
         let chain: Vec<CertificateDer<'static>> =
             CertificateDer::pem_slice_iter(self.cert_chain_pem)

@@ -9,8 +9,8 @@ use std::sync::Arc;
 /// tokens ([`crate::Mtls`]) are checked against it.
 ///
 /// The server that accepts the connection makes one per connection and puts a clone in every
-/// request's extensions: [`crate::server::serve_tls`] does it (feature `tls`); a hand-written
-/// accept loop inserts it itself. The axum, poem and warp adapters read it from the request's
+/// request's extensions: `jwt_core::server::serve` and `serve_tls` do it (features `server`,
+/// `tls`); a hand-written accept loop inserts it itself. The axum, poem and warp adapters read it from the request's
 /// `http::Extensions`; the actix-web adapter from the connection data (`on_connect`). Cloning is
 /// cheap: the certificate is shared.
 ///

@@ -227,13 +227,15 @@ impl<'de> Visitor<'de> for HeaderVisitor<'_> {
             strings: [Ok(None), Ok(None), Ok(None)],
             extension: false,
         };
-        let mut seen: SmallVec<[Cow<'de, str>; 8]> = SmallVec::new();
+        let mut seen = SeenNames::default();
         while let Some(key) = access.next_key_seed(KeySeed)? {
+            // The value first, as the tree did: a malformed value is `Malformed` even under a
+            // repeated name.
+            let value = access.next_value_seed(MemberSeed(self.0))?;
             if seen.contains(&key) {
                 self.0.set(true);
                 return Err(de::Error::custom("duplicate member"));
             }
-            let value = access.next_value_seed(MemberSeed(self.0))?;
             match &*key {
                 "alg" => {
                     fields.alg = match value {
@@ -251,9 +253,34 @@ impl<'de> Visitor<'de> for HeaderVisitor<'_> {
                     }
                 }
             }
-            seen.push(key);
+            seen.insert(key);
         }
         Ok(Some(fields))
+    }
+}
+
+/// The member names of a header seen so far: scanned while there are few (the common case,
+/// nothing allocated), hashed past [`SeenNames::SCAN`], so that a header of many members (an
+/// unauthenticated client's, up to the token length limit) costs linear time, not quadratic.
+#[derive(Default)]
+struct SeenNames<'de> {
+    few: SmallVec<[Cow<'de, str>; 8]>,
+    many: std::collections::HashSet<Cow<'de, str>>,
+}
+
+impl<'de> SeenNames<'de> {
+    const SCAN: usize = 8;
+
+    fn contains(&self, name: &str) -> bool {
+        self.few.iter().any(|n| n == name) || self.many.contains(name)
+    }
+
+    fn insert(&mut self, name: Cow<'de, str>) {
+        if self.few.len() < Self::SCAN {
+            self.few.push(name);
+        } else {
+            self.many.insert(name);
+        }
     }
 }
 

@@ -3,10 +3,12 @@
 //! through the request's `ClientConnection`, and the configuration refuses what it cannot use.
 
 use std::convert::Infallible;
+use std::future::IntoFuture as _;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use jwt_core::http::RequestHead;
-use jwt_core::server::{ClientCertificates, TlsConfig, TlsConfigError, serve_tls};
+use jwt_core::server::{ClientCertificates, TlsConfig, TlsConfigError, serve, serve_tls};
 use jwt_core::{ClientConnection, JwtAuth, Mtls, StaticKeys, certificate_thumbprint, mint};
 use serde_json::json;
 
@@ -62,7 +64,10 @@ async fn start(pki: &Pki, mode: ClientCertificates) -> (SocketAddr, tokio::task:
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    (addr, tokio::spawn(serve_tls(listener, config, app)))
+    (
+        addr,
+        tokio::spawn(serve_tls(listener, config, app).into_future()),
+    )
 }
 
 async fn get(client: &reqwest::Client, addr: SocketAddr, token: &str) -> reqwest::Result<String> {
@@ -168,4 +173,43 @@ fn mtls_tls_config_refuses_what_it_cannot_use() {
         config.alpn_protocols,
         [b"h2".to_vec(), b"http/1.1".to_vec()]
     );
+}
+
+/// A graceful shutdown answers the request in flight, accepts no new connection, and then ends.
+#[tokio::test]
+async fn mtls_serve_shuts_down_gracefully() {
+    let app = tower::service_fn(|req: http::Request<hyper::body::Incoming>| async move {
+        let peer = req
+            .extensions()
+            .get::<ClientConnection>()
+            .map(|c| c.peer_addr());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Ok::<_, Infallible>(http::Response::new(format!("{peer:?}")))
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .into_future(),
+    );
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/");
+    let in_flight = tokio::spawn(client.get(url.clone()).send());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.send(()).unwrap();
+    let res = in_flight
+        .await
+        .unwrap()
+        .expect("the request in flight is answered");
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().starts_with("Some(127.0.0.1:"));
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("the server ends once its connections are closed")
+        .unwrap();
+    assert!(reqwest::Client::new().get(url).send().await.is_err());
 }
