@@ -161,65 +161,54 @@ where
     type Output = ();
     type IntoFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+    /// Accepts connections until the shutdown signal (forever without one), each served on a
+    /// task of its own; then waits for the open connections to close gracefully.
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(run(self))
-    }
-}
-
-/// Accepts connections until the shutdown signal (forever without one), each served on a task
-/// of its own; then waits for the open connections to close gracefully.
-async fn run<S, B>(serve: Serve<S>)
-where
-    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let Serve {
-        listener,
-        app,
-        transport,
-        shutdown,
-    } = serve;
-    let mut shutdown = shutdown.unwrap_or_else(|| Box::pin(std::future::pending()));
-    let graceful = GracefulShutdown::new();
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = &mut shutdown => break,
-        };
-        let (stream, peer) = match accepted {
-            Ok(accepted) => accepted,
-            Err(err) => {
-                accept_failed(err).await;
-                continue;
-            }
-        };
-        let watcher = graceful.watcher();
-        let app = app.clone();
-        match &transport {
-            Transport::Plain => {
-                let connection = ClientConnection::new(peer);
-                tokio::spawn(serve_connection(stream, connection, app, watcher));
-            }
-            #[cfg(feature = "tls")]
-            Transport::Tls(acceptor) => {
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    if let Some((tls, connection)) = tls::handshake(&acceptor, stream, peer).await {
-                        serve_connection(tls, connection, app, watcher).await;
+        let Serve {
+            listener,
+            app,
+            transport,
+            shutdown,
+        } = self;
+        Box::pin(async move {
+            let mut shutdown = shutdown.unwrap_or_else(|| Box::pin(std::future::pending()));
+            let graceful = GracefulShutdown::new();
+            loop {
+                let accepted = tokio::select! {
+                    accepted = listener.accept() => accepted,
+                    () = &mut shutdown => break,
+                };
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(err) => {
+                        accept_failed(err).await;
+                        continue;
                     }
-                });
+                };
+                let watcher = graceful.watcher();
+                let app = app.clone();
+                match &transport {
+                    Transport::Plain => {
+                        let connection = ClientConnection::new(peer);
+                        tokio::spawn(serve_connection(stream, connection, app, watcher));
+                    }
+                    #[cfg(feature = "tls")]
+                    Transport::Tls(acceptor) => {
+                        let acceptor = acceptor.clone();
+                        tokio::spawn(async move {
+                            if let Some((tls, connection)) =
+                                tls::handshake(&acceptor, stream, peer).await
+                            {
+                                serve_connection(tls, connection, app, watcher).await;
+                            }
+                        });
+                    }
+                }
             }
-        }
+            drop(listener);
+            graceful.shutdown().await;
+        })
     }
-    drop(listener);
-    graceful.shutdown().await;
 }
 
 /// Serves HTTP on one connection, each request carrying `connection`; closes gracefully when
