@@ -1,8 +1,10 @@
 //! `cargo xtask bench [core|http] [--check] [--seconds N] [--repeats N] [--framework NAME]`:
 //! criterion benches of the core (per algorithm, and against the token's scope count), HTTP
-//! throughput and server CPU per request of every framework bare vs behind our middleware (and,
-//! on axum, a hand-rolled `jsonwebtoken::decode` middleware), and the token cache's measured
-//! memory, each checked against [`TARGETS`] and written to BENCHMARKS.md.
+//! throughput and server CPU per request of every framework bare vs behind our middleware, of
+//! the peers beside their own bare frameworks (axum-jwt-auth, jwt-authorizer, actix-web-httpauth
+//! from `xtask/peers`, and on axum a hand-rolled `jsonwebtoken::decode` middleware), of the
+//! cache on when every request carries a new token, and the token cache's measured memory, each
+//! checked against [`TARGETS`] and written to BENCHMARKS.md.
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -15,6 +17,11 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 
 use crate::{root, target_dir};
+
+mod peers;
+mod tokens;
+
+use tokens::{Cursor, TokenPool};
 
 /// Which side of its bound a measured figure must lie on.
 #[derive(Debug, Clone, Copy)]
@@ -136,6 +143,18 @@ const HTTP_CACHE_ON: Target = Target {
     bound: Bound::AtLeast(0.90),
     unit: Unit::Percent,
 };
+const HTTP_DISTINCT_TOKENS: Target = Target {
+    id: "http-distinct-tokens",
+    what: "req/s with the cache on when every request carries a token the server never saw ÷ req/s with the cache off, the same tokens, paired (every framework, HS256)",
+    bound: Bound::AtLeast(1.0),
+    unit: Unit::Percent,
+};
+const PEERS_AHEAD: Target = Target {
+    id: "peers-ahead",
+    what: "per framework with a peer, cache on and cache off: our req/s ÷ bare ÷ the best peer's req/s ÷ its own bare, the lower of HS256 and RS256",
+    bound: Bound::AtLeast(1.0),
+    unit: Unit::Ratio,
+};
 /// Below the cache's byte budget per entry at its default limits (32 MiB / 10 000 = 3 355 B),
 /// so a full cache of these tokens really stays inside its byte limit.
 const MEMORY_PER_ENTRY: Target = Target {
@@ -155,7 +174,7 @@ const MEMORY_TOTAL: Target = Target {
 
 /// Every performance target the bench checks: the one place their values are written down (the
 /// printed report, BENCHMARKS.md and bench-server's memory bounds all come from here).
-const TARGETS: [&Target; 11] = [
+const TARGETS: [&Target; 13] = [
     &CORE_HS256_CACHE_OFF,
     &CORE_CACHE_HIT,
     &CORE_SCOPES_CACHE_OFF,
@@ -165,6 +184,8 @@ const TARGETS: [&Target; 11] = [
     &INTROSPECTION_HIT,
     &INTROSPECTION_CALLS,
     &HTTP_CACHE_ON,
+    &HTTP_DISTINCT_TOKENS,
+    &PEERS_AHEAD,
     &MEMORY_PER_ENTRY,
     &MEMORY_TOTAL,
 ];
@@ -290,13 +311,88 @@ const FRAMEWORKS: [&str; 4] = ["axum", "actix", "poem", "warp"];
 const BARE: &str = "bare";
 const HAND_ROLLED: &str = "hand-rolled jsonwebtoken::decode HS256";
 const HS256_CACHE_OFF: &str = "HS256 cache off";
+const RS256_CACHE_OFF: &str = "RS256 cache off";
+const DISTINCT_TOKENS: &str = "HS256 cache on, a new token every request";
+
+/// What a mode's server is, and what it is measured beside.
+#[derive(Debug, Clone, Copy)]
+enum Subject {
+    /// bench-server `--mode`, beside bench-server bare.
+    Ours { mode: &'static str, no_cache: bool },
+    /// bench-server `--mode hs256` with the token cache on, every request a token the server
+    /// never saw (cache misses only), beside bench-server `--mode hs256 --no-cache` sent the same
+    /// tokens: whether the cache costs anything when it never hits.
+    DistinctTokens,
+    /// `peer-server --peer --mode`, beside the same peer bare (its own framework version).
+    Peer {
+        peer: &'static str,
+        mode: &'static str,
+    },
+}
+
+/// A server to start: a binary and its arguments (`--port 0 --keys-dir` are added).
+struct Launch<'a> {
+    bin: &'a Path,
+    args: Vec<&'a str>,
+}
+
+/// The binaries and token pool `bench http` runs with. `Err`: why that part is not measured.
+struct Bins {
+    bench_server: std::path::PathBuf,
+    peer_server: Result<std::path::PathBuf, String>,
+    pool: Result<TokenPool, String>,
+}
+
+impl Subject {
+    /// What the mode's row is compared with, as the report names it.
+    fn baseline(self) -> &'static str {
+        match self {
+            Self::Ours { .. } => BARE,
+            Self::DistinctTokens => HS256_CACHE_OFF,
+            Self::Peer { .. } => "the peer's framework, bare",
+        }
+    }
+
+    /// The tested server, its baseline and the token pool both are sent from (else their
+    /// `token` line).
+    fn launches<'a>(
+        self,
+        framework: &'a str,
+        bins: &'a Bins,
+    ) -> Result<(Launch<'a>, Launch<'a>, Option<&'a TokenPool>), String> {
+        let ours = |args: Vec<&'a str>| Launch {
+            bin: &bins.bench_server,
+            args: [vec!["--framework", framework], args].concat(),
+        };
+        Ok(match self {
+            Self::Ours { mode, no_cache } => {
+                let mut args = vec!["--mode", mode];
+                if no_cache {
+                    args.push("--no-cache");
+                }
+                (ours(args), ours(vec!["--mode", BARE]), None)
+            }
+            Self::DistinctTokens => (
+                ours(vec!["--mode", "hs256"]),
+                ours(vec!["--mode", "hs256", "--no-cache"]),
+                Some(bins.pool.as_ref().map_err(Clone::clone)?),
+            ),
+            Self::Peer { peer, mode } => {
+                let bin = bins.peer_server.as_ref().map_err(Clone::clone)?;
+                let launch = |mode| Launch {
+                    bin,
+                    args: vec!["--peer", peer, "--mode", mode],
+                };
+                (launch(mode), launch(BARE), None)
+            }
+        })
+    }
+}
 
 /// One measured configuration besides bare.
 struct Mode {
     label: &'static str,
-    /// bench-server's `--mode`.
-    mode: &'static str,
-    no_cache: bool,
+    subject: Subject,
     /// Only on this framework.
     only: Option<&'static str>,
     /// One of the `http-cache-on` targets: run `--repeats` times; the other rows are shown for
@@ -318,40 +414,56 @@ impl Mode {
     }
 }
 
-const MODES: [Mode; 6] = [
+const MODES: [Mode; 13] = [
     Mode {
         label: "HS256 cache on",
-        mode: "hs256",
-        no_cache: false,
+        subject: Subject::Ours {
+            mode: "hs256",
+            no_cache: false,
+        },
         only: None,
         target: true,
     },
     Mode {
         label: HS256_CACHE_OFF,
-        mode: "hs256",
-        no_cache: true,
+        subject: Subject::Ours {
+            mode: "hs256",
+            no_cache: true,
+        },
         only: None,
         target: false,
     },
     Mode {
         label: "RS256 cache on",
-        mode: "rs256",
-        no_cache: false,
+        subject: Subject::Ours {
+            mode: "rs256",
+            no_cache: false,
+        },
         only: None,
         target: true,
     },
     Mode {
-        label: "RS256 cache off",
-        mode: "rs256",
-        no_cache: true,
+        label: RS256_CACHE_OFF,
+        subject: Subject::Ours {
+            mode: "rs256",
+            no_cache: true,
+        },
+        only: None,
+        target: false,
+    },
+    Mode {
+        label: DISTINCT_TOKENS,
+        subject: Subject::DistinctTokens,
         only: None,
         target: false,
     },
     // The baseline a user would write themselves: not one of the cache-on targets.
     Mode {
         label: HAND_ROLLED,
-        mode: "handrolled",
-        no_cache: false,
+        subject: Subject::Ours {
+            mode: "handrolled",
+            no_cache: false,
+        },
         only: Some("axum"),
         target: false,
     },
@@ -359,12 +471,55 @@ const MODES: [Mode; 6] = [
     // this row is the filter alone under `warp::serve`, for comparison.
     Mode {
         label: "HS256 cache on, filters alone (warp::serve)",
-        mode: "hs256-filters",
-        no_cache: false,
+        subject: Subject::Ours {
+            mode: "hs256-filters",
+            no_cache: false,
+        },
         only: Some("warp"),
         target: false,
     },
+    peer_mode("peer axum-jwt-auth HS256", "axum-jwt-auth", "axum", "hs256"),
+    peer_mode("peer axum-jwt-auth RS256", "axum-jwt-auth", "axum", "rs256"),
+    peer_mode(
+        "peer jwt-authorizer HS256",
+        "jwt-authorizer",
+        "axum",
+        "hs256",
+    ),
+    peer_mode(
+        "peer jwt-authorizer RS256",
+        "jwt-authorizer",
+        "axum",
+        "rs256",
+    ),
+    peer_mode(
+        "peer actix-web-httpauth HS256",
+        "actix-web-httpauth",
+        "actix",
+        "hs256",
+    ),
+    peer_mode(
+        "peer actix-web-httpauth RS256",
+        "actix-web-httpauth",
+        "actix",
+        "rs256",
+    ),
 ];
+
+/// A peer's row, on `framework`'s rows.
+const fn peer_mode(
+    label: &'static str,
+    peer: &'static str,
+    framework: &'static str,
+    mode: &'static str,
+) -> Mode {
+    Mode {
+        label,
+        subject: Subject::Peer { peer, mode },
+        only: Some(framework),
+        target: false,
+    }
+}
 
 fn modes_of(framework: &str) -> impl Iterator<Item = &'static Mode> {
     MODES
@@ -392,10 +547,16 @@ fn median(values: &[f64]) -> f64 {
 #[derive(Debug, Clone)]
 struct Row {
     label: String,
+    /// What it was measured beside ([`Subject::baseline`]).
+    baseline: &'static str,
     loads: Vec<Load>,
-    /// Per repeat: req/s ÷ the req/s of the bare server measured beside it (empty for bare
+    /// The baseline's loads, run for run.
+    baseline_loads: Vec<Load>,
+    /// Per repeat: req/s ÷ the req/s of the baseline measured beside it (empty for bare
     /// itself).
     ratios: Vec<f64>,
+    /// Why the row was not measured.
+    unmeasured: Option<String>,
 }
 
 /// A row's medians.
@@ -405,16 +566,21 @@ struct Summary {
     p50_ms: f64,
     p99_ms: f64,
     cpu_us: f64,
-    /// Median of the per-repeat ratios vs bare; 1 for bare.
+    /// The row's CPU per request minus its baseline's in the same runs (medians); NaN for bare.
+    added_cpu_us: f64,
+    /// Median of the per-repeat ratios vs the baseline; 1 for bare.
     ratio: f64,
 }
 
 impl Row {
-    fn new(label: &str) -> Self {
+    fn new(label: &str, baseline: &'static str) -> Self {
         Self {
             label: label.to_owned(),
+            baseline,
             loads: Vec::new(),
+            baseline_loads: Vec::new(),
             ratios: Vec::new(),
+            unmeasured: None,
         }
     }
 
@@ -425,6 +591,14 @@ impl Row {
             p50_ms: of(|l| l.p50_ms),
             p99_ms: of(|l| l.p99_ms),
             cpu_us: of(|l| l.cpu_us),
+            added_cpu_us: of(|l| l.cpu_us)
+                - median(
+                    &self
+                        .baseline_loads
+                        .iter()
+                        .map(|l| l.cpu_us)
+                        .collect::<Vec<_>>(),
+                ),
             ratio: if self.label == BARE {
                 1.0
             } else {
@@ -856,6 +1030,8 @@ struct Server {
     child: Child,
     port: u16,
     token: Option<String>,
+    /// Where it is in the distinct-token pool, when it is sent from one.
+    cursor: Option<Cursor>,
 }
 
 impl Drop for Server {
@@ -870,24 +1046,18 @@ fn keys_dir() -> std::path::PathBuf {
     target_dir().join("bench-keys")
 }
 
-fn start(
-    bin: &Path,
-    pinning: &Pinning,
-    framework: &str,
-    mode: &str,
-    no_cache: bool,
-) -> Result<Server, String> {
+fn start(pinning: &Pinning, launch: &Launch<'_>) -> Result<Server, String> {
     // `taskset` execs the server: the child's pid is the server's.
-    let mut cmd = pinning.command(0, bin);
+    let mut cmd = pinning.command(0, launch.bin);
     cmd.current_dir(root())
-        .args(["--framework", framework, "--mode", mode, "--port", "0"])
+        .args(&launch.args)
+        .args(["--port", "0"])
         .arg("--keys-dir")
         .arg(keys_dir())
         .stdout(Stdio::piped());
-    if no_cache {
-        cmd.arg("--no-cache");
-    }
-    let mut child = cmd.spawn().map_err(|e| format!("{}: {e}", bin.display()))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("{}: {e}", launch.bin.display()))?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let mut lines = BufReader::new(stdout).lines();
     let port = lines
@@ -903,10 +1073,17 @@ fn start(
         let _ = child.kill();
         let _ = child.wait();
         return Err(format!(
-            "bench-server --framework {framework} --mode {mode} did not start"
+            "{} {} did not start",
+            launch.bin.display(),
+            launch.args.join(" ")
         ));
     };
-    Ok(Server { child, port, token })
+    Ok(Server {
+        child,
+        port,
+        token,
+        cursor: None,
+    })
 }
 
 fn ms(value: &str) -> f64 {
@@ -949,17 +1126,36 @@ fn parse_wrk(text: &str) -> Result<Load, String> {
     Ok(load)
 }
 
-fn wrk(server: &Server, pinning: &Pinning, seconds: u32) -> Result<Load, String> {
+/// One wrk run on the server's `/hello`: with its token, or from `pool` the next window of
+/// tokens the server was never sent.
+fn wrk(
+    server: &mut Server,
+    pinning: &Pinning,
+    seconds: u32,
+    pool: Option<&TokenPool>,
+) -> Result<Load, String> {
     let mut cmd = pinning.command(1, "wrk");
     cmd.args(["-t1", "-c32", &format!("-d{seconds}s"), "--latency"]);
-    if let Some(token) = &server.token {
-        cmd.args(["-H", &format!("Authorization: Bearer {token}")]);
+    let url = format!("http://127.0.0.1:{}/hello", server.port);
+    match pool {
+        Some(pool) => {
+            let cursor = server.cursor.get_or_insert_default();
+            let (options, script_args) = pool.wrk_args(cursor, seconds)?;
+            cmd.args(options).arg(url).args(script_args);
+        }
+        None => {
+            if let Some(token) = &server.token {
+                cmd.args(["-H", &format!("Authorization: Bearer {token}")]);
+            }
+            cmd.arg(url);
+        }
     }
-    let out = cmd
-        .arg(format!("http://127.0.0.1:{}/hello", server.port))
-        .output()
-        .map_err(|e| format!("wrk: {e}"))?;
-    parse_wrk(&String::from_utf8_lossy(&out.stdout))
+    let out = cmd.output().map_err(|e| format!("wrk: {e}"))?;
+    let load = parse_wrk(&String::from_utf8_lossy(&out.stdout))?;
+    if let Some(cursor) = &mut server.cursor {
+        TokenPool::advance(cursor, load.requests)?;
+    }
+    Ok(load)
 }
 
 /// Seconds of one measured slice of a paired run.
@@ -988,10 +1184,15 @@ impl Side {
     }
 
     /// One measured slice, with the server's CPU time read just before and after it.
-    fn slice(&mut self, pinning: &Pinning, clk_tck: u64) -> Result<Option<&'static str>, String> {
+    fn slice(
+        &mut self,
+        pinning: &Pinning,
+        clk_tck: u64,
+        pool: Option<&TokenPool>,
+    ) -> Result<Option<&'static str>, String> {
         let pid = self.server.child.id();
         let before = CpuSample::read(pid);
-        let load = wrk(&self.server, pinning, SLICE_SECONDS)?;
+        let load = wrk(&mut self.server, pinning, SLICE_SECONDS, pool)?;
         let after = CpuSample::read(pid);
         self.requests += load.requests;
         self.seconds += load.requests as f64 / load.rps;
@@ -1018,39 +1219,37 @@ impl Side {
     }
 }
 
-/// One paired run: the mode's server and a bare server side by side (fresh processes, each
-/// warmed up), then `seconds` one-second slices each, alternating mode/bare in an ABBA order
-/// (mode, bare, bare, mode, …) so that the machine's drift over the run weighs on both alike.
-/// Returns the mode's load, the bare server's load and where the CPU time was read from.
+/// One paired run: the mode's server and its baseline side by side (fresh processes, each
+/// warmed up), then `seconds` one-second slices each, alternating mode/baseline in an ABBA order
+/// (mode, baseline, baseline, mode, …) so that the machine's drift over the run weighs on both
+/// alike. Returns the mode's load, the baseline's load and where the CPU time was read from.
 fn measure(
-    bin: &Path,
     pinning: &Pinning,
     clk_tck: u64,
-    framework: &str,
-    (mode, no_cache): (&str, bool),
+    (launch, baseline, pool): (Launch<'_>, Launch<'_>, Option<&TokenPool>),
     seconds: u32,
 ) -> Result<(Load, Load, Option<&'static str>), String> {
-    let server = start(bin, pinning, framework, mode, no_cache)?;
-    let mut bare_server = start(bin, pinning, framework, "bare", false)?;
-    // The bare server is sent the same `Authorization` header as the mode it is paired with
-    // (and ignores it), so both parse requests of the same size: the ratio is the
-    // middleware's cost alone.
-    bare_server.token.clone_from(&server.token);
-    let (mut tested, mut bare) = (Side::new(server), Side::new(bare_server));
-    wrk(&tested.server, pinning, WARM_UP_SECONDS)?;
-    wrk(&bare.server, pinning, WARM_UP_SECONDS)?;
+    let server = start(pinning, &launch)?;
+    let mut baseline = start(pinning, &baseline)?;
+    // A bare baseline is sent the same `Authorization` header as the mode it is paired with (and
+    // ignores it), so both parse requests of the same size: the ratio is the middleware's cost
+    // alone. From a pool, both are sent the same tokens.
+    baseline.token.clone_from(&server.token);
+    let (mut tested, mut base) = (Side::new(server), Side::new(baseline));
+    wrk(&mut tested.server, pinning, WARM_UP_SECONDS, pool)?;
+    wrk(&mut base.server, pinning, WARM_UP_SECONDS, pool)?;
     let mut source = None;
     for slice in 0..seconds.div_ceil(SLICE_SECONDS) {
         let order = if slice % 2 == 0 {
-            [&mut tested, &mut bare]
+            [&mut tested, &mut base]
         } else {
-            [&mut bare, &mut tested]
+            [&mut base, &mut tested]
         };
         for side in order {
-            source = side.slice(pinning, clk_tck)?.or(source);
+            source = side.slice(pinning, clk_tck, pool)?.or(source);
         }
     }
-    Ok((tested.load(), bare.load(), source))
+    Ok((tested.load(), base.load(), source))
 }
 
 /// Per framework, its rows: bare first, then its modes in [`MODES`] order.
@@ -1196,6 +1395,101 @@ fn runs_of(framework: &str, repeats: u32) -> u32 {
     modes_of(framework).map(|m| m.repeats(repeats)).sum::<u32>() * 2
 }
 
+/// What the planned frameworks' modes need besides bench-server: `peer-server` when a peer is
+/// on them, the token pool when the distinct-token mode is. A part that cannot be had is
+/// reported on its rows, not fatal.
+fn bins(bench_server: std::path::PathBuf, frameworks: &[&str], seconds: u32) -> Bins {
+    let planned = |f: fn(&Subject) -> bool| {
+        frameworks
+            .iter()
+            .any(|fw| modes_of(fw).any(|m| f(&m.subject)))
+    };
+    let peer_server = if planned(|s| matches!(s, Subject::Peer { .. })) {
+        peers::build()
+    } else {
+        Err("no peer on the planned frameworks".into())
+    };
+    if let Err(why) = &peer_server {
+        println!("http: peers not measured: {why}");
+    }
+    let pool = if planned(|s| matches!(s, Subject::DistinctTokens)) {
+        let count = TokenPool::size(seconds, WARM_UP_SECONDS, SLICE_SECONDS);
+        println!("http: minting {count} distinct HS256 tokens");
+        TokenPool::mint(
+            &bench_server,
+            &keys_dir(),
+            &target_dir().join("bench-tokens"),
+            count,
+        )
+    } else {
+        Err("not planned".into())
+    };
+    Bins {
+        bench_server,
+        peer_server,
+        pool,
+    }
+}
+
+/// One framework's rows: bare first, then its modes in [`MODES`] order, each run `repeats`
+/// times (fewer for a row that is not a target) beside its baseline.
+fn framework_rows(
+    framework: &str,
+    bins: &Bins,
+    (pinning, clk_tck): (&Pinning, u64),
+    (seconds, repeats): (u32, u32),
+    sources: &mut Vec<&'static str>,
+) -> Result<Vec<Row>, String> {
+    let modes: Vec<&Mode> = modes_of(framework).collect();
+    let mut bare_row = Row::new(BARE, BARE);
+    let mut rows: Vec<Row> = modes
+        .iter()
+        .map(|m| Row::new(m.label, m.subject.baseline()))
+        .collect();
+    for repeat in 1..=repeats {
+        for (mode, row) in modes.iter().zip(&mut rows) {
+            let runs = mode.repeats(repeats);
+            if repeat > runs || row.unmeasured.is_some() {
+                continue;
+            }
+            let launches = match mode.subject.launches(framework, bins) {
+                Ok(launches) => launches,
+                Err(why) => {
+                    row.unmeasured = Some(why);
+                    continue;
+                }
+            };
+            let (load, base, source) = measure(pinning, clk_tck, launches, seconds)?;
+            if let Some(s) = source
+                && !sources.contains(&s)
+            {
+                sources.push(s);
+            }
+            let ratio = load.rps / base.rps;
+            println!(
+                "{framework:6} {:42} {repeat}/{runs} {:>9.0} req/s  p50 {:.2} ms  p99 {:.2} ms  cpu {:.2} µs/req  ({} {:.0} req/s, cpu {:.2} µs/req) {:.0} %",
+                mode.label,
+                load.rps,
+                load.p50_ms,
+                load.p99_ms,
+                load.cpu_us,
+                row.baseline,
+                base.rps,
+                base.cpu_us,
+                ratio * 100.0
+            );
+            if matches!(mode.subject, Subject::Ours { .. }) {
+                bare_row.loads.push(base);
+            }
+            row.loads.push(load);
+            row.baseline_loads.push(base);
+            row.ratios.push(ratio);
+        }
+    }
+    rows.insert(0, bare_row);
+    Ok(rows)
+}
+
 fn http(plan: &HttpPlan) -> Result<HttpReport, String> {
     cargo(&[
         "build",
@@ -1214,7 +1508,7 @@ fn http(plan: &HttpPlan) -> Result<HttpReport, String> {
     let (seconds, repeats) = (plan.seconds, plan.repeats);
     let heading = format!("wrk -t1 -c32, loopback; {}", pinning.describe());
     let mut conditions = format!(
-        "Every cache-on mode (the targets) is run {repeats} times, every other mode {} times, each run beside a bare server of its framework sent the same requests, token included: two fresh servers, {WARM_UP_SECONDS} s of warm-up each, then {seconds} s measured on each in {SLICE_SECONDS}-second slices alternating mode and bare in ABBA order (mode, bare, bare, mode, …), so that the machine's drift weighs on both alike; the run's ratio is the mode's requests per second over the bare server's.",
+        "Every cache-on mode (the targets) is run {repeats} times, every other mode {} times, each run beside its baseline (for most rows a bare server of its framework, sent the same requests, token included): two fresh servers, {WARM_UP_SECONDS} s of warm-up each, then {seconds} s measured on each in {SLICE_SECONDS}-second slices alternating mode and baseline in ABBA order (mode, baseline, baseline, mode, …), so that the machine's drift weighs on both alike; the run's ratio is the mode's requests per second over the baseline's.",
         repeats.min(COMPARISON_REPEATS)
     );
     if let Err(why) = ensure_wrk() {
@@ -1230,6 +1524,7 @@ fn http(plan: &HttpPlan) -> Result<HttpReport, String> {
         .into_iter()
         .filter(|f| plan.framework.as_deref().is_none_or(|only| only == *f))
         .collect();
+    let bins = bins(bin, &frameworks, seconds);
     let runs: u32 = frameworks.iter().map(|f| runs_of(f, repeats)).sum();
     println!(
         "http: {runs} runs × ({WARM_UP_SECONDS} s warm-up + {seconds} s) ≈ {:.1} min; {}",
@@ -1240,46 +1535,13 @@ fn http(plan: &HttpPlan) -> Result<HttpReport, String> {
     let mut sources = Vec::new();
     let mut results = BTreeMap::new();
     for framework in frameworks {
-        let modes: Vec<&Mode> = modes_of(framework).collect();
-        let mut bare_row = Row::new(BARE);
-        let mut rows: Vec<Row> = modes.iter().map(|m| Row::new(m.label)).collect();
-        for repeat in 1..=repeats {
-            for (mode, row) in modes.iter().zip(&mut rows) {
-                let runs = mode.repeats(repeats);
-                if repeat > runs {
-                    continue;
-                }
-                let (load, bare, source) = measure(
-                    &bin,
-                    &pinning,
-                    clk_tck,
-                    framework,
-                    (mode.mode, mode.no_cache),
-                    seconds,
-                )?;
-                if let Some(s) = source
-                    && !sources.contains(&s)
-                {
-                    sources.push(s);
-                }
-                let ratio = load.rps / bare.rps;
-                println!(
-                    "{framework:6} {:38} {repeat}/{runs} {:>9.0} req/s  p50 {:.2} ms  p99 {:.2} ms  cpu {:.2} µs/req  (bare {:.0} req/s, cpu {:.2} µs/req) {:.0} %",
-                    mode.label,
-                    load.rps,
-                    load.p50_ms,
-                    load.p99_ms,
-                    load.cpu_us,
-                    bare.rps,
-                    bare.cpu_us,
-                    ratio * 100.0
-                );
-                bare_row.loads.push(bare);
-                row.loads.push(load);
-                row.ratios.push(ratio);
-            }
-        }
-        rows.insert(0, bare_row);
+        let rows = framework_rows(
+            framework,
+            &bins,
+            (&pinning, clk_tck),
+            (seconds, repeats),
+            &mut sources,
+        )?;
         results.insert(framework.to_owned(), rows);
     }
     conditions.push_str(&if sources.is_empty() {
@@ -1298,7 +1560,6 @@ fn http(plan: &HttpPlan) -> Result<HttpReport, String> {
     })
 }
 
-/// The core targets, from criterion's figures.
 fn core_checks(core: &BTreeMap<String, [f64; 3]>) -> Vec<Check> {
     let mut checks = Vec::new();
     for alg in ["hs256", "rs256", "es256", "eddsa"] {
@@ -1428,7 +1689,8 @@ fn http_checks(loads: &Result<HttpResults, String>) -> Vec<Check> {
             )];
         }
     };
-    let mut checks = Vec::new();
+    let mut checks = distinct_token_checks(http);
+    checks.extend(peer_checks(http));
     for (framework, rows) in http {
         let bare = rows
             .iter()
@@ -1465,56 +1727,178 @@ fn http_min_ratio(http: &HttpResults) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// Added server CPU per request of a row over its framework's bare row (medians), in µs.
-fn added_cpu_us(rows: &[Row], label: &str) -> Option<f64> {
-    let bare = rows.iter().find(|r| r.label == BARE)?.summary().cpu_us;
-    let row = rows.iter().find(|r| r.label == label)?.summary().cpu_us;
-    Some(row - bare).filter(|d| d.is_finite())
+/// `http-distinct-tokens`: every framework's distinct-token row, against cache off.
+fn distinct_token_checks(http: &HttpResults) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for (framework, rows) in http {
+        let Some(row) = rows.iter().find(|r| r.label == DISTINCT_TOKENS) else {
+            continue;
+        };
+        let subject = format!("{framework} HS256");
+        checks.push(match &row.unmeasured {
+            Some(why) => Check::unmeasured(&HTTP_DISTINCT_TOKENS, subject, why.clone()),
+            None => {
+                let base = median(&row.baseline_loads.iter().map(|l| l.rps).collect::<Vec<_>>());
+                let s = row.summary();
+                Check::new(
+                    &HTTP_DISTINCT_TOKENS,
+                    subject,
+                    Figure {
+                        measured: s.ratio,
+                        bound: HTTP_DISTINCT_TOKENS.bound.value(),
+                        detail: format!(
+                            "median of {} paired runs; {:.0} vs cache off {base:.0} req/s",
+                            row.ratios.len(),
+                            s.rps
+                        ),
+                    },
+                )
+            }
+        });
+    }
+    checks
 }
 
-/// The HTTP table (medians) and, when axum's hand-rolled row was measured, the sentence that
-/// sets its added CPU beside the adapter's with the cache off.
+/// One framework's standing against its peers on one path.
+struct Standing {
+    /// The lower of the algorithms' ours ÷ best peer.
+    ratio: f64,
+    /// Per algorithm: ours, the best peer and its name.
+    detail: String,
+}
+
+/// Ours ÷ the best peer (ratios vs each one's own bare) on the cache-on or cache-off path, the
+/// lower over HS256 and RS256; `None` when the framework has no peer row. `Err`: a peer row that
+/// was not measured.
+fn standing(rows: &[Row], cache_on: bool) -> Option<Result<Standing, String>> {
+    let is_peer = |r: &&Row| r.label.starts_with("peer ") || r.label == HAND_ROLLED;
+    if !rows.iter().any(|r| is_peer(&r)) {
+        return None;
+    }
+    if let Some(why) = rows
+        .iter()
+        .filter(is_peer)
+        .find_map(|r| r.unmeasured.clone())
+    {
+        return Some(Err(why));
+    }
+    let mut ratio = f64::INFINITY;
+    let mut detail = Vec::new();
+    for alg in ["HS256", "RS256"] {
+        let path = if cache_on { "cache on" } else { "cache off" };
+        let ours = rows
+            .iter()
+            .find(|r| r.label == format!("{alg} {path}"))
+            .map_or(f64::NAN, |r| r.summary().ratio);
+        let best = rows
+            .iter()
+            .filter(is_peer)
+            .filter(|r| r.label.ends_with(alg))
+            .map(|r| (r.summary().ratio, r.label.trim_start_matches("peer ")))
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        let Some((peer, name)) = best else { continue };
+        ratio = ratio.min(ours / peer);
+        detail.push(format!(
+            "{alg}: ours {:.1} % of bare, best peer {name} {:.1} % of its bare",
+            ours * 100.0,
+            peer * 100.0
+        ));
+    }
+    Some(Ok(Standing {
+        ratio: if ratio.is_finite() { ratio } else { f64::NAN },
+        detail: detail.join("; "),
+    }))
+}
+
+/// `peers-ahead`: per framework with a peer, cache on and cache off.
+fn peer_checks(http: &HttpResults) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for (framework, rows) in http {
+        for (cache_on, path) in [(true, "cache-on"), (false, "cache-off")] {
+            let subject = format!("{framework} {path}");
+            match standing(rows, cache_on) {
+                None => {}
+                Some(Err(why)) => checks.push(Check::unmeasured(&PEERS_AHEAD, subject, why)),
+                Some(Ok(s)) => checks.push(Check::new(
+                    &PEERS_AHEAD,
+                    subject,
+                    Figure {
+                        measured: s.ratio,
+                        bound: PEERS_AHEAD.bound.value(),
+                        detail: s.detail,
+                    },
+                )),
+            }
+        }
+    }
+    checks
+}
+
+/// `ahead of peers: <framework> cache-on <ours ÷ best peer>, cache-off <…>`, one line per
+/// framework with a peer.
+fn peer_lines(http: &HttpResults) -> Vec<String> {
+    let show = |s: Option<Result<Standing, String>>| match s {
+        Some(Ok(s)) => format!("{:.3}", s.ratio),
+        Some(Err(_)) | None => "not measured".to_owned(),
+    };
+    http.iter()
+        .filter(|(_, rows)| standing(rows, true).is_some())
+        .map(|(framework, rows)| {
+            format!(
+                "ahead of peers: {framework} cache-on {}, cache-off {}",
+                show(standing(rows, true)),
+                show(standing(rows, false))
+            )
+        })
+        .collect()
+}
+
+/// The HTTP table (medians), the "ahead of peers" lines and what the rows mean.
 fn http_markdown(http: &HttpResults) -> String {
     let mut md = String::from(
-        "| framework | mode | req/s | p50 | p99 | vs bare | server CPU/req | added CPU/req |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
+        "| framework | mode | req/s | p50 | p99 | vs baseline | server CPU/req | added CPU/req |\n|---|---|---:|---:|---:|---|---:|---:|\n",
     );
     for (framework, rows) in http {
-        let bare_cpu = rows
-            .iter()
-            .find(|r| r.label == BARE)
-            .map_or(f64::NAN, |r| r.summary().cpu_us);
         for row in rows {
+            if let Some(why) = &row.unmeasured {
+                let _ = writeln!(
+                    md,
+                    "| {framework} | {} | not measured: {why} ||||||",
+                    row.label
+                );
+                continue;
+            }
             let s = row.summary();
-            let added = if row.label == BARE {
-                "–".to_owned()
+            let (vs, added) = if row.label == BARE {
+                ("–".to_owned(), "–".to_owned())
             } else {
-                format!("{:+.2} µs", s.cpu_us - bare_cpu)
+                (
+                    format!("{:.0} % of {}", s.ratio * 100.0, row.baseline),
+                    format!("{:+.2} µs", s.added_cpu_us),
+                )
             };
             let _ = writeln!(
                 md,
-                "| {framework} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.0} % | {:.2} µs | {added} |",
-                row.label,
-                s.rps,
-                s.p50_ms,
-                s.p99_ms,
-                s.ratio * 100.0,
-                s.cpu_us,
+                "| {framework} | {} | {:.0} | {:.2} ms | {:.2} ms | {vs} | {:.2} µs | {added} |",
+                row.label, s.rps, s.p50_ms, s.p99_ms, s.cpu_us,
             );
         }
     }
-    if let Some(rows) = http.get("axum")
-        && let (Some(ours), Some(hand)) = (
-            added_cpu_us(rows, HS256_CACHE_OFF),
-            added_cpu_us(rows, HAND_ROLLED),
-        )
-    {
-        let _ = writeln!(
-            md,
-            "\naxum HS256 cache off adds {ours:.2} µs of server CPU per request; a hand-rolled `jsonwebtoken::decode` middleware (same key, audience, issuer, leeway and scope check) adds {hand:.2} µs."
-        );
+    md.push('\n');
+    for line in peer_lines(http) {
+        let _ = writeln!(md, "    {line}");
     }
+    let peers: Vec<String> = peers::PEERS
+        .iter()
+        .map(|p| format!("`{}`: {}", p.name, p.label))
+        .collect();
+    let _ = writeln!(
+        md,
+        "\nThe peers (`xtask/peers`, a workspace of its own with exact versions) serve the contract bench-server serves: HS256 or RS256 with the same keys, audience, issuer, expiry with 10 s of leeway, the scope `hello:read` required on `GET /hello`, `GET /health` excluded. {}. The hand-rolled row is axum around `jsonwebtoken::decode` (jsonwebtoken 11 on aws-lc-rs, as ours). \"ahead of peers\" is, per path, our ratio to bare ÷ the best peer's ratio to its own bare, the lower of HS256 and RS256 (≥ 1: ahead of every peer); a peer has no token cache, so both our paths are set against the same peer rows.",
+        peers.join("; ")
+    );
     md.push_str(
-        "\n\"vs bare\" is the median over the repeats of req/s ÷ the bare server's req/s in the same run; the other columns are medians; \"added CPU/req\" is the row's server CPU per request minus its framework's bare row. The hand-rolled row is a baseline, not one of the `http-cache-on` targets. warp's cache-on and cache-off rows serve the app with `jwt_warp::serve` (the engine decides before the filters run and the filters take its decision); its \"filters alone\" row serves the same app with `warp::serve`, each filter deciding by itself, for comparison.\n",
+        "\n\"vs baseline\" is the median over the repeats of req/s ÷ the baseline's req/s in the same run; the other columns are medians; \"added CPU/req\" is the row's server CPU per request minus its baseline's in the same runs. A peer's baseline is its own framework version, bare, from the same build. The distinct-token row is sent a token the server never saw on every request (a pool minted before the runs; each server starts at its first token and never sends one twice), with the cache on, beside the cache off sent the same tokens: what the cache costs when it never hits. The hand-rolled and peer rows are not `http-cache-on` targets. warp's cache-on and cache-off rows serve the app with `jwt_warp::serve` (the engine decides before the filters run and the filters take its decision); its \"filters alone\" row serves the same app with `warp::serve`, each filter deciding by itself, for comparison.\n",
     );
     md
 }
@@ -1611,6 +1995,9 @@ pub(crate) fn run(what: Option<&str>, plan: &HttpPlan, check: bool) -> Result<()
             Ok(http) => {
                 section.push_str(&http_markdown(http));
                 http_min = http_min_ratio(http);
+                for line in peer_lines(http) {
+                    println!("{line}");
+                }
             }
             Err(why) => section.push_str(&format!("Not measured: {why}\n")),
         }
@@ -1756,15 +2143,13 @@ mod tests {
 
     /// A row measured `loads.len()` times, each paired with a bare run of `bare` req/s.
     fn row(label: &str, loads: &[Load], bare: f64) -> Row {
-        Row {
-            label: label.into(),
-            loads: loads.to_vec(),
-            ratios: if label == BARE {
-                Vec::new()
-            } else {
-                loads.iter().map(|l| l.rps / bare).collect()
-            },
+        let mut row = Row::new(label, BARE);
+        row.loads = loads.to_vec();
+        if label != BARE {
+            row.baseline_loads = loads.iter().map(|_| load(bare)).collect();
+            row.ratios = loads.iter().map(|l| l.rps / bare).collect();
         }
+        row
     }
 
     const WRK_SAMPLE: &str = "Running 3s test @ http://127.0.0.1:40123/hello
@@ -1921,7 +2306,8 @@ Transfer/sec:     14.74MB
                 row(HAND_ROLLED, &[load(bare * 0.1); 3], bare),
             ],
         );
-        let checks = http_checks(&Ok(http));
+        let mut checks = http_checks(&Ok(http));
+        checks.retain(|c| c.target.id == HTTP_CACHE_ON.id);
         assert_eq!(verdicts(&checks), [Verdict::Ok, Verdict::Ok]);
         assert!(checks[0].line().contains("median of 3 paired runs"));
         let mut http = HttpResults::new();
@@ -1985,18 +2371,23 @@ Transfer/sec:     14.74MB
 
     #[test]
     fn a_row_shows_medians_and_the_median_of_its_paired_ratios() {
-        let r = Row {
-            label: "HS256 cache on".into(),
-            loads: vec![
-                load_cpu(90.0, 12.0),
-                load_cpu(100.0, 10.0),
-                load_cpu(80.0, 30.0),
-            ],
-            // Each against its own bare run: not the ratio of the medians (90 ÷ median bare).
-            ratios: vec![0.95, 0.91, 0.80],
-        };
+        let mut r = Row::new("HS256 cache on", BARE);
+        r.loads = vec![
+            load_cpu(90.0, 12.0),
+            load_cpu(100.0, 10.0),
+            load_cpu(80.0, 30.0),
+        ];
+        r.baseline_loads = vec![
+            load_cpu(95.0, 9.0),
+            load_cpu(110.0, 8.0),
+            load_cpu(100.0, 11.0),
+        ];
+        // Each against its own bare run: not the ratio of the medians (90 ÷ median bare).
+        r.ratios = vec![0.95, 0.91, 0.80];
         let s = r.summary();
         assert_eq!((s.rps, s.cpu_us, s.ratio), (90.0, 12.0, 0.91));
+        // Added CPU: the row's median less its baselines' median.
+        assert_eq!(s.added_cpu_us, 12.0 - 9.0);
         assert_eq!(row(BARE, &[load(1.0), load(3.0)], 1.0).summary().ratio, 1.0);
     }
 
@@ -2059,17 +2450,20 @@ Transfer/sec:     14.74MB
 
     #[test]
     fn the_full_http_run_stays_bounded() {
-        assert_eq!(runs_of("axum", 3), 30);
-        assert_eq!(runs_of("warp", 3), 30);
-        assert_eq!(runs_of("poem", 3), 24);
+        // axum: 4 of ours, distinct tokens, hand-rolled, 2 peers × 2 algorithms.
+        assert_eq!(runs_of("axum", 3), 60);
+        assert_eq!(runs_of("actix", 3), 42);
+        assert_eq!(runs_of("warp", 3), 36);
+        assert_eq!(runs_of("poem", 3), 30);
         // Targets 5 times, the other rows 3 times, each run two servers.
-        assert_eq!(runs_of("axum", 5), 38);
-        assert_eq!(runs_of("warp", 5), 38);
-        assert_eq!(runs_of("poem", 5), 32);
+        assert_eq!(runs_of("axum", 5), 68);
+        assert_eq!(runs_of("actix", 5), 50);
+        assert_eq!(runs_of("warp", 5), 44);
+        assert_eq!(runs_of("poem", 5), 38);
         let runs: u32 = FRAMEWORKS.iter().map(|f| runs_of(f, 5)).sum();
-        assert_eq!(runs, 140, "the count `xtask bench --help` gives");
-        // The defaults (5 repeats, 1 s warm-up + 5 s): at most 14 minutes of load.
-        assert!(runs * (WARM_UP_SECONDS + 5) <= 14 * 60, "{runs} runs");
+        assert_eq!(runs, 200, "the count `xtask bench --help` gives");
+        // The defaults (5 repeats, 1 s warm-up + 5 s): at most 20 minutes of load.
+        assert!(runs * (WARM_UP_SECONDS + 5) <= 20 * 60, "{runs} runs");
     }
 
     #[test]
@@ -2095,22 +2489,106 @@ Transfer/sec:     14.74MB
         );
         let md = http_markdown(&http);
         assert!(
-            md.contains("| axum | bare | 100000 | 0.10 ms | 1.00 ms | 100 % | 10.00 µs | – |"),
+            md.contains("| axum | bare | 100000 | 0.10 ms | 1.00 ms | – | 10.00 µs | – |"),
             "{md}"
         );
         assert!(
             md.contains(
-                "| axum | HS256 cache on | 95000 | 0.10 ms | 1.00 ms | 95 % | 11.00 µs | +1.00 µs |"
+                "| axum | HS256 cache on | 95000 | 0.10 ms | 1.00 ms | 95 % of bare | 11.00 µs | +1.00 µs |"
             ),
             "{md}"
         );
         assert!(
-            md.contains("axum HS256 cache off adds 4.50 µs of server CPU per request; a hand-rolled `jsonwebtoken::decode` middleware (same key, audience, issuer, leeway and scope check) adds 6.25 µs."),
+            md.contains("| axum | hand-rolled jsonwebtoken::decode HS256 | 60000 | 0.10 ms | 1.00 ms | 60 % of bare | 16.25 µs | +6.25 µs |"),
+            "{md}"
+        );
+        // The hand-rolled middleware is axum's one peer here: ours ÷ it, on each path.
+        assert!(
+            md.contains("ahead of peers: axum cache-on 1.583, cache-off 1.167"),
             "{md}"
         );
         // The hand-rolled row (0.6) is not a cache-on mode.
         assert_eq!(http_min_ratio(&http), 0.95);
         assert!(http_min_ratio(&HttpResults::new()).is_nan());
+    }
+
+    #[test]
+    fn peers_are_set_against_ours_per_algorithm_and_the_lower_decides() {
+        let bare = 100_000.0;
+        let mut http = HttpResults::new();
+        http.insert(
+            "axum".into(),
+            vec![
+                row(BARE, &[load(bare); 3], bare),
+                row("HS256 cache on", &[load(bare * 0.9); 3], bare),
+                row(HS256_CACHE_OFF, &[load(bare * 0.5); 3], bare),
+                row("RS256 cache on", &[load(bare * 0.9); 3], bare),
+                row(RS256_CACHE_OFF, &[load(bare * 0.2); 3], bare),
+                row(HAND_ROLLED, &[load(bare * 0.45); 3], bare),
+                // Each peer against its own bare server (here 50 000 req/s).
+                row("peer axum-jwt-auth HS256", &[load(30_000.0); 3], 50_000.0),
+                row("peer axum-jwt-auth RS256", &[load(12_500.0); 3], 50_000.0),
+            ],
+        );
+        http.insert(
+            "poem".into(),
+            vec![
+                row(BARE, &[load(bare); 3], bare),
+                row("HS256 cache on", &[load(bare); 3], bare),
+            ],
+        );
+        let checks = peer_checks(&http);
+        // Cache on: HS256 0.9 ÷ 0.6, RS256 0.9 ÷ 0.25: the lower is 1.5. Cache off: HS256
+        // 0.5 ÷ 0.6 (axum-jwt-auth beats the hand-rolled 0.45), RS256 0.2 ÷ 0.25: 0.8.
+        assert_eq!(verdicts(&checks), [Verdict::Ok, Verdict::Missed]);
+        let Ok(on) = &checks[0].figure else { panic!() };
+        assert!((on.measured - 1.5).abs() < 1e-9, "{}", on.measured);
+        assert!(
+            on.detail
+                .contains("best peer axum-jwt-auth HS256 60.0 % of its bare"),
+            "{}",
+            on.detail
+        );
+        let Ok(off) = &checks[1].figure else { panic!() };
+        assert!((off.measured - 0.8).abs() < 1e-9, "{}", off.measured);
+        // poem has no peer: no check and no line.
+        assert_eq!(
+            peer_lines(&http),
+            ["ahead of peers: axum cache-on 1.500, cache-off 0.800"]
+        );
+        // A peer that could not be built: its framework's checks are not measured.
+        let rows = http.get_mut("axum").unwrap();
+        rows[6].unmeasured = Some("cargo build failed".into());
+        let checks = peer_checks(&http);
+        assert_eq!(
+            verdicts(&checks),
+            [Verdict::NotMeasured, Verdict::NotMeasured]
+        );
+        assert!(checks[0].line().contains("cargo build failed"));
+    }
+
+    #[test]
+    fn distinct_tokens_are_held_to_cache_off() {
+        let mut http = HttpResults::new();
+        let mut distinct = row(DISTINCT_TOKENS, &[load(49_000.0); 3], 50_000.0);
+        distinct.baseline = HS256_CACHE_OFF;
+        http.insert("axum".into(), vec![distinct]);
+        let mut unmeasured = Row::new(DISTINCT_TOKENS, HS256_CACHE_OFF);
+        unmeasured.unmeasured = Some("the pool of 10 distinct tokens is used up".into());
+        http.insert("poem".into(), vec![unmeasured]);
+        let checks = distinct_token_checks(&http);
+        assert_eq!(verdicts(&checks), [Verdict::Missed, Verdict::NotMeasured]);
+        assert!(
+            checks[0].line().contains("49000 vs cache off 50000 req/s"),
+            "{}",
+            checks[0].line()
+        );
+        let md = http_markdown(&http);
+        assert!(md.contains("98 % of HS256 cache off"), "{md}");
+        assert!(
+            md.contains("not measured: the pool of 10 distinct tokens is used up"),
+            "{md}"
+        );
     }
 
     #[test]

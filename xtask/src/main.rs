@@ -62,15 +62,17 @@ enum Task {
         args: Vec<String>,
     },
     /// Benchmarks: `core` (criterion vs jsonwebtoken), `http` (every framework bare vs behind the
-    /// middleware, with wrk, and the token cache's measured memory), or both (and write
-    /// BENCHMARKS.md). Every target is checked and printed `ok`, `MISSED` or `NOT MEASURED`.
+    /// middleware, the peers from `xtask/peers` beside their own bare frameworks, with wrk, and
+    /// the token cache's measured memory), or both (and write BENCHMARKS.md). Every target is
+    /// checked and printed `ok`, `MISSED` or `NOT MEASURED`.
     ///
-    /// HTTP: bench-server on CPU 0 and wrk on CPU 1 (taskset, when there are 2 cores); each
-    /// cache-on mode (the targets) is run --repeats times, the other modes 3 times, each run
-    /// beside a bare server sent the same token: 1 s of warm-up each, then --seconds one-second
-    /// slices each, alternating mode and bare (ABBA); the table shows medians and the server's
-    /// CPU time per request. The whole HTTP part takes about 140 × (1 + seconds) s at 5 repeats:
-    /// ~14 min at the defaults.
+    /// HTTP: bench-server (or peer-server) on CPU 0 and wrk on CPU 1 (taskset, when there are 2
+    /// cores); each cache-on mode (the targets) is run --repeats times, the other modes 3 times,
+    /// each run beside its baseline (a bare server sent the same token; for the distinct-token
+    /// mode the cache off sent the same tokens): 1 s of warm-up each, then --seconds one-second
+    /// slices each, alternating mode and baseline (ABBA); the table shows medians and the
+    /// server's CPU time per request. The whole HTTP part takes about 200 × (1 + seconds) s at 5
+    /// repeats: ~20 min at the defaults.
     Bench {
         /// `core`, `http` or `instances` (two instances on a real Redis); all when omitted.
         #[arg(value_parser = ["core", "http", "instances"])]

@@ -2,10 +2,14 @@
 //! (`GET /hello` → `Hello, World!`), bare or behind the framework's jwt adapter (HS256 or RS256,
 //! token cache on or off), or (axum only, `--mode handrolled`) behind the middleware a user would
 //! write by hand around `jsonwebtoken::decode`, with the same key, audience, issuer, leeway and
-//! required scope as `--mode hs256`. `--memory` instead feeds 100 000 distinct tokens through
-//! the core (token cache on, default limits) and checks the process's measured resident memory
-//! (VmRSS) against the bounds it is given: exit 0 when they hold, 3 when one is exceeded, 1 when
-//! it cannot measure (2 is clap's usage error).
+//! required scope as `--mode hs256`. Every server also answers `GET /health` without a token
+//! (excluded from authentication), the contract the peers in `xtask/peers` serve too.
+//! `--memory` instead feeds 100 000 distinct tokens through the core (token cache on, default
+//! limits) and checks the process's measured resident memory (VmRSS) against the bounds it is
+//! given: exit 0 when they hold, 3 when one is exceeded, 1 when it cannot measure (2 is clap's
+//! usage error). `--mint-tokens N --tokens-out FILE` instead writes N distinct HS256 tokens,
+//! each valid for `--mode hs256`, one per line and all of the same length, for the
+//! many-distinct-tokens run (every request a token the server has never seen).
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -68,6 +72,12 @@ struct Args {
     /// (`cargo xtask bench` passes the value from its target table).
     #[arg(long, value_name = "KIB", required_if_eq("memory", "true"))]
     overhead_allowance_kib: Option<u64>,
+    /// Write this many distinct HS256 tokens to `--tokens-out` instead of serving.
+    #[arg(long, value_name = "N", requires = "tokens_out")]
+    mint_tokens: Option<u32>,
+    /// Where `--mint-tokens` writes its tokens.
+    #[arg(long, value_name = "FILE", requires = "mint_tokens")]
+    tokens_out: Option<PathBuf>,
 }
 
 /// The `aud` and `iss` of the served token, checked by every authenticating mode.
@@ -118,10 +128,35 @@ enum Guard {
     HandRolled(HandRolled),
 }
 
+/// The claims of a served token: `sub` tells tokens apart (`--mint-tokens` gives each its own).
+fn claims(sub: &str) -> serde_json::Value {
+    json!({"sub": sub, "aud": AUDIENCE, "iss": ISSUER,
+        "exp": now() + 3600, "iat": now(), "scopes": [HELLO_SCOPE]})
+}
+
+/// `--mint-tokens N --tokens-out FILE`: N distinct HS256 tokens for `--mode hs256`, one per
+/// line. Every `sub` has the same width, so every line has the same length and a reader can
+/// seek to the n-th token.
+fn mint_tokens(args: &Args, count: u32, out: &std::path::Path) -> Result<(), String> {
+    let keys = DemoKeys::load_or_generate(&keys_dir(args)).map_err(|e| e.to_string())?;
+    let file = std::fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut file = std::io::BufWriter::new(file);
+    let mut width = None;
+    for n in 0..count {
+        let token = keys
+            .mint(Algorithm::HS256, &claims(&format!("user-{n:010}")))
+            .map_err(|e| e.to_string())?;
+        if *width.get_or_insert(token.len()) != token.len() {
+            return Err("minted tokens differ in length".into());
+        }
+        writeln!(file, "{token}").map_err(|e| format!("{}: {e}", out.display()))?;
+    }
+    file.flush().map_err(|e| format!("{}: {e}", out.display()))
+}
+
 fn setup(args: &Args) -> Result<(Guard, Option<String>), String> {
     let keys = DemoKeys::load_or_generate(&keys_dir(args)).map_err(|e| e.to_string())?;
-    let claims = json!({"sub": "bench", "aud": AUDIENCE, "iss": ISSUER,
-        "exp": now() + 3600, "iat": now(), "scopes": [HELLO_SCOPE]});
+    let claims = claims("bench");
     let (builder, alg) = match args.mode {
         Mode::Bare => return Ok((Guard::Bare, None)),
         Mode::HandRolled => {
@@ -152,6 +187,7 @@ fn setup(args: &Args) -> Result<(Guard, Option<String>), String> {
     };
     let table = RouteTable::builder()
         .route("GET /hello", [HELLO_SCOPE])
+        .exclude("GET /health")
         .build()
         .map_err(|e| e.to_string())?;
     let auth = builder
@@ -312,20 +348,25 @@ fn ready(port: u16, token: &Option<String>) {
 }
 
 const HELLO: &str = "Hello, World!";
+/// `GET /health`'s answer (no token needed).
+const HEALTHY: &str = "ok";
 
 async fn serve_axum(guard: Guard, port: u16, token: Option<String>) -> std::io::Result<()> {
+    use axum::routing::get;
     use jwt_axum::JwtAuthExt as _;
-    let mut app = axum::Router::new().route("/hello", axum::routing::get(|| async { HELLO }));
-    match guard {
-        Guard::Bare => {}
-        Guard::Adapter(auth) => app = app.layer(auth.layer()),
-        Guard::HandRolled(state) => {
-            app = app.layer(axum::middleware::from_fn_with_state(
+    let hello = axum::Router::new().route("/hello", get(|| async { HELLO }));
+    let health = axum::Router::new().route("/health", get(|| async { HEALTHY }));
+    let app = match guard {
+        Guard::Bare => hello.merge(health),
+        // The route table excludes `GET /health`.
+        Guard::Adapter(auth) => hello.merge(health).layer(auth.layer()),
+        Guard::HandRolled(state) => hello
+            .layer(axum::middleware::from_fn_with_state(
                 state,
                 hand_rolled_auth,
-            ));
-        }
-    }
+            ))
+            .merge(health),
+    };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     ready(listener.local_addr()?.port(), &token);
     axum::serve(listener, app).await
@@ -343,6 +384,10 @@ async fn serve_poem(
     fn hello() -> &'static str {
         HELLO
     }
+    #[poem::handler]
+    fn health() -> &'static str {
+        HEALTHY
+    }
     let std = std::net::TcpListener::bind(("127.0.0.1", port))?;
     std.set_nonblocking(true)?;
     let acceptor = TcpAcceptor::from_std(std)?;
@@ -352,7 +397,9 @@ async fn serve_poem(
         .and_then(|a| a.as_socket_addr().map(|s| s.port()))
         .unwrap_or_default();
     ready(port, &token);
-    let route = poem::Route::new().at("/hello", poem::get(hello));
+    let route = poem::Route::new()
+        .at("/hello", poem::get(hello))
+        .at("/health", poem::get(health));
     let server = poem::Server::new_with_acceptor(acceptor);
     match auth {
         Some(auth) => server.run(route.with(auth.middleware())).await,
@@ -370,11 +417,11 @@ async fn serve_warp(
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     ready(listener.local_addr()?.port(), &token);
     let path = warp::path!("hello").and(warp::get());
+    let health = warp::path!("health").and(warp::get()).map(|| HEALTHY);
     match auth {
         Some(auth) => {
-            let app = path
-                .and(jwt_warp::with_auth(&auth))
-                .map(|_| HELLO)
+            let app = health
+                .or(path.and(jwt_warp::with_auth(&auth)).map(|_| HELLO))
                 .recover(jwt_warp::recover);
             if filters_alone {
                 warp::serve(app).incoming(listener).run().await;
@@ -383,7 +430,7 @@ async fn serve_warp(
             }
         }
         None => {
-            warp::serve(path.map(|| HELLO))
+            warp::serve(health.or(path.map(|| HELLO)))
                 .incoming(listener)
                 .run()
                 .await
@@ -411,6 +458,7 @@ fn serve_actix(auth: Option<JwtAuth>, port: u16, token: Option<String>) -> std::
             App::new()
                 .wrap(Condition::new(auth.is_some(), mw))
                 .route("/hello", web::get().to(|| async { HELLO }))
+                .route("/health", web::get().to(|| async { HEALTHY }))
         })
         .workers(2)
         .listen(listener)?
@@ -432,6 +480,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let (Some(count), Some(out)) = (args.mint_tokens, &args.tokens_out) {
+        return match mint_tokens(&args, count, out) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bench-server: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if args.memory {
         return match runtime.block_on(memory(&args)) {
             Ok(true) => ExitCode::SUCCESS,
