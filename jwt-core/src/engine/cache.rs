@@ -14,6 +14,10 @@
 //! - an entry remembers the verifier's key generation and is ignored once the key set changed
 //!   (rotation, a key removed from a JWKS);
 //! - safe under concurrent load (`quick_cache`'s sharded, lock-striped cache);
+//! - a token is kept from its second verification on: the first only leaves its hash in a
+//!   table of tokens seen once (a doorkeeper, as in TinyLFU), so traffic in which every token
+//!   is new (one token per request, or many clients each making one call) costs the cache one
+//!   slot write per request instead of an entry built, inserted and evicted;
 //! - an entry also keeps the first few [`AuthContext`]s handed out for its token, each with the
 //!   request (method and path) it was decided for (small ones only, counted in its weight): the
 //!   same token on the same method and path is decided the same way (the route table is
@@ -22,9 +26,10 @@
 //!   token's times and key generation are still checked, and request checks still run, on every
 //!   request.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher as _, Hash, Hasher};
 
 use quick_cache::sync::Cache;
 use quick_cache::{Equivalent, OptionsBuilder, Weighter};
@@ -202,6 +207,10 @@ impl Equivalent<StoredToken> for Lookup<'_> {
 /// The cache itself.
 pub(crate) struct TokenCache {
     cache: Cache<StoredToken, Arc<CachedToken>, ByWeight, FastBuild>,
+    /// Verified tokens seen once and not kept, by hash (never 0), one per slot: a later token
+    /// landing on the same slot replaces it. A collision only admits a token one verification
+    /// early or late: never a wrong answer.
+    seen_once: Box<[AtomicU64]>,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -226,6 +235,8 @@ impl TokenCache {
             .weight_capacity(max_bytes)
             .build()
             .map_err(|_| ConfigError::Empty("token cache limits"))?;
+        // One slot per entry the cache can hold (a power of two, at least 1 024): 8 bytes each.
+        let slots = config.max_entries.max(1024).next_power_of_two();
         Ok(Self {
             cache: Cache::with_options(
                 options,
@@ -233,7 +244,25 @@ impl TokenCache {
                 FastBuild::default(),
                 Default::default(),
             ),
+            seen_once: (0..slots).map(|_| AtomicU64::new(0)).collect(),
         })
+    }
+
+    /// Whether a verified `token` should be kept: `true` when it was seen once before (its
+    /// second verification), else it is remembered as seen once and `false`.
+    pub(crate) fn admit(&self, token: &str) -> bool {
+        let mut hasher = FastBuild::default().build_hasher();
+        hash_token(token.as_bytes(), &mut hasher);
+        let hash = hasher.finish().max(1);
+        // The low bits pick the slot; the whole hash is compared.
+        let slot = &self.seen_once[hash as usize & (self.seen_once.len() - 1)];
+        if slot.load(Ordering::Relaxed) == hash {
+            slot.store(0, Ordering::Relaxed);
+            true
+        } else {
+            slot.store(hash, Ordering::Relaxed);
+            false
+        }
     }
 
     /// The entry of exactly this token.
@@ -317,6 +346,22 @@ mod tests {
         assert!(cache.weight() >= 4000, "the token's bytes are weighed");
         cache.remove(long.as_bytes());
         assert!(cache.get(long.as_bytes()).is_none());
+    }
+
+    #[test]
+    fn a_token_is_admitted_on_its_second_verification() {
+        let cache = TokenCache::new(TokenCacheConfig::default().max_entries(4)).unwrap();
+        let (a, b) = ("header.payload.signature-a", "header.payload.signature-b");
+        assert!(!cache.admit(a), "first sight: only remembered");
+        assert!(cache.admit(a), "second: kept");
+        // Admitted once: a token that falls out of the cache starts over.
+        assert!(!cache.admit(a));
+        assert!(!cache.admit(b));
+        assert!(cache.admit(b));
+        // Many tokens seen once each: none admitted, the table stays its size.
+        let distinct: Vec<String> = (0..10_000).map(|n| format!("t.p.{n:08}")).collect();
+        assert!(distinct.iter().all(|t| !cache.admit(t)));
+        assert_eq!(cache.seen_once.len(), 1024);
     }
 
     #[test]

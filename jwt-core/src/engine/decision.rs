@@ -555,7 +555,8 @@ impl JwtAuth {
             header: verified.header,
         });
         let entry = match (&i.cache, times) {
-            (Some(cache), Some(times)) => {
+            // Kept from the token's second verification on (see `TokenCache::admit`).
+            (Some(cache), Some(times)) if cache.admit(token) => {
                 principal.scopes.index();
                 let entry = Arc::new(CachedToken::new(principal.clone(), times, generation));
                 cache.insert(token, entry.clone());

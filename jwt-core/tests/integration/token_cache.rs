@@ -76,15 +76,18 @@ async fn hits_skip_verification() {
         .build()
         .unwrap();
     let token = mint::hs256(&SECRET, &json!({"sub": "a", "exp": now() + 60})).unwrap();
+    // A token is kept from its second verification on: the first only marks it as seen.
+    assert_eq!(call(&auth, &token).await, Ok("a".into()));
+    assert_eq!(auth.cache_usage().map(|(n, _)| n), Some(0));
     for _ in 0..5 {
         assert_eq!(call(&auth, &token).await, Ok("a".into()));
     }
-    assert_eq!(v.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(v.calls.load(Ordering::SeqCst), 2);
     assert_eq!(auth.cache_usage().map(|(n, _)| n), Some(1));
     // A different token is a miss.
     let other = mint::hs256(&SECRET, &json!({"sub": "b", "exp": now() + 60})).unwrap();
     assert_eq!(call(&auth, &other).await, Ok("b".into()));
-    assert_eq!(v.calls.load(Ordering::SeqCst), 2);
+    assert_eq!(v.calls.load(Ordering::SeqCst), 3);
 }
 
 #[tokio::test]
@@ -113,12 +116,14 @@ async fn a_cached_token_expires_on_time() {
         .build()
         .unwrap();
     let token = mint::hs256(&SECRET, &json!({"sub": "a", "exp": now() + 2})).unwrap();
+    // Twice: kept from the second verification on.
+    assert_eq!(call(&auth, &token).await, Ok("a".into()));
     assert_eq!(call(&auth, &token).await, Ok("a".into()));
     tokio::time::sleep(Duration::from_millis(2_100)).await;
     assert_eq!(call(&auth, &token).await, Err(401));
     assert_eq!(
         v.calls.load(Ordering::SeqCst),
-        1,
+        2,
         "refused from the cache's own exp check"
     );
 }
@@ -441,13 +446,15 @@ async fn a_decision_that_waits_continues_where_it_stopped() {
         jwt_core::Verdict::Respond(reply) => panic!("refused: {}", reply.status()),
     }
     assert_eq!(located.load(Ordering::SeqCst), 1);
-    // Cached now: the next request decides in place, verified once more in all (the
-    // continued decision verified after its wait; the dropped first poll's verification
-    // never finished).
+    // The continued decision was the token's first finished verification (the dropped first
+    // poll's never finished); the cache keeps a token from its second on.
+    assert!(auth.authenticate(&req).await.is_ok());
+    assert_eq!(verifier.calls.load(Ordering::SeqCst), 3);
+    // Cached now: the next request decides in place, without verifying.
     assert!(matches!(
         auth.verdict_now(&req),
         Ok(jwt_core::Verdict::Continue(_))
     ));
-    assert_eq!(verifier.calls.load(Ordering::SeqCst), 2);
-    assert_eq!(located.load(Ordering::SeqCst), 2);
+    assert_eq!(verifier.calls.load(Ordering::SeqCst), 3);
+    assert_eq!(located.load(Ordering::SeqCst), 3);
 }
