@@ -8,9 +8,9 @@ use actix_web::dev::ServiceRequest;
 use actix_web::{App, HttpMessage as _, HttpServer, web};
 use actix_web_httpauth::extractors::bearer::BearerAuth;
 use actix_web_httpauth::middleware::HttpAuthentication;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{DecodingKey, Validation};
 
-use crate::{AUDIENCE, HEALTHY, HELLO, ISSUER, Key, LEEWAY_SECS, PeerClaims};
+use crate::{HEALTHY, HELLO, Key, PeerClaims};
 
 struct Verifier {
     key: DecodingKey,
@@ -18,23 +18,7 @@ struct Verifier {
 }
 
 fn verifier(key: Key) -> Result<Verifier, String> {
-    let (key, alg) = match key {
-        Key::Secret(secret) => (
-            DecodingKey::from_secret(secret.as_bytes()),
-            Algorithm::HS256,
-        ),
-        Key::Rsa(jwk) => {
-            let jwk = serde_json::from_value(jwk).map_err(|e| e.to_string())?;
-            (
-                DecodingKey::from_jwk(&jwk).map_err(|e| e.to_string())?,
-                Algorithm::RS256,
-            )
-        }
-    };
-    let mut validation = Validation::new(alg);
-    validation.set_audience(&[AUDIENCE]);
-    validation.set_issuer(&[ISSUER]);
-    validation.leeway = LEEWAY_SECS;
+    let (key, validation) = decoding!(jsonwebtoken, key);
     Ok(Verifier { key, validation })
 }
 

@@ -6,9 +6,8 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum_jwt_auth::{Claims, Decoder, LocalDecoder};
-use jsonwebtoken10::{Algorithm, DecodingKey, Validation};
 
-use crate::{AUDIENCE, HEALTHY, HELLO, ISSUER, Key, LEEWAY_SECS, PeerClaims};
+use crate::{HEALTHY, HELLO, Key, PeerClaims};
 
 async fn hello(user: Claims<PeerClaims>) -> Result<&'static str, StatusCode> {
     if user.claims.allowed() {
@@ -19,23 +18,7 @@ async fn hello(user: Claims<PeerClaims>) -> Result<&'static str, StatusCode> {
 }
 
 fn decoder(key: Key) -> Result<Decoder<PeerClaims>, String> {
-    let (key, alg) = match key {
-        Key::Secret(secret) => (
-            DecodingKey::from_secret(secret.as_bytes()),
-            Algorithm::HS256,
-        ),
-        Key::Rsa(jwk) => {
-            let jwk = serde_json::from_value(jwk).map_err(|e| e.to_string())?;
-            (
-                DecodingKey::from_jwk(&jwk).map_err(|e| e.to_string())?,
-                Algorithm::RS256,
-            )
-        }
-    };
-    let mut validation = Validation::new(alg);
-    validation.set_audience(&[AUDIENCE]);
-    validation.set_issuer(&[ISSUER]);
-    validation.leeway = LEEWAY_SECS;
+    let (key, validation) = decoding!(jsonwebtoken10, key);
     let decoder = LocalDecoder::builder()
         .keys(vec![key])
         .validation(validation)
@@ -59,12 +42,6 @@ pub(crate) async fn serve(
             .with_state(decoder(key)?)
             .merge(health),
     };
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .map_err(|e| e.to_string())?;
-    crate::ready(
-        listener.local_addr().map_err(|e| e.to_string())?.port(),
-        token.as_deref(),
-    );
+    let listener = crate::listen(port, token.as_deref()).await?;
     axum::serve(listener, app).await.map_err(|e| e.to_string())
 }

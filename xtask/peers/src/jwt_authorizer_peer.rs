@@ -43,13 +43,7 @@ pub(crate) async fn serve(
                 .merge(health)
         }
     };
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .map_err(|e| e.to_string())?;
-    crate::ready(
-        listener.local_addr().map_err(|e| e.to_string())?.port(),
-        token.as_deref(),
-    );
+    let listener = crate::listen(port, token.as_deref()).await?;
     axum07::serve(listener, app)
         .await
         .map_err(|e| e.to_string())

@@ -131,6 +131,45 @@ fn ready(port: u16, token: Option<&str>) {
     let _ = std::io::stdout().flush();
 }
 
+/// The key and `jsonwebtoken::Validation` of the contract (algorithm, audience, issuer, leeway)
+/// for a peer that hands `jsonwebtoken` its own: a macro over the crate because the peers use two
+/// major versions of it (10 and 11) whose types differ. Expands to `(DecodingKey, Validation)`
+/// and returns a `String` error from the calling function.
+macro_rules! decoding {
+    ($jwt:ident, $key:expr) => {{
+        let (key, alg) = match $key {
+            $crate::Key::Secret(secret) => (
+                $jwt::DecodingKey::from_secret(secret.as_bytes()),
+                $jwt::Algorithm::HS256,
+            ),
+            $crate::Key::Rsa(jwk) => {
+                let jwk = serde_json::from_value(jwk).map_err(|e| e.to_string())?;
+                (
+                    $jwt::DecodingKey::from_jwk(&jwk).map_err(|e| e.to_string())?,
+                    $jwt::Algorithm::RS256,
+                )
+            }
+        };
+        let mut validation = $jwt::Validation::new(alg);
+        validation.set_audience(&[$crate::AUDIENCE]);
+        validation.set_issuer(&[$crate::ISSUER]);
+        validation.leeway = $crate::LEEWAY_SECS;
+        (key, validation)
+    }};
+}
+
+/// Binds `127.0.0.1:port` for a tokio-based peer and prints the ready lines.
+async fn listen(port: u16, token: Option<&str>) -> Result<tokio::net::TcpListener, String> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| e.to_string())?;
+    ready(
+        listener.local_addr().map_err(|e| e.to_string())?.port(),
+        token,
+    );
+    Ok(listener)
+}
+
 mod actix_web_httpauth_peer;
 mod axum_jwt_auth_peer;
 mod jwt_authorizer_peer;
