@@ -1405,13 +1405,14 @@ fn bins(bench_server: std::path::PathBuf, frameworks: &[&str], seconds: u32) -> 
             .any(|fw| modes_of(fw).any(|m| f(&m.subject)))
     };
     let peer_server = if planned(|s| matches!(s, Subject::Peer { .. })) {
-        peers::build()
+        let built = peers::build();
+        if let Err(why) = &built {
+            println!("http: peers not measured: {why}");
+        }
+        built
     } else {
         Err("no peer on the planned frameworks".into())
     };
-    if let Err(why) = &peer_server {
-        println!("http: peers not measured: {why}");
-    }
     let pool = if planned(|s| matches!(s, Subject::DistinctTokens)) {
         let count = TokenPool::size(seconds, WARM_UP_SECONDS, SLICE_SECONDS);
         println!("http: minting {count} distinct HS256 tokens");
