@@ -14,6 +14,7 @@ use crate::mcp::message::McpOperation;
 use crate::render::ErrorStyle;
 use crate::token::claims::Identity;
 use crate::token::jose::TokenHeader;
+use crate::token::payload::Claims;
 
 /// The authenticated caller, as injected by every adapter.
 ///
@@ -44,7 +45,7 @@ pub(crate) struct Principal {
     /// The identity, whose `scopes` were moved into `scopes` (empty here).
     pub(crate) identity: Identity,
     pub(crate) scopes: ScopeSet,
-    pub(crate) claims: Map<String, Value>,
+    pub(crate) claims: Claims,
     /// The verified token's header (`alg`, `kid`), for diagnostics; `None` for non-JWT
     /// credentials (API keys).
     pub(crate) header: Option<TokenHeader>,
@@ -53,31 +54,11 @@ pub(crate) struct Principal {
 impl Principal {
     pub(crate) fn estimated_bytes(&self) -> usize {
         let strings = |v: &[String]| v.iter().map(|s| 24 + s.len()).sum::<usize>();
-        json_bytes(&Value::Object(Map::new()))
-            + self
-                .claims
-                .iter()
-                .map(|(k, v)| 48 + k.len() + json_bytes(v))
-                .sum::<usize>()
+        self.claims.estimated_bytes()
             + strings(self.scopes.strings())
             + self.scopes.index_bytes()
             + self.identity.dependencies.len() * 64
             + self.identity.session_state.len() * 64
-    }
-}
-
-/// A rough size of a JSON value in memory.
-pub(crate) fn json_bytes(v: &Value) -> usize {
-    match v {
-        Value::Null | Value::Bool(_) | Value::Number(_) => 16,
-        Value::String(s) => 24 + s.len(),
-        Value::Array(a) => 24 + a.iter().map(json_bytes).sum::<usize>(),
-        Value::Object(o) => {
-            48 + o
-                .iter()
-                .map(|(k, v)| 48 + k.len() + json_bytes(v))
-                .sum::<usize>()
-        }
     }
 }
 
@@ -251,7 +232,7 @@ impl AuthContext {
             .revoker
             .as_ref()
             .ok_or(RevokeError::NotConfigured)?;
-        let claims = &self.inner.principal.claims;
+        let claims = self.inner.principal.claims.tree();
         let jti = claims
             .get("jti")
             .and_then(Value::as_str)
@@ -298,7 +279,7 @@ impl AuthContext {
     /// ```
     pub fn actors(&self) -> Vec<Actor> {
         // Checked when the token was verified (an object, within the depth bound).
-        actor_chain(&self.inner.principal.claims, usize::MAX).unwrap_or_default()
+        actor_chain(self.inner.principal.claims.tree(), usize::MAX).unwrap_or_default()
     }
 
     /// A context for an identity built elsewhere (tests, service principals).
@@ -311,7 +292,7 @@ impl AuthContext {
         let principal = Principal {
             identity,
             scopes,
-            claims: Map::new(),
+            claims: Claims::Tree(Map::new()),
             header: None,
         };
         Self::new(
@@ -356,12 +337,12 @@ impl AuthContext {
 
     /// Every verified claim.
     pub fn claims(&self) -> &Map<String, Value> {
-        &self.inner.principal.claims
+        self.inner.principal.claims.tree()
     }
 
     /// One claim.
     pub fn claim(&self, name: &str) -> Option<&Value> {
-        self.inner.principal.claims.get(name)
+        self.inner.principal.claims.tree().get(name)
     }
 
     /// Deserializes the claims into the caller's own type.
@@ -369,7 +350,7 @@ impl AuthContext {
     /// # Errors
     /// The `serde_json` error when the claims do not fit `T`.
     pub fn claims_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_value(Value::Object(self.inner.principal.claims.clone()))
+        serde_json::from_value(Value::Object(self.inner.principal.claims.tree().clone()))
     }
 
     /// The scopes the matched route required, rendered for this request.
@@ -483,7 +464,7 @@ impl AuthContext {
             scopes: p.scopes.strings(),
             dependencies: &p.identity.dependencies,
             session_state: &p.identity.session_state,
-            claims: &p.claims,
+            claims: p.claims.tree(),
             required_scopes: &i.required_scopes,
             is_admin: self.is_admin(),
         })

@@ -15,10 +15,10 @@ use crate::engine::mtls::Mtls;
 use crate::engine::validation::{AudiencePolicy, Validation};
 use crate::engine::{Inner, JwtAuth, OptionsPolicy, TokenLocation};
 use crate::error::ConfigError;
-use crate::keys::verifier::Verifier;
+use crate::keys::verifier::{Direct, Verifier};
 use crate::render::RenderWith;
 use crate::render::{AuthError, DpopChallenge, ErrorRenderer, ErrorStyle, RenderedBody};
-use crate::token::claims::{ClaimsConfig, StandardClaims};
+use crate::token::claims::{ClaimRules, ClaimsConfig, StandardClaims};
 use crate::token::source::{AnyOf, BearerHeader, CookieToken, TokenSource};
 
 /// The default bound on an MCP request body: 1 MiB.
@@ -36,9 +36,9 @@ impl JwtAuth {
 #[derive(Default)]
 #[must_use = "a builder does nothing until it is used: keep the value each setter returns"]
 pub struct JwtAuthBuilder {
-    verifier: Option<Arc<dyn Verifier>>,
+    verifier: Option<(Arc<dyn Verifier>, Option<Direct>)>,
     source: Option<Box<dyn TokenSource>>,
-    claims: Option<Box<dyn ClaimsConfig>>,
+    claims: Option<ClaimRules>,
     mapper: Option<Box<dyn ScopeMapper>>,
     validation: Validation,
     audiences: Vec<String>,
@@ -77,13 +77,14 @@ impl JwtAuthBuilder {
 
     /// The verifier (required): [`crate::StaticKeys`], [`crate::Jwks`], [`crate::KeyChain`], ...
     pub fn verifier(mut self, verifier: impl Verifier + 'static) -> Self {
-        self.verifier = Some(Arc::new(verifier));
+        let direct = Direct::of(&verifier);
+        self.verifier = Some((Arc::new(verifier), direct));
         self
     }
 
     /// A shared verifier.
     pub fn shared_verifier(mut self, verifier: Arc<dyn Verifier>) -> Self {
-        self.verifier = Some(verifier);
+        self.verifier = Some((verifier, None));
         self
     }
 
@@ -115,7 +116,7 @@ impl JwtAuthBuilder {
 
     /// A custom claims mapping (default [`StandardClaims`]).
     pub fn claims(mut self, claims: impl ClaimsConfig + 'static) -> Self {
-        self.claims = Some(Box::new(claims));
+        self.claims = Some(ClaimRules::of(claims));
         self
     }
 
@@ -389,7 +390,7 @@ impl JwtAuthBuilder {
             return Err(e);
         }
         crate::keys::crypto::self_test()?;
-        let verifier = self.verifier.take().ok_or(ConfigError::NoKeySource)?;
+        let (verifier, direct) = self.verifier.take().ok_or(ConfigError::NoKeySource)?;
         let mut validation = self.claim_rules(verifier.as_ref())?;
         if let Some(claims) = &self.claims {
             claims.check_config()?;
@@ -431,14 +432,12 @@ impl JwtAuthBuilder {
                 mcp_body_limit: self.mcp_body_limit.unwrap_or(DEFAULT_MCP_BODY_LIMIT),
                 cache,
                 verifier,
+                direct,
                 source: self
                     .source
                     .take()
                     .unwrap_or_else(|| Box::new(BearerHeader::new())),
-                claims: self
-                    .claims
-                    .take()
-                    .unwrap_or_else(|| Box::new(StandardClaims::default())),
+                claims: self.claims.take().unwrap_or_default(),
                 mapper,
                 validation,
                 options: self.options,

@@ -300,7 +300,7 @@ mod tests {
         Arc::new(Principal {
             identity: Identity::default(),
             scopes: ScopeSet::parse(["a:read"], &ScopeRules::agent_os()),
-            claims,
+            claims: crate::token::payload::Claims::Tree(claims),
             header: None,
         })
     }
@@ -340,7 +340,7 @@ mod tests {
             &other,
             Arc::new(CachedToken::new(principal(2), TimeClaims::default(), 0)),
         );
-        let sub = |t: &str| cache.get(t.as_bytes()).unwrap().principal.claims["sub"].clone();
+        let sub = |t: &str| cache.get(t.as_bytes()).unwrap().principal.claims.tree()["sub"].clone();
         assert_eq!(sub(&long), "user-1");
         assert_eq!(sub(&other), "user-2");
         assert!(cache.weight() >= 4000, "the token's bytes are weighed");

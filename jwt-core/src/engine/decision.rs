@@ -20,9 +20,12 @@ use crate::engine::trace::{Trace, record_header, record_mismatch};
 use crate::engine::validation::TimeClaims;
 use crate::engine::{JwtAuth, OptionsPolicy, Outcome};
 use crate::error::{AuthErrorKind, InvalidToken};
-use crate::keys::verifier::{TokenKind, Verified, VerifyError};
+use crate::keys::verifier::{TokenKind, VerifyError};
 use crate::render::AuthError;
+use crate::token::claims::Identity;
+use crate::token::jose::{self, TokenHeader};
 use crate::token::path::RequestPath;
+use crate::token::payload::{ClaimLookup, Claims, Members};
 use crate::token::request::{RequestParts, has_header};
 use crate::token::source::{PendingCheck, locate};
 
@@ -244,7 +247,7 @@ impl JwtAuth {
         // `cnf` no configured proof can verify, so without DPoP or mutual TLS there is nothing
         // to read (and no lookup on the hot path).
         let binding = if i.dpop.is_some() || i.mtls.is_some() {
-            Binding::of(&principal.claims, i.dpop.is_some(), i.mtls.is_some())?
+            Binding::of(principal.claims.tree(), i.dpop.is_some(), i.mtls.is_some())?
         } else {
             Binding::default()
         };
@@ -336,10 +339,10 @@ impl JwtAuth {
     ) -> Result<(), AuthError> {
         let v = &self.inner.validation;
         if let Some(step_up) = &conditions.step_up {
-            step_up.check(&principal.claims, now_secs(), v.leeway_secs())?;
+            step_up.check(principal.claims.tree(), now_secs(), v.leeway_secs())?;
         }
         if let Some(actors) = &conditions.actors {
-            actors.check(&actor_chain(&principal.claims, v.actor_depth())?)?;
+            actors.check(&actor_chain(principal.claims.tree(), v.actor_depth())?)?;
         }
         Ok(())
     }
@@ -404,7 +407,7 @@ fn trace_principal(span: &tracing::Span, principal: &Principal) {
     if let Some(sub) = principal.identity.user_id.as_deref() {
         span.record("sub", sub);
     }
-    if let Some(iss) = principal.claims.get("iss").and_then(|v| v.as_str()) {
+    if let Some(iss) = principal.claims.tree().get("iss").and_then(|v| v.as_str()) {
         span.record("iss", iss);
     }
 }
@@ -542,18 +545,8 @@ impl JwtAuth {
             span.record("cache_hit", false);
         }
         let token = pending.run(token)?;
-        let (verified, times) = self.verify(token, now, span).await?;
-        let mut identity = i.claims.identity(&verified.claims)?;
-        let scopes = ScopeSet::with_rules(
-            std::mem::take(&mut identity.scopes),
-            i.mapper.scope_rules().clone(),
-        );
-        let principal = Arc::new(Principal {
-            identity,
-            scopes,
-            claims: verified.claims,
-            header: verified.header,
-        });
+        let (principal, times) = self.verify(token, now, span).await?;
+        let principal = Arc::new(principal);
         let entry = match (&i.cache, times) {
             // Kept from the token's second verification on (see `TokenCache::admit`).
             (Some(cache), Some(times)) if cache.admit(token) => {
@@ -598,55 +591,114 @@ impl JwtAuth {
         })
     }
 
-    /// The token verified (length limit, signature, claim rules): what the verifier found,
-    /// and for a JWT its time claims to re-check on cache hits.
+    /// The token verified (length limit, signature, claim rules) into its principal, and for
+    /// a JWT its time claims to re-check on cache hits. A built-in verifier's token is read in
+    /// place ([`crate::keys::verifier::Direct`]); any other verifier's answer is a claims tree.
     async fn verify(
         &self,
         token: &str,
         now: u64,
         span: &tracing::Span,
-    ) -> Result<(Verified, Option<TimeClaims>), AuthError> {
+    ) -> Result<(Principal, Option<TimeClaims>), AuthError> {
         let i = &*self.inner;
         if token.len() > i.validation.max_token_length() {
             return Err(InvalidToken::TooLong.into());
         }
-        let verified = i.verifier.verify(token).await.map_err(|e| {
-            // Which key or algorithm the token asked for (unverified, for the operator).
-            if !span.is_disabled() {
-                // The header is parsed again only for the log line.
-                record_header(span, crate::token::jose::peek_header(token).as_ref());
-            }
-            match e {
-                VerifyError::Invalid(reason) => AuthError::from(reason),
-                VerifyError::Unavailable => AuthError::new(AuthErrorKind::Unavailable),
-            }
-        })?;
+        if let Some(direct) = &i.direct
+            && let Some(checked) = direct.verify(token)
+        {
+            let (header, payload) = checked.map_err(|e| unverified(e.into(), token, span))?;
+            record_header(span, Some(&header));
+            let text = jose::decode_payload(payload)?;
+            let members = Members::index(&text)?;
+            direct.check_pin(&members)?;
+            let (identity, times) =
+                self.judge(TokenKind::Jwt, Some(&header), &members, now, span)?;
+            drop(members);
+            return Ok((
+                self.principal_of(identity, Claims::payload(text), Some(header)),
+                times,
+            ));
+        }
+        let verified = i
+            .verifier
+            .verify(token)
+            .await
+            .map_err(|e| unverified(e, token, span))?;
         record_header(span, verified.header.as_ref());
-        let times = match verified.kind {
-            TokenKind::Jwt | TokenKind::Introspected => {
-                let mut times = i
-                    .validation
-                    .validate_at(
-                        verified.kind,
-                        verified.header.as_ref(),
-                        &verified.claims,
-                        now,
-                    )
-                    .inspect_err(|reason| {
-                        record_mismatch(span, reason, &i.validation, &verified.claims);
-                    })?;
-                times.fresh_until = verified.fresh_until;
-                Some(times)
-            }
+        let (identity, mut times) = self.judge(
+            verified.kind,
+            verified.header.as_ref(),
+            &verified.claims,
+            now,
+            span,
+        )?;
+        if let Some(times) = &mut times {
+            times.fresh_until = verified.fresh_until;
+        }
+        let claims = Claims::Tree(verified.claims);
+        Ok((self.principal_of(identity, claims, verified.header), times))
+    }
+
+    /// The claim rules of a verified credential of `kind`, then its identity.
+    fn judge<L: ClaimLookup + ?Sized>(
+        &self,
+        kind: TokenKind,
+        header: Option<&TokenHeader>,
+        claims: &L,
+        now: u64,
+        span: &tracing::Span,
+    ) -> Result<(Identity, Option<TimeClaims>), AuthError> {
+        let i = &*self.inner;
+        let times = match kind {
+            TokenKind::Jwt | TokenKind::Introspected => Some(
+                i.validation
+                    .validate_at(kind, header, claims, now)
+                    .inspect_err(|reason| record_mismatch(span, reason, &i.validation, claims))?,
+            ),
             // No claim rules for this kind (an API key's configured claims), but a `cnf` no
             // configured proof can verify is refused all the same, once, here.
             _ => {
                 let v = &i.validation;
-                Binding::of(&verified.claims, v.dpop_binding, v.mtls_binding)?;
+                if claims.member("cnf").is_some() {
+                    Binding::of(&claims.tree(), v.dpop_binding, v.mtls_binding)?;
+                }
                 None
             }
         };
-        Ok((verified, times))
+        Ok((i.claims.identity(claims)?, times))
+    }
+
+    /// The principal of a verified identity: its scopes under the mapper's rules.
+    fn principal_of(
+        &self,
+        mut identity: Identity,
+        claims: Claims,
+        header: Option<TokenHeader>,
+    ) -> Principal {
+        let scopes = ScopeSet::with_rules(
+            std::mem::take(&mut identity.scopes),
+            self.inner.mapper.scope_rules().clone(),
+        );
+        Principal {
+            identity,
+            scopes,
+            claims,
+            header,
+        }
+    }
+}
+
+/// A verifier's refusal as the decision's, with the header the token asked for on the span
+/// (unverified, for the operator).
+fn unverified(e: VerifyError, token: &str, span: &tracing::Span) -> AuthError {
+    if !span.is_disabled() {
+        // The header is parsed again only for the log line.
+        record_header(span, crate::token::jose::peek_header(token).as_ref());
+    }
+    match e {
+        VerifyError::Invalid(reason) => AuthError::from(reason),
+        VerifyError::Unavailable => AuthError::new(AuthErrorKind::Unavailable),
     }
 }
 

@@ -29,9 +29,9 @@ use crate::engine::cache::TokenCache;
 use crate::engine::checks::RequestCheck;
 use crate::engine::dpop::DpopCheck;
 use crate::engine::validation::Validation;
-use crate::keys::verifier::Verifier;
+use crate::keys::verifier::{Direct, Verifier};
 use crate::render::{AuthError, ErrorStyle};
-use crate::token::claims::ClaimsConfig;
+use crate::token::claims::ClaimRules;
 use crate::token::request::RequestParts;
 use crate::token::source::TokenSource;
 
@@ -134,8 +134,10 @@ pub struct JwtAuth {
 
 struct Inner {
     verifier: Arc<dyn Verifier>,
+    /// The verifier's direct form, when it is a built-in one ([`Direct`]).
+    direct: Option<Direct>,
     source: Box<dyn TokenSource>,
-    claims: Box<dyn ClaimsConfig>,
+    claims: ClaimRules,
     mapper: Arc<dyn ScopeMapper>,
     validation: Validation,
     options: OptionsPolicy,

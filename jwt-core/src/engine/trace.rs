@@ -8,6 +8,7 @@ use crate::engine::{JwtAuth, Outcome};
 use crate::error::{AuthErrorKind, InvalidToken};
 use crate::render::AuthError;
 use crate::token::jose::TokenHeader;
+use crate::token::payload::ClaimLookup;
 use crate::token::request::RequestParts;
 
 /// The span's `outcome` and `reason` fields for a decision's result.
@@ -39,11 +40,11 @@ pub(crate) fn record_header(span: &tracing::Span, header: Option<&TokenHeader>) 
 }
 
 /// On an audience or issuer mismatch, what was expected and what the (verified) token said.
-pub(crate) fn record_mismatch(
+pub(crate) fn record_mismatch<L: ClaimLookup + ?Sized>(
     span: &tracing::Span,
     reason: &InvalidToken,
     validation: &Validation,
-    claims: &serde_json::Map<String, serde_json::Value>,
+    claims: &L,
 ) {
     if span.is_disabled() {
         return;
@@ -51,11 +52,17 @@ pub(crate) fn record_mismatch(
     let (expected, received) = match reason {
         InvalidToken::InvalidAudience => (
             format!("{:?}", validation.audience_settings()),
-            claims.get("aud").map(|v| v.to_string()).unwrap_or_default(),
+            claims
+                .member("aud")
+                .map(|v| v.to_value().to_string())
+                .unwrap_or_default(),
         ),
         InvalidToken::InvalidIssuer => (
             format!("{:?}", validation.issuer_settings()),
-            claims.get("iss").map(|v| v.to_string()).unwrap_or_default(),
+            claims
+                .member("iss")
+                .map(|v| v.to_value().to_string())
+                .unwrap_or_default(),
         ),
         _ => return,
     };

@@ -1,8 +1,6 @@
 //! Claim validation after the signature has been verified: `exp`, `nbf`, `iat`, `aud`, `iss`,
 //! required claims and the RFC 9068 `typ` check, with a bounded leeway.
 
-use serde_json::{Map, Value};
-
 use crate::authz::conditions::{DEFAULT_MAX_ACTOR_DEPTH, actor_chain};
 use crate::engine::binding::Binding;
 use crate::error::{ConfigError, InvalidToken};
@@ -10,6 +8,7 @@ use crate::keys::verifier::TokenKind;
 use crate::limits::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY_SECS};
 use crate::token::claims::numeric_date;
 use crate::token::jose::TokenHeader;
+use crate::token::payload::{ClaimLookup, Member};
 
 /// What to do with the `aud` claim.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,11 +198,11 @@ impl Validation {
 
     /// Validates every claim rule at time `now`; returns the time claims for later re-checks
     /// (a cached token is re-checked with [`Validation::check_times`] on every hit).
-    pub(crate) fn validate_at(
+    pub(crate) fn validate_at<L: ClaimLookup + ?Sized>(
         &self,
         kind: TokenKind,
         header: Option<&TokenHeader>,
-        claims: &Map<String, Value>,
+        claims: &L,
         now: u64,
     ) -> Result<TimeClaims, InvalidToken> {
         // RFC 9068's `typ` is a JWT header's; an introspected token has none to check (its
@@ -227,7 +226,9 @@ impl Validation {
         // unless each binding's proof is configured (DPoP's `jkt`, mutual TLS's `x5t#S256`),
         // which the engine then checks against the request (a bound token never passes as a
         // plain bearer token).
-        Binding::of(claims, self.dpop_binding, self.mtls_binding)?;
+        if claims.member("cnf").is_some() {
+            Binding::of(&claims.tree(), self.dpop_binding, self.mtls_binding)?;
+        }
         let times = TimeClaims {
             exp: numeric_date(claims, "exp")?,
             nbf: if self.validate_nbf {
@@ -245,17 +246,19 @@ impl Validation {
         self.check_times(&times, now)?;
         self.check_audience(claims)?;
         if !self.issuers.is_empty() {
-            match claims.get("iss") {
-                Some(Value::String(iss)) if self.issuers.iter().any(|i| i == iss) => {}
+            match claims.member("iss").and_then(Member::as_str) {
+                Some(iss) if self.issuers.iter().any(|i| *i == iss) => {}
                 _ => return Err(InvalidToken::InvalidIssuer),
             }
         }
         // RFC 7519 §4.1.2: `sub` is a StringOrURI; any other type makes the token invalid.
-        if claims.get("sub").is_some_and(|sub| !sub.is_string()) {
+        if claims.member("sub").is_some_and(|sub| !sub.is_string()) {
             return Err(InvalidToken::InvalidClaim("sub".into()));
         }
         // RFC 8693 §4.1: `act` is an object naming the actor, possibly nesting prior ones.
-        actor_chain(claims, self.max_actor_depth)?;
+        if claims.member("act").is_some() {
+            actor_chain(&claims.tree(), self.max_actor_depth)?;
+        }
         Ok(times)
     }
 
@@ -283,8 +286,8 @@ impl Validation {
         Ok(())
     }
 
-    fn check_audience(&self, claims: &Map<String, Value>) -> Result<(), InvalidToken> {
-        let aud = claims.get("aud");
+    fn check_audience<L: ClaimLookup + ?Sized>(&self, claims: &L) -> Result<(), InvalidToken> {
+        let aud = claims.member("aud");
         match &self.audience {
             AudiencePolicy::DangerousIgnore => Ok(()),
             AudiencePolicy::RejectIfPresent => match aud {
@@ -294,13 +297,20 @@ impl Validation {
             AudiencePolicy::Require(expected) => {
                 let matches = |s: &str| expected.iter().any(|e| e == s);
                 let ok = match aud {
-                    Some(Value::String(s)) => matches(s),
-                    Some(Value::Array(items)) => {
-                        !items.is_empty()
-                            && items.iter().all(Value::is_string)
-                            && items.iter().filter_map(Value::as_str).any(matches)
+                    Some(aud) if aud.is_string() => aud.as_str().is_some_and(|s| matches(&s)),
+                    // A non-empty array of strings, one of them expected.
+                    Some(aud) => {
+                        let (mut items, mut strings, mut found) = (0, 0, false);
+                        let array = aud.each_item(|item| {
+                            items += 1;
+                            if let Some(s) = item.as_str() {
+                                strings += 1;
+                                found |= matches(&s);
+                            }
+                        });
+                        array && items > 0 && strings == items && found
                     }
-                    _ => false,
+                    None => false,
                 };
                 if ok {
                     Ok(())
@@ -318,10 +328,10 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
         .then(|| &s[prefix.len()..])
 }
 
-fn require(claims: &Map<String, Value>, name: &str) -> Result<(), InvalidToken> {
-    match claims.get(name) {
-        None | Some(Value::Null) => Err(InvalidToken::MissingClaim(name.to_owned())),
-        Some(_) => Ok(()),
+fn require<L: ClaimLookup + ?Sized>(claims: &L, name: &str) -> Result<(), InvalidToken> {
+    match claims.member(name) {
+        Some(m) if !m.is_null() => Ok(()),
+        _ => Err(InvalidToken::MissingClaim(name.to_owned())),
     }
 }
 
@@ -345,7 +355,7 @@ impl TimeClaims {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     const NOW: u64 = 1_800_000_000;
 

@@ -13,6 +13,7 @@ use crate::error::{ConfigError, InvalidToken};
 use crate::keys::jwk_set::{self, MAX_JWKS_KEYS, Symmetric};
 use crate::keys::material::{Fallback, JwkDefaults, KeySet, VerificationKey};
 use crate::token::jose::{self, TokenHeader};
+use crate::token::payload::ClaimLookup;
 
 /// What kind of credential was verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,6 +202,17 @@ impl<V: Verifier + ?Sized> Verifier for Box<V> {
 
 /// Verifies a compact JWS against a key set: header rules, key lookup, signature, then claims.
 pub(crate) fn verify_with(set: &KeySet, token: &str) -> Result<Verified, InvalidToken> {
+    let (header, payload_b64) = check_signature(set, token)?;
+    let claims = jose::decode_claims(payload_b64)?;
+    Ok(Verified::jwt(header, claims))
+}
+
+/// Checks a compact JWS's header rules and signature against a key set: its header, and its
+/// payload still encoded.
+pub(crate) fn check_signature<'t>(
+    set: &KeySet,
+    token: &'t str,
+) -> Result<(TokenHeader, &'t str), InvalidToken> {
     let compact = jose::split(token, usize::MAX)?;
     let alg = compact.header.alg;
     if !set.allows(alg) {
@@ -221,8 +233,73 @@ pub(crate) fn verify_with(set: &KeySet, token: &str) -> Result<Verified, Invalid
     if !ok {
         return Err(InvalidToken::BadSignature);
     }
-    let claims = jose::decode_claims(compact.payload_b64)?;
-    Ok(Verified::jwt(compact.header, claims))
+    Ok((compact.header, compact.payload_b64))
+}
+
+/// A built-in verifier the engine runs itself: the signature checked in place (no boxed future)
+/// and the payload left as text for [`crate::token::payload::Members`] (no claims tree). Any
+/// other verifier goes through [`Verifier::verify`].
+#[derive(Debug, Clone)]
+pub(crate) enum Direct {
+    /// [`StaticKeys`] and [`Jwks`]: their key set.
+    Keys(KeySet),
+    /// A [`crate::RemoteJwks`], while it holds usable keys.
+    #[cfg(feature = "remote-jwks")]
+    Remote(crate::keys::remote::RemoteJwks),
+}
+
+impl Direct {
+    /// The direct form of `verifier`, when it is a built-in one that has one.
+    pub(crate) fn of<V: Verifier + 'static>(verifier: &V) -> Option<Self> {
+        let any = verifier as &dyn std::any::Any;
+        if let Some(keys) = any.downcast_ref::<StaticKeys>() {
+            return Some(Direct::Keys(keys.set.clone()));
+        }
+        if let Some(jwks) = any.downcast_ref::<Jwks>() {
+            return Some(Direct::Keys(jwks.set.clone()));
+        }
+        #[cfg(feature = "remote-jwks")]
+        if let Some(remote) = any.downcast_ref::<crate::keys::remote::RemoteJwks>() {
+            return Some(Direct::Remote(remote.clone()));
+        }
+        None
+    }
+
+    /// The token's header and encoded payload, its signature checked; `None` when only the
+    /// verifier's own path can answer (a remote key set to fetch first).
+    pub(crate) fn verify<'t>(
+        &self,
+        token: &'t str,
+    ) -> Option<Result<(TokenHeader, &'t str), InvalidToken>> {
+        match self {
+            Direct::Keys(set) => Some(check_signature(set, token)),
+            #[cfg(feature = "remote-jwks")]
+            Direct::Remote(remote) => remote.check_signature(token),
+        }
+    }
+
+    /// The issuer a remote key set is pinned to, checked on verified claims.
+    pub(crate) fn check_pin(&self, claims: &impl ClaimLookup) -> Result<(), InvalidToken> {
+        match self {
+            Direct::Keys(_) => Ok(()),
+            #[cfg(feature = "remote-jwks")]
+            Direct::Remote(remote) => pin_issuer(remote.issuer(), claims),
+        }
+    }
+}
+
+/// `claims`' `iss` must be `issuer`, when there is one.
+pub(crate) fn pin_issuer<L: ClaimLookup + ?Sized>(
+    issuer: Option<&str>,
+    claims: &L,
+) -> Result<(), InvalidToken> {
+    let Some(issuer) = issuer else {
+        return Ok(());
+    };
+    match claims.member("iss").filter(|m| m.is_string()) {
+        Some(iss) if iss.as_str().as_deref() == Some(issuer) => Ok(()),
+        _ => Err(InvalidToken::InvalidIssuer),
+    }
 }
 
 /// Static verification keys, tried by `kid` first, then in order (agno's `verification_keys`).

@@ -6,6 +6,8 @@ use std::str::FromStr;
 
 use serde_json::{Map, Value};
 
+use crate::token::payload::{ClaimLookup, Member};
+
 pub use crate::error::ClaimPathError;
 
 /// A path to a value inside the claims: a list of member names from the top-level object
@@ -146,14 +148,21 @@ impl ClaimPath {
     /// The value at this path, if every member exists. An all-digit member name without
     /// leading zeros also indexes an array (RFC 6901).
     pub fn resolve<'a>(&self, claims: &'a Map<String, Value>) -> Option<&'a Value> {
+        match self.resolve_member(claims)? {
+            Member::Tree(value) => Some(value),
+            Member::Raw(_) => None,
+        }
+    }
+
+    /// The member at this path in a tree or a payload read in place.
+    pub(crate) fn resolve_member<'a, L: ClaimLookup + ?Sized>(
+        &self,
+        claims: &'a L,
+    ) -> Option<Member<'a>> {
         let (first, rest) = self.segments.split_first()?;
-        let mut value = claims.get(first)?;
+        let mut value = claims.member(first)?;
         for segment in rest {
-            value = match value {
-                Value::Object(map) => map.get(segment)?,
-                Value::Array(items) => items.get(array_index(segment)?)?,
-                _ => return None,
-            };
+            value = value.child(segment, array_index(segment))?;
         }
         Some(value)
     }

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::error::{ConfigError, InvalidToken};
 use crate::fast_hash::FastBuild;
 use crate::token::claim_path::{ClaimPath, ClaimPathError};
+use crate::token::payload::ClaimLookup;
 
 /// Whether `b` may appear in an RFC 6749 §3.3 `scope-token`: `%x21 / %x23-5B / %x5D-7E`. The
 /// scope grammar ([`crate::Scope`]) and the claim prefixes share it.
@@ -18,14 +19,16 @@ pub(crate) const fn is_scope_char(b: u8) -> bool {
 
 /// A NumericDate (RFC 7519 §2): a non-negative JSON number that fits in `u64` seconds; the
 /// time claims (`exp`, `nbf`, `iat`), an introspection answer's `exp` and `auth_time` alike.
-pub(crate) fn numeric_date(
-    claims: &Map<String, Value>,
+pub(crate) fn numeric_date<L: ClaimLookup + ?Sized>(
+    claims: &L,
     name: &str,
 ) -> Result<Option<f64>, InvalidToken> {
     const U64_LIMIT: f64 = 18_446_744_073_709_551_616.0;
-    match claims.get(name) {
-        None => Ok(None),
-        Some(Value::Number(n)) => {
+    let Some(member) = claims.member(name) else {
+        return Ok(None);
+    };
+    match member.as_number() {
+        Some(n) => {
             if let Some(u) = n.as_u64() {
                 return Ok(Some(u as f64));
             }
@@ -34,7 +37,7 @@ pub(crate) fn numeric_date(
                 _ => Err(InvalidToken::InvalidClaim(name.to_owned())),
             }
         }
-        Some(_) => Err(InvalidToken::InvalidClaim(name.to_owned())),
+        None => Err(InvalidToken::InvalidClaim(name.to_owned())),
     }
 }
 
@@ -249,9 +252,9 @@ impl ClaimSource {
     /// namespace: a value that would start with another namespace's prefix (`role::admin` in
     /// `scope`, or a group source's value landing under `role::`) is dropped, so a scope can never
     /// stand for a role or group, whatever claim it comes from.
-    fn collect(
+    fn collect<L: ClaimLookup + ?Sized>(
         &self,
-        claims: &Map<String, Value>,
+        claims: &L,
         sources: &[ClaimSource],
         push: &mut impl FnMut(&str),
     ) {
@@ -280,10 +283,17 @@ impl ClaimSource {
                 push(&value);
             }
         };
-        match self.path.resolve(claims) {
-            Some(Value::String(s)) => s.split_ascii_whitespace().for_each(&mut one),
-            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).for_each(one),
-            _ => {}
+        let Some(found) = self.path.resolve_member(claims) else {
+            return;
+        };
+        if let Some(s) = found.as_str() {
+            s.split_ascii_whitespace().for_each(&mut one);
+        } else {
+            found.each_item(|item| {
+                if let Some(s) = item.as_str() {
+                    one(&s);
+                }
+            });
         }
     }
 }
@@ -464,19 +474,26 @@ pub const CLIENT_ROLE_PREFIX: &str = "client-role::";
 /// scope `group::admins`.
 pub const GROUP_PREFIX: &str = "group::";
 
-fn id_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<String>, InvalidToken> {
-    match claims.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(Some(n.to_string())),
-        Some(_) => Err(InvalidToken::InvalidClaim(name.to_owned())),
+fn id_claim<L: ClaimLookup + ?Sized>(
+    claims: &L,
+    name: &str,
+) -> Result<Option<String>, InvalidToken> {
+    let Some(member) = claims.member(name).filter(|m| !m.is_null()) else {
+        return Ok(None);
+    };
+    if let Some(s) = member.as_str() {
+        return Ok(Some(s.into_owned()));
+    }
+    match member.as_number() {
+        Some(n) if n.is_i64() || n.is_u64() => Ok(Some(n.to_string())),
+        _ => Err(InvalidToken::InvalidClaim(name.to_owned())),
     }
 }
 
-fn copy(claims: &Map<String, Value>, names: &[String]) -> Map<String, Value> {
+fn copy<L: ClaimLookup + ?Sized>(claims: &L, names: &[String]) -> Map<String, Value> {
     names
         .iter()
-        .filter_map(|n| claims.get(n).map(|v| (n.clone(), v.clone())))
+        .filter_map(|n| claims.member(n).map(|v| (n.clone(), v.to_value())))
         .collect()
 }
 
@@ -508,6 +525,16 @@ impl ClaimsConfig for StandardClaims {
     }
 
     fn identity(&self, claims: &Map<String, Value>) -> Result<Identity, InvalidToken> {
+        self.identity_of(claims)
+    }
+}
+
+impl StandardClaims {
+    /// The identity in `claims`, a tree or a verified payload read in place.
+    pub(crate) fn identity_of<L: ClaimLookup + ?Sized>(
+        &self,
+        claims: &L,
+    ) -> Result<Identity, InvalidToken> {
         let user_id = id_claim(claims, &self.user_id)?;
         if let Some(sub) = &user_id
             && self.reserved.is_reserved(sub)
@@ -527,6 +554,48 @@ impl ClaimsConfig for StandardClaims {
             dependencies: copy(claims, &self.dependencies),
             session_state: copy(claims, &self.session_state),
         })
+    }
+}
+
+/// The engine's claims mapping: the built-in one, read in place from a verified payload, or a
+/// custom one, which reads a tree.
+#[derive(Debug)]
+pub(crate) enum ClaimRules {
+    Standard(StandardClaims),
+    Custom(Box<dyn ClaimsConfig>),
+}
+
+impl Default for ClaimRules {
+    fn default() -> Self {
+        ClaimRules::Standard(StandardClaims::default())
+    }
+}
+
+impl ClaimRules {
+    /// `claims`, as the built-in mapping when it is one.
+    pub(crate) fn of<C: ClaimsConfig + 'static>(claims: C) -> Self {
+        match (&claims as &dyn std::any::Any).downcast_ref::<StandardClaims>() {
+            Some(standard) => ClaimRules::Standard(standard.clone()),
+            None => ClaimRules::Custom(Box::new(claims)),
+        }
+    }
+
+    pub(crate) fn check_config(&self) -> Result<(), ConfigError> {
+        match self {
+            ClaimRules::Standard(s) => s.check_config(),
+            ClaimRules::Custom(c) => c.check_config(),
+        }
+    }
+
+    /// The identity in `claims` (a custom mapping gets them as a tree).
+    pub(crate) fn identity<L: ClaimLookup + ?Sized>(
+        &self,
+        claims: &L,
+    ) -> Result<Identity, InvalidToken> {
+        match self {
+            ClaimRules::Standard(s) => s.identity_of(claims),
+            ClaimRules::Custom(c) => c.identity(&claims.tree()),
+        }
     }
 }
 

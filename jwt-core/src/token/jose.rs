@@ -272,23 +272,23 @@ impl<'de> Visitor<'de> for HeaderVisitor<'_> {
     }
 }
 
-/// The member names of a header seen so far: scanned while there are few (the common case,
-/// nothing allocated), hashed past [`SeenNames::SCAN`], so that a header of many members (an
+/// The member names of an object (a header, a payload) seen so far: scanned while there are few (the common case,
+/// nothing allocated), hashed past [`SeenNames::SCAN`], so that an object of many members (an
 /// unauthenticated client's, up to the token length limit) costs linear time, not quadratic.
 #[derive(Default)]
-struct SeenNames<'de> {
-    few: SmallVec<[Cow<'de, str>; 8]>,
+pub(crate) struct SeenNames<'de> {
+    few: SmallVec<[Cow<'de, str>; 16]>,
     many: std::collections::HashSet<Cow<'de, str>>,
 }
 
 impl<'de> SeenNames<'de> {
-    const SCAN: usize = 8;
+    const SCAN: usize = 16;
 
-    fn contains(&self, name: &str) -> bool {
+    pub(crate) fn contains(&self, name: &str) -> bool {
         self.few.iter().any(|n| n == name) || self.many.contains(name)
     }
 
-    fn insert(&mut self, name: Cow<'de, str>) {
+    pub(crate) fn insert(&mut self, name: Cow<'de, str>) {
         if self.few.len() < Self::SCAN {
             self.few.push(name);
         } else {
@@ -298,7 +298,7 @@ impl<'de> SeenNames<'de> {
 }
 
 /// A member name, borrowed from the input unless it holds escapes.
-struct KeySeed;
+pub(crate) struct KeySeed;
 
 impl<'de> DeserializeSeed<'de> for KeySeed {
     type Value = Cow<'de, str>;
@@ -402,6 +402,15 @@ pub(crate) fn decode_claims(payload_b64: &str) -> Result<Map<String, Value>, Inv
         Value::Object(map) => Ok(map),
         _ => Err(InvalidToken::ClaimsNotObject),
     }
+}
+
+/// Decodes the payload of a token whose signature has been verified into its JSON text (not
+/// parsed here: see [`crate::token::payload::Members`]).
+pub(crate) fn decode_payload(payload_b64: &str) -> Result<String, InvalidToken> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload_b64)
+        .map_err(|_| InvalidToken::Malformed)?;
+    String::from_utf8(bytes).map_err(|_| InvalidToken::Malformed)
 }
 
 /// Parses UTF-8 JSON, refusing duplicate member names at any depth (RFC 7515 §4 / B6) and any

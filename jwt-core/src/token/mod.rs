@@ -8,5 +8,6 @@ pub(crate) mod claims;
 pub(crate) mod connection;
 pub(crate) mod jose;
 pub mod path;
+pub(crate) mod payload;
 pub(crate) mod request;
 pub(crate) mod source;

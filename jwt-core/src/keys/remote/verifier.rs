@@ -7,14 +7,15 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::Value;
 
 use super::error::FetchError;
 use super::refresh::{RemoteStatus, Shared, Start, wait};
 use crate::error::InvalidToken;
 use crate::keys::material::{Family, family};
-use crate::keys::verifier::{Verified, Verifier, VerifyError, verify_with};
-use crate::token::jose;
+use crate::keys::verifier::{
+    Verified, Verifier, VerifyError, check_signature, pin_issuer, verify_with,
+};
+use crate::token::jose::{self, TokenHeader};
 
 /// A [`Verifier`] backed by a remote JWK Set, from a JWKS URL or through OpenID Connect /
 /// RFC 8414 discovery. Cheap to clone (clones share one cache); the background refresh stops when
@@ -105,13 +106,24 @@ impl RemoteJwks {
 
     /// Refuses a verified token whose `iss` is not the pinned issuer.
     fn pin(&self, verified: Verified) -> Result<Verified, VerifyError> {
-        if let Some(issuer) = &self.issuer {
-            match verified.claims.get("iss") {
-                Some(Value::String(iss)) if iss.as_str() == &**issuer => {}
-                _ => return Err(InvalidToken::InvalidIssuer.into()),
-            }
-        }
+        pin_issuer(self.issuer(), &verified.claims)?;
         Ok(verified)
+    }
+
+    /// The engine's direct path ([`crate::keys::verifier::Direct`]): the header and encoded
+    /// payload of a token signed by a cached key; `None` when [`Verifier::verify`] must answer
+    /// (no usable key set, or a key a refetch might bring).
+    pub(crate) fn check_signature<'t>(
+        &self,
+        token: &'t str,
+    ) -> Option<Result<(TokenHeader, &'t str), InvalidToken>> {
+        let s = &self.shared;
+        s.ensure_refresher();
+        let set = s.usable_keys()?;
+        match check_signature(&set, token) {
+            Err(e) if may_be_rotated(&e, token) => None,
+            checked => Some(checked),
+        }
     }
 }
 
