@@ -30,10 +30,13 @@ impl Hasher for FastHasher {
                 w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7],
             ]));
         }
-        let rest = words.remainder();
-        let mut last = [0u8; 8];
-        last[..rest.len()].copy_from_slice(rest);
-        self.mix(u64::from_le_bytes(last));
+        // The last 0–7 bytes, little-endian, without a copy call for so few.
+        let last = words
+            .remainder()
+            .iter()
+            .rev()
+            .fold(0u64, |word, &b| (word << 8) | u64::from(b));
+        self.mix(last);
         // The length ends each write, so ("ab", "c") and ("a", "bc") differ.
         self.mix(bytes.len() as u64);
     }

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
 
 use crate::error::{ConfigError, InvalidToken};
 use crate::fast_hash::FastBuild;
@@ -258,15 +259,17 @@ impl ClaimSource {
         sources: &[ClaimSource],
         push: &mut impl FnMut(&str),
     ) {
-        // Every configured prefix and the recipes' (duplicates are harmless to `any`).
-        let namespaces = RESERVED_NAMESPACES
+        // Every configured prefix and the recipes' (duplicates are harmless to `any`), but this
+        // source's own: gathered once per source, not once per value.
+        let foreign_namespaces: SmallVec<[&str; 8]> = RESERVED_NAMESPACES
             .into_iter()
             .chain(sources.iter().map(|s| s.prefix.as_str()))
-            .filter(|ns| !ns.is_empty());
+            .filter(|ns| !ns.is_empty() && !self.prefix.starts_with(ns))
+            .collect();
         let foreign = |value: &str| {
-            namespaces
-                .clone()
-                .any(|ns| value.starts_with(ns) && !self.prefix.starts_with(ns))
+            foreign_namespaces.iter().any(|ns| {
+                value.as_bytes().first() == ns.as_bytes().first() && value.starts_with(ns)
+            })
         };
         let mut one = |value: &str| {
             let value: std::borrow::Cow<'_, str> = if self.prefix.is_empty() {
@@ -289,11 +292,7 @@ impl ClaimSource {
         if let Some(s) = found.as_str() {
             s.split_ascii_whitespace().for_each(&mut one);
         } else {
-            found.each_item(|item| {
-                if let Some(s) = item.as_str() {
-                    one(&s);
-                }
-            });
+            found.each_string(|s| one(&s));
         }
     }
 }

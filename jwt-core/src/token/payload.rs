@@ -72,9 +72,16 @@ impl<'a> Member<'a> {
     pub(crate) fn as_str(self) -> Option<Cow<'a, str>> {
         match self {
             Member::Tree(v) => v.as_str().map(Cow::Borrowed),
-            Member::Raw(r) if Self::first(r) == b'"' => KeySeed
-                .deserialize(&mut serde_json::Deserializer::from_str(r.get()))
-                .ok(),
+            Member::Raw(r) if Self::first(r) == b'"' => {
+                let text = r.get();
+                // Checked JSON: a string without escapes is its text between the quotes.
+                match text.get(1..text.len() - 1) {
+                    Some(inner) if !inner.contains('\\') => Some(Cow::Borrowed(inner)),
+                    _ => KeySeed
+                        .deserialize(&mut serde_json::Deserializer::from_str(text))
+                        .ok(),
+                }
+            }
             Member::Raw(_) => None,
         }
     }
@@ -85,7 +92,15 @@ impl<'a> Member<'a> {
             Member::Tree(Value::Number(n)) => Some(Cow::Borrowed(n)),
             Member::Tree(_) => None,
             Member::Raw(r) if matches!(Self::first(r), b'-' | b'0'..=b'9') => {
-                serde_json::from_str(r.get()).ok().map(Cow::Owned)
+                let text = r.get();
+                // Checked JSON: up to 19 digits alone are a `u64`, as serde_json reads them.
+                if text.len() <= 19 && text.bytes().all(|b| b.is_ascii_digit()) {
+                    return text
+                        .parse::<u64>()
+                        .ok()
+                        .map(|n| Cow::Owned(Number::from(n)));
+                }
+                serde_json::from_str(text).ok().map(Cow::Owned)
             }
             Member::Raw(_) => None,
         }
@@ -102,6 +117,26 @@ impl<'a> Member<'a> {
             Member::Raw(r) if Self::first(r) == b'[' => {
                 let mut de = serde_json::Deserializer::from_str(r.get());
                 de::Deserializer::deserialize_seq(&mut de, Items(&mut each)).is_ok()
+            }
+            Member::Raw(_) => false,
+        }
+    }
+
+    /// Calls `each` with every string element of an array (any other element skipped); `false`
+    /// (nothing called) when it is not an array.
+    pub(crate) fn each_string(self, mut each: impl FnMut(Cow<'a, str>)) -> bool {
+        match self {
+            Member::Tree(Value::Array(items)) => {
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .for_each(|s| each(Cow::Borrowed(s)));
+                true
+            }
+            Member::Tree(_) => false,
+            Member::Raw(r) if Self::first(r) == b'[' => {
+                let mut de = serde_json::Deserializer::from_str(r.get());
+                de::Deserializer::deserialize_seq(&mut de, Strings(&mut each)).is_ok()
             }
             Member::Raw(_) => false,
         }
@@ -159,6 +194,83 @@ impl<'de, F: FnMut(Member<'de>)> Visitor<'de> for Items<'_, F> {
             (self.0)(Member::Raw(item));
         }
         Ok(())
+    }
+}
+
+/// Visits an array's string elements, borrowed unless they hold escapes.
+struct Strings<'f, F>(&'f mut F);
+
+impl<'de, F: FnMut(Cow<'de, str>)> Visitor<'de> for Strings<'_, F> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(item) = seq.next_element_seed(StringOrSkip)? {
+            if let Some(s) = item {
+                (self.0)(s);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A string, or `None` for any other value (read past).
+struct StringOrSkip;
+
+impl<'de> DeserializeSeed<'de> for StringOrSkip {
+    type Value = Option<Cow<'de, str>>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StringOrSkip {
+    type Value = Option<Cow<'de, str>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+        while access.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
     }
 }
 
@@ -276,8 +388,15 @@ impl<'de> Visitor<'de> for Top<'_> {
         let mut seen = SeenNames::default();
         while let Some(key) = access.next_key_seed(KeySeed)? {
             let raw = access.next_value::<&'de RawValue>()?;
-            // The raw value was checked as JSON, not for repeated names inside it.
-            if matches!(raw.get().as_bytes().first(), Some(b'{' | b'[')) {
+            // The raw value was checked as JSON, not for repeated names inside it nor for
+            // depth: checked again unless it is an array holding no object and no array (a
+            // list of scopes; a brace or bracket inside a string only means a second check).
+            let text = raw.get();
+            let plain_array = text.starts_with('[') && {
+                let inner = &text[1..];
+                !inner.contains('{') && !inner.contains('[')
+            };
+            if matches!(text.as_bytes().first(), Some(b'{' | b'[')) && !plain_array {
                 let mut de = serde_json::Deserializer::from_str(raw.get());
                 Strict::under_top(self.0)
                     .deserialize(&mut de)
@@ -475,6 +594,16 @@ mod tests {
                 });
             assert_eq!(tree, want, "the tree disagrees on {text}");
         }
+        // Flat arrays skip the second check; nested ones keep the depth bound.
+        let deep = |n: usize| format!(r#"{{"a":{}"x"{}}}"#, "[".repeat(n), "]".repeat(n));
+        assert_eq!(index(&deep(126)), Ok(()));
+        assert_eq!(index(&deep(127)), Err(InvalidToken::Malformed));
+        assert_eq!(index(r#"{"a":["x",[[1]]]}"#), Ok(()));
+        assert_eq!(index(r#"{"a":["[{","x"]}"#), Ok(()));
+        assert_eq!(
+            index(r#"{"a":["{",{"b":1,"b":2}]}"#),
+            Err(InvalidToken::DuplicateMember)
+        );
         // A name spelled with an escape is the same name.
         assert_eq!(
             index(r#"{"ab":1,"\u0061b":2}"#),
@@ -526,6 +655,12 @@ mod tests {
         let (mut a, mut b) = (Vec::new(), Vec::new());
         assert_eq!(raw.each_item(|m| a.push(m)), tree.each_item(|m| b.push(m)));
         assert_eq!(a.len(), b.len());
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        assert_eq!(
+            raw.each_string(|s| x.push(s)),
+            tree.each_string(|s| y.push(s))
+        );
+        assert_eq!(x, y);
         if depth == 0 {
             return;
         }
