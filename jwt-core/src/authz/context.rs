@@ -48,7 +48,7 @@ pub(crate) struct Principal {
     pub(crate) claims: Claims,
     /// The verified token's header (`alg`, `kid`), for diagnostics; `None` for non-JWT
     /// credentials (API keys).
-    pub(crate) header: Option<TokenHeader>,
+    pub(crate) header: Option<Arc<TokenHeader>>,
 }
 
 impl Principal {
@@ -67,7 +67,7 @@ struct Inner {
     /// middleware's.
     style: Option<Arc<ErrorStyle>>,
     principal: Arc<Principal>,
-    required_scopes: Vec<String>,
+    required_scopes: ScopesRequired,
     route: Option<String>,
     listing: Option<(String, AccessibleIds)>,
     token: Option<String>,
@@ -107,10 +107,14 @@ struct View<'a> {
     is_admin: bool,
 }
 
+/// The scopes a decision required: a route's one or two inline (no allocation beyond their
+/// strings), more on the heap.
+pub(crate) type ScopesRequired = smallvec::SmallVec<[String; 2]>;
+
 impl AuthContext {
     pub(crate) fn new(
         principal: Arc<Principal>,
-        required_scopes: Vec<String>,
+        required_scopes: ScopesRequired,
         route: Option<String>,
         listing: Option<(String, AccessibleIds)>,
         token: Option<String>,
@@ -297,7 +301,7 @@ impl AuthContext {
         };
         Self::new(
             Arc::new(principal),
-            Vec::new(),
+            ScopesRequired::new(),
             None,
             None,
             None,
@@ -412,7 +416,7 @@ impl AuthContext {
 
     /// The verified token's header, for diagnostics.
     pub(crate) fn token_header(&self) -> Option<&TokenHeader> {
-        self.inner.principal.header.as_ref()
+        self.inner.principal.header.as_deref()
     }
 
     /// Whether this context was made by the engine whose error style is `style`.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tracing::Instrument as _;
 
 use crate::authz::conditions::{Conditions, actor_chain};
-use crate::authz::context::{AuthContext, Links, Principal};
+use crate::authz::context::{AuthContext, Links, Principal, ScopesRequired};
 use crate::authz::routes::{Access, Listing, RouteMatch, ScopeTemplate};
 use crate::authz::scope::{AccessibleIds, ScopeSet};
 use crate::clock::now_secs;
@@ -311,9 +311,10 @@ impl JwtAuth {
                 if !d.required.iter().all(|r| principal.scopes.can(r)) {
                     return Err(insufficient(d.required.clone()));
                 }
-                (d.required.clone(), None, Some(d.route.clone()))
+                let required = ScopesRequired::from_iter(d.required.iter().cloned());
+                (required, None, Some(d.route.clone()))
             }
-            Demand::Mcp(d) => (Vec::new(), None, Some(d.route.clone())),
+            Demand::Mcp(d) => (ScopesRequired::new(), None, Some(d.route.clone())),
         };
         Ok(AuthContext::new(
             principal,
@@ -467,8 +468,8 @@ fn required_scopes(
     route: &RouteMatch<'_>,
     templates: &[ScopeTemplate],
     method: &str,
-) -> Result<(Vec<String>, Option<ListingIds>), AuthError> {
-    let required: Vec<String> = templates
+) -> Result<(ScopesRequired, Option<ListingIds>), AuthError> {
+    let required: ScopesRequired = templates
         .iter()
         .map(|t| t.render(&route.params).into_owned())
         .collect();
@@ -487,11 +488,11 @@ fn required_scopes(
             Some(l) if is_listing_scope(r, l) => {
                 let ids = scopes.accessible_ids(&l.resource, &[l.action.as_str()]);
                 if ids.is_empty() {
-                    return Err(insufficient(required));
+                    return Err(insufficient(required.into_vec()));
                 }
                 listing = Some((l.resource.clone(), ids));
             }
-            _ => return Err(insufficient(required)),
+            _ => return Err(insufficient(required.into_vec())),
         }
     }
     Ok((required, listing))
@@ -580,7 +581,7 @@ impl JwtAuth {
         }
         if !span.is_disabled() {
             span.record("cache_hit", true);
-            record_header(span, hit.principal.header.as_ref());
+            record_header(span, hit.principal.header.as_deref());
         }
         Some(match i.validation.check_times(&hit.times, now) {
             Ok(()) => Ok((hit.principal.clone(), Some(hit))),
@@ -613,7 +614,7 @@ impl JwtAuth {
             let members = Members::index(&text)?;
             direct.check_pin(&members)?;
             let (identity, times) =
-                self.judge(TokenKind::Jwt, Some(&header), &members, now, span)?;
+                self.judge(TokenKind::Jwt, Some(&*header), &members, now, span)?;
             drop(members);
             return Ok((
                 self.principal_of(identity, Claims::payload(text), Some(header)),
@@ -637,7 +638,8 @@ impl JwtAuth {
             times.fresh_until = verified.fresh_until;
         }
         let claims = Claims::Tree(verified.claims);
-        Ok((self.principal_of(identity, claims, verified.header), times))
+        let header = verified.header.map(Arc::new);
+        Ok((self.principal_of(identity, claims, header), times))
     }
 
     /// The claim rules of a verified credential of `kind`, then its identity.
@@ -674,7 +676,7 @@ impl JwtAuth {
         &self,
         mut identity: Identity,
         claims: Claims,
-        header: Option<TokenHeader>,
+        header: Option<Arc<TokenHeader>>,
     ) -> Principal {
         let scopes = ScopeSet::with_rules(
             std::mem::take(&mut identity.scopes),

@@ -1,6 +1,7 @@
 //! The [`Verifier`] trait and its built-ins: static keys, JWK Sets (file or inline), an ordered
 //! chain (with [`KeyChain::from_env`]), static API keys and a named insecure development verifier.
 
+use std::borrow::Borrow;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use serde_json::{Map, Value};
 use crate::error::{ConfigError, InvalidToken};
 use crate::keys::jwk_set::{self, MAX_JWKS_KEYS, Symmetric};
 use crate::keys::material::{Fallback, JwkDefaults, KeySet, VerificationKey};
-use crate::token::jose::{self, TokenHeader};
+use crate::token::jose::{self, HeaderMemo, TokenHeader};
 use crate::token::payload::ClaimLookup;
 
 /// What kind of credential was verified.
@@ -202,25 +203,26 @@ impl<V: Verifier + ?Sized> Verifier for Box<V> {
 
 /// Verifies a compact JWS against a key set: header rules, key lookup, signature, then claims.
 pub(crate) fn verify_with(set: &KeySet, token: &str) -> Result<Verified, InvalidToken> {
-    let (header, payload_b64) = check_signature(set, token)?;
+    let compact = jose::split(token, usize::MAX)?;
+    let (header, payload_b64) = check_signature(set, compact)?;
     let claims = jose::decode_claims(payload_b64)?;
     Ok(Verified::jwt(header, claims))
 }
 
-/// Checks a compact JWS's header rules and signature against a key set: its header, and its
-/// payload still encoded.
-pub(crate) fn check_signature<'t>(
+/// Checks a split compact JWS's algorithm and signature against a key set: its header, and
+/// its payload still encoded.
+pub(crate) fn check_signature<'t, H: Borrow<TokenHeader>>(
     set: &KeySet,
-    token: &'t str,
-) -> Result<(TokenHeader, &'t str), InvalidToken> {
-    let compact = jose::split(token, usize::MAX)?;
-    let alg = compact.header.alg;
+    compact: jose::Compact<'t, H>,
+) -> Result<(H, &'t str), InvalidToken> {
+    let header = compact.header.borrow();
+    let alg = header.alg;
     if !set.allows(alg) {
         return Err(InvalidToken::AlgorithmNotAllowed);
     }
     let mut tried = false;
     let mut ok = false;
-    for key in set.candidates(alg, compact.header.kid.as_deref()) {
+    for key in set.candidates(alg, header.kid.as_deref()) {
         tried = true;
         if key.verify(compact.signing_input, &compact.signature) {
             ok = true;
@@ -236,13 +238,34 @@ pub(crate) fn check_signature<'t>(
     Ok((compact.header, compact.payload_b64))
 }
 
-/// A built-in verifier the engine runs itself: the signature checked in place (no boxed future)
-/// and the payload left as text for [`crate::token::payload::Members`] (no claims tree). Any
-/// other verifier goes through [`Verifier::verify`].
-#[derive(Debug, Clone)]
-pub(crate) enum Direct {
+/// [`check_signature`] of `token`, its header read through `memo` (and remembered there once
+/// the signature held).
+pub(crate) fn check_remembered<'t>(
+    set: &KeySet,
+    memo: &HeaderMemo,
+    token: &'t str,
+) -> Result<(Arc<TokenHeader>, &'t str), InvalidToken> {
+    let compact = jose::split_with(token, usize::MAX, |encoded| memo.read(encoded))?;
+    let encoded = compact.header_b64;
+    let checked = check_signature(set, compact)?;
+    memo.remember(encoded, &checked.0);
+    Ok(checked)
+}
+
+/// A built-in verifier the engine runs itself: the signature checked in place (no boxed future),
+/// the header read once per distinct header ([`HeaderMemo`]) and the payload left as text for
+/// [`crate::token::payload::Members`] (no claims tree). Any other verifier goes through
+/// [`Verifier::verify`].
+#[derive(Debug)]
+pub(crate) struct Direct {
+    keys: DirectKeys,
+    memo: HeaderMemo,
+}
+
+#[derive(Debug)]
+enum DirectKeys {
     /// [`StaticKeys`] and [`Jwks`]: their key set.
-    Keys(KeySet),
+    Set(KeySet),
     /// A [`crate::RemoteJwks`], while it holds usable keys.
     #[cfg(feature = "remote-jwks")]
     Remote(crate::keys::remote::RemoteJwks),
@@ -252,17 +275,24 @@ impl Direct {
     /// The direct form of `verifier`, when it is a built-in one that has one.
     pub(crate) fn of<V: Verifier + 'static>(verifier: &V) -> Option<Self> {
         let any = verifier as &dyn std::any::Any;
-        if let Some(keys) = any.downcast_ref::<StaticKeys>() {
-            return Some(Direct::Keys(keys.set.clone()));
-        }
-        if let Some(jwks) = any.downcast_ref::<Jwks>() {
-            return Some(Direct::Keys(jwks.set.clone()));
-        }
-        #[cfg(feature = "remote-jwks")]
-        if let Some(remote) = any.downcast_ref::<crate::keys::remote::RemoteJwks>() {
-            return Some(Direct::Remote(remote.clone()));
-        }
-        None
+        let keys = if let Some(keys) = any.downcast_ref::<StaticKeys>() {
+            DirectKeys::Set(keys.set.clone())
+        } else if let Some(jwks) = any.downcast_ref::<Jwks>() {
+            DirectKeys::Set(jwks.set.clone())
+        } else {
+            #[cfg(feature = "remote-jwks")]
+            if let Some(remote) = any.downcast_ref::<crate::keys::remote::RemoteJwks>() {
+                return Some(Self {
+                    keys: DirectKeys::Remote(remote.clone()),
+                    memo: HeaderMemo::default(),
+                });
+            }
+            return None;
+        };
+        Some(Self {
+            keys,
+            memo: HeaderMemo::default(),
+        })
     }
 
     /// The token's header and encoded payload, its signature checked; `None` when only the
@@ -270,20 +300,20 @@ impl Direct {
     pub(crate) fn verify<'t>(
         &self,
         token: &'t str,
-    ) -> Option<Result<(TokenHeader, &'t str), InvalidToken>> {
-        match self {
-            Direct::Keys(set) => Some(check_signature(set, token)),
+    ) -> Option<Result<(Arc<TokenHeader>, &'t str), InvalidToken>> {
+        match &self.keys {
+            DirectKeys::Set(set) => Some(check_remembered(set, &self.memo, token)),
             #[cfg(feature = "remote-jwks")]
-            Direct::Remote(remote) => remote.check_signature(token),
+            DirectKeys::Remote(remote) => remote.check_signature(&self.memo, token),
         }
     }
 
     /// The issuer a remote key set is pinned to, checked on verified claims.
     pub(crate) fn check_pin(&self, claims: &impl ClaimLookup) -> Result<(), InvalidToken> {
-        match self {
-            Direct::Keys(_) => Ok(()),
+        match &self.keys {
+            DirectKeys::Set(_) => Ok(()),
             #[cfg(feature = "remote-jwks")]
-            Direct::Remote(remote) => pin_issuer(remote.issuer(), claims),
+            DirectKeys::Remote(remote) => pin_issuer(remote.issuer(), claims),
         }
     }
 }
@@ -787,5 +817,41 @@ impl Verifier for InsecureNoSignature {
         let compact = jose::split(&placeholder, usize::MAX)?;
         let claims = jose::decode_claims(compact.payload_b64)?;
         Ok(Verified::jwt(compact.header, claims))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_direct_path_remembers_only_headers_whose_signature_held() {
+        let keys = StaticKeys::hs256([7u8; 32]).unwrap();
+        let direct = Direct::of(&keys).unwrap();
+        let good = crate::mint::hs256(&[7u8; 32], &json!({"sub": "a"})).unwrap();
+        let forged = crate::mint::hs256(&[8u8; 32], &json!({"sub": "a"})).unwrap();
+        let header = |t: &str| t.split('.').next().unwrap().to_owned();
+        assert_eq!(
+            direct.verify(&forged).unwrap().unwrap_err(),
+            InvalidToken::BadSignature
+        );
+        let (first, payload) = direct.verify(&good).unwrap().unwrap();
+        assert_eq!(payload, good.split('.').nth(1).unwrap());
+        // Remembered now: the same header object again, and equal to the trait path's.
+        let (again, _) = direct.verify(&good).unwrap().unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(
+            Some(&*first),
+            verify_with(&keys.set, &good).unwrap().header.as_ref()
+        );
+        // The forged token has the same header text: still refused, the memo changes nothing.
+        assert_eq!(header(&forged), header(&good));
+        assert_eq!(
+            direct.verify(&forged).unwrap().unwrap_err(),
+            InvalidToken::BadSignature
+        );
+        // A verifier without a direct form goes through the trait.
+        assert!(Direct::of(&KeyChain::new().with(keys)).is_none());
     }
 }

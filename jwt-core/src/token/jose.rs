@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -35,8 +36,10 @@ pub struct TokenHeader {
 
 /// A compact JWS split into its parts, header decoded; claims still encoded.
 #[derive(Debug)]
-pub(crate) struct Compact<'t> {
-    pub(crate) header: TokenHeader,
+pub(crate) struct Compact<'t, H = TokenHeader> {
+    pub(crate) header: H,
+    /// The header as sent (base64url).
+    pub(crate) header_b64: &'t str,
     /// `base64(header) . base64(payload)`, the signing input.
     pub(crate) signing_input: &'t [u8],
     pub(crate) payload_b64: &'t str,
@@ -46,6 +49,18 @@ pub(crate) struct Compact<'t> {
 
 /// Splits and checks a compact token; the signature is not verified here.
 pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, InvalidToken> {
+    split_with(token, max_len, |encoded| {
+        with_b64::<256, _>(encoded, parse_header).ok_or(InvalidToken::Malformed)?
+    })
+}
+
+/// [`split`], the header read by `header` from its encoded text (a [`HeaderMemo`]'s reader, or
+/// the parser itself).
+pub(crate) fn split_with<H>(
+    token: &str,
+    max_len: usize,
+    header: impl FnOnce(&str) -> Result<H, InvalidToken>,
+) -> Result<Compact<'_, H>, InvalidToken> {
     if token.len() > max_len {
         return Err(InvalidToken::TooLong);
     }
@@ -63,14 +78,59 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, InvalidT
             InvalidToken::BadSignature
         });
     }
-    let header = with_b64::<256, _>(h, parse_header).ok_or(InvalidToken::Malformed)??;
+    let header = header(h)?;
     let signature = decode_b64::<512>(s).ok_or(InvalidToken::Malformed)?;
     Ok(Compact {
         header,
+        header_b64: h,
         signing_input: &token.as_bytes()[..h.len() + 1 + p.len()],
         payload_b64: p,
         signature,
     })
+}
+
+/// The protected headers a key set's verified tokens carried, by their encoded text: a token
+/// whose header is one of them is not parsed again (an issuer signs every token with the same
+/// few headers). Only a header whose signature held is remembered, the first [`HeaderMemo::SLOTS`]
+/// of them; any other is parsed as it comes. Reading a header is a pure function of its text,
+/// so a remembered one is exactly what parsing would give.
+#[derive(Debug, Default)]
+pub(crate) struct HeaderMemo {
+    slots: [std::sync::OnceLock<(Box<str>, Arc<TokenHeader>)>; HeaderMemo::SLOTS],
+}
+
+impl HeaderMemo {
+    const SLOTS: usize = 4;
+
+    /// The header encoded as `encoded`: remembered, or parsed.
+    pub(crate) fn read(&self, encoded: &str) -> Result<Arc<TokenHeader>, InvalidToken> {
+        let known = self
+            .slots
+            .iter()
+            .map_while(std::sync::OnceLock::get)
+            .find(|(text, _)| **text == *encoded);
+        match known {
+            Some((_, header)) => Ok(header.clone()),
+            None => with_b64::<256, _>(encoded, parse_header)
+                .ok_or(InvalidToken::Malformed)?
+                .map(Arc::new),
+        }
+    }
+
+    /// Remembers the header of a token whose signature held, while a slot is free.
+    pub(crate) fn remember(&self, encoded: &str, header: &Arc<TokenHeader>) {
+        for slot in &self.slots {
+            match slot.get() {
+                Some((text, _)) if **text == *encoded => return,
+                Some(_) => continue,
+                None => {
+                    // A race for the slot loses nothing: the header is parsed next time.
+                    let _ = slot.set((encoded.into(), header.clone()));
+                    return;
+                }
+            }
+        }
+    }
 }
 
 /// The three parts of a compact JWS (access token or DPoP proof): only the base64url alphabet
@@ -537,6 +597,32 @@ mod tests {
 
     fn token(header: &str, payload: &str) -> String {
         format!("{}.{}.c2ln", b64(header), b64(payload))
+    }
+
+    #[test]
+    fn a_remembered_header_is_the_parsed_one() {
+        let memo = HeaderMemo::default();
+        let headers: Vec<String> = (0..6)
+            .map(|i| b64(&format!(r#"{{"alg":"HS256","typ":"JWT","kid":"k{i}"}}"#)))
+            .collect();
+        let parsed = |h: &str| with_b64::<256, _>(h, parse_header).unwrap().unwrap();
+        for h in &headers {
+            let read = memo.read(h).unwrap();
+            assert_eq!(*read, parsed(h));
+            memo.remember(h, &read);
+        }
+        // The first SLOTS are remembered (the same header each time), the rest parsed anew.
+        for (i, h) in headers.iter().enumerate() {
+            let (a, b) = (memo.read(h).unwrap(), memo.read(h).unwrap());
+            assert_eq!(*a, parsed(h));
+            assert_eq!(Arc::ptr_eq(&a, &b), i < HeaderMemo::SLOTS, "header {i}");
+        }
+        // A header that does not parse is refused as it would be without the memo.
+        assert_eq!(
+            memo.read(&b64("{}")).unwrap_err(),
+            InvalidToken::AlgorithmNotAllowed
+        );
+        assert_eq!(memo.read("!!").unwrap_err(), InvalidToken::Malformed);
     }
 
     #[test]

@@ -13,9 +13,9 @@ use super::refresh::{RemoteStatus, Shared, Start, wait};
 use crate::error::InvalidToken;
 use crate::keys::material::{Family, family};
 use crate::keys::verifier::{
-    Verified, Verifier, VerifyError, check_signature, pin_issuer, verify_with,
+    Verified, Verifier, VerifyError, check_remembered, pin_issuer, verify_with,
 };
-use crate::token::jose::{self, TokenHeader};
+use crate::token::jose::{self, HeaderMemo, TokenHeader};
 
 /// A [`Verifier`] backed by a remote JWK Set, from a JWKS URL or through OpenID Connect /
 /// RFC 8414 discovery. Cheap to clone (clones share one cache); the background refresh stops when
@@ -115,12 +115,13 @@ impl RemoteJwks {
     /// (no usable key set, or a key a refetch might bring).
     pub(crate) fn check_signature<'t>(
         &self,
+        memo: &HeaderMemo,
         token: &'t str,
-    ) -> Option<Result<(TokenHeader, &'t str), InvalidToken>> {
+    ) -> Option<Result<(Arc<TokenHeader>, &'t str), InvalidToken>> {
         let s = &self.shared;
         s.ensure_refresher();
         let set = s.usable_keys()?;
-        match check_signature(&set, token) {
+        match check_remembered(&set, memo, token) {
             Err(e) if may_be_rotated(&e, token) => None,
             checked => Some(checked),
         }
