@@ -1,5 +1,6 @@
 //! Core benchmarks, each comparing in the same run: bare `jsonwebtoken::decode` against our full
-//! verify + claims + authorize (cache off, and a cache hit), for HS256, RS256, ES256 and EdDSA;
+//! verify + claims + authorize (cache off, and a cache hit), and aws-lc's check of the signature
+//! alone (the floor under both), for HS256, RS256, ES256 and EdDSA;
 //! route matching on the AgentOS preset; scope checks. `cargo xtask bench` reads the results.
 
 use std::future::Future;
@@ -56,8 +57,11 @@ struct Case {
     verify: VerificationKey,
 }
 
+/// The HS256 secret of every HS256 case.
+const HS_SECRET: [u8; 32] = [0x42; 32];
+
 fn cases() -> Vec<Case> {
-    let secret = [0x42u8; 32];
+    let secret = HS_SECRET;
     vec![
         Case {
             name: "hs256",
@@ -103,6 +107,71 @@ fn auth(key: &VerificationKey, cache: bool) -> JwtAuth {
         .unwrap()
 }
 
+/// The floor of a decision: aws-lc's verification of the token's signature alone, with the
+/// key parsed beforehand (as our keys are) and the signature already decoded.
+struct SignatureFloor {
+    key: FloorKey,
+    message: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+enum FloorKey {
+    Hmac(Box<aws_lc_rs::hmac::Key>),
+    Public(aws_lc_rs::signature::ParsedPublicKey),
+}
+
+impl SignatureFloor {
+    fn new(case: &Case, token: &str) -> Self {
+        use aws_lc_rs::signature as sig;
+        use base64::Engine as _;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        let (message, signature) = token.rsplit_once('.').unwrap();
+        // The public key's SubjectPublicKeyInfo, from its PEM fixture's body.
+        let spki = |pem: &[u8]| {
+            let body: String = std::str::from_utf8(pem)
+                .unwrap()
+                .lines()
+                .filter(|l| !l.starts_with("-----"))
+                .collect();
+            STANDARD.decode(body).unwrap()
+        };
+        let public =
+            |params, pem| FloorKey::Public(sig::ParsedPublicKey::new(params, spki(pem)).unwrap());
+        let key = match case.alg {
+            Algorithm::HS256 => FloorKey::Hmac(Box::new(aws_lc_rs::hmac::Key::new(
+                aws_lc_rs::hmac::HMAC_SHA256,
+                &HS_SECRET,
+            ))),
+            Algorithm::RS256 => public(
+                &sig::RSA_PKCS1_2048_8192_SHA256,
+                fixture!("rsa2048.pub.pem").as_slice(),
+            ),
+            Algorithm::ES256 => public(
+                &sig::ECDSA_P256_SHA256_FIXED,
+                fixture!("p256.pub.pem").as_slice(),
+            ),
+            Algorithm::EdDSA => public(&sig::ED25519, fixture!("ed25519.pub.pem").as_slice()),
+            other => panic!("no signature floor for {other:?}"),
+        };
+        Self {
+            key,
+            message: message.as_bytes().to_vec(),
+            signature: URL_SAFE_NO_PAD.decode(signature).unwrap(),
+        }
+    }
+
+    fn verify(&self) -> bool {
+        match &self.key {
+            FloorKey::Hmac(key) => {
+                aws_lc_rs::hmac::verify(key, black_box(&self.message), &self.signature).is_ok()
+            }
+            FloorKey::Public(key) => key
+                .verify_sig(black_box(&self.message), &self.signature)
+                .is_ok(),
+        }
+    }
+}
+
 fn bench_verify(c: &mut Criterion) {
     for case in cases() {
         let token = mint::sign(case.alg, &case.sign, None, Some("JWT"), &claims()).unwrap();
@@ -117,7 +186,15 @@ fn bench_verify(c: &mut Criterion) {
         assert!(run_now(no_cache.authenticate(&req)).is_ok());
         assert!(run_now(cached.authenticate(&req)).is_ok());
 
+        let floor = SignatureFloor::new(&case, &token);
+        assert!(
+            floor.verify(),
+            "{}: the signature alone verifies",
+            case.name
+        );
+
         let mut group = c.benchmark_group(case.name);
+        group.bench_function("signature_only", |b| b.iter(|| floor.verify()));
         group.bench_function("jsonwebtoken_decode", |b| {
             b.iter(|| {
                 jsonwebtoken::decode::<Value>(black_box(&token), &case.decode, &validation).unwrap()

@@ -20,7 +20,7 @@ use crate::engine::trace::{Trace, record_header, record_mismatch};
 use crate::engine::validation::TimeClaims;
 use crate::engine::{JwtAuth, OptionsPolicy, Outcome};
 use crate::error::{AuthErrorKind, InvalidToken};
-use crate::keys::verifier::{TokenKind, VerifyError};
+use crate::keys::verifier::{TokenKind, VerifyError, pin_issuer};
 use crate::render::AuthError;
 use crate::token::claims::Identity;
 use crate::token::jose::{self, TokenHeader};
@@ -612,7 +612,7 @@ impl JwtAuth {
             record_header(span, Some(&header));
             let text = jose::decode_payload(payload)?;
             let members = Members::index(&text)?;
-            direct.check_pin(&members)?;
+            pin_issuer(direct.pinned_issuer(), &members)?;
             let (identity, times) =
                 self.judge(TokenKind::Jwt, Some(&*header), &members, now, span)?;
             drop(members);

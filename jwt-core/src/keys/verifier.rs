@@ -308,12 +308,12 @@ impl Direct {
         }
     }
 
-    /// The issuer a remote key set is pinned to, checked on verified claims.
-    pub(crate) fn check_pin(&self, claims: &impl ClaimLookup) -> Result<(), InvalidToken> {
+    /// The issuer a remote key set is pinned to ([`pin_issuer`] checks it on the claims).
+    pub(crate) fn pinned_issuer(&self) -> Option<&str> {
         match &self.keys {
-            DirectKeys::Set(_) => Ok(()),
+            DirectKeys::Set(_) => None,
             #[cfg(feature = "remote-jwks")]
-            DirectKeys::Remote(remote) => pin_issuer(remote.issuer(), claims),
+            DirectKeys::Remote(remote) => remote.issuer(),
         }
     }
 }
