@@ -305,18 +305,27 @@ pub(crate) struct Members<'a> {
 }
 
 impl<'a> Members<'a> {
-    /// Indexes `text`: strict JSON (as [`parse_strict_json`]) holding an object.
+    /// Indexes `text`: strict JSON (as [`parse_strict_json`]: the same refusals, for the same
+    /// reasons) holding an object.
     pub(crate) fn index(text: &'a str) -> Result<Self, InvalidToken> {
+        // First the whole text, read as a tree would be but keeping nothing: repeated names at
+        // any depth, serde_json's nesting limit, numbers out of range, escapes naming no
+        // character. Capturing raw values only skips over them, checking none of these.
         let duplicate = Cell::new(false);
         let mut de = serde_json::Deserializer::from_str(text);
-        let members = de::Deserializer::deserialize_any(&mut de, Top(&duplicate)).and_then(|m| {
-            de.end()?;
-            Ok(m)
-        });
-        match members {
+        let checked = Strict(&duplicate)
+            .deserialize(&mut de)
+            .and_then(|()| de.end());
+        match checked {
+            Ok(()) => {}
+            Err(_) if duplicate.get() => return Err(InvalidToken::DuplicateMember),
+            Err(_) => return Err(InvalidToken::Malformed),
+        }
+        let mut de = serde_json::Deserializer::from_str(text);
+        match de::Deserializer::deserialize_any(&mut de, Top) {
             Ok(Some(members)) => Ok(Self { text, members }),
             Ok(None) => Err(InvalidToken::ClaimsNotObject),
-            Err(_) if duplicate.get() => Err(InvalidToken::DuplicateMember),
+            // Checked above: not reached.
             Err(_) => Err(InvalidToken::Malformed),
         }
     }
@@ -345,10 +354,10 @@ fn payload_tree(text: &str) -> Map<String, Value> {
 
 type TopMembers<'de> = SmallVec<[(Cow<'de, str>, &'de RawValue); 16]>;
 
-/// The top level: `Some` members for an object, `None` for any other value (checked strict).
-struct Top<'a>(&'a Cell<bool>);
+/// The top level of a checked text: `Some` members for an object, `None` for any other value.
+struct Top;
 
-impl<'de> Visitor<'de> for Top<'_> {
+impl<'de> Visitor<'de> for Top {
     type Value = Option<TopMembers<'de>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -379,68 +388,23 @@ impl<'de> Visitor<'de> for Top<'_> {
         Ok(None)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Strict::under_top(self.0).visit_seq(seq).map(|()| None)
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
         let mut members = TopMembers::new();
-        let mut seen = SeenNames::default();
         while let Some(key) = access.next_key_seed(KeySeed)? {
-            let raw = access.next_value::<&'de RawValue>()?;
-            // The raw value was checked as JSON, not for repeated names inside it nor for
-            // depth: checked again unless it is an array holding no object and no array (a
-            // list of scopes; a brace or bracket inside a string only means a second check).
-            let text = raw.get();
-            let plain_array = text.starts_with('[') && {
-                let inner = &text[1..];
-                !inner.contains('{') && !inner.contains('[')
-            };
-            if matches!(text.as_bytes().first(), Some(b'{' | b'[')) && !plain_array {
-                let mut de = serde_json::Deserializer::from_str(raw.get());
-                Strict::under_top(self.0)
-                    .deserialize(&mut de)
-                    .map_err(de::Error::custom)?;
-            }
-            if seen.contains(&key) {
-                self.0.set(true);
-                return Err(de::Error::custom("duplicate member"));
-            }
-            seen.insert(key.clone());
-            members.push((key, raw));
+            members.push((key, access.next_value::<&'de RawValue>()?));
         }
         Ok(Some(members))
     }
 }
 
-/// Checks a value for strictness (no repeated member names at any depth), keeping nothing;
-/// `depth` more arrays or objects may open inside it.
+/// Checks a value for strictness (no repeated member names at any depth), keeping nothing.
 #[derive(Clone, Copy)]
-struct Strict<'a> {
-    duplicate: &'a Cell<bool>,
-    depth: usize,
-}
-
-impl<'a> Strict<'a> {
-    /// serde_json refuses the 128th nested array or object, the payload's own counted; a
-    /// member's value is checked by a deserializer of its own, which would count from 1 again.
-    const UNDER_TOP: usize = 126;
-
-    fn under_top(duplicate: &'a Cell<bool>) -> Self {
-        Self {
-            duplicate,
-            depth: Self::UNDER_TOP,
-        }
-    }
-
-    /// The check of a value one level down; an error past the nesting limit.
-    fn nested<E: de::Error>(self) -> Result<Self, E> {
-        match self.depth.checked_sub(1) {
-            Some(depth) => Ok(Self { depth, ..self }),
-            None => Err(E::custom("recursion limit exceeded")),
-        }
-    }
-}
+struct Strict<'a>(&'a Cell<bool>);
 
 impl<'de> DeserializeSeed<'de> for Strict<'_> {
     type Value = ();
@@ -482,18 +446,16 @@ impl<'de> Visitor<'de> for Strict<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let inner = self.nested()?;
-        while seq.next_element_seed(inner)?.is_some() {}
+        while seq.next_element_seed(self)?.is_some() {}
         Ok(())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
-        let inner = self.nested()?;
         let mut seen = SeenNames::default();
         while let Some(key) = access.next_key_seed(KeySeed)? {
-            access.next_value_seed(inner)?;
+            access.next_value_seed(self)?;
             if seen.contains(&key) {
-                self.duplicate.set(true);
+                self.0.set(true);
                 return Err(de::Error::custom("duplicate member"));
             }
             seen.insert(key);
@@ -585,6 +547,20 @@ mod tests {
             (r#"{"a":01}"#, Err(InvalidToken::Malformed)),
             ("", Err(InvalidToken::Malformed)),
             (r#"{"a":{"b":1},"c":[1,{"b":2}],"\u0061b":3}"#, Ok(())),
+            // What skipping a value would let through, a tree refuses: so does the index.
+            (r#"{"a":1e400}"#, Err(InvalidToken::Malformed)),
+            (r#"{"a":[1,-1e400]}"#, Err(InvalidToken::Malformed)),
+            (r#"{"a":"\ud800"}"#, Err(InvalidToken::Malformed)),
+            (r#"{"a":["x","\udc00y"]}"#, Err(InvalidToken::Malformed)),
+            (
+                r#"{"a":{"b":"\ud800\u0041"}}"#,
+                Err(InvalidToken::Malformed),
+            ),
+            (r#"{"a":"\ud83d\ude00"}"#, Ok(())),
+            (
+                r#"{"a":1e300,"b":-0,"c":123456789012345678901234567890}"#,
+                Ok(()),
+            ),
         ] {
             assert_eq!(index(text), want, "{text}");
             let tree =
@@ -594,7 +570,7 @@ mod tests {
                 });
             assert_eq!(tree, want, "the tree disagrees on {text}");
         }
-        // Flat arrays skip the second check; nested ones keep the depth bound.
+        // serde_json's nesting limit, the payload's own object counted, as for a tree.
         let deep = |n: usize| format!(r#"{{"a":{}"x"{}}}"#, "[".repeat(n), "]".repeat(n));
         assert_eq!(index(&deep(126)), Ok(()));
         assert_eq!(index(&deep(127)), Err(InvalidToken::Malformed));
