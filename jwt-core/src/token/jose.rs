@@ -291,7 +291,7 @@ impl<'de> Visitor<'de> for HeaderVisitor<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        StrictSeed(self.0).visit_seq(seq).map(|_| None)
+        Strict(self.0).visit_seq(seq).map(|()| None)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
@@ -391,7 +391,7 @@ impl<'de> Visitor<'de> for KeySeed {
 /// A header member's value: the string, borrowed when it holds no escapes, or `None` for any
 /// other JSON value (checked for strictness, then dropped).
 #[derive(Clone, Copy)]
-struct MemberSeed<'a>(&'a Cell<bool>);
+pub(crate) struct MemberSeed<'a>(pub(crate) &'a Cell<bool>);
 
 impl<'de> DeserializeSeed<'de> for MemberSeed<'_> {
     type Value = Option<Cow<'de, str>>;
@@ -441,11 +441,11 @@ impl<'de> Visitor<'de> for MemberSeed<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        StrictSeed(self.0).visit_seq(seq).map(|_| None)
+        Strict(self.0).visit_seq(seq).map(|()| None)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Self::Value, A::Error> {
-        StrictSeed(self.0).visit_map(access).map(|_| None)
+        Strict(self.0).visit_map(access).map(|()| None)
     }
 }
 
@@ -486,6 +486,69 @@ pub(crate) fn parse_strict_json(bytes: &[u8]) -> Result<Value, InvalidToken> {
         Ok(v) => Ok(v),
         Err(_) if duplicate.get() => Err(InvalidToken::DuplicateMember),
         Err(_) => Err(InvalidToken::Malformed),
+    }
+}
+
+/// Checks a value for strictness (no repeated member names at any depth, as [`parse_strict_json`]),
+/// keeping nothing: what is read only to be checked and dropped.
+#[derive(Clone, Copy)]
+pub(crate) struct Strict<'a>(pub(crate) &'a Cell<bool>);
+
+impl<'de> DeserializeSeed<'de> for Strict<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Strict<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(self)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
+        let mut seen = SeenNames::default();
+        while let Some(key) = access.next_key_seed(KeySeed)? {
+            access.next_value_seed(self)?;
+            if seen.contains(&key) {
+                self.0.set(true);
+                return Err(de::Error::custom("duplicate member"));
+            }
+            seen.insert(key);
+        }
+        Ok(())
     }
 }
 

@@ -19,7 +19,7 @@ use serde_json::{Map, Number, Value};
 use smallvec::SmallVec;
 
 use crate::error::InvalidToken;
-use crate::token::jose::{KeySeed, SeenNames, parse_strict_json};
+use crate::token::jose::{KeySeed, MemberSeed, Strict, parse_strict_json};
 
 /// Read access to a token's claims, one top-level member at a time.
 pub(crate) trait ClaimLookup {
@@ -136,7 +136,8 @@ impl<'a> Member<'a> {
             Member::Tree(_) => false,
             Member::Raw(r) if Self::first(r) == b'[' => {
                 let mut de = serde_json::Deserializer::from_str(r.get());
-                de::Deserializer::deserialize_seq(&mut de, Strings(&mut each)).is_ok()
+                let unused = Cell::new(false);
+                de::Deserializer::deserialize_seq(&mut de, Strings(&mut each, &unused)).is_ok()
             }
             Member::Raw(_) => false,
         }
@@ -197,10 +198,11 @@ impl<'de, F: FnMut(Member<'de>)> Visitor<'de> for Items<'_, F> {
     }
 }
 
-/// Visits an array's string elements, borrowed unless they hold escapes.
-struct Strings<'f, F>(&'f mut F);
+/// Visits an array's string elements, borrowed unless they hold escapes (any other element is
+/// read past: the text was checked strict when it was indexed).
+struct Strings<'f, 'c, F>(&'f mut F, &'c Cell<bool>);
 
-impl<'de, F: FnMut(Cow<'de, str>)> Visitor<'de> for Strings<'_, F> {
+impl<'de, F: FnMut(Cow<'de, str>)> Visitor<'de> for Strings<'_, '_, F> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -208,69 +210,12 @@ impl<'de, F: FnMut(Cow<'de, str>)> Visitor<'de> for Strings<'_, F> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(item) = seq.next_element_seed(StringOrSkip)? {
+        while let Some(item) = seq.next_element_seed(MemberSeed(self.1))? {
             if let Some(s) = item {
                 (self.0)(s);
             }
         }
         Ok(())
-    }
-}
-
-/// A string, or `None` for any other value (read past).
-struct StringOrSkip;
-
-impl<'de> DeserializeSeed<'de> for StringOrSkip {
-    type Value = Option<Cow<'de, str>>;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for StringOrSkip {
-    type Value = Option<Cow<'de, str>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
-        while access.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(None)
     }
 }
 
@@ -321,12 +266,11 @@ impl<'a> Members<'a> {
             Err(_) if duplicate.get() => return Err(InvalidToken::DuplicateMember),
             Err(_) => return Err(InvalidToken::Malformed),
         }
+        // Checked JSON: the only refusal left is a value that is not an object.
         let mut de = serde_json::Deserializer::from_str(text);
-        match de::Deserializer::deserialize_any(&mut de, Top) {
-            Ok(Some(members)) => Ok(Self { text, members }),
-            Ok(None) => Err(InvalidToken::ClaimsNotObject),
-            // Checked above: not reached.
-            Err(_) => Err(InvalidToken::Malformed),
+        match de::Deserializer::deserialize_map(&mut de, Top) {
+            Ok(members) => Ok(Self { text, members }),
+            Err(_) => Err(InvalidToken::ClaimsNotObject),
         }
     }
 }
@@ -354,43 +298,15 @@ fn payload_tree(text: &str) -> Map<String, Value> {
 
 type TopMembers<'de> = SmallVec<[(Cow<'de, str>, &'de RawValue); 16]>;
 
-/// The top level of a checked text: `Some` members for an object, `None` for any other value.
+/// The members of a checked text's top-level object (any other value is refused by
+/// `deserialize_map`).
 struct Top;
 
 impl<'de> Visitor<'de> for Top {
-    type Value = Option<TopMembers<'de>>;
+    type Value = TopMembers<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
@@ -398,69 +314,7 @@ impl<'de> Visitor<'de> for Top {
         while let Some(key) = access.next_key_seed(KeySeed)? {
             members.push((key, access.next_value::<&'de RawValue>()?));
         }
-        Ok(Some(members))
-    }
-}
-
-/// Checks a value for strictness (no repeated member names at any depth), keeping nothing.
-#[derive(Clone, Copy)]
-struct Strict<'a>(&'a Cell<bool>);
-
-impl<'de> DeserializeSeed<'de> for Strict<'_> {
-    type Value = ();
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Strict<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(self)?.is_some() {}
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
-        let mut seen = SeenNames::default();
-        while let Some(key) = access.next_key_seed(KeySeed)? {
-            access.next_value_seed(self)?;
-            if seen.contains(&key) {
-                self.0.set(true);
-                return Err(de::Error::custom("duplicate member"));
-            }
-            seen.insert(key);
-        }
-        Ok(())
+        Ok(members)
     }
 }
 
